@@ -1,0 +1,238 @@
+package evidence
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gowebpki/jcs"
+	"github.com/oklog/ulid/v2"
+)
+
+// Canonical returns the RFC 8785 (JSON Canonicalization Scheme) encoding of v:
+// the exact bytes that are stored, hashed and signed.
+func Canonical(v any) ([]byte, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode: %w", err)
+	}
+	out, err := jcs.Transform(raw)
+	if err != nil {
+		return nil, fmt.Errorf("canonicalize: %w", err)
+	}
+	return out, nil
+}
+
+// Digest returns the lower-case hex SHA-256 of b, as sha256sum prints it.
+func Digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// Encode normalizes s (UTC times, sorted control lists, no nil slices) and
+// returns its canonical bytes.
+func Encode(s *Snapshot) ([]byte, error) {
+	s.normalize()
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return Canonical(s)
+}
+
+// Parse decodes stored snapshot bytes. It refuses bytes that are not in
+// canonical form or carry fields the contract does not define, so that what
+// verifies is exactly what was signed.
+func Parse(b []byte) (*Snapshot, error) {
+	canon, err := jcs.Transform(b)
+	if err != nil {
+		return nil, fmt.Errorf("not valid JSON: %w", err)
+	}
+	if !bytes.Equal(canon, b) {
+		return nil, errors.New("not canonical JSON (RFC 8785)")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var s Snapshot
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("decode snapshot: %w", err)
+	}
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+var (
+	hexDigest  = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	seriesName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*$`)
+	controlRef = regexp.MustCompile(`^[a-z0-9]+:[A-Za-z0-9().\-]+$`)
+)
+
+// ValidSeries reports whether name is a well-formed series name:
+// "<collector id>/<scope>", lower case, safe as a storage key.
+func ValidSeries(name string) bool { return seriesName.MatchString(name) }
+
+// ValidControlRef reports whether ref looks like "soc2:CC6.1" or
+// "hipaa:164.312(a)(2)(iv)".
+func ValidControlRef(ref string) bool { return controlRef.MatchString(ref) }
+
+// Validate checks the structural rules of the contract.
+func (s *Snapshot) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if s.Schema != Schema {
+		bad("schema", "want %q, got %q", Schema, s.Schema)
+	}
+	if _, err := ulid.ParseStrict(s.ID); err != nil {
+		bad("id", "not a ULID: %q", s.ID)
+	}
+	if !ValidSeries(s.Series) {
+		bad("series", "malformed series name %q", s.Series)
+	}
+	switch {
+	case s.Seq < 1:
+		bad("seq", "must be 1 or more, got %d", s.Seq)
+	case s.Seq == 1 && s.Prev != "":
+		bad("prev", "must be empty for seq 1")
+	case s.Seq > 1 && !hexDigest.MatchString(s.Prev):
+		bad("prev", "must be a hex SHA-256 for seq %d, got %q", s.Seq, s.Prev)
+	}
+	if s.Collector.Type == "" || s.Collector.ID == "" {
+		bad("collector", "type and id are required")
+	}
+	if s.StartedAt.IsZero() || s.FinishedAt.IsZero() {
+		bad("started_at/finished_at", "both are required")
+	} else if s.FinishedAt.Before(s.StartedAt) {
+		bad("finished_at", "before started_at")
+	}
+	if s.Window != nil && s.Window.End.Before(s.Window.Start) {
+		bad("window", "end before start")
+	}
+	switch s.Status {
+	case StatusComplete:
+		if len(s.Errors) > 0 {
+			bad("status", "complete, but %d errors are recorded", len(s.Errors))
+		}
+	case StatusPartial, StatusFailed:
+		if len(s.Errors) == 0 {
+			bad("status", "%s without any recorded error", s.Status)
+		}
+	default:
+		bad("status", "unknown status %q", s.Status)
+	}
+	for i, a := range s.Attachments {
+		if !hexDigest.MatchString(a.SHA256) {
+			bad(fmt.Sprintf("attachments[%d].sha256", i), "not a hex SHA-256: %q", a.SHA256)
+		}
+	}
+	for i, f := range s.Findings {
+		if !f.Status.Valid() {
+			bad(fmt.Sprintf("findings[%d].status", i), "unknown result %q", f.Status)
+		}
+		if f.Check == "" || f.Resource == "" {
+			bad(fmt.Sprintf("findings[%d]", i), "check and resource are required")
+		}
+		for _, c := range f.Controls {
+			if !ValidControlRef(c) {
+				bad(fmt.Sprintf("findings[%d].controls", i), "malformed reference %q", c)
+			}
+		}
+	}
+	if s.KeyID != "" && !hexDigest.MatchString(s.KeyID) {
+		bad("key_id", "not a hex SHA-256: %q", s.KeyID)
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Snapshot) normalize() {
+	utc := func(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
+	s.Schema = Schema
+	s.StartedAt, s.FinishedAt = utc(s.StartedAt), utc(s.FinishedAt)
+	if s.Window != nil {
+		s.Window.Start, s.Window.End = utc(s.Window.Start), utc(s.Window.End)
+	}
+	for i := range s.Calls {
+		s.Calls[i].Time = utc(s.Calls[i].Time)
+	}
+	set := map[string]struct{}{}
+	for i := range s.Findings {
+		f := &s.Findings[i]
+		slices.Sort(f.Controls)
+		f.Controls = slices.Compact(f.Controls)
+		if f.Controls == nil {
+			f.Controls = []string{}
+		}
+		for _, c := range f.Controls {
+			set[c] = struct{}{}
+		}
+	}
+	for _, c := range s.Controls {
+		set[c] = struct{}{}
+	}
+	s.Controls = make([]string, 0, len(set))
+	for c := range set {
+		s.Controls = append(s.Controls, c)
+	}
+	slices.Sort(s.Controls)
+	for i := range s.Records {
+		if s.Records[i].Attributes == nil {
+			s.Records[i].Attributes = map[string]any{}
+		}
+	}
+	if s.Errors == nil {
+		s.Errors = []RunError{}
+	}
+	if s.Records == nil {
+		s.Records = []Record{}
+	}
+	if s.Attachments == nil {
+		s.Attachments = []Attachment{}
+	}
+	if s.Findings == nil {
+		s.Findings = []Finding{}
+	}
+	if s.Calls == nil {
+		s.Calls = []Call{}
+	}
+}
+
+// Summary counts findings by result.
+func (s *Snapshot) Summary() map[Result]int {
+	out := map[Result]int{}
+	for _, f := range s.Findings {
+		out[f.Status]++
+	}
+	return out
+}
+
+// SeriesName builds a series name from a collector id and a scope account,
+// lower-cased, with characters unsafe in storage keys replaced.
+func SeriesName(collectorID, account string) string {
+	clean := func(v string) string {
+		v = strings.ToLower(v)
+		var b strings.Builder
+		for _, r := range v {
+			switch {
+			case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+				b.WriteRune(r)
+			default:
+				b.WriteRune('-')
+			}
+		}
+		out := strings.Trim(b.String(), "-._")
+		if out == "" {
+			out = "default"
+		}
+		return out
+	}
+	return clean(collectorID) + "/" + clean(account)
+}
