@@ -1,0 +1,220 @@
+// Package fs is the local-directory evidence store (file:// URLs).
+//
+// Writes are create-exclusive and atomic: data goes to a temporary file in the
+// target directory, is fsynced, then hard-linked to its final name (which
+// fails if the name exists, unlike rename), and the directory is fsynced.
+// Stored files are made read-only.
+package fs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	iofs "io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/exhibit-dev/exhibit/pkg/store"
+)
+
+// Store is a directory of evidence.
+type Store struct {
+	root string
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open returns the store rooted at dir, creating the directory if needed.
+func Open(dir string) (*Store, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return nil, fmt.Errorf("store %s: %w", dir, err)
+	}
+	return &Store{root: abs}, nil
+}
+
+// OpenExisting returns the store at dir, which must already exist: readers
+// (verify, sample) must not create an empty store where a typo was made.
+func OpenExisting(dir string) (*Store, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", dir, err)
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", dir, err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("store %s: not a directory", dir)
+	}
+	return &Store{root: abs}, nil
+}
+
+// Root is the store's directory.
+func (s *Store) Root() string { return s.root }
+
+func (s *Store) String() string { return "file://" + filepath.ToSlash(s.root) }
+
+func (s *Store) path(key string) (string, error) {
+	if err := store.ValidKey(key); err != nil {
+		return "", err
+	}
+	return filepath.Join(s.root, filepath.FromSlash(key)), nil
+}
+
+// Put implements store.Store.
+func (s *Store) Put(ctx context.Context, key string, data []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	p, err := s.path(key)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Lstat(p); err == nil {
+		return fmt.Errorf("put %s: %w", key, store.ErrExists)
+	}
+	dir := filepath.Dir(p)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	tmp, err := writeTemp(dir, data)
+	if err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, p); err != nil {
+		if errors.Is(err, iofs.ErrExist) {
+			return fmt.Errorf("put %s: %w", key, store.ErrExists)
+		}
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	if err := os.Remove(tmp); err != nil {
+		return fmt.Errorf("put %s: remove temporary file: %w", key, err)
+	}
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	return nil
+}
+
+func writeTemp(dir string, data []byte) (string, error) {
+	var rnd [8]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return "", err
+	}
+	name := filepath.Join(dir, ".tmp-"+hex.EncodeToString(rnd[:]))
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o444)
+	if err != nil {
+		return "", err
+	}
+	_, werr := f.Write(data)
+	if werr == nil {
+		werr = f.Sync()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		os.Remove(name)
+		return "", werr
+	}
+	return name, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Get implements store.Store.
+func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	p, err := s.path(key)
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		if errors.Is(err, iofs.ErrNotExist) {
+			return nil, fmt.Errorf("get %s: %w", key, store.ErrNotExist)
+		}
+		return nil, fmt.Errorf("get %s: %w", key, err)
+	}
+	return b, nil
+}
+
+// List implements store.Store. Keys are gathered below the prefix's directory
+// and sorted, so the order matches an object store's lexical listing.
+func (s *Store) List(ctx context.Context, prefix, startAfter string, fn func(key string) error) error {
+	dirKey := prefix
+	if i := strings.LastIndex(prefix, "/"); i >= 0 {
+		dirKey = prefix[:i]
+	} else {
+		dirKey = ""
+	}
+	base := filepath.Join(s.root, filepath.FromSlash(dirKey))
+	var keys []string
+	err := filepath.WalkDir(base, func(p string, d iofs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, iofs.ErrNotExist) && p == base {
+				return filepath.SkipAll
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d.IsDir() || strings.HasPrefix(d.Name(), ".tmp-") {
+			return nil
+		}
+		rel, err := filepath.Rel(s.root, p)
+		if err != nil {
+			return err
+		}
+		key := filepath.ToSlash(rel)
+		if strings.HasPrefix(key, prefix) && key > startAfter {
+			keys = append(keys, key)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list %s: %w", prefix, err)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := fn(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TempFiles lists leftover temporary files, which only an interrupted write
+// leaves behind.
+func (s *Store) TempFiles() ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(s.root, func(p string, d iofs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasPrefix(d.Name(), ".tmp-") {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out, err
+}

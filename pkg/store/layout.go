@@ -1,0 +1,96 @@
+package store
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The key layout. A series' snapshots sit under one prefix, numbered by seq,
+// so that the create-exclusive write of the next number decides which writer
+// owns it. A date index lets readers list a period without reading the whole
+// store.
+//
+//	evidence/<collector id>/<scope>/<seq>.json      the snapshot (canonical JSON)
+//	evidence/<collector id>/<scope>/<seq>.json.sig  base64 DER ECDSA signature
+//	index/<YYYY-MM-DD>/<collector id>/<scope>/<seq> empty marker, by start date
+//	attachments/sha256/<hex>                        raw artefacts, content-addressed
+//	keys/<key id>.pem                               published public keys
+const (
+	EvidencePrefix   = "evidence/"
+	IndexPrefix      = "index/"
+	AttachmentPrefix = "attachments/sha256/"
+	KeysPrefix       = "keys/"
+)
+
+const seqWidth = 12
+
+// SnapshotKey is where a series' snapshot number seq is stored.
+func SnapshotKey(series string, seq int64) string {
+	return fmt.Sprintf("%s%s/%0*d.json", EvidencePrefix, series, seqWidth, seq)
+}
+
+// SignatureKey is where the signature of the object at key is stored.
+func SignatureKey(key string) string { return key + ".sig" }
+
+// SeriesPrefix is the prefix under which a series' snapshots are listed.
+func SeriesPrefix(series string) string { return EvidencePrefix + series + "/" }
+
+// IndexKey is the date-index marker of a snapshot started at t.
+func IndexKey(t time.Time, series string, seq int64) string {
+	return fmt.Sprintf("%s%s/%s/%0*d", IndexPrefix, t.UTC().Format(time.DateOnly), series, seqWidth, seq)
+}
+
+// IndexDayPrefix lists one day's markers.
+func IndexDayPrefix(day time.Time) string {
+	return IndexPrefix + day.UTC().Format(time.DateOnly) + "/"
+}
+
+// AttachmentKey is where the artefact with this hex SHA-256 is stored.
+func AttachmentKey(sha256hex string) string { return AttachmentPrefix + sha256hex }
+
+// PublicKeyKey is where a public key is published.
+func PublicKeyKey(keyID string) string { return KeysPrefix + keyID + ".pem" }
+
+// ParseSnapshotKey splits a snapshot key into its series and seq.
+func ParseSnapshotKey(key string) (series string, seq int64, ok bool) {
+	rest, found := strings.CutPrefix(key, EvidencePrefix)
+	if !found {
+		return "", 0, false
+	}
+	rest, found = strings.CutSuffix(rest, ".json")
+	if !found {
+		return "", 0, false
+	}
+	i := strings.LastIndex(rest, "/")
+	if i < 0 || strings.Count(rest, "/") != 2 {
+		return "", 0, false
+	}
+	n, err := strconv.ParseInt(rest[i+1:], 10, 64)
+	if err != nil || n < 1 || len(rest[i+1:]) != seqWidth {
+		return "", 0, false
+	}
+	return rest[:i], n, true
+}
+
+// ParseIndexKey splits a date-index key into day, series and seq.
+func ParseIndexKey(key string) (day time.Time, series string, seq int64, ok bool) {
+	rest, found := strings.CutPrefix(key, IndexPrefix)
+	if !found {
+		return time.Time{}, "", 0, false
+	}
+	parts := strings.Split(rest, "/")
+	if len(parts) != 4 {
+		return time.Time{}, "", 0, false
+	}
+	d, err := time.Parse(time.DateOnly, parts[0])
+	if err != nil {
+		return time.Time{}, "", 0, false
+	}
+	n, err := strconv.ParseInt(parts[3], 10, 64)
+	if err != nil || n < 1 {
+		return time.Time{}, "", 0, false
+	}
+	return d, parts[1] + "/" + parts[2], n, true
+}

@@ -1,0 +1,53 @@
+// Package store defines where evidence lives: a minimal write-once object
+// store interface, implemented by the fs and s3 backends, and the key layout
+// every backend shares.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+)
+
+// Store is a write-once object store. Keys are slash-separated paths.
+//
+// Put never replaces an object: it returns an error wrapping ErrExists when
+// the key is already taken. Get returns an error wrapping fs.ErrNotExist for
+// a missing key. List calls fn for every key with the prefix, in lexical
+// order, starting after startAfter ("" for the beginning).
+type Store interface {
+	Put(ctx context.Context, key string, data []byte) error
+	Get(ctx context.Context, key string) ([]byte, error)
+	List(ctx context.Context, prefix, startAfter string, fn func(key string) error) error
+	// String names the store for messages, without credentials.
+	String() string
+}
+
+// ErrExists is returned by Put when the key already holds an object.
+var ErrExists = errors.New("object already exists")
+
+// ErrNotExist is the error Get wraps for a missing key.
+var ErrNotExist = fs.ErrNotExist
+
+// ValidKey reports why key cannot be used as an object key, or nil.
+func ValidKey(key string) error {
+	if key == "" {
+		return errors.New("empty key")
+	}
+	if strings.HasPrefix(key, "/") || strings.HasSuffix(key, "/") {
+		return fmt.Errorf("key %q: leading or trailing slash", key)
+	}
+	for _, seg := range strings.Split(key, "/") {
+		switch {
+		case seg == "", seg == ".", seg == "..":
+			return fmt.Errorf("key %q: empty or relative path segment", key)
+		case strings.HasPrefix(seg, ".tmp-"):
+			return fmt.Errorf("key %q: reserved segment %q", key, seg)
+		case strings.ContainsAny(seg, "\\\x00"):
+			return fmt.Errorf("key %q: invalid character", key)
+		}
+	}
+	return nil
+}
