@@ -1,0 +1,308 @@
+// Package config reads exhibit's one YAML configuration file: strictly
+// (unknown keys are errors), with defaults, `${VAR}` expansion for secrets
+// only, and validation whose every error names the field path. All problems
+// are reported together, before anything runs.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/exhibit-dev/exhibit/pkg/collector"
+	"github.com/exhibit-dev/exhibit/pkg/schedule"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Store        string               `yaml:"store"`
+	StoreOptions StoreOptions         `yaml:"store_options"`
+	SigningKey   string               `yaml:"signing_key"`
+	SpoolDir     string               `yaml:"spool_dir"`
+	Listen       string               `yaml:"listen"`
+	Log          Log                  `yaml:"log"`
+	Shutdown     Shutdown             `yaml:"shutdown"`
+	Sources      collector.Sources    `yaml:"sources"`
+	Collectors   []Collector          `yaml:"collectors"`
+	Thresholds   collector.Thresholds `yaml:"thresholds"`
+	Controls     Controls             `yaml:"controls"`
+}
+
+// StoreOptions configure the s3:// store.
+type StoreOptions struct {
+	Region         string `yaml:"region"`
+	Endpoint       string `yaml:"endpoint"`
+	ObjectLockMode string `yaml:"object_lock_mode"`
+	RetainDays     int    `yaml:"retain_days"`
+	SSEKMSKey      string `yaml:"sse_kms_key"`
+	// AcceptUnlockedBucket lets the agent write to a bucket without
+	// versioning or Object Lock. Every snapshot then records the risk.
+	AcceptUnlockedBucket bool `yaml:"accept_unlocked_bucket"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level string `yaml:"level"`
+}
+
+// Shutdown configures how the daemon stops.
+type Shutdown struct {
+	// Grace is how long in-flight runs may take to finish after SIGTERM.
+	Grace time.Duration `yaml:"grace"`
+}
+
+// Collector is one configured collector instance.
+type Collector struct {
+	Type string `yaml:"type"`
+	// ID names the instance; it defaults to the type and must be unique.
+	ID       string        `yaml:"id"`
+	Schedule string        `yaml:"schedule"`
+	Timeout  time.Duration `yaml:"timeout"`
+	// Jitter delays each run by a random duration up to this much.
+	Jitter time.Duration `yaml:"jitter"`
+}
+
+// Controls holds the customer's own control ids.
+type Controls struct {
+	Custom []CustomControl `yaml:"custom"`
+}
+
+// CustomControl maps a customer control id to checks.
+type CustomControl struct {
+	ID     string   `yaml:"id"`
+	Title  string   `yaml:"title"`
+	Checks []string `yaml:"checks"`
+}
+
+// Defaults returns a configuration with every default set.
+func Defaults() Config {
+	return Config{
+		Store: "file://./evidence",
+		StoreOptions: StoreOptions{
+			ObjectLockMode: "COMPLIANCE",
+			RetainDays:     2190,
+		},
+		SigningKey: "file://./exhibit-signing.pem",
+		SpoolDir:   "./exhibit-spool",
+		Listen:     "127.0.0.1:9464",
+		Log:        Log{Level: "info"},
+		Shutdown:   Shutdown{Grace: 2 * time.Minute},
+		Thresholds: collector.DefaultThresholds(),
+	}
+}
+
+// DefaultTimeout bounds a collector run when the config does not.
+const DefaultTimeout = 10 * time.Minute
+
+// Load reads, expands and validates the file at path. reg knows the collector
+// types; checks, when non-nil, reports whether a check id exists.
+func Load(path string, reg *collector.Registry, checks func(string) bool) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	cfg, err := Parse(b, os.LookupEnv)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := cfg.Validate(reg, checks); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Parse decodes YAML over the defaults. Unknown keys, type mismatches,
+// ${VAR} outside secret fields, inline secrets and unset variables are all
+// reported, each with its field path.
+func Parse(b []byte, lookup func(string) (string, bool)) (*Config, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("not valid YAML: %w", err)
+	}
+	cfg := Defaults()
+	if doc.Kind == 0 {
+		return &cfg, nil
+	}
+	w := &walker{lookup: lookup}
+	w.walk(&doc, typeOf(&cfg), "")
+	if err := errors.Join(w.errs...); err != nil {
+		return nil, err
+	}
+	if err := doc.Decode(&cfg); err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	for i := range cfg.Collectors {
+		c := &cfg.Collectors[i]
+		if c.ID == "" {
+			c.ID = c.Type
+		}
+		if c.Timeout == 0 {
+			c.Timeout = DefaultTimeout
+		}
+	}
+	return &cfg, nil
+}
+
+var (
+	instanceID = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+	fieldPath  = regexp.MustCompile(`^[a-z_][a-z0-9_]*(\[[0-9]+\])*(\.[a-z_][a-z0-9_]*(\[[0-9]+\])*)*: `)
+	logLevels  = map[string]bool{"debug": true, "info": true, "warn": true, "error": true}
+)
+
+// Validate checks the whole configuration and returns every problem found.
+func (c *Config) Validate(reg *collector.Registry, checks func(string) bool) error {
+	var errs []error
+	add := func(path string, err error) {
+		if err == nil {
+			return
+		}
+		for _, e := range unjoin(err) {
+			if fieldPath.MatchString(e.Error()) {
+				// The error already names a field below path.
+				errs = append(errs, fmt.Errorf("%s.%w", path, e))
+			} else {
+				errs = append(errs, fmt.Errorf("%s: %w", path, e))
+			}
+		}
+	}
+	add("store", validStoreURL(c.Store))
+	add("signing_key", validKeyURI(c.SigningKey))
+	if strings.HasPrefix(c.Store, "s3://") {
+		add("store_options", c.StoreOptions.Validate())
+	}
+	if c.SpoolDir == "" {
+		add("spool_dir", errors.New("required"))
+	}
+	if c.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+			add("listen", fmt.Errorf("want host:port, got %q", c.Listen))
+		}
+	}
+	if !logLevels[c.Log.Level] {
+		add("log.level", fmt.Errorf("want debug, info, warn or error, got %q", c.Log.Level))
+	}
+	if c.Shutdown.Grace < 0 {
+		add("shutdown.grace", errors.New("must not be negative"))
+	}
+	if c.Sources.AWS != nil {
+		add("sources.aws", c.Sources.AWS.Validate())
+	}
+	if c.Sources.GitHub != nil {
+		add("sources.github", c.Sources.GitHub.Validate())
+	}
+	if c.Sources.Okta != nil {
+		add("sources.okta", c.Sources.Okta.Validate())
+	}
+	add("thresholds", c.Thresholds.Validate())
+	ids := map[string]int{}
+	for i, col := range c.Collectors {
+		p := fmt.Sprintf("collectors[%d]", i)
+		f, known := reg.Lookup(col.Type)
+		switch {
+		case col.Type == "":
+			add(p+".type", errors.New("required"))
+		case !known:
+			add(p+".type", fmt.Errorf("unknown collector type %q (known: %s)", col.Type, strings.Join(reg.Types(), ", ")))
+		case !c.hasSource(f.Provider):
+			add(p+".type", fmt.Errorf("%s reads %s, but sources.%s is not configured", col.Type, f.Provider, f.Provider))
+		}
+		if !instanceID.MatchString(col.ID) {
+			add(p+".id", fmt.Errorf("%q: use lower-case letters, digits, '.', '_' and '-'", col.ID))
+		} else if j, dup := ids[col.ID]; dup {
+			add(p+".id", fmt.Errorf("%q is already used by collectors[%d]; give one an explicit id", col.ID, j))
+		}
+		ids[col.ID] = i
+		if col.Schedule == "" {
+			add(p+".schedule", errors.New("required"))
+		} else if _, err := schedule.Parse(col.Schedule); err != nil {
+			add(p+".schedule", err)
+		}
+		if col.Timeout < 0 {
+			add(p+".timeout", errors.New("must not be negative"))
+		}
+		if col.Jitter < 0 {
+			add(p+".jitter", errors.New("must not be negative"))
+		}
+	}
+	for i, cc := range c.Controls.Custom {
+		p := fmt.Sprintf("controls.custom[%d]", i)
+		if cc.ID == "" {
+			add(p+".id", errors.New("required"))
+		}
+		if len(cc.Checks) == 0 {
+			add(p+".checks", errors.New("list at least one check"))
+		}
+		for j, ch := range cc.Checks {
+			if checks != nil && !checks(ch) {
+				add(fmt.Sprintf("%s.checks[%d]", p, j), fmt.Errorf("unknown check %q (see `exhibit controls`)", ch))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) hasSource(provider string) bool {
+	switch provider {
+	case "aws":
+		return c.Sources.AWS != nil
+	case "github":
+		return c.Sources.GitHub != nil
+	case "okta":
+		return c.Sources.Okta != nil
+	}
+	return true
+}
+
+// Validate checks the S3 store options.
+func (o StoreOptions) Validate() error {
+	var errs []error
+	switch o.ObjectLockMode {
+	case "COMPLIANCE", "GOVERNANCE":
+	default:
+		errs = append(errs, fmt.Errorf("object_lock_mode: want COMPLIANCE or GOVERNANCE, got %q", o.ObjectLockMode))
+	}
+	if o.RetainDays < 1 {
+		errs = append(errs, fmt.Errorf("retain_days: must be at least 1, got %d", o.RetainDays))
+	}
+	if o.Endpoint != "" && !strings.HasPrefix(o.Endpoint, "http://") && !strings.HasPrefix(o.Endpoint, "https://") {
+		errs = append(errs, fmt.Errorf("endpoint: want an http(s) URL, got %q", o.Endpoint))
+	}
+	return errors.Join(errs...)
+}
+
+func validStoreURL(s string) error {
+	switch {
+	case strings.HasPrefix(s, "file://") && len(s) > len("file://"):
+		return nil
+	case strings.HasPrefix(s, "s3://") && len(strings.TrimPrefix(s, "s3://")) > 0 && !strings.HasPrefix(s, "s3:///"):
+		return nil
+	}
+	return fmt.Errorf("want file://PATH or s3://BUCKET[/PREFIX], got %q", s)
+}
+
+func validKeyURI(s string) error {
+	switch {
+	case strings.HasPrefix(s, "file://") && len(s) > len("file://"):
+		return nil
+	case strings.HasPrefix(s, "awskms:///") && len(s) > len("awskms:///"):
+		return nil
+	}
+	return fmt.Errorf("want file://PATH or awskms:///KEY-ARN, got %q", s)
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, unjoin(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
