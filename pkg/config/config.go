@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/exhibit-dev/exhibit/pkg/collector"
+	"github.com/exhibit-dev/exhibit/pkg/controls"
 	"github.com/exhibit-dev/exhibit/pkg/schedule"
 )
 
@@ -70,14 +71,7 @@ type Collector struct {
 
 // Controls holds the customer's own control ids.
 type Controls struct {
-	Custom []CustomControl `yaml:"custom"`
-}
-
-// CustomControl maps a customer control id to checks.
-type CustomControl struct {
-	ID     string   `yaml:"id"`
-	Title  string   `yaml:"title"`
-	Checks []string `yaml:"checks"`
+	Custom []controls.Custom `yaml:"custom"`
 }
 
 // Defaults returns a configuration with every default set.
@@ -101,8 +95,8 @@ func Defaults() Config {
 const DefaultTimeout = 10 * time.Minute
 
 // Load reads, expands and validates the file at path. reg knows the collector
-// types; checks, when non-nil, reports whether a check id exists.
-func Load(path string, reg *collector.Registry, checks func(string) bool) (*Config, error) {
+// types.
+func Load(path string, reg *collector.Registry) (*Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -111,7 +105,7 @@ func Load(path string, reg *collector.Registry, checks func(string) bool) (*Conf
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
-	if err := cfg.Validate(reg, checks); err != nil {
+	if err := cfg.Validate(reg); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	return cfg, nil
@@ -156,7 +150,7 @@ var (
 )
 
 // Validate checks the whole configuration and returns every problem found.
-func (c *Config) Validate(reg *collector.Registry, checks func(string) bool) error {
+func (c *Config) Validate(reg *collector.Registry) error {
 	var errs []error
 	add := func(path string, err error) {
 		if err == nil {
@@ -230,21 +224,33 @@ func (c *Config) Validate(reg *collector.Registry, checks func(string) bool) err
 			add(p+".jitter", errors.New("must not be negative"))
 		}
 	}
-	for i, cc := range c.Controls.Custom {
-		p := fmt.Sprintf("controls.custom[%d]", i)
-		if cc.ID == "" {
-			add(p+".id", errors.New("required"))
-		}
-		if len(cc.Checks) == 0 {
-			add(p+".checks", errors.New("list at least one check"))
-		}
-		for j, ch := range cc.Checks {
-			if checks != nil && !checks(ch) {
-				add(fmt.Sprintf("%s.checks[%d]", p, j), fmt.Errorf("unknown check %q (see `exhibit controls`)", ch))
-			}
+	if len(c.Controls.Custom) > 0 {
+		if _, err := c.Catalog(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Catalog returns the built-in control catalog extended with the
+// configuration's own controls.
+func (c *Config) Catalog() (*controls.Catalog, error) {
+	cat, err := controls.Default()
+	if err != nil {
+		return nil, fmt.Errorf("control catalog: %w", err)
+	}
+	if len(c.Controls.Custom) == 0 {
+		return cat, nil
+	}
+	cat, err = cat.WithCustom(c.Controls.Custom)
+	if err != nil {
+		var out []error
+		for _, e := range unjoin(err) {
+			out = append(out, fmt.Errorf("controls.custom%w", e))
+		}
+		return nil, errors.Join(out...)
+	}
+	return cat, nil
 }
 
 func (c *Config) hasSource(provider string) bool {

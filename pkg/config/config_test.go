@@ -30,7 +30,7 @@ func load(t *testing.T, doc string, vars map[string]string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cfg, cfg.Validate(testRegistry(), func(c string) bool { return strings.HasPrefix(c, "aws.") })
+	return cfg, cfg.Validate(testRegistry())
 }
 
 const good = `
@@ -55,7 +55,7 @@ collectors:
 controls:
   custom:
     - id: ACME-AC-01
-      title: MFA
+      title: MFA for all workforce access
       checks: [aws.iam.root_mfa]
 `
 
@@ -147,6 +147,6 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		_ = cfg.Validate(testRegistry(), nil)
+		_ = cfg.Validate(testRegistry())
 	})
 }

@@ -72,7 +72,7 @@ func Parse(b []byte) (*Snapshot, error) {
 var (
 	hexDigest  = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	seriesName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*$`)
-	controlRef = regexp.MustCompile(`^[a-z0-9]+:[A-Za-z0-9().\-]+$`)
+	controlRef = regexp.MustCompile(`^[a-z0-9]+:[A-Za-z0-9()._\-]+$`)
 )
 
 // ValidSeries reports whether name is a well-formed series name:

@@ -28,7 +28,7 @@ func Expected(spec string, from, to time.Time) ([]time.Time, error) {
 		return nil, err
 	}
 	var out []time.Time
-	for t := s.Next(from.Add(-time.Nanosecond)); t.Before(to); t = s.Next(t) {
+	for t := s.Next(from.UTC().Add(-time.Nanosecond)); t.Before(to); t = s.Next(t) {
 		out = append(out, t)
 	}
 	return out, nil

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/exhibit-dev/exhibit/pkg/signing"
+)
+
+func cmdKeys(ctx context.Context, args []string, s streams) error {
+	if len(args) == 0 {
+		return usageErr("keys: want a subcommand: generate or public")
+	}
+	fs := newFlags("keys "+args[0], s)
+	key := fs.String("key", "file://./exhibit-signing.pem", "signing key `URI`: file://PATH or awskms:///KEY-ARN")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	switch args[0] {
+	case "generate":
+		path, ok := strings.CutPrefix(*key, "file://")
+		if !ok || path == "" {
+			return usageErr("keys generate: --key must be file://PATH")
+		}
+		k, err := signing.GenerateFileKey(path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(s.err, "wrote %s (mode 0600)\n", path)
+		return printPublic(ctx, k, s)
+	case "public":
+		var k signing.Signer
+		var err error
+		if path, ok := strings.CutPrefix(*key, "file://"); ok {
+			// Printing a key must never create one.
+			k, err = signing.LoadFileKey(path)
+		} else {
+			k, err = openSigner(ctx, *key, zap.NewNop())
+		}
+		if err != nil {
+			return usageErr("keys public: %v", err)
+		}
+		return printPublic(ctx, k, s)
+	}
+	return usageErr("keys: unknown subcommand %q (want generate or public)", args[0])
+}
+
+func printPublic(ctx context.Context, k signing.Signer, s streams) error {
+	pub, err := k.PublicKey(ctx)
+	if err != nil {
+		return err
+	}
+	id, err := signing.KeyID(pub)
+	if err != nil {
+		return err
+	}
+	pemBytes, err := signing.MarshalPublicKey(pub)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.err, "key id %s\n", id)
+	_, err = s.out.Write(pemBytes)
+	return err
+}

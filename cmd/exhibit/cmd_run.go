@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	rungroup "github.com/oklog/run"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+
+	"github.com/exhibit-dev/exhibit/pkg/agent"
+	"github.com/exhibit-dev/exhibit/pkg/schedule"
+)
+
+func cmdRun(ctx context.Context, args []string, s streams) error {
+	fs := newFlags("run", s)
+	cfgPath := fs.String("c", "exhibit.yaml", "configuration `file`")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, reg, cat, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if len(cfg.Collectors) == 0 {
+		return configErr(errors.New("collectors: none configured; the daemon would have nothing to do"))
+	}
+	log, err := newLogger(s.err, cfg.Log.Level)
+	if err != nil {
+		return configErr(err)
+	}
+	defer log.Sync() //nolint:errcheck // best effort on exit
+
+	promReg := prometheus.NewRegistry()
+	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	runs := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "exhibit_runs_total", Help: "Collector runs, by collector and outcome (ok, incomplete, store_error, skipped_overlap).",
+	}, []string{"collector", "outcome"})
+	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "exhibit_run_duration_seconds", Help: "How long collector runs take.",
+		Buckets: prometheus.ExponentialBuckets(0.5, 2, 12),
+	}, []string{"collector"})
+	promReg.MustRegister(runs, duration)
+
+	w, err := wire(ctx, cfg, reg, cat, log, agent.NewMetrics(promReg), nil)
+	if err != nil {
+		return err
+	}
+
+	// Ready while the store accepts evidence.
+	var storeOK atomic.Bool
+	storeOK.Store(true)
+	jobs := make([]schedule.Job, 0, len(w.jobs))
+	for i, job := range w.jobs {
+		c := cfg.Collectors[i]
+		jobs = append(jobs, schedule.Job{
+			Name: job.ID, Spec: c.Schedule, Jitter: c.Jitter,
+			Run: func(ctx context.Context) {
+				written, err := w.agent.Run(ctx, job)
+				switch {
+				case err != nil:
+					storeOK.Store(false)
+					runs.WithLabelValues(job.ID, "store_error").Inc()
+					log.Error("evidence could not be stored", zap.String("collector", job.ID), zap.Error(err))
+				case collectionResult(written) != nil:
+					storeOK.Store(true)
+					runs.WithLabelValues(job.ID, "incomplete").Inc()
+				default:
+					storeOK.Store(true)
+					runs.WithLabelValues(job.ID, "ok").Inc()
+				}
+			},
+		})
+	}
+	runner, err := schedule.NewRunner(jobs, cfg.Shutdown.Grace, log, schedule.Hooks{
+		Skipped: func(job string) { runs.WithLabelValues(job, "skipped_overlap").Inc() },
+		Done:    func(job string, took time.Duration) { duration.WithLabelValues(job).Observe(took.Seconds()) },
+	})
+	if err != nil {
+		return configErr(err)
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) { rw.Write([]byte("ok\n")) }) //nolint:errcheck
+	mux.HandleFunc("GET /readyz", func(rw http.ResponseWriter, _ *http.Request) {
+		if !storeOK.Load() {
+			http.Error(rw, "store unavailable: the last write failed", http.StatusServiceUnavailable)
+			return
+		}
+		rw.Write([]byte("ready\n")) //nolint:errcheck
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(promReg, promhttp.HandlerOpts{}))
+
+	var g rungroup.Group
+	if cfg.Listen != "" {
+		ln, err := net.Listen("tcp", cfg.Listen)
+		if err != nil {
+			return configErr(err)
+		}
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		log.Info("serving health and metrics", zap.String("listen", ln.Addr().String()))
+		g.Add(func() error {
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		}, func(error) {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			srv.Shutdown(sctx) //nolint:errcheck // closing anyway
+		})
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	g.Add(func() error { return runner.Run(runCtx) }, func(error) { stop() })
+	log.Info("exhibit running", zap.String("version", version), zap.Int("collectors", len(jobs)), zap.String("store", w.store.String()))
+	return g.Run()
+}

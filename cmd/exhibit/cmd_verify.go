@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/exhibit-dev/exhibit/pkg/audit"
+	"github.com/exhibit-dev/exhibit/pkg/signing"
+	"github.com/exhibit-dev/exhibit/pkg/store/storeurl"
+)
+
+func cmdVerify(ctx context.Context, args []string, s streams) error {
+	fs := newFlags("verify", s)
+	storeURL := fs.String("store", "", "the store to verify: file://PATH or s3://BUCKET/PREFIX (required)")
+	var from, to dateFlag
+	fs.Var(&from, "from", "check snapshots started on or after this `date` (YYYY-MM-DD or RFC 3339)")
+	fs.Var(&to, "to", "check snapshots started before this `date`")
+	var keys multiFlag
+	fs.Var(&keys, "key", "trust only this public key `file` (PEM; repeatable) instead of the keys the store publishes")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *storeURL == "" {
+		return usageErr("verify: --store is required")
+	}
+	if !from.t.IsZero() && !to.t.IsZero() && !to.t.After(from.t) {
+		return usageErr("verify: --to must be after --from")
+	}
+	opts := audit.VerifyOptions{From: from.t, To: to.t}
+	for _, k := range keys {
+		b, err := os.ReadFile(k)
+		if err != nil {
+			return usageErr("verify: --key: %v", err)
+		}
+		pub, err := signing.ParsePublicKey(b)
+		if err != nil {
+			return usageErr("verify: --key %s: %v", k, err)
+		}
+		opts.TrustedKeys = append(opts.TrustedKeys, pub)
+	}
+	st, err := storeurl.Open(ctx, *storeURL, storeurl.ReadOnly)
+	if err != nil {
+		return usageErr("verify: %v", err)
+	}
+	if !*asJSON {
+		opts.OnProblem = func(p audit.Problem) { fmt.Fprintf(s.out, "FAIL %s\n", p) }
+		if isTerminal(s.err) {
+			opts.OnProgress = func(series string, done, total int) {
+				fmt.Fprintf(s.err, "\r[%d/%d] %-60.60s", done, total, series)
+				if done == total {
+					fmt.Fprintln(s.err)
+				}
+			}
+		}
+	}
+	rep, err := audit.Verify(ctx, st, opts)
+	if err != nil {
+		return fmt.Errorf("verify %s: %w", st, err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(s.out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		verdict := "OK"
+		if !rep.OK() {
+			verdict = fmt.Sprintf("%d problem(s)", len(rep.Problems))
+		}
+		fmt.Fprintf(s.out, "verified %s: %d snapshot(s) in %d series, %d key(s): %s\n", st, rep.Snapshots, rep.Series, rep.Keys, verdict)
+	}
+	if !rep.OK() {
+		return failed
+	}
+	return nil
+}

@@ -1,0 +1,36 @@
+// Command exhibit collects signed, hash-chained audit evidence and lets an
+// auditor verify, sample and export it.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], streams{in: os.Stdin, out: os.Stdout, err: os.Stderr})
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// exitCode maps an error to the documented exit codes: 0 ok, 1 integrity
+// failure or failed collection, 2 usage or configuration error.
+func exitCode(err error, w interface{ Write([]byte) (int, error) }) int {
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintf(w, "exhibit: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintf(w, "exhibit: %v\n", err)
+	return 1
+}

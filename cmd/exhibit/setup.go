@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/exhibit-dev/exhibit/collectors/all"
+	"github.com/exhibit-dev/exhibit/pkg/agent"
+	"github.com/exhibit-dev/exhibit/pkg/collector"
+	"github.com/exhibit-dev/exhibit/pkg/config"
+	"github.com/exhibit-dev/exhibit/pkg/controls"
+	"github.com/exhibit-dev/exhibit/pkg/signing"
+	"github.com/exhibit-dev/exhibit/pkg/store"
+	"github.com/exhibit-dev/exhibit/pkg/store/storeurl"
+)
+
+// newLogger writes zap JSON, or readable console lines on a terminal.
+func newLogger(w io.Writer, level string) (*zap.Logger, error) {
+	lvl, err := zapcore.ParseLevel(level)
+	if err != nil {
+		return nil, fmt.Errorf("log level: %w", err)
+	}
+	encCfg := zap.NewProductionEncoderConfig()
+	encCfg.TimeKey = "ts"
+	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
+	var enc zapcore.Encoder
+	if isTerminal(w) {
+		encCfg.EncodeLevel = zapcore.CapitalColorLevelEncoder
+		enc = zapcore.NewConsoleEncoder(encCfg)
+	} else {
+		enc = zapcore.NewJSONEncoder(encCfg)
+	}
+	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), lvl)), nil
+}
+
+// loadConfig reads and validates the config; every problem is a
+// configuration error (exit 2) reported before anything runs.
+func loadConfig(path string) (*config.Config, *collector.Registry, *controls.Catalog, error) {
+	reg := all.Registry()
+	cfg, err := config.Load(path, reg)
+	if err != nil {
+		return nil, nil, nil, configErr(err)
+	}
+	cat, err := cfg.Catalog()
+	if err != nil {
+		return nil, nil, nil, configErr(err)
+	}
+	return cfg, reg, cat, nil
+}
+
+// openSigner opens the signing key named by uri, generating a local key file
+// on first use.
+func openSigner(_ context.Context, uri string, log *zap.Logger) (signing.Signer, error) {
+	switch {
+	case strings.HasPrefix(uri, "file://"):
+		path := strings.TrimPrefix(uri, "file://")
+		k, created, err := signing.LoadOrCreateFileKey(path)
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			log.Info("generated a new signing key", zap.String("path", path))
+		}
+		return k, nil
+	case strings.HasPrefix(uri, "awskms:///"):
+		return nil, fmt.Errorf("signing_key %q: AWS KMS signing is not available in this build", uri)
+	}
+	return nil, fmt.Errorf("signing_key %q: want file://PATH or awskms:///KEY-ARN", uri)
+}
+
+// wiring is what collect and run share.
+type wiring struct {
+	cfg   *config.Config
+	cat   *controls.Catalog
+	store store.Store
+	agent *agent.Agent
+	jobs  []agent.Job
+}
+
+// wire builds the store, signer, agent and one job per configured collector.
+// only, when non-empty, keeps the collectors of those types or ids.
+func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat *controls.Catalog, log *zap.Logger, metrics *agent.Metrics, only []string) (*wiring, error) {
+	var selected []config.Collector
+	for _, c := range cfg.Collectors {
+		if len(only) == 0 || contains(only, c.Type) || contains(only, c.ID) {
+			selected = append(selected, c)
+		}
+	}
+	if len(only) > 0 && len(selected) == 0 {
+		return nil, usageErr("--only %s matches no configured collector", strings.Join(only, ","))
+	}
+	jobs := make([]agent.Job, 0, len(selected))
+	var errs []error
+	for i, c := range selected {
+		f, _ := reg.Lookup(c.Type)
+		coll, err := f.New(collector.Settings{
+			ID:         c.ID,
+			Sources:    cfg.Sources,
+			Thresholds: cfg.Thresholds,
+			HTTPClient: collector.NewHTTPClient(nil),
+			Logger:     log.Named(c.ID),
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("collectors[%d] (%s): %w", i, c.ID, err))
+			continue
+		}
+		jobs = append(jobs, agent.Job{
+			ID: c.ID, Type: c.Type, Version: f.Version, Provider: f.Provider,
+			Schedule: c.Schedule, Timeout: c.Timeout, Collector: coll,
+		})
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, configErr(err)
+	}
+	st, err := storeurl.Open(ctx, cfg.Store, storeurl.ReadWrite)
+	if err != nil {
+		return nil, configErr(err)
+	}
+	signer, err := openSigner(ctx, cfg.SigningKey, log)
+	if err != nil {
+		return nil, configErr(err)
+	}
+	a, err := agent.New(ctx, agent.Options{
+		Store:   st,
+		Signer:  signer,
+		Refs:    cat.Refs,
+		Logger:  log,
+		Version: version,
+		Metrics: metrics,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &wiring{cfg: cfg, cat: cat, store: st, agent: a, jobs: jobs}, nil
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,362 @@
+// Package agent turns collector output into evidence: it builds each
+// snapshot, chains it to its series, signs it and writes it to the store.
+package agent
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+	"go.uber.org/zap"
+
+	"github.com/exhibit-dev/exhibit/pkg/collector"
+	"github.com/exhibit-dev/exhibit/pkg/evidence"
+	"github.com/exhibit-dev/exhibit/pkg/signing"
+	"github.com/exhibit-dev/exhibit/pkg/store"
+)
+
+// Options assemble an Agent.
+type Options struct {
+	Store  store.Store
+	Signer signing.Signer
+	// Refs returns the control references a check supports.
+	Refs    func(check string) []string
+	Logger  *zap.Logger
+	Version string
+	// Warnings are recorded in every snapshot (an accepted risk, say).
+	Warnings []string
+	Metrics  *Metrics
+	Now      func() time.Time
+}
+
+// Agent writes evidence. It is safe for concurrent use by several jobs.
+type Agent struct {
+	opts     Options
+	keyID    string
+	hostname string
+	log      *zap.Logger
+
+	mu    sync.Mutex
+	heads map[string]*head
+	locks map[string]*sync.Mutex
+}
+
+// head is what the agent knows of a series' latest snapshot.
+type head struct {
+	seq    int64
+	digest string
+	// since is where the last complete snapshot's window ended.
+	since time.Time
+}
+
+// New publishes the signer's public key to the store and returns the agent.
+func New(ctx context.Context, opts Options) (*Agent, error) {
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Refs == nil {
+		opts.Refs = func(string) []string { return nil }
+	}
+	keyID, err := PublishKey(ctx, opts.Store, opts.Signer)
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	return &Agent{
+		opts:     opts,
+		keyID:    keyID,
+		hostname: host,
+		log:      opts.Logger.Named("agent"),
+		heads:    map[string]*head{},
+		locks:    map[string]*sync.Mutex{},
+	}, nil
+}
+
+// KeyID is the id of the key this agent signs with.
+func (a *Agent) KeyID() string { return a.keyID }
+
+// PublishKey writes the signer's public key under keys/. A key already
+// published with other content is an integrity problem and an error.
+func PublishKey(ctx context.Context, st store.Store, signer signing.Signer) (string, error) {
+	pub, err := signer.PublicKey(ctx)
+	if err != nil {
+		return "", fmt.Errorf("signing key: %w", err)
+	}
+	id, err := signing.KeyID(pub)
+	if err != nil {
+		return "", err
+	}
+	pemBytes, err := signing.MarshalPublicKey(pub)
+	if err != nil {
+		return "", err
+	}
+	key := store.PublicKeyKey(id)
+	err = st.Put(ctx, key, pemBytes)
+	if errors.Is(err, store.ErrExists) {
+		have, gerr := st.Get(ctx, key)
+		if gerr != nil {
+			return "", fmt.Errorf("read published key %s: %w", key, gerr)
+		}
+		if string(have) != string(pemBytes) {
+			return "", fmt.Errorf("published key %s does not match the signing key", key)
+		}
+		return id, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("publish key %s: %w", key, err)
+	}
+	return id, nil
+}
+
+// Job is one configured collector instance.
+type Job struct {
+	ID        string
+	Type      string
+	Version   string
+	Provider  string
+	Schedule  string
+	Timeout   time.Duration
+	Collector collector.Collector
+}
+
+// Written describes one stored snapshot.
+type Written struct {
+	Key      string
+	Series   string
+	Seq      int64
+	Status   evidence.Status
+	Summary  map[evidence.Result]int
+	Errors   []evidence.RunError
+	Snapshot *evidence.Snapshot
+}
+
+// Run runs a job once over every scope it reports, writing one snapshot per
+// scope. Every scope yields a snapshot, failed ones included; the returned
+// error is only for evidence that could not be written.
+func (a *Agent) Run(ctx context.Context, job Job) ([]Written, error) {
+	log := a.log.With(zap.String("collector", job.ID), zap.String("run_id", ulid.Make().String()))
+	start := a.opts.Now()
+	if job.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, job.Timeout)
+		defer cancel()
+	}
+	rec := collector.NewRecorder()
+	scopes, err := job.Collector.Scopes(collector.WithRecorder(ctx, rec))
+	if err != nil {
+		log.Error("scope discovery failed", zap.Error(err))
+		scope := evidence.Scope{Provider: job.Provider, Account: "discovery"}
+		res := &outcome{started: start, finished: a.opts.Now(), err: runErr(ctx, job, err), calls: rec.Calls()}
+		w, werr := a.write(ctx, job, scope, res)
+		if werr != nil {
+			return nil, werr
+		}
+		return []Written{w}, nil
+	}
+	var out []Written
+	var errs []error
+	for _, scope := range scopes {
+		w, err := a.collectScope(ctx, job, scope, log)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, w)
+	}
+	return out, errors.Join(errs...)
+}
+
+type outcome struct {
+	started, finished time.Time
+	result            *collector.Result
+	err               error
+	calls             []evidence.Call
+}
+
+func (a *Agent) collectScope(ctx context.Context, job Job, scope evidence.Scope, log *zap.Logger) (Written, error) {
+	series := evidence.SeriesName(job.ID, scope.Account)
+	lock := a.seriesLock(series)
+	lock.Lock()
+	defer lock.Unlock()
+
+	h, err := a.head(ctx, series)
+	if err != nil {
+		return Written{}, err
+	}
+	rec := collector.NewRecorder()
+	o := &outcome{started: a.opts.Now()}
+	o.result, o.err = job.Collector.Collect(collector.WithRecorder(ctx, rec), collector.Request{
+		Scope: scope,
+		Since: h.since,
+		Now:   o.started,
+	})
+	o.finished = a.opts.Now()
+	o.calls = rec.Calls()
+	if o.err != nil {
+		o.err = runErr(ctx, job, o.err)
+		log.Warn("collection incomplete", zap.String("series", series), zap.Error(o.err))
+	}
+	return a.writeLocked(ctx, job, scope, series, o)
+}
+
+// runErr explains a deadline in terms of the configured timeout.
+func runErr(ctx context.Context, job Job, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		var pe *collector.PartialError
+		if !errors.As(err, &pe) {
+			return fmt.Errorf("run exceeded its timeout of %s: %w", job.Timeout, err)
+		}
+	}
+	return err
+}
+
+func (a *Agent) write(ctx context.Context, job Job, scope evidence.Scope, o *outcome) (Written, error) {
+	series := evidence.SeriesName(job.ID, scope.Account)
+	lock := a.seriesLock(series)
+	lock.Lock()
+	defer lock.Unlock()
+	return a.writeLocked(ctx, job, scope, series, o)
+}
+
+func (a *Agent) seriesLock(series string) *sync.Mutex {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	l, ok := a.locks[series]
+	if !ok {
+		l = &sync.Mutex{}
+		a.locks[series] = l
+	}
+	return l
+}
+
+// build turns a collection outcome into a snapshot (without seq, prev, id).
+func (a *Agent) build(job Job, scope evidence.Scope, series string, o *outcome) (*evidence.Snapshot, []collector.Attachment) {
+	s := &evidence.Snapshot{
+		Series:     series,
+		Collector:  evidence.CollectorRef{Type: job.Type, Version: job.Version, ID: job.ID},
+		Scope:      scope,
+		Schedule:   job.Schedule,
+		Agent:      evidence.Agent{Version: a.opts.Version, Hostname: a.hostname},
+		StartedAt:  o.started,
+		FinishedAt: o.finished,
+		Status:     evidence.StatusComplete,
+		Warnings:   append([]string(nil), a.opts.Warnings...),
+		Calls:      o.calls,
+		KeyID:      a.keyID,
+	}
+	var atts []collector.Attachment
+	if r := o.result; r != nil {
+		s.Records = r.Records
+		s.Findings = r.Findings
+		s.Window = r.Window
+		atts = r.Attachments
+	}
+	for i := range s.Findings {
+		f := &s.Findings[i]
+		refs := a.opts.Refs(f.Check)
+		if refs == nil {
+			a.log.Warn("check has no catalog entry", zap.String("check", f.Check))
+		}
+		f.Controls = append(f.Controls, refs...)
+	}
+	var pe *collector.PartialError
+	switch {
+	case o.err == nil:
+	case errors.As(o.err, &pe):
+		s.Status = evidence.StatusPartial
+		s.Errors = pe.Errors
+	default:
+		s.Status = evidence.StatusFailed
+		s.Errors = []evidence.RunError{{Where: scope.Provider + ":" + scope.Account, Message: o.err.Error()}}
+	}
+	if s.Status == evidence.StatusPartial && len(s.Errors) == 0 {
+		s.Errors = []evidence.RunError{{Where: scope.Provider + ":" + scope.Account, Message: o.err.Error()}}
+	}
+	for _, att := range atts {
+		s.Attachments = append(s.Attachments, evidence.Attachment{
+			Name: att.Name, MediaType: att.MediaType, SHA256: evidence.Digest(att.Data), Size: int64(len(att.Data)),
+		})
+	}
+	return s, atts
+}
+
+// maxClaimAttempts bounds how often a writer re-reads the head after another
+// writer claimed the next number first.
+const maxClaimAttempts = 10
+
+func (a *Agent) writeLocked(ctx context.Context, job Job, scope evidence.Scope, series string, o *outcome) (Written, error) {
+	// Evidence of a run must reach the store even when the run itself was
+	// cut short by its timeout or a shutdown.
+	ctx = context.WithoutCancel(ctx)
+	snap, atts := a.build(job, scope, series, o)
+	for _, att := range atts {
+		key := store.AttachmentKey(evidence.Digest(att.Data))
+		if err := a.opts.Store.Put(ctx, key, att.Data); err != nil && !errors.Is(err, store.ErrExists) {
+			return Written{}, fmt.Errorf("series %s: store attachment %s: %w", series, att.Name, err)
+		}
+	}
+	for attempt := 1; ; attempt++ {
+		h, err := a.head(ctx, series)
+		if err != nil {
+			return Written{}, err
+		}
+		snap.Seq, snap.Prev = h.seq+1, h.digest
+		snap.ID = ulid.MustNew(ulid.Timestamp(snap.StartedAt), rand.Reader).String()
+		b, err := evidence.Encode(snap)
+		if err != nil {
+			return Written{}, fmt.Errorf("series %s: encode snapshot: %w", series, err)
+		}
+		sig, err := a.opts.Signer.Sign(ctx, b)
+		if err != nil {
+			return Written{}, fmt.Errorf("series %s: sign snapshot: %w", series, err)
+		}
+		key := store.SnapshotKey(series, snap.Seq)
+		err = a.opts.Store.Put(ctx, key, b)
+		if errors.Is(err, store.ErrExists) && attempt < maxClaimAttempts {
+			// Another writer took this number: re-read the head and chain after it.
+			a.forget(series)
+			continue
+		}
+		if err != nil {
+			return Written{}, fmt.Errorf("series %s: store snapshot %d: %w", series, snap.Seq, err)
+		}
+		if err := a.opts.Store.Put(ctx, store.SignatureKey(key), signing.EncodeSignature(sig)); err != nil {
+			return Written{}, fmt.Errorf("series %s: store signature of %s: %w", series, key, err)
+		}
+		if err := a.opts.Store.Put(ctx, store.IndexKey(snap.StartedAt, series, snap.Seq), nil); err != nil && !errors.Is(err, store.ErrExists) {
+			return Written{}, fmt.Errorf("series %s: store index of %s: %w", series, key, err)
+		}
+		a.advance(series, snap, evidence.Digest(b))
+		a.opts.Metrics.observe(job.ID, snap)
+		a.log.Info("snapshot written", zap.String("collector", job.ID), zap.String("key", key), zap.String("status", string(snap.Status)), zap.Int("findings", len(snap.Findings)))
+		return Written{Key: key, Series: series, Seq: snap.Seq, Status: snap.Status, Summary: snap.Summary(), Errors: snap.Errors, Snapshot: snap}, nil
+	}
+}
+
+func (a *Agent) forget(series string) {
+	a.mu.Lock()
+	delete(a.heads, series)
+	a.mu.Unlock()
+}
+
+func (a *Agent) advance(series string, snap *evidence.Snapshot, digest string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	h := a.heads[series]
+	if h == nil {
+		h = &head{}
+		a.heads[series] = h
+	}
+	h.seq, h.digest = snap.Seq, digest
+	if snap.Status == evidence.StatusComplete && snap.Window != nil {
+		h.since = snap.Window.End
+	}
+}

@@ -1,0 +1,47 @@
+package agent
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/exhibit-dev/exhibit/pkg/evidence"
+)
+
+// Metrics are the agent's Prometheus instruments. A nil *Metrics records
+// nothing.
+type Metrics struct {
+	snapshots   *prometheus.CounterVec
+	findings    *prometheus.GaugeVec
+	lastWritten *prometheus.GaugeVec
+}
+
+// NewMetrics registers the agent's instruments with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		snapshots: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "exhibit_snapshots_written_total",
+			Help: "Snapshots written to the store, by collector and status.",
+		}, []string{"collector", "status"}),
+		findings: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "exhibit_findings",
+			Help: "Findings in each series' latest snapshot, by result.",
+		}, []string{"collector", "series", "result"}),
+		lastWritten: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "exhibit_last_snapshot_timestamp_seconds",
+			Help: "When each series last had a snapshot written, by status.",
+		}, []string{"collector", "series", "status"}),
+	}
+	reg.MustRegister(m.snapshots, m.findings, m.lastWritten)
+	return m
+}
+
+func (m *Metrics) observe(collectorID string, s *evidence.Snapshot) {
+	if m == nil {
+		return
+	}
+	m.snapshots.WithLabelValues(collectorID, string(s.Status)).Inc()
+	m.lastWritten.WithLabelValues(collectorID, s.Series, string(s.Status)).Set(float64(s.FinishedAt.Unix()))
+	sum := s.Summary()
+	for _, r := range []evidence.Result{evidence.Pass, evidence.Fail, evidence.Error, evidence.NotApplicable} {
+		m.findings.WithLabelValues(collectorID, s.Series, string(r)).Set(float64(sum[r]))
+	}
+}

@@ -1,0 +1,102 @@
+package schedule
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+)
+
+// waitFor fails the test if cond does not hold within a generous limit; the
+// limit guards against a hung test and is not a performance assertion.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestRunsRepeatedlyWithoutOverlapAndStopsCleanly(t *testing.T) {
+	var fastRuns, slowStarts, skipped, concurrent, maxConcurrent atomic.Int64
+	release := make(chan struct{})
+	jobs := []Job{
+		{Name: "fast", Spec: "@every 1s", Run: func(context.Context) { fastRuns.Add(1) }},
+		{Name: "slow", Spec: "@every 1s", Run: func(ctx context.Context) {
+			n := concurrent.Add(1)
+			defer concurrent.Add(-1)
+			for {
+				m := maxConcurrent.Load()
+				if n <= m || maxConcurrent.CompareAndSwap(m, n) {
+					break
+				}
+			}
+			slowStarts.Add(1)
+			<-release
+		}},
+	}
+	r, err := NewRunner(jobs, time.Minute, zap.NewNop(), Hooks{Skipped: func(job string) {
+		if job == "slow" {
+			skipped.Add(1)
+		}
+	}})
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+
+	waitFor(t, "the fast job to run three times", func() bool { return fastRuns.Load() >= 3 })
+	waitFor(t, "a slow run to be skipped", func() bool { return skipped.Load() >= 2 })
+	require.Equal(t, int64(1), slowStarts.Load(), "a run that outlasts its interval must not be overlapped")
+	require.Equal(t, int64(1), maxConcurrent.Load())
+
+	cancel()
+	// Stopping waits for the run in flight.
+	select {
+	case <-done:
+		t.Fatal("runner returned while a run was still in flight")
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(release)
+	require.NoError(t, <-done)
+}
+
+func TestGraceExpiryCancelsRunsInFlight(t *testing.T) {
+	var cancelled atomic.Bool
+	started := make(chan struct{})
+	var once sync.Once
+	r, err := NewRunner([]Job{{Name: "stuck", Spec: "@every 1s", Run: func(ctx context.Context) {
+		once.Do(func() { close(started) })
+		<-ctx.Done()
+		cancelled.Store(true)
+	}}}, 10*time.Millisecond, zap.NewNop(), Hooks{})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	<-started
+	cancel()
+	require.NoError(t, <-done)
+	require.True(t, cancelled.Load())
+}
+
+func TestRejectsBadSpec(t *testing.T) {
+	_, err := NewRunner([]Job{{Name: "x", Spec: "every day"}}, time.Second, zap.NewNop(), Hooks{})
+	require.ErrorContains(t, err, `invalid cron expression "every day"`)
+}
+
+func TestExpected(t *testing.T) {
+	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	got, err := Expected("@daily", from, from.Add(72*time.Hour))
+	require.NoError(t, err)
+	require.Len(t, got, 3)
+	require.Equal(t, from, got[0])
+}
