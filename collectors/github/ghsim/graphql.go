@@ -1,0 +1,158 @@
+package ghsim
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type gqlRequest struct {
+	Query     string         `json:"query"`
+	Variables map[string]any `json:"variables"`
+}
+
+func (s *Sim) graphql(w http.ResponseWriter, r *http.Request) {
+	if s.NoGraphQL {
+		writeJSON(w, http.StatusNotFound, apiError("Not Found"))
+		return
+	}
+	var req gqlRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError("Problems parsing JSON"))
+		return
+	}
+	str := func(k string) string { v, _ := req.Variables[k].(string); return v }
+	if str("owner") != s.Org.Login || s.Org.Repo(str("name")) == nil {
+		writeJSON(w, http.StatusOK, map[string]any{
+			"data":   map[string]any{"repository": nil},
+			"errors": []any{map[string]any{"type": "NOT_FOUND", "path": []string{"repository"}, "message": fmt.Sprintf("Could not resolve to a Repository with the name '%s/%s'.", str("owner"), str("name"))}},
+		})
+		return
+	}
+	repo := s.Org.Repo(str("name"))
+	offset, err := decodeCursor(str("cursor"))
+	if err != nil {
+		writeJSON(w, http.StatusOK, map[string]any{"data": nil, "errors": []any{map[string]any{"message": "`" + str("cursor") + "` does not appear to be a valid cursor."}}})
+		return
+	}
+	switch {
+	case strings.Contains(req.Query, "pullRequests("):
+		writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"repository": map[string]any{
+			"pullRequests": s.pullRequestsConnection(repo, str("base"), offset),
+		}}})
+	case strings.Contains(req.Query, "history("):
+		since, err1 := time.Parse(time.RFC3339, str("since"))
+		until, err2 := time.Parse(time.RFC3339, str("until"))
+		if err1 != nil || err2 != nil {
+			writeJSON(w, http.StatusOK, map[string]any{"data": nil, "errors": []any{map[string]any{"message": "Argument 'since' or 'until' has an invalid value."}}})
+			return
+		}
+		var ref any
+		if str("ref") == "refs/heads/"+repo.DefaultBranch {
+			ref = map[string]any{"target": map[string]any{"history": s.historyConnection(repo, since, until, offset)}}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"repository": map[string]any{"ref": ref}}})
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"errors": []any{map[string]any{"message": "this simulator answers pullRequests and history queries only"}}})
+	}
+}
+
+func encodeCursor(offset int) string {
+	return base64.StdEncoding.EncodeToString([]byte("cursor:v2:" + strconv.Itoa(offset)))
+}
+
+func decodeCursor(c string) (int, error) {
+	if c == "" {
+		return 0, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(c)
+	if err != nil {
+		return 0, err
+	}
+	n, ok := strings.CutPrefix(string(b), "cursor:v2:")
+	if !ok {
+		return 0, fmt.Errorf("bad cursor")
+	}
+	return strconv.Atoi(n)
+}
+
+func (s *Sim) page(total, offset int) (from, to int, info map[string]any) {
+	from = min(offset, total)
+	to = min(total, from+s.GraphQLPageSize)
+	info = map[string]any{"hasNextPage": to < total, "endCursor": nil}
+	if to > from {
+		info["endCursor"] = encodeCursor(to)
+	}
+	return from, to, info
+}
+
+func gqlActor(u User) any {
+	if u.Login == "" {
+		return nil
+	}
+	return map[string]any{"login": u.Login, "__typename": u.Type}
+}
+
+func gqlTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func (s *Sim) pullRequestsConnection(repo *Repo, base string, offset int) map[string]any {
+	var prs []*PR
+	for _, pr := range sortedByUpdate(repo.PRs) {
+		if pr.Base == base {
+			prs = append(prs, pr)
+		}
+	}
+	from, to, info := s.page(len(prs), offset)
+	nodes := make([]any, 0, to-from)
+	for _, pr := range prs[from:to] {
+		reviews := make([]any, 0, len(pr.Reviews))
+		for _, rv := range pr.Reviews {
+			reviews = append(reviews, map[string]any{
+				"author": gqlActor(rv.Author), "state": rv.State, "submittedAt": gqlTime(rv.SubmittedAt),
+				"commit": map[string]any{"oid": rv.Commit},
+			})
+		}
+		nodes = append(nodes, map[string]any{
+			"number": pr.Number, "title": pr.Title,
+			"url":       "https://github.example/" + s.Org.Login + "/" + repo.Name + "/pull/" + strconv.Itoa(pr.Number),
+			"updatedAt": gqlTime(pr.UpdatedAt), "mergedAt": gqlTime(pr.MergedAt),
+			"baseRefName": pr.Base, "headRefOid": pr.HeadOID,
+			"author": gqlActor(pr.Author), "mergedBy": gqlActor(pr.MergedBy),
+			"mergeCommit": map[string]any{"oid": pr.MergeCommit},
+			"commits": map[string]any{"nodes": []any{map[string]any{"commit": map[string]any{
+				"oid": pr.HeadOID, "committedDate": gqlTime(pr.HeadCommittedAt)}}}},
+			"reviews": map[string]any{"totalCount": len(reviews), "nodes": reviews},
+		})
+	}
+	return map[string]any{"pageInfo": info, "nodes": nodes}
+}
+
+func (s *Sim) historyConnection(repo *Repo, since, until time.Time, offset int) map[string]any {
+	var commits []Commit
+	for _, c := range repo.Commits {
+		if !c.Date.Before(since) && !c.Date.After(until) {
+			commits = append(commits, c)
+		}
+	}
+	sort.SliceStable(commits, func(i, j int) bool { return commits[i].Date.After(commits[j].Date) })
+	from, to, info := s.page(len(commits), offset)
+	nodes := make([]any, 0, to-from)
+	for _, c := range commits[from:to] {
+		prs := make([]any, 0, len(c.PRs))
+		for _, n := range c.PRs {
+			prs = append(prs, map[string]any{"number": n, "merged": true, "baseRefName": repo.PR(n).Base})
+		}
+		person := map[string]any{"name": c.Author, "user": map[string]any{"login": c.Author}}
+		nodes = append(nodes, map[string]any{
+			"oid": c.OID, "messageHeadline": c.Headline, "committedDate": gqlTime(c.Date),
+			"author": person, "committer": person,
+			"associatedPullRequests": map[string]any{"nodes": prs},
+		})
+	}
+	return map[string]any{"pageInfo": info, "nodes": nodes}
+}

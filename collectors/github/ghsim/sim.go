@@ -1,0 +1,156 @@
+package ghsim
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/exhibit-dev/exhibit/pkg/collector"
+)
+
+// Token is the dummy credential the simulator accepts.
+const Token = "demo-token"
+
+// Sim is a simulated GitHub Enterprise Server: REST under /api/v3/ and
+// GraphQL at /api/graphql.
+type Sim struct {
+	Now time.Time
+	Org *Org
+	// RESTPageSize caps per_page so that listings span several pages.
+	RESTPageSize int
+	// GraphQLPageSize caps first: so that connections span several pages.
+	GraphQLPageSize int
+	// NoGraphQL answers GraphQL with 404, as a server without it would.
+	NoGraphQL bool
+
+	mu       sync.Mutex
+	throttle []throttle
+	requests int
+}
+
+type throttle struct {
+	status     int
+	retryAfter string
+}
+
+// New returns a simulator serving the demo organization as of now.
+func New(now time.Time) *Sim {
+	return &Sim{Now: now.UTC(), Org: demoOrg(now), RESTPageSize: 2, GraphQLPageSize: 3}
+}
+
+// Source points a GitHub source at the simulator served at baseURL (the
+// server's root URL).
+func (s *Sim) Source(baseURL string) *collector.GitHubSource {
+	return &collector.GitHubSource{
+		BaseURL:           strings.TrimSuffix(baseURL, "/") + "/api/v3/",
+		Token:             Token,
+		Orgs:              []string{s.Org.Login},
+		ProtectedBranches: []string{"release"},
+	}
+}
+
+// Throttle makes the next n requests fail with status (403 or 429) and a
+// Retry-After of retryAfter seconds, as GitHub's secondary limits do.
+func (s *Sim) Throttle(n, status int, retryAfter string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.throttle = append(s.throttle, throttle{status, retryAfter})
+	}
+}
+
+// Requests returns how many requests the simulator has answered.
+func (s *Sim) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests
+}
+
+func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.requests++
+	n := s.requests
+	var th *throttle
+	if len(s.throttle) > 0 {
+		th = &s.throttle[0]
+		s.throttle = s.throttle[1:]
+	}
+	s.mu.Unlock()
+
+	h := w.Header()
+	h.Set("X-GitHub-Request-Id", fmt.Sprintf("SIM0:%04X:%06X", n, n*7919))
+	h.Set("X-RateLimit-Limit", "5000")
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, 5000-n)))
+	h.Set("X-RateLimit-Used", strconv.Itoa(n))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10))
+	h.Set("X-RateLimit-Resource", "core")
+	if r.Header.Get("Authorization") != "Bearer "+Token {
+		writeJSON(w, http.StatusUnauthorized, apiError("Bad credentials"))
+		return
+	}
+	if th != nil {
+		h.Set("Retry-After", th.retryAfter)
+		writeJSON(w, th.status, apiError("You have exceeded a secondary rate limit. Please wait a few minutes before you try again."))
+		return
+	}
+	switch {
+	case r.URL.Path == "/api/graphql" && r.Method == http.MethodPost:
+		h.Set("X-RateLimit-Resource", "graphql")
+		s.graphql(w, r)
+	case strings.HasPrefix(r.URL.Path, "/api/v3/") && r.Method == http.MethodGet:
+		s.rest(w, r, strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/api/v3/"), "/"), "/"))
+	default:
+		writeJSON(w, http.StatusNotFound, apiError("Not Found"))
+	}
+}
+
+func apiError(msg string) map[string]any {
+	return map[string]any{"message": msg, "documentation_url": "https://docs.github.com/rest"}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writePage answers one page of a REST listing with GitHub's Link header.
+func writePage[T any](s *Sim, w http.ResponseWriter, r *http.Request, items []T) {
+	q := r.URL.Query()
+	per, _ := strconv.Atoi(q.Get("per_page"))
+	if per <= 0 {
+		per = 30
+	}
+	per = min(per, s.RESTPageSize)
+	page, _ := strconv.Atoi(q.Get("page"))
+	if page < 1 {
+		page = 1
+	}
+	last := max(1, (len(items)+per-1)/per)
+	from := min(len(items), (page-1)*per)
+	to := min(len(items), from+per)
+	link := func(p int, rel string) string {
+		u := url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path}
+		v := r.URL.Query()
+		v.Set("page", strconv.Itoa(p))
+		v.Set("per_page", strconv.Itoa(per))
+		u.RawQuery = v.Encode()
+		return fmt.Sprintf("<%s>; rel=%q", u.String(), rel)
+	}
+	var links []string
+	if page < last {
+		links = append(links, link(page+1, "next"), link(last, "last"))
+	}
+	if page > 1 {
+		links = append(links, link(1, "first"), link(page-1, "prev"))
+	}
+	if len(links) > 0 {
+		w.Header().Set("Link", strings.Join(links, ", "))
+	}
+	writeJSON(w, http.StatusOK, items[from:to])
+}

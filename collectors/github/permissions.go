@@ -1,0 +1,49 @@
+package github
+
+import "sort"
+
+// permission is what one API operation needs: the classic token scope and
+// the GitHub App permission.
+type permission struct {
+	token, app string
+}
+
+// Every operation the collectors name with collector.WithOperation, and
+// what it needs. A test checks that each call made is listed here, and
+// each factory declares the union.
+var pullRequestOperations = map[string]permission{
+	"repos.list_by_org":           {"repo", "metadata:read"},
+	"graphql.pull_requests":       {"repo", "pull_requests:read"},
+	"graphql.branch_history":      {"repo", "contents:read"},
+	"pulls.list":                  {"repo", "pull_requests:read"},
+	"pulls.get":                   {"repo", "pull_requests:read"},
+	"pulls.list_reviews":          {"repo", "pull_requests:read"},
+	"repos.get_branch_protection": {"repo", "administration:read"},
+	"repos.get_all_rulesets":      {"repo", "metadata:read"},
+	"repos.get_ruleset":           {"repo", "metadata:read"},
+}
+
+var accessOperations = map[string]permission{
+	// GitHub shows two_factor_requirement_enabled only to organization
+	// owners: admin:org for a classic token, Organization administration
+	// (read) for an App.
+	"orgs.get":                        {"admin:org", "organization_administration:read"},
+	"orgs.list_members":               {"read:org", "members:read"},
+	"orgs.list_outside_collaborators": {"read:org", "members:read"},
+	"repos.list_by_org":               {"repo", "metadata:read"},
+	"repos.list_collaborators":        {"repo", "metadata:read"},
+}
+
+func permissionsFor(ops map[string]permission) []string {
+	set := map[string]bool{}
+	for _, p := range ops {
+		set[p.token] = true
+		set[p.app] = true
+	}
+	out := make([]string, 0, len(set))
+	for p := range set {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}

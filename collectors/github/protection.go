@@ -1,0 +1,186 @@
+package github
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"path"
+	"sort"
+	"strings"
+
+	gh "github.com/google/go-github/v60/github"
+
+	"github.com/exhibit-dev/exhibit/pkg/collector"
+	"github.com/exhibit-dev/exhibit/pkg/evidence"
+)
+
+// protection is what classic branch protection and the active rulesets
+// together enforce on one branch.
+type protection struct {
+	Classic          bool     // classic protection exists
+	Rulesets         []string // active rulesets that apply to the branch
+	RequiredReviews  int
+	DismissStale     bool
+	EnforceAdmins    bool     // classic: rules apply to administrators
+	BypassActors     []string // ruleset bypass actors, "Type:id(mode)"
+	NoBypassRuleset  bool     // a ruleset requiring review has no bypass actors
+	ForcePushBlocked bool
+	DeletionBlocked  bool
+}
+
+// protectionErr is a failure to read the settings: the check is then an
+// error, never a pass.
+type protectionErr struct {
+	op     string
+	status int
+	err    error
+}
+
+func (c *clients) branchProtection(ctx context.Context, repo repository, branch string) (protection, *protectionErr) {
+	var p protection
+	classic, _, err := c.rest.Repositories.GetBranchProtection(collector.WithOperation(ctx, "github", "repos.get_branch_protection"), repo.Owner, repo.Name, branch)
+	switch {
+	case errors.Is(err, gh.ErrBranchNotProtected):
+	case err != nil:
+		return p, &protectionErr{"repos.get_branch_protection", apiStatus(err), err}
+	default:
+		p.Classic = true
+		if r := classic.RequiredPullRequestReviews; r != nil {
+			p.RequiredReviews = r.RequiredApprovingReviewCount
+			p.DismissStale = r.DismissStaleReviews
+		}
+		p.EnforceAdmins = classic.EnforceAdmins != nil && classic.EnforceAdmins.Enabled
+		p.ForcePushBlocked = classic.AllowForcePushes == nil || !classic.AllowForcePushes.Enabled
+		p.DeletionBlocked = classic.AllowDeletions == nil || !classic.AllowDeletions.Enabled
+	}
+
+	list, _, err := c.rest.Repositories.GetAllRulesets(collector.WithOperation(ctx, "github", "repos.get_all_rulesets"), repo.Owner, repo.Name, true)
+	if err != nil {
+		if apiStatus(err) == http.StatusNotFound {
+			// Servers without rulesets answer 404.
+			return p, nil
+		}
+		return p, &protectionErr{"repos.get_all_rulesets", apiStatus(err), err}
+	}
+	for _, summary := range list {
+		if summary.Enforcement != "active" || (summary.Target != nil && *summary.Target != "branch") || summary.ID == nil {
+			continue
+		}
+		rs, _, err := c.rest.Repositories.GetRuleset(collector.WithOperation(ctx, "github", "repos.get_ruleset"), repo.Owner, repo.Name, *summary.ID, true)
+		if err != nil {
+			return p, &protectionErr{"repos.get_ruleset", apiStatus(err), err}
+		}
+		if !rulesetApplies(rs, branch, repo.DefaultBranch) {
+			continue
+		}
+		p.Rulesets = append(p.Rulesets, rs.Name)
+		for _, a := range rs.BypassActors {
+			p.BypassActors = append(p.BypassActors, fmt.Sprintf("%s:%d(%s)", a.GetActorType(), a.GetActorID(), a.GetBypassMode()))
+		}
+		for _, rule := range rs.Rules {
+			switch rule.Type {
+			case "pull_request":
+				var params gh.PullRequestRuleParameters
+				if rule.Parameters != nil {
+					if err := json.Unmarshal(*rule.Parameters, &params); err != nil {
+						return p, &protectionErr{"repos.get_ruleset", 0, fmt.Errorf("ruleset %q: pull_request parameters: %w", rs.Name, err)}
+					}
+				}
+				p.RequiredReviews = max(p.RequiredReviews, params.RequiredApprovingReviewCount)
+				p.DismissStale = p.DismissStale || params.DismissStaleReviewsOnPush
+				if params.RequiredApprovingReviewCount > 0 && len(rs.BypassActors) == 0 {
+					p.NoBypassRuleset = true
+				}
+			case "non_fast_forward":
+				p.ForcePushBlocked = true
+			case "deletion":
+				p.DeletionBlocked = true
+			}
+		}
+	}
+	sort.Strings(p.Rulesets)
+	return p, nil
+}
+
+// rulesetApplies matches a ruleset's ref_name condition against a branch.
+func rulesetApplies(rs *gh.Ruleset, branch, defaultBranch string) bool {
+	if rs.Conditions == nil || rs.Conditions.RefName == nil {
+		return true
+	}
+	match := func(patterns []string) bool {
+		for _, p := range patterns {
+			switch {
+			case p == "~ALL":
+				return true
+			case p == "~DEFAULT_BRANCH" && branch == defaultBranch:
+				return true
+			}
+			if ok, _ := path.Match(strings.TrimPrefix(p, "refs/heads/"), branch); ok {
+				return true
+			}
+		}
+		return false
+	}
+	return match(rs.Conditions.RefName.Include) && !match(rs.Conditions.RefName.Exclude)
+}
+
+func protectionFinding(repo repository, branch string, p protection, perr *protectionErr) (evidence.Finding, evidence.Record) {
+	res := repo.fullName() + ":" + branch
+	rec := evidence.Record{Type: "github.branch_protection", ID: res}
+	f := evidence.Finding{Check: CheckProtection, Resource: res}
+	if perr != nil {
+		f.Status = evidence.Error
+		why := "could not be read"
+		if perr.status == http.StatusForbidden || perr.status == http.StatusUnauthorized {
+			why = "could not be read: the credentials lack permission (administration:read)"
+		}
+		f.Reason = fmt.Sprintf("branch protection of %s %s", res, why)
+		f.Observed = map[string]any{"operation": perr.op, "http_status": perr.status, "error": perr.err.Error()}
+		rec.Attributes = map[string]any{"error": perr.err.Error()}
+		return f, rec
+	}
+	observed := map[string]any{
+		"classic_protection":      p.Classic,
+		"rulesets":                nonNil(p.Rulesets),
+		"required_approvals":      p.RequiredReviews,
+		"dismiss_stale_approvals": p.DismissStale,
+		"enforce_admins":          p.EnforceAdmins,
+		"ruleset_bypass_actors":   nonNil(p.BypassActors),
+		"ruleset_without_bypass":  p.NoBypassRuleset,
+		"force_push_blocked":      p.ForcePushBlocked,
+		"deletion_blocked":        p.DeletionBlocked,
+	}
+	rec.Attributes = observed
+	f.Observed = observed
+	if !p.Classic && len(p.Rulesets) == 0 {
+		f.Status = evidence.Fail
+		f.Reason = fmt.Sprintf("%s is not protected: no branch protection and no active ruleset", res)
+		return f, rec
+	}
+	var missing []string
+	if p.RequiredReviews < 1 {
+		missing = append(missing, "does not require an approving review")
+	}
+	if !p.DismissStale {
+		missing = append(missing, "does not dismiss stale approvals")
+	}
+	if !p.EnforceAdmins && !p.NoBypassRuleset {
+		missing = append(missing, "lets administrators or bypass actors skip it")
+	}
+	if !p.ForcePushBlocked {
+		missing = append(missing, "allows force pushes")
+	}
+	if !p.DeletionBlocked {
+		missing = append(missing, "allows deletion")
+	}
+	if len(missing) > 0 {
+		f.Status = evidence.Fail
+		f.Reason = fmt.Sprintf("protection of %s %s", res, strings.Join(missing, ", "))
+		return f, rec
+	}
+	f.Status = evidence.Pass
+	f.Reason = fmt.Sprintf("%s requires %d approval(s), dismisses stale approvals, binds administrators and blocks force pushes and deletion", res, p.RequiredReviews)
+	return f, rec
+}

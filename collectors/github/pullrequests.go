@@ -1,0 +1,185 @@
+package github
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/exhibit-dev/exhibit/pkg/collector"
+	"github.com/exhibit-dev/exhibit/pkg/evidence"
+)
+
+// repoConcurrency bounds how many repositories are read at once; GitHub's
+// secondary limits punish bursts more than volume.
+const repoConcurrency = 4
+
+func pullRequestsFactory() collector.Factory {
+	return collector.Factory{
+		Type:        TypePullRequests,
+		Version:     Version,
+		Provider:    "github",
+		Description: "Pull requests merged into default and protected branches with their reviews, direct pushes, and branch protection",
+		Permissions: permissionsFor(pullRequestOperations),
+		Checks:      []string{CheckPRApproved, CheckPRApprovedFinal, CheckDirectPush, CheckProtection},
+		New: func(s collector.Settings) (collector.Collector, error) {
+			c, err := newClients(s)
+			if err != nil {
+				return nil, err
+			}
+			return &pullRequests{settings: s, clients: c}, nil
+		},
+	}
+}
+
+type pullRequests struct {
+	settings collector.Settings
+	clients  *clients
+}
+
+var _ collector.Collector = (*pullRequests)(nil)
+
+func (p *pullRequests) Scopes(context.Context) ([]evidence.Scope, error) {
+	return orgScopes(p.settings.Sources.GitHub, p.clients), nil
+}
+
+func orgScopes(src *collector.GitHubSource, c *clients) []evidence.Scope {
+	out := make([]evidence.Scope, 0, len(src.Orgs))
+	for _, o := range src.Orgs {
+		out = append(out, evidence.Scope{Provider: "github", Account: o, Endpoint: c.endpoint})
+	}
+	return out
+}
+
+// repoResult is what one repository contributes to a run.
+type repoResult struct {
+	records  []evidence.Record
+	findings []evidence.Finding
+	errs     []evidence.RunError
+}
+
+func (r *repoResult) fail(where, op string, err error) {
+	r.errs = append(r.errs, evidence.RunError{Where: where, Operation: op, Message: err.Error()})
+}
+
+func (p *pullRequests) Collect(ctx context.Context, req collector.Request) (*collector.Result, error) {
+	src := p.settings.Sources.GitHub
+	w, err := runWindow(req, src.LookbackDays)
+	if err != nil {
+		return nil, err
+	}
+	waits := &waitLog{}
+	ctx = withWaitLog(ctx, waits)
+	org := req.Scope.Account
+	res := &collector.Result{Window: w.evidence()}
+	partial := &collector.PartialError{}
+
+	repos, err := p.clients.repositories(ctx, src, org)
+	if err != nil {
+		if len(repos) == 0 {
+			return nil, err
+		}
+		partial.Add(org, "repos.list_by_org", err)
+	}
+
+	results := make([]repoResult, len(repos))
+	sem := make(chan struct{}, repoConcurrency)
+	var wg sync.WaitGroup
+	for i, repo := range repos {
+		results[i].records = append(results[i].records, repo.record())
+		if repo.Skipped != "" {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				results[i].fail(repo.fullName(), "", fmt.Errorf("not read: %w", ctx.Err()))
+				return
+			}
+			defer func() { <-sem }()
+			p.collectRepo(ctx, repo, w, src.ProtectedBranches, &results[i])
+		}()
+	}
+	wg.Wait()
+
+	for _, r := range results {
+		res.Records = append(res.Records, r.records...)
+		res.Findings = append(res.Findings, r.findings...)
+		partial.Errors = append(partial.Errors, r.errs...)
+	}
+	res.Records = append(res.Records, waits.records()...)
+	sortResult(res)
+	return res, partial.Err()
+}
+
+func (p *pullRequests) collectRepo(ctx context.Context, repo repository, w window, protected []string, out *repoResult) {
+	required := p.settings.Thresholds.RequiredApprovals
+	if required < 1 {
+		required = 1
+	}
+	branches := []string{repo.DefaultBranch}
+	for _, b := range protected {
+		if b != repo.DefaultBranch {
+			branches = append(branches, b)
+		}
+	}
+	mergeCommits := map[string]int{}
+	for _, b := range branches {
+		prs, err := p.clients.mergedPullRequests(ctx, repo.Owner, repo.Name, b, w)
+		if err != nil {
+			// The pull requests read before the failure are still
+			// evidence; the run is partial.
+			out.fail(repo.fullName(), "graphql.pull_requests", err)
+		}
+		for _, pr := range prs {
+			o := evaluate(pr, required)
+			out.records = append(out.records, pullRequestRecord(pr))
+			out.findings = append(out.findings, approvedFinding(pr, o), approvedFinalFinding(pr, o))
+			if pr.MergeCommit != "" {
+				mergeCommits[pr.MergeCommit] = pr.Number
+			}
+		}
+	}
+
+	commits, err := p.clients.branchHistory(ctx, repo.Owner, repo.Name, repo.DefaultBranch, w)
+	if err != nil {
+		out.fail(repo.fullName(), "graphql.branch_history", err)
+		out.findings = append(out.findings, evidence.Finding{
+			Check: CheckDirectPush, Resource: repo.fullName(), Status: evidence.Error,
+			Reason:   fmt.Sprintf("the commits on %s of %s could not be listed", repo.DefaultBranch, repo.fullName()),
+			Observed: map[string]any{"error": err.Error()},
+		})
+	} else {
+		out.findings = append(out.findings, directPushFindings(repo, commits, mergeCommits)...)
+	}
+
+	prot, perr := p.clients.branchProtection(ctx, repo, repo.DefaultBranch)
+	if perr != nil {
+		out.fail(repo.fullName(), perr.op, perr.err)
+	}
+	f, rec := protectionFinding(repo, repo.DefaultBranch, prot, perr)
+	out.findings = append(out.findings, f)
+	out.records = append(out.records, rec)
+}
+
+// sortResult orders records and findings so that the same observations
+// always make the same snapshot, whatever order concurrent reads ended in.
+func sortResult(res *collector.Result) {
+	sort.SliceStable(res.Records, func(i, j int) bool {
+		a, b := res.Records[i], res.Records[j]
+		if a.Type != b.Type {
+			return a.Type < b.Type
+		}
+		return a.ID < b.ID
+	})
+	sort.SliceStable(res.Findings, func(i, j int) bool {
+		a, b := res.Findings[i], res.Findings[j]
+		if a.Check != b.Check {
+			return a.Check < b.Check
+		}
+		return a.Resource < b.Resource
+	})
+}
