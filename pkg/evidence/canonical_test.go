@@ -1,0 +1,120 @@
+package evidence
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+	"github.com/stretchr/testify/require"
+)
+
+func sample() *Snapshot {
+	t0 := time.Date(2026, 11, 24, 10, 0, 0, 123456789, time.FixedZone("x", 3600))
+	return &Snapshot{
+		ID:         ulid.MustNew(ulid.Timestamp(t0), strings.NewReader(strings.Repeat("\x01", 16))).String(),
+		Series:     "aws.iam/111122223333",
+		Seq:        1,
+		Collector:  CollectorRef{Type: "aws.iam", Version: "1.0.0", ID: "aws.iam"},
+		Scope:      Scope{Provider: "aws", Account: "111122223333"},
+		StartedAt:  t0,
+		FinishedAt: t0.Add(time.Second),
+		Status:     StatusComplete,
+		Records:    []Record{{Type: "user", ID: "arn:aws:iam::111122223333:user/alice", Attributes: map[string]any{"z": 1, "a": "<b>&", "n": 1e21}}},
+		Findings: []Finding{{Check: "aws.iam.root_mfa", Resource: "arn:aws:iam::111122223333:root", Status: Fail,
+			Controls: []string{"soc2:CC6.6", "soc2:CC6.1", "soc2:CC6.1"}, Reason: "root has no MFA"}},
+	}
+}
+
+func TestEncodeIsCanonicalAndStable(t *testing.T) {
+	b, err := Encode(sample())
+	require.NoError(t, err)
+	s := string(b)
+	// RFC 8785: keys sorted by code point, no insignificant white space,
+	// no HTML escaping, ES6 number form.
+	require.True(t, strings.HasPrefix(s, `{"agent":`), s[:40])
+	require.Contains(t, s, `"attributes":{"a":"<b>&","n":1e+21,"z":1}`)
+	require.NotContains(t, s, "\n")
+	// Times are UTC, to the millisecond.
+	require.Contains(t, s, `"started_at":"2026-11-24T09:00:00.123Z"`)
+	// Controls are sorted, de-duplicated and gathered at the top.
+	require.Contains(t, s, `"controls":["soc2:CC6.1","soc2:CC6.6"]`)
+
+	again, err := Encode(sample())
+	require.NoError(t, err)
+	require.Equal(t, b, again)
+
+	parsed, err := Parse(b)
+	require.NoError(t, err)
+	round, err := Encode(parsed)
+	require.NoError(t, err)
+	require.Equal(t, string(b), string(round), "parse then encode must reproduce the bytes")
+	require.Equal(t, Digest(b), Digest(round))
+}
+
+func TestParseRejects(t *testing.T) {
+	good, err := Encode(sample())
+	require.NoError(t, err)
+	cases := map[string]struct {
+		doc  string
+		want string
+	}{
+		"not json":        {`{"schema":`, "not valid JSON"},
+		"not canonical":   {strings.Replace(string(good), `{"agent"`, `{ "agent"`, 1), "not canonical"},
+		"unknown field":   {strings.Replace(string(good), `{"agent"`, `{"aaa":1,"agent"`, 1), "unknown field"},
+		"flipped status":  {strings.Replace(string(good), `"status":"fail"`, `"status":"pasz"`, 1), `unknown result "pasz"`},
+		"seq zero":        {strings.Replace(string(good), `"seq":1`, `"seq":0`, 1), "seq: must be 1 or more"},
+		"prev on seq 1":   {strings.Replace(string(good), `"prev":""`, `"prev":"ab"`, 1), "prev: must be empty for seq 1"},
+		"wrong schema":    {strings.Replace(string(good), Schema, "exhibit.dev/evidence/v9", 1), "schema: want"},
+		"complete+errors": {strings.Replace(string(good), `"errors":[]`, `"errors":[{"message":"x","where":"y"}]`, 1), "complete, but 1 errors"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.doc))
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
+
+func TestValidateStatusNeedsErrors(t *testing.T) {
+	s := sample()
+	s.Status = StatusPartial
+	_, err := Encode(s)
+	require.ErrorContains(t, err, "partial without any recorded error")
+	s.Errors = []RunError{{Where: "us-east-1", Message: "AccessDenied"}}
+	_, err = Encode(s)
+	require.NoError(t, err)
+}
+
+func TestSeriesName(t *testing.T) {
+	require.Equal(t, "aws.iam/111122223333", SeriesName("aws.iam", "111122223333"))
+	require.Equal(t, "okta.access/acme.okta.com", SeriesName("okta.access", "Acme.Okta.com"))
+	require.Equal(t, "github.access/my-org", SeriesName("github.access", "My Org"))
+	require.Equal(t, "x/default", SeriesName("x", "///"))
+	require.True(t, ValidSeries(SeriesName("a", "b c")))
+}
+
+func FuzzParse(f *testing.F) {
+	good, err := Encode(sample())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"seq":1e400}`))
+	f.Add([]byte(`[1,2`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := Parse(b)
+		if err != nil {
+			return
+		}
+		// Whatever parses must re-encode to exactly the same bytes.
+		out, err := Encode(s)
+		if err != nil {
+			t.Fatalf("parsed but does not re-encode: %v", err)
+		}
+		if string(out) != string(b) {
+			t.Fatalf("round trip changed the bytes:\n%s\n%s", b, out)
+		}
+	})
+}
