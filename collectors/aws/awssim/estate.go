@@ -1,0 +1,130 @@
+package awssim
+
+import (
+	"fmt"
+	"time"
+)
+
+// Demo account ids.
+const (
+	Production = "111122223333"
+	Staging    = "444455556666"
+)
+
+// StagingExternalID is the external id the staging account's role demands.
+const StagingExternalID = "exhibit-demo-external-id"
+
+const (
+	adminPolicy    = "arn:aws:iam::aws:policy/AdministratorAccess"
+	readOnlyPolicy = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+	securityAudit  = "arn:aws:iam::aws:policy/SecurityAudit"
+)
+
+// TLSOnlyPolicy is a bucket policy denying requests made without TLS.
+func TLSOnlyPolicy(bucket string) string {
+	return fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Sid":"DenyInsecureTransport","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::%[1]s","arn:aws:s3:::%[1]s/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`, bucket)
+}
+
+func allBlocked() *PublicAccessBlock {
+	return &PublicAccessBlock{true, true, true, true}
+}
+
+const trustAgent = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"exhibit-demo-external-id"}}}]}`
+
+// New returns the demo estate as of now.
+func New() *Sim { return NewAt(time.Now().UTC()) }
+
+// NewAt returns the demo estate with every date relative to now. It plants
+// these problems beside compliant resources: in production, console user
+// bob without MFA, ci-deploy's access key older than 90 days, carol's
+// password unused for 120 days, dave with AdministratorAccess attached
+// directly, a weak password policy, bucket acme-legacy-uploads (eu-west-1)
+// without default encryption, bucket acme-public-site without a TLS-only
+// policy or public access block (and no account-level block); in staging,
+// a root user without MFA and with an access key, no password policy, and
+// trail staging-trail that is single-region, without log file validation,
+// without KMS, whose bucket expires logs after 90 days and whose log group
+// keeps them 30 days.
+func NewAt(now time.Time) *Sim {
+	now = now.UTC().Truncate(time.Second)
+	ago := func(d int) time.Time { return now.AddDate(0, 0, -d) }
+	regions := []Region{
+		{Name: "us-east-1", OptIn: "opt-in-not-required"},
+		{Name: "eu-west-1", OptIn: "opt-in-not-required"},
+		{Name: "ap-east-1", OptIn: "not-opted-in", NoService: true},
+	}
+	prodLifecycle := []LifecycleRule{{ID: "archive-after-7y", Enabled: true, ExpireDays: 2555, NoncurrentDays: 2555}}
+	prod := &Account{
+		ID: Production, Name: "production", Regions: regions,
+		Root: Root{MFA: true},
+		Users: []User{
+			{Name: "alice", Created: ago(900), Password: true, PasswordLastUsed: ago(1), MFA: true,
+				Keys: []Key{{Active: true, Rotated: ago(30), LastUsed: ago(1)}}, Groups: []string{"admins"}},
+			{Name: "bob", Created: ago(400), Password: true, PasswordLastUsed: ago(2), MFA: false, Groups: []string{"developers"}},
+			{Name: "carol", Created: ago(700), Password: true, PasswordLastUsed: ago(120), MFA: true, Groups: []string{"developers"}},
+			{Name: "ci-deploy", Created: ago(800), Keys: []Key{{Active: true, Rotated: ago(200), LastUsed: ago(1)}, {Active: false, Rotated: ago(400), LastUsed: ago(300)}},
+				Attached: []string{"arn:aws:iam::111122223333:policy/deploy-artifacts"}},
+			{Name: "dave", Created: ago(300), Password: true, PasswordLastUsed: ago(3), MFA: true, Attached: []string{adminPolicy}},
+			{Name: "reporting", Created: ago(100), Inline: map[string]string{
+				"read-reports": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":"arn:aws:s3:::acme-app-data/reports/*"}]}`}},
+		},
+		Groups: []Group{
+			{Name: "admins", Attached: []string{adminPolicy}},
+			{Name: "developers", Attached: []string{readOnlyPolicy}},
+		},
+		Roles: []Role{
+			{Name: "exhibit-reader", Trust: trustAgent, Attached: []string{securityAudit}},
+			{Name: "OrganizationAccountAccessRole", Trust: trustAgent, Attached: []string{adminPolicy}},
+		},
+		Policies: []Policy{
+			{Name: "deploy-artifacts", Attached: 1, Document: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:PutObject","s3:GetObject"],"Resource":"arn:aws:s3:::acme-app-data/releases/*"}]}`},
+		},
+		PasswordPolicy: &PasswordPolicy{MinLength: 8, Reuse: 0, Upper: true, Lower: true, Numbers: true},
+		Buckets: []*Bucket{
+			{Name: "acme-app-data", Region: "us-east-1", Created: ago(1000), Encryption: "aws:kms", KMSKey: "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", BucketKey: true,
+				Policy: TLSOnlyPolicy("acme-app-data"), PublicAccessBlock: allBlocked(), Versioning: "Enabled", LoggingTarget: "acme-access-logs"},
+			{Name: "acme-access-logs", Region: "us-east-1", Created: ago(1000), Encryption: "AES256",
+				Policy: TLSOnlyPolicy("acme-access-logs"), PublicAccessBlock: allBlocked(), Versioning: "Enabled", LoggingTarget: "acme-cloudtrail-logs"},
+			{Name: "acme-cloudtrail-logs", Region: "us-east-1", Created: ago(1000), Encryption: "aws:kms", KMSKey: "arn:aws:kms:us-east-1:111122223333:key/cloudtrail",
+				Policy: TLSOnlyPolicy("acme-cloudtrail-logs"), PublicAccessBlock: allBlocked(), Versioning: "Enabled", LoggingTarget: "acme-access-logs",
+				ObjectLockDays: 2190, Lifecycle: prodLifecycle},
+			{Name: "acme-legacy-uploads", Region: "eu-west-1", Created: ago(2000),
+				Policy: TLSOnlyPolicy("acme-legacy-uploads"), PublicAccessBlock: allBlocked(), Versioning: "Enabled", LoggingTarget: "acme-access-logs"},
+			{Name: "acme-public-site", Region: "us-east-1", Created: ago(500), Encryption: "AES256",
+				Policy:     `{"Version":"2012-10-17","Statement":[{"Sid":"PublicRead","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-public-site/*"}]}`,
+				Versioning: "Enabled", LoggingTarget: "acme-access-logs"},
+		},
+		Trails: []Trail{
+			{Name: "org-audit", HomeRegion: "us-east-1", MultiRegion: true, Validation: true,
+				KMSKey: "arn:aws:kms:us-east-1:111122223333:key/cloudtrail", Bucket: "acme-cloudtrail-logs", Prefix: "audit",
+				LogGroup: "aws-cloudtrail-logs-org-audit", Logging: true, LastDelivery: now.Add(-10 * time.Minute), ManagementRW: "All"},
+		},
+		LogGroups: []LogGroup{{Name: "aws-cloudtrail-logs-org-audit", Region: "us-east-1", Retention: 2192}},
+	}
+	staging := &Account{
+		ID: Staging, Name: "staging", ExternalID: StagingExternalID, Regions: regions,
+		Root: Root{MFA: false, AccessKey: true},
+		Users: []User{
+			{Name: "erin", Created: ago(200), Password: true, PasswordLastUsed: ago(5), MFA: true,
+				Keys: []Key{{Active: true, Rotated: ago(10), LastUsed: ago(2)}}},
+		},
+		Roles:             []Role{{Name: "exhibit-reader", Trust: trustAgent, Attached: []string{securityAudit}}},
+		PublicAccessBlock: allBlocked(),
+		Buckets: []*Bucket{
+			{Name: "staging-artifacts", Region: "eu-west-1", Created: ago(300), Encryption: "aws:kms:dsse", KMSKey: "arn:aws:kms:eu-west-1:444455556666:key/staging",
+				Policy: TLSOnlyPolicy("staging-artifacts"), Versioning: "Enabled", LoggingTarget: "staging-trail-logs"},
+			{Name: "staging-trail-logs", Region: "us-east-1", Created: ago(300), Encryption: "AES256",
+				Policy: TLSOnlyPolicy("staging-trail-logs"), Versioning: "Enabled", LoggingTarget: "staging-artifacts",
+				Lifecycle: []LifecycleRule{{ID: "expire-logs", Enabled: true, ExpireDays: 90, NoncurrentDays: 30}}},
+		},
+		Trails: []Trail{
+			{Name: "staging-trail", HomeRegion: "us-east-1", Bucket: "staging-trail-logs",
+				LogGroup: "staging-trail", Logging: true, LastDelivery: now.Add(-20 * time.Minute), ManagementRW: "All"},
+		},
+		LogGroups: []LogGroup{{Name: "staging-trail", Region: "us-east-1", Retention: 30}},
+	}
+	return &Sim{
+		Now: now, Home: Production, PageSize: 100,
+		Accounts: map[string]*Account{Production: prod, Staging: staging},
+	}
+}

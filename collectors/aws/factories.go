@@ -1,0 +1,93 @@
+// Package awscollector reads audit evidence from AWS: IAM (aws.iam), S3
+// (aws.s3) and CloudTrail (aws.cloudtrail), across accounts and regions,
+// with read-only calls through the agent's recording HTTP client.
+package awscollector
+
+import (
+	"github.com/exhibit-dev/exhibit/pkg/collector"
+	"github.com/exhibit-dev/exhibit/pkg/evidence"
+)
+
+const version = "1.0.0"
+
+// Permissions shared by every collector: confirming whose credentials are in
+// use, assuming the per-account role, and discovery.
+var commonPermissions = []string{
+	"sts:GetCallerIdentity",
+	"sts:AssumeRole",
+	"organizations:ListAccounts",
+}
+
+// IAM is the aws.iam collector factory.
+var IAM = collector.Factory{
+	Type:        "aws.iam",
+	Version:     version,
+	Provider:    "aws",
+	Description: "IAM root and user MFA, access keys, unused credentials, password policy, admin grants and the access list",
+	Permissions: append([]string{
+		"iam:GenerateCredentialReport",
+		"iam:GetCredentialReport",
+		"iam:GetAccountPasswordPolicy",
+		"iam:GetAccountAuthorizationDetails",
+		"iam:ListVirtualMFADevices",
+	}, commonPermissions...),
+	Checks: []string{
+		checkRootMFA, checkRootKeys, checkConsoleMFA, checkKeyAge, checkUnused,
+		checkPasswordPolicy, checkNoDirectAdmin, checkAccessList,
+	},
+	New: func(s collector.Settings) (collector.Collector, error) { return newIAM(s, defaultTuning()) },
+}
+
+// CloudTrail is the aws.cloudtrail collector factory.
+var CloudTrail = collector.Factory{
+	Type:        "aws.cloudtrail",
+	Version:     version,
+	Provider:    "aws",
+	Description: "CloudTrail coverage, integrity, encryption, delivery, CloudWatch Logs and retention of the logs",
+	Permissions: append([]string{
+		"ec2:DescribeRegions",
+		"cloudtrail:DescribeTrails",
+		"cloudtrail:GetTrailStatus",
+		"cloudtrail:GetEventSelectors",
+		"logs:DescribeLogGroups",
+		"s3:GetLifecycleConfiguration",
+		"s3:GetBucketObjectLockConfiguration",
+	}, commonPermissions...),
+	Checks: []string{
+		checkTrailMultiRegion, checkTrailValidation, checkTrailKMS, checkTrailDelivery,
+		checkTrailRetention, checkTrailCloudWatch,
+	},
+	New: func(s collector.Settings) (collector.Collector, error) { return newCloudTrail(s, defaultTuning()) },
+}
+
+// S3 is the aws.s3 collector factory.
+var S3 = collector.Factory{
+	Type:        "aws.s3",
+	Version:     version,
+	Provider:    "aws",
+	Description: "S3 default encryption, TLS-only policies, public access block, versioning and access logging",
+	Permissions: append([]string{
+		"s3:ListAllMyBuckets",
+		"s3:GetBucketLocation",
+		"s3:GetEncryptionConfiguration",
+		"s3:GetBucketPolicy",
+		"s3:GetBucketPublicAccessBlock",
+		"s3:GetBucketVersioning",
+		"s3:GetBucketLogging",
+		"s3:GetBucketObjectLockConfiguration",
+		"s3:GetAccountPublicAccessBlock",
+	}, commonPermissions...),
+	Checks: []string{
+		checkS3Encryption, checkS3TLS, checkS3PublicAccess, checkS3Versioning, checkS3Logging,
+	},
+	New: func(s collector.Settings) (collector.Collector, error) { return newS3(s, defaultTuning()) },
+}
+
+// Factories returns the AWS collector factories.
+func Factories() []collector.Factory {
+	return []collector.Factory{IAM, S3, CloudTrail}
+}
+
+func finding(check, resource string, status evidence.Result, reason string, observed map[string]any) evidence.Finding {
+	return evidence.Finding{Check: check, Resource: resource, Status: status, Reason: reason, Observed: observed}
+}

@@ -1,0 +1,114 @@
+package awscollector
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/exhibit-dev/exhibit/pkg/collector"
+	"github.com/exhibit-dev/exhibit/pkg/evidence"
+)
+
+// IAM check ids, as in the control catalog.
+const (
+	checkRootMFA        = "aws.iam.root_mfa"
+	checkRootKeys       = "aws.iam.root_access_keys"
+	checkConsoleMFA     = "aws.iam.console_user_mfa"
+	checkKeyAge         = "aws.iam.access_key_age"
+	checkUnused         = "aws.iam.unused_credentials"
+	checkPasswordPolicy = "aws.iam.password_policy"
+	checkNoDirectAdmin  = "aws.iam.no_direct_admin"
+	checkAccessList     = "aws.iam.access_list"
+)
+
+// iamAPI lists the only IAM calls the collector makes: reads.
+type iamAPI interface {
+	GenerateCredentialReport(ctx context.Context, in *iam.GenerateCredentialReportInput, optFns ...func(*iam.Options)) (*iam.GenerateCredentialReportOutput, error)
+	GetCredentialReport(ctx context.Context, in *iam.GetCredentialReportInput, optFns ...func(*iam.Options)) (*iam.GetCredentialReportOutput, error)
+	GetAccountPasswordPolicy(ctx context.Context, in *iam.GetAccountPasswordPolicyInput, optFns ...func(*iam.Options)) (*iam.GetAccountPasswordPolicyOutput, error)
+	iam.GetAccountAuthorizationDetailsAPIClient
+	iam.ListVirtualMFADevicesAPIClient
+}
+
+var _ iamAPI = (*iam.Client)(nil)
+
+type iamCollector struct{ s *session }
+
+func newIAM(s collector.Settings, tune tuning) (*iamCollector, error) {
+	sess, err := newSession(s, tune)
+	if err != nil {
+		return nil, err
+	}
+	return &iamCollector{s: sess}, nil
+}
+
+// Scopes lists one scope per account; IAM is global, so no regions.
+func (c *iamCollector) Scopes(ctx context.Context) ([]evidence.Scope, error) {
+	return c.s.scopes(ctx, false)
+}
+
+// Collect reads one account's IAM evidence.
+func (c *iamCollector) Collect(ctx context.Context, req collector.Request) (*collector.Result, error) {
+	acct := req.Scope.Account
+	t, err := c.s.target(ctx, acct)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := c.s.accountConfig(ctx, t)
+	if err != nil {
+		return nil, fmt.Errorf("account %s: %w", acct, err)
+	}
+	api := iam.NewFromConfig(cfg, func(o *iam.Options) {
+		if c.s.src.Endpoint != "" {
+			o.BaseEndpoint = aws.String(c.s.src.Endpoint)
+		}
+	})
+	part := partition(cfg.Region)
+	res := &collector.Result{Records: c.s.skippedRecords(acct)}
+	partial := &collector.PartialError{}
+	th := c.s.settings.Thresholds
+	root := accountARN(part, acct)
+
+	// Credential report: root and users' MFA, keys and last use.
+	csvData, generated, err := c.credentialReport(ctx, api)
+	var rows []credRow
+	if err == nil {
+		res.Attachments = append(res.Attachments, collector.Attachment{Name: "credential-report.csv", MediaType: "text/csv", Data: csvData})
+		rows, err = parseCredentialReport(csvData)
+	}
+	if err != nil {
+		partial.Add("account/"+acct, "iam:GetCredentialReport", err)
+		for _, chk := range []string{checkRootMFA, checkRootKeys, checkConsoleMFA, checkKeyAge, checkUnused} {
+			res.Findings = append(res.Findings, finding(chk, root, evidence.Error,
+				"the credential report could not be read, so this was not determined", map[string]any{"error": err.Error()}))
+		}
+	} else {
+		res.Records = append(res.Records, evidence.Record{
+			Type: "aws.iam.credential_report", ID: root,
+			Attributes: map[string]any{"generated_time": generated.UTC(), "principals": len(rows)},
+		})
+		hw, mfaErr := c.rootMFAKind(ctx, api, root)
+		if mfaErr != nil {
+			partial.Add("account/"+acct, "iam:ListVirtualMFADevices", mfaErr)
+		}
+		res.Findings = append(res.Findings, credentialFindings(rows, root, hw, req.Now, th)...)
+	}
+
+	// Password policy.
+	f, err := c.passwordPolicy(ctx, api, root)
+	if err != nil {
+		partial.Add("account/"+acct, "iam:GetAccountPasswordPolicy", err)
+	}
+	res.Findings = append(res.Findings, f)
+
+	// Access list and direct admin grants.
+	recs, fs, err := c.accessList(ctx, api, root)
+	if err != nil {
+		partial.Add("account/"+acct, "iam:GetAccountAuthorizationDetails", err)
+	}
+	res.Records = append(res.Records, recs...)
+	res.Findings = append(res.Findings, fs...)
+	return res, partial.Err()
+}

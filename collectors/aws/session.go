@@ -1,0 +1,332 @@
+package awscollector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	smithy "github.com/aws/smithy-go"
+
+	"github.com/exhibit-dev/exhibit/pkg/collector"
+	"github.com/exhibit-dev/exhibit/pkg/evidence"
+)
+
+// defaultConcurrency bounds parallel API calls when the source does not say.
+const defaultConcurrency = 8
+
+// defaultOrganizationRole is assumed in discovered member accounts.
+const defaultOrganizationRole = "exhibit-reader"
+
+// tuning holds what tests shorten: retry backoff and report polling.
+type tuning struct {
+	backoff      retry.BackoffDelayer
+	pollInterval time.Duration
+	pollAttempts int
+}
+
+func defaultTuning() tuning {
+	return tuning{pollInterval: 2 * time.Second, pollAttempts: 30}
+}
+
+// session is what every AWS collector shares: the base SDK configuration
+// built from the default credential chain, the accounts to read and the
+// regions to read them in.
+type session struct {
+	id       string
+	src      *collector.AWSSource
+	settings collector.Settings
+	tune     tuning
+
+	once    sync.Once
+	base    aws.Config
+	baseErr error
+
+	mu      sync.Mutex
+	skipped []orgAccount // suspended or otherwise inactive member accounts
+	manager string       // the organization's management account, when discovered
+}
+
+func newSession(s collector.Settings, tune tuning) (*session, error) {
+	if s.Sources.AWS == nil {
+		return nil, fmt.Errorf("aws: %w", collector.ErrNoSource)
+	}
+	if s.HTTPClient == nil {
+		return nil, errors.New("aws: settings carry no HTTP client")
+	}
+	if err := s.Sources.AWS.Validate(); err != nil {
+		return nil, fmt.Errorf("sources.aws: %w", err)
+	}
+	return &session{id: s.ID, src: s.Sources.AWS, settings: s, tune: tune}, nil
+}
+
+// config loads the default chain once: environment, shared files, web
+// identity, container and instance roles all keep working.
+func (s *session) config(ctx context.Context) (aws.Config, error) {
+	s.once.Do(func() {
+		cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(s.retryer))
+		if err != nil {
+			s.baseErr = fmt.Errorf("load aws configuration: %w", err)
+			return
+		}
+		// Set after loading: the SDK can only apply AWS_CA_BUNDLE to a client
+		// it builds itself, and would refuse the recording client. API calls
+		// must go through the recording client; its transport decides trust.
+		cfg.HTTPClient = s.settings.HTTPClient
+		if os.Getenv("AWS_CA_BUNDLE") != "" && s.settings.Logger != nil {
+			s.settings.Logger.Warn("AWS_CA_BUNDLE applies to credential providers only; API calls use the agent's HTTP transport")
+		}
+		if cfg.Region == "" {
+			cfg.Region = "us-east-1"
+		}
+		if s.src.Endpoint != "" {
+			cfg.BaseEndpoint = aws.String(s.src.Endpoint)
+		}
+		s.base = cfg
+	})
+	return s.base, s.baseErr
+}
+
+func (s *session) retryer() aws.Retryer {
+	return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
+		if s.tune.backoff != nil {
+			o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
+				so.Backoff = s.tune.backoff
+			})
+		}
+	})
+}
+
+// customEndpoint reports whether calls go somewhere other than AWS's own
+// endpoints, in which case S3 needs path-style addressing.
+func (s *session) customEndpoint(cfg aws.Config) bool {
+	if cfg.BaseEndpoint != nil && *cfg.BaseEndpoint != "" {
+		return true
+	}
+	return os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
+}
+
+func (s *session) concurrency() int {
+	if s.src.Concurrency > 0 {
+		return s.src.Concurrency
+	}
+	return defaultConcurrency
+}
+
+// target is one account to read and how to reach it.
+type target struct {
+	id         string
+	roleARN    string
+	externalID collector.Secret
+}
+
+// target resolves how to reach account id: an explicitly configured
+// account first, then an organization member through the organization role.
+func (s *session) target(ctx context.Context, id string) (target, error) {
+	for _, a := range s.src.Accounts {
+		if a.ID == id {
+			return target{id: a.ID, roleARN: a.RoleARN, externalID: a.ExternalID}, nil
+		}
+	}
+	if !s.src.Organization {
+		return target{}, fmt.Errorf("account %s is not configured", id)
+	}
+	cfg, err := s.config(ctx)
+	if err != nil {
+		return target{}, err
+	}
+	self, err := s.callerAccount(ctx, cfg)
+	if err != nil {
+		return target{}, err
+	}
+	if self == id {
+		return target{id: id}, nil
+	}
+	role := s.src.OrganizationRole
+	if role == "" {
+		role = defaultOrganizationRole
+	}
+	return target{
+		id:         id,
+		roleARN:    fmt.Sprintf("arn:%s:iam::%s:role/%s", partition(cfg.Region), id, role),
+		externalID: s.src.ExternalID,
+	}, nil
+}
+
+// accountConfig returns configuration whose credentials act in t's account,
+// and checks the credentials really belong to it: evidence labelled with
+// the wrong account would be worse than none.
+func (s *session) accountConfig(ctx context.Context, t target) (aws.Config, error) {
+	base, err := s.config(ctx)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	cfg := base.Copy()
+	if t.roleARN != "" {
+		stsc := sts.NewFromConfig(base, s.stsOptions)
+		prov := stscreds.NewAssumeRoleProvider(stsc, t.roleARN, func(o *stscreds.AssumeRoleOptions) {
+			o.RoleSessionName = sessionName(s.id)
+			if t.externalID != "" {
+				o.ExternalID = aws.String(t.externalID.Reveal())
+			}
+		})
+		cfg.Credentials = aws.NewCredentialsCache(prov)
+	}
+	got, err := s.callerAccount(ctx, cfg)
+	if err != nil {
+		if t.roleARN != "" {
+			return aws.Config{}, fmt.Errorf("assume role %s: %w", t.roleARN, err)
+		}
+		return aws.Config{}, err
+	}
+	if got != t.id {
+		return aws.Config{}, fmt.Errorf("credentials belong to account %s, not %s", got, t.id)
+	}
+	return cfg, nil
+}
+
+func (s *session) stsOptions(o *sts.Options) {
+	if s.src.Endpoint != "" {
+		o.BaseEndpoint = aws.String(s.src.Endpoint)
+	}
+}
+
+func (s *session) callerAccount(ctx context.Context, cfg aws.Config) (string, error) {
+	out, err := sts.NewFromConfig(cfg, s.stsOptions).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", fmt.Errorf("get caller identity: %w", err)
+	}
+	return aws.ToString(out.Account), nil
+}
+
+// sessionName identifies the agent in the member account's CloudTrail.
+func sessionName(id string) string {
+	var b strings.Builder
+	b.WriteString("exhibit-")
+	for _, r := range id {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("+=,.@-_", r):
+			b.WriteRune(r)
+		default:
+			b.WriteRune('-')
+		}
+	}
+	n := b.String()
+	if len(n) > 64 {
+		n = n[:64]
+	}
+	return n
+}
+
+// scopes lists one scope per account. withRegions is false for global
+// services (IAM), whose evidence is not regional.
+func (s *session) scopes(ctx context.Context, withRegions bool) ([]evidence.Scope, error) {
+	cfg, err := s.config(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(s.src.Accounts))
+	seen := map[string]bool{}
+	for _, a := range s.src.Accounts {
+		ids = append(ids, a.ID)
+		seen[a.ID] = true
+	}
+	if s.src.Organization {
+		members, manager, err := s.discover(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		var skipped []orgAccount
+		for _, m := range members {
+			if m.status != "ACTIVE" {
+				skipped = append(skipped, m)
+				continue
+			}
+			if !seen[m.id] {
+				ids = append(ids, m.id)
+				seen[m.id] = true
+			}
+		}
+		s.mu.Lock()
+		s.skipped, s.manager = skipped, manager
+		s.mu.Unlock()
+	}
+	sort.Strings(ids)
+	out := make([]evidence.Scope, 0, len(ids))
+	for _, id := range ids {
+		sc := evidence.Scope{Provider: "aws", Account: id}
+		if withRegions {
+			sc.Regions = append([]string(nil), s.src.Regions...)
+			sort.Strings(sc.Regions)
+		}
+		if s.src.Endpoint != "" {
+			sc.Endpoint = s.src.Endpoint
+		}
+		out = append(out, sc)
+	}
+	return out, nil
+}
+
+// regions returns the regions to read in an account: the scope's, or every
+// region enabled there.
+func (s *session) regions(ctx context.Context, cfg aws.Config, scope evidence.Scope) ([]string, error) {
+	if len(scope.Regions) > 0 {
+		return scope.Regions, nil
+	}
+	return s.enabledRegions(ctx, cfg)
+}
+
+// forEach runs fn for every item with at most n running at once.
+func forEach[T any](ctx context.Context, n int, items []T, fn func(ctx context.Context, item T)) {
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for _, it := range items {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			fn(ctx, it)
+		}()
+	}
+	wg.Wait()
+}
+
+// partition returns the ARN partition of a region.
+func partition(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "aws-us-gov"
+	}
+	return "aws"
+}
+
+// apiErrorCode returns the service's error code, or "".
+func apiErrorCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+// accountARN names an account as a whole: its root principal.
+func accountARN(part, id string) string {
+	return fmt.Sprintf("arn:%s:iam::%s:root", part, id)
+}
