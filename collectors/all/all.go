@@ -2,6 +2,7 @@
 package all
 
 import (
+	"github.com/exhibit-dev/exhibit/collectors/github"
 	"github.com/exhibit-dev/exhibit/pkg/collector"
 )
 
@@ -12,7 +13,9 @@ func Registry() *collector.Registry {
 	return r
 }
 
-// Register adds every built-in collector to r, one line per collector.
+// Register adds every built-in collector to r.
 func Register(r *collector.Registry) {
-	_ = r
+	for _, f := range github.Factories() {
+		r.Register(f)
+	}
 }

@@ -1,0 +1,42 @@
+# The two commands a newcomer needs are `make demo` and `make test`.
+
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+BIN      := bin/exhibit
+FUZZTIME ?= 5s
+
+.PHONY: build demo test test-deps unit fuzz vet clean
+
+## build: a static binary in bin/ (the Dockerfile runs this same target)
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/exhibit
+
+## demo: collect from a simulated estate on loopback, verify, summarize
+demo: build
+	./$(BIN) demo
+
+## test: install what the tests need, then vet, the whole suite and short fuzzing
+test: test-deps vet unit fuzz
+
+## test-deps: tools the suite runs for real (openssl verifies signatures)
+test-deps:
+	@./.ci/deps
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -count=1 ./...
+
+## fuzz: run every Fuzz target briefly (FUZZTIME each)
+fuzz:
+	@grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u | while read -r dir; do \
+		for target in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+			echo "fuzz $$dir $$target"; \
+			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$dir >/dev/null || { $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$dir; exit 1; }; \
+		done; \
+	done
+
+clean:
+	rm -rf bin
