@@ -97,7 +97,10 @@ func TestPartialAndFailedRunsAreRecorded(t *testing.T) {
 	job := agenttest.Job("t", "@hourly", c)
 	var since []time.Time
 	c2 := c.Fn
-	c.Fn = func(req collector.Request) (*collector.Result, error) { since = append(since, req.Since); return c2(req) }
+	c.Fn = func(req collector.Request) (*collector.Result, error) {
+		since = append(since, req.Since)
+		return c2(req)
+	}
 
 	for _, m := range []string{"", "partial", "failed", ""} {
 		mode = m
