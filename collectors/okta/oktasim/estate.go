@@ -1,0 +1,168 @@
+package oktasim
+
+import (
+	"time"
+
+	"github.com/okta/okta-sdk-golang/v2/okta"
+)
+
+// Logins of the demo org's users, one per case the checks distinguish.
+const (
+	UserPush          = "alice@acme.example" // push factor, recent sign-in
+	UserWebAuthn      = "bob@acme.example"   // WebAuthn (FIDO2) factor
+	UserSMSOnly       = "carol@acme.example" // SMS only: weak factor
+	UserNoFactor      = "dave@acme.example"  // no factor at all
+	UserIdle          = "erin@acme.example"  // TOTP, last sign-in 120 days ago
+	UserDeprovisioned = "frank@acme.example" // deprovisioned, still assigned to an app
+	UserSuspended     = "grace@acme.example" // suspended, nothing assigned
+	UserStaged        = "heidi@acme.example" // staged, never activated
+
+	// PolicyDefault is the default global session policy, whose rule keeps
+	// idle sessions for 2 hours.
+	PolicyDefault = "00pdefaultpolicy0001"
+	// PolicyAdmins is a stricter policy: MFA, 15-minute idle timeout.
+	PolicyAdmins = "00padminspolicy00001"
+)
+
+// Org is the simulated org's content, as the Okta SDK's own types.
+type Org struct {
+	Users    []*okta.User
+	Factors  map[string][]*okta.UserFactor // user id →
+	Groups   []*okta.Group
+	Members  map[string][]string // group id → user ids
+	Apps     []*okta.Application
+	AppUsers map[string][]*okta.AppUser // app id →
+	// AppGroups are group assignments by app id.
+	AppGroups map[string][]*okta.ApplicationGroupAssignment
+	Policies  []*okta.Policy
+	Rules     map[string][]*okta.PolicyRule // policy id →
+}
+
+func demoOrg(now time.Time) *Org {
+	now = now.UTC().Truncate(time.Second)
+	ago := func(d int) *time.Time { t := now.AddDate(0, 0, -d); return &t }
+	o := &Org{
+		Factors: map[string][]*okta.UserFactor{}, Members: map[string][]string{},
+		AppUsers: map[string][]*okta.AppUser{}, AppGroups: map[string][]*okta.ApplicationGroupAssignment{},
+		Rules: map[string][]*okta.PolicyRule{},
+	}
+	user := func(id, login, status string, created, lastLogin *time.Time) *okta.User {
+		profile := okta.UserProfile{"login": login, "email": login, "firstName": firstName(login), "lastName": "Example"}
+		u := &okta.User{
+			Id: id, Status: status, Created: created, LastUpdated: created, StatusChanged: created,
+			LastLogin: lastLogin, Profile: &profile,
+			Credentials: &okta.UserCredentials{Provider: &okta.AuthenticationProvider{Type: "OKTA", Name: "OKTA"}},
+			Type:        &okta.UserType{Id: "oty1defaulttype00001"},
+		}
+		if status != "STAGED" {
+			u.Activated = created
+		}
+		o.Users = append(o.Users, u)
+		return u
+	}
+	factor := func(userID, id, typ, provider string) {
+		o.Factors[userID] = append(o.Factors[userID], &okta.UserFactor{
+			Id: id, FactorType: typ, Provider: provider, Status: "ACTIVE", Created: ago(300), LastUpdated: ago(300),
+		})
+	}
+
+	alice := user("00u1alice00000000001", UserPush, "ACTIVE", ago(400), ago(1))
+	factor(alice.Id, "opf1alicepush0000001", "push", "OKTA")
+	bob := user("00u1bob0000000000002", UserWebAuthn, "ACTIVE", ago(400), ago(3))
+	factor(bob.Id, "fwf1bobwebauthn00002", "webauthn", "FIDO")
+	carol := user("00u1carol00000000003", UserSMSOnly, "ACTIVE", ago(350), ago(2))
+	factor(carol.Id, "sms1carolsms00000003", "sms", "OKTA")
+	dave := user("00u1dave000000000004", UserNoFactor, "ACTIVE", ago(30), ago(10))
+	erin := user("00u1erin000000000005", UserIdle, "ACTIVE", ago(500), ago(120))
+	factor(erin.Id, "uft1erintotp00000005", "token:software:totp", "GOOGLE")
+	frank := user("00u1frank00000000006", UserDeprovisioned, "DEPROVISIONED", ago(600), ago(45))
+	grace := user("00u1grace00000000007", UserSuspended, "SUSPENDED", ago(600), ago(60))
+	heidi := user("00u1heidi00000000008", UserStaged, "STAGED", ago(2), nil)
+	_ = heidi
+
+	group := func(id, name, typ string, members ...*okta.User) *okta.Group {
+		g := &okta.Group{Id: id, Type: typ, Created: ago(700), LastUpdated: ago(700), LastMembershipUpdated: ago(5),
+			ObjectClass: []string{"okta:user_group"}, Profile: &okta.GroupProfile{Name: name}}
+		o.Groups = append(o.Groups, g)
+		for _, m := range members {
+			o.Members[id] = append(o.Members[id], m.Id)
+		}
+		return g
+	}
+	var everyoneMembers []*okta.User
+	for _, u := range o.Users {
+		if u.Status != "DEPROVISIONED" {
+			everyoneMembers = append(everyoneMembers, u)
+		}
+	}
+	group("00g0everyone00000001", "Everyone", "BUILT_IN", everyoneMembers...).Profile.Description = "All users in your organization"
+	eng := group("00g1engineering00002", "Engineering", "OKTA_GROUP", alice, bob, carol, dave)
+	sales := group("00g1sales00000000003", "Sales", "OKTA_GROUP", erin)
+	_ = grace
+
+	app := func(id, name, label string) *okta.Application {
+		a := &okta.Application{Id: id, Name: name, Label: label, Status: "ACTIVE", SignOnMode: "SAML_2_0", Created: ago(700), LastUpdated: ago(100)}
+		o.Apps = append(o.Apps, a)
+		return a
+	}
+	assignUser := func(a *okta.Application, u *okta.User, scope string) {
+		o.AppUsers[a.Id] = append(o.AppUsers[a.Id], &okta.AppUser{
+			Id: u.Id, Scope: scope, Status: "PROVISIONED", SyncState: "DISABLED", Created: ago(90), LastUpdated: ago(90),
+			Credentials: &okta.AppUserCredentials{UserName: (*u.Profile)["login"].(string)},
+		})
+	}
+	assignGroup := func(a *okta.Application, g *okta.Group, priority int64) {
+		o.AppGroups[a.Id] = append(o.AppGroups[a.Id], &okta.ApplicationGroupAssignment{Id: g.Id, PriorityPtr: &priority, LastUpdated: ago(90)})
+		for _, uid := range o.Members[g.Id] {
+			for _, u := range o.Users {
+				if u.Id == uid {
+					assignUser(a, u, "GROUP")
+				}
+			}
+		}
+	}
+	ghApp := app("0oa1githubent0000001", "githubenterprise", "GitHub Enterprise")
+	assignGroup(ghApp, eng, 0)
+	sf := app("0oa1salesforce000002", "salesforce", "Salesforce")
+	assignGroup(sf, sales, 0)
+	assignUser(sf, frank, "USER")
+	aws := app("0oa1amazonaws0000003", "amazon_aws", "AWS")
+	assignUser(aws, alice, "USER")
+
+	policy := func(id, name string, priority int64, system bool) *okta.Policy {
+		p := &okta.Policy{Id: id, Name: name, Type: "OKTA_SIGN_ON", Status: "ACTIVE", PriorityPtr: &priority,
+			System: &system, Created: ago(700), LastUpdated: ago(20)}
+		o.Policies = append(o.Policies, p)
+		return p
+	}
+	rule := func(p *okta.Policy, id, name string, priority, idle, lifetime int64, mfa bool) {
+		yes, no := true, false
+		o.Rules[p.Id] = append(o.Rules[p.Id], &okta.PolicyRule{
+			Id: id, Name: name, Type: "SIGN_ON", Status: "ACTIVE", PriorityPtr: &priority, System: &no,
+			Created: ago(700), LastUpdated: ago(20),
+			Actions: &okta.PolicyRuleActions{Signon: &okta.OktaSignOnPolicyRuleSignonActions{
+				Access: "ALLOW", RequireFactor: &mfa, FactorPromptMode: "ALWAYS", RememberDeviceByDefault: &no,
+				Session: &okta.OktaSignOnPolicyRuleSignonSessionActions{
+					MaxSessionIdleMinutes: idle, MaxSessionIdleMinutesPtr: &idle,
+					MaxSessionLifetimeMinutes: lifetime, MaxSessionLifetimeMinutesPtr: &lifetime,
+					UsePersistentCookie: &no,
+				},
+			}},
+		})
+		_ = yes
+	}
+	admins := policy(PolicyAdmins, "Administrators", 1, false)
+	rule(admins, "0pr1admins000000001", "Admins: MFA, 15 min idle", 1, 15, 480, true)
+	def := policy(PolicyDefault, "Default Policy", 2, true)
+	rule(def, "0pr1default00000001", "Default Rule", 1, 120, 0, true)
+	return o
+}
+
+func firstName(login string) string {
+	for i, c := range login {
+		if c == '@' {
+			return login[:i]
+		}
+	}
+	return login
+}

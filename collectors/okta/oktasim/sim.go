@@ -1,0 +1,210 @@
+// Package oktasim serves a simulated Okta org over the Okta management API's
+// JSON wire format with Link-header pagination, for the demo and for tests
+// that point the real Okta SDK at it.
+package oktasim
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/okta/okta-sdk-golang/v2/okta"
+
+	"github.com/exhibit-dev/exhibit/pkg/collector"
+)
+
+// Token is the dummy API token the simulator accepts.
+const Token = "demo-token"
+
+// Sim is a simulated Okta org.
+type Sim struct {
+	Now time.Time
+	Org *Org
+	// PageSize caps limit= so that listings span several pages.
+	PageSize int
+
+	mu       sync.Mutex
+	throttle int
+	requests int
+	fail     map[string]int
+}
+
+// Fail makes every request for path (e.g. /api/v1/users/ID/factors) answer
+// status, as an API token without the needed permission gets 403.
+func (s *Sim) Fail(path string, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail == nil {
+		s.fail = map[string]int{}
+	}
+	s.fail[path] = status
+}
+
+// New returns a simulator serving the demo org as of now.
+func New(now time.Time) *Sim {
+	return &Sim{Now: now.UTC(), Org: demoOrg(now), PageSize: 2}
+}
+
+// Source points an Okta source at the simulator served at baseURL. The
+// Okta SDK accepts a plain-http org URL only on loopback, which is where a
+// simulator runs.
+func (s *Sim) Source(baseURL string) *collector.OktaSource {
+	return &collector.OktaSource{OrgURL: strings.TrimSuffix(baseURL, "/"), Token: Token}
+}
+
+// Throttle answers the next n requests with 429 Too Many Requests and an
+// X-Rate-Limit-Reset that has already passed, so the SDK retries at once.
+func (s *Sim) Throttle(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.throttle += n
+}
+
+// Requests returns how many requests the simulator has answered.
+func (s *Sim) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests
+}
+
+func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.requests++
+	n := s.requests
+	throttled := s.throttle > 0
+	if throttled {
+		s.throttle--
+	}
+	failWith := s.fail[r.URL.Path]
+	s.mu.Unlock()
+
+	h := w.Header()
+	wall := time.Now().UTC()
+	h.Set("Date", wall.Format(http.TimeFormat))
+	h.Set("X-Okta-Request-Id", fmt.Sprintf("sim-%06d", n))
+	h.Set("X-Rate-Limit-Limit", "600")
+	h.Set("X-Rate-Limit-Remaining", strconv.Itoa(max(0, 600-n)))
+	h.Set("X-Rate-Limit-Reset", strconv.FormatInt(wall.Add(time.Minute).Unix(), 10))
+	if r.Header.Get("Authorization") != "SSWS "+Token {
+		writeError(w, http.StatusUnauthorized, "E0000011", "Invalid token provided")
+		return
+	}
+	if throttled {
+		h.Set("X-Rate-Limit-Remaining", "0")
+		h.Set("X-Rate-Limit-Reset", strconv.FormatInt(wall.Unix()-1, 10))
+		writeError(w, http.StatusTooManyRequests, "E0000047", "API call exceeded rate limit due to too many requests.")
+		return
+	}
+	if failWith != 0 {
+		writeError(w, failWith, "E0000006", "You do not have permission to perform the requested action")
+		return
+	}
+	if r.Method != http.MethodGet {
+		writeError(w, http.StatusMethodNotAllowed, "E0000022", "The endpoint does not support the provided HTTP method")
+		return
+	}
+	s.route(w, r, strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/api/v1/"), "/"), "/"))
+}
+
+func (s *Sim) route(w http.ResponseWriter, r *http.Request, p []string) {
+	o := s.Org
+	switch {
+	case len(p) == 1 && p[0] == "users":
+		deprovisioned := strings.Contains(r.URL.Query().Get("filter"), `status eq "DEPROVISIONED"`)
+		var users []*okta.User
+		for _, u := range o.Users {
+			// Okta leaves deprovisioned users out unless asked for them.
+			if (u.Status == "DEPROVISIONED") == deprovisioned {
+				users = append(users, u)
+			}
+		}
+		page(s, w, r, users)
+	case len(p) == 3 && p[0] == "users" && p[2] == "factors":
+		writeJSON(w, orEmpty(o.Factors[p[1]]))
+	case len(p) == 1 && p[0] == "groups":
+		page(s, w, r, o.Groups)
+	case len(p) == 3 && p[0] == "groups" && p[2] == "users":
+		var users []*okta.User
+		for _, id := range o.Members[p[1]] {
+			for _, u := range o.Users {
+				if u.Id == id {
+					users = append(users, u)
+				}
+			}
+		}
+		page(s, w, r, users)
+	case len(p) == 1 && p[0] == "apps":
+		page(s, w, r, o.Apps)
+	case len(p) == 3 && p[0] == "apps" && p[2] == "users":
+		page(s, w, r, o.AppUsers[p[1]])
+	case len(p) == 3 && p[0] == "apps" && p[2] == "groups":
+		page(s, w, r, o.AppGroups[p[1]])
+	case len(p) == 1 && p[0] == "policies":
+		if t := r.URL.Query().Get("type"); t != "OKTA_SIGN_ON" {
+			writeError(w, http.StatusBadRequest, "E0000001", "Api validation failed: type")
+			return
+		}
+		writeJSON(w, orEmpty(o.Policies))
+	case len(p) == 3 && p[0] == "policies" && p[2] == "rules":
+		writeJSON(w, orEmpty(o.Rules[p[1]]))
+	default:
+		writeError(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+r.URL.Path)
+	}
+}
+
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, summary string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"errorCode": code, "errorSummary": summary, "errorLink": code, "errorId": "oaesim0000000000000", "errorCauses": []any{},
+	})
+}
+
+// page answers one page of a listing with Okta's Link headers: self, and
+// next with an after cursor. Real cursors are ids; positions serve here.
+func page[T any](s *Sim, w http.ResponseWriter, r *http.Request, items []T) {
+	q := r.URL.Query()
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	if limit <= 0 {
+		limit = 200
+	}
+	limit = min(limit, s.PageSize)
+	from, _ := strconv.Atoi(q.Get("after"))
+	from = min(max(from, 0), len(items))
+	to := min(len(items), from+limit)
+	link := func(after int, rel string) string {
+		u := url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path}
+		v := r.URL.Query()
+		v.Set("limit", strconv.Itoa(limit))
+		if after > 0 {
+			v.Set("after", strconv.Itoa(after))
+		} else {
+			v.Del("after")
+		}
+		u.RawQuery = v.Encode()
+		return fmt.Sprintf("<%s>; rel=%q", u.String(), rel)
+	}
+	w.Header().Add("Link", link(from, "self"))
+	if to < len(items) {
+		w.Header().Add("Link", link(to, "next"))
+	}
+	writeJSON(w, orEmpty(items[from:to]))
+}
