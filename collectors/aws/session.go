@@ -14,8 +14,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithy "github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/exhibit-dev/exhibit/pkg/collector"
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
@@ -329,4 +333,59 @@ func apiErrorCode(err error) string {
 // accountARN names an account as a whole: its root principal.
 func accountARN(part, id string) string {
 	return fmt.Sprintf("arn:%s:iam::%s:root", part, id)
+}
+
+// clientOptions are what every service client shares: the configured
+// endpoint override.
+func (s *session) endpoint() *string {
+	if s.src.Endpoint != "" {
+		return aws.String(s.src.Endpoint)
+	}
+	return nil
+}
+
+// s3Client returns an S3 client for region, path-style when calls go to a
+// custom endpoint (S3-compatible stores and emulators rarely serve
+// virtual-hosted buckets).
+func (s *session) s3Client(cfg aws.Config, region string) *s3.Client {
+	custom := s.customEndpoint(cfg)
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.Region = region
+		if ep := s.endpoint(); ep != nil {
+			o.BaseEndpoint = ep
+		}
+		o.UsePathStyle = o.UsePathStyle || custom
+	})
+}
+
+// s3ControlClient returns an S3 Control client. AWS's endpoint rules put
+// the account id in front of the host name; a custom endpoint (an emulator,
+// this project's simulator) has no such sub-domains, so there the prefix is
+// removed before signing and the account travels in x-amz-account-id alone.
+func (s *session) s3ControlClient(cfg aws.Config) *s3control.Client {
+	custom := s.customEndpoint(cfg)
+	return s3control.NewFromConfig(cfg, func(o *s3control.Options) {
+		if ep := s.endpoint(); ep != nil {
+			o.BaseEndpoint = ep
+		}
+		if custom {
+			o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+				return st.Finalize.Insert(stripAccountHost{}, "Signing", middleware.Before)
+			})
+		}
+	})
+}
+
+type stripAccountHost struct{}
+
+func (stripAccountHost) ID() string { return "ExhibitStripAccountHost" }
+
+func (stripAccountHost) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+	if req, ok := in.Request.(*smithyhttp.Request); ok {
+		if acct := req.Header.Get("X-Amz-Account-Id"); acct != "" {
+			req.URL.Host = strings.TrimPrefix(req.URL.Host, acct+".")
+			req.Host = strings.TrimPrefix(req.Host, acct+".")
+		}
+	}
+	return next.HandleFinalize(ctx, in)
 }

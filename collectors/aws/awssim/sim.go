@@ -402,11 +402,17 @@ func (c *call) fail(status int, code, msg string) int {
 		h.Set("Content-Type", "text/xml")
 		c.w.WriteHeader(status)
 		fmt.Fprintf(c.w, `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>%s</Code><Message>%s</Message></Error></Errors><RequestID>%s</RequestID></Response>`, code, xmlText(msg), id)
-	case "s3", "s3control":
+	case "s3":
 		h.Set("Content-Type", "application/xml")
 		h.Set("X-Amz-Request-Id", id)
 		c.w.WriteHeader(status)
 		fmt.Fprintf(c.w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>%s</Message><RequestId>%s</RequestId></Error>`, code, xmlText(msg), id)
+	case "s3control":
+		// S3 Control wraps its errors, unlike S3.
+		h.Set("Content-Type", "application/xml")
+		h.Set("X-Amz-Request-Id", id)
+		c.w.WriteHeader(status)
+		fmt.Fprintf(c.w, `<?xml version="1.0" encoding="UTF-8"?><ErrorResponse><Error><Code>%s</Code><Message>%s</Message></Error><RequestId>%s</RequestId></ErrorResponse>`, code, xmlText(msg), id)
 	default:
 		h.Set("Content-Type", "text/xml")
 		h.Set("X-Amzn-Requestid", id)

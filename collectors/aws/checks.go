@@ -1,0 +1,20 @@
+package awscollector
+
+// CloudTrail check ids, as in the control catalog.
+const (
+	checkTrailMultiRegion = "aws.cloudtrail.multi_region"
+	checkTrailValidation  = "aws.cloudtrail.log_validation"
+	checkTrailKMS         = "aws.cloudtrail.kms"
+	checkTrailDelivery    = "aws.cloudtrail.delivery"
+	checkTrailRetention   = "aws.cloudtrail.retention"
+	checkTrailCloudWatch  = "aws.cloudtrail.cloudwatch"
+)
+
+// S3 check ids, as in the control catalog.
+const (
+	checkS3Encryption   = "aws.s3.default_encryption"
+	checkS3TLS          = "aws.s3.tls_only"
+	checkS3PublicAccess = "aws.s3.public_access_block"
+	checkS3Versioning   = "aws.s3.versioning"
+	checkS3Logging      = "aws.s3.access_logging"
+)

@@ -1,0 +1,231 @@
+package awscollector
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3control"
+
+	"github.com/exhibit-dev/exhibit/pkg/collector"
+	"github.com/exhibit-dev/exhibit/pkg/evidence"
+)
+
+// bucketAPI lists the only S3 calls the collector makes.
+type bucketAPI interface {
+	s3.ListBucketsAPIClient
+	GetBucketLocation(ctx context.Context, in *s3.GetBucketLocationInput, optFns ...func(*s3.Options)) (*s3.GetBucketLocationOutput, error)
+	GetBucketEncryption(ctx context.Context, in *s3.GetBucketEncryptionInput, optFns ...func(*s3.Options)) (*s3.GetBucketEncryptionOutput, error)
+	GetBucketPolicy(ctx context.Context, in *s3.GetBucketPolicyInput, optFns ...func(*s3.Options)) (*s3.GetBucketPolicyOutput, error)
+	GetPublicAccessBlock(ctx context.Context, in *s3.GetPublicAccessBlockInput, optFns ...func(*s3.Options)) (*s3.GetPublicAccessBlockOutput, error)
+	GetBucketVersioning(ctx context.Context, in *s3.GetBucketVersioningInput, optFns ...func(*s3.Options)) (*s3.GetBucketVersioningOutput, error)
+	GetBucketLogging(ctx context.Context, in *s3.GetBucketLoggingInput, optFns ...func(*s3.Options)) (*s3.GetBucketLoggingOutput, error)
+	GetObjectLockConfiguration(ctx context.Context, in *s3.GetObjectLockConfigurationInput, optFns ...func(*s3.Options)) (*s3.GetObjectLockConfigurationOutput, error)
+}
+
+// accountBlockAPI lists the only S3 Control call the collector makes.
+type accountBlockAPI interface {
+	GetPublicAccessBlock(ctx context.Context, in *s3control.GetPublicAccessBlockInput, optFns ...func(*s3control.Options)) (*s3control.GetPublicAccessBlockOutput, error)
+}
+
+var (
+	_ bucketAPI       = (*s3.Client)(nil)
+	_ accountBlockAPI = (*s3control.Client)(nil)
+)
+
+type s3Collector struct{ s *session }
+
+func newS3(s collector.Settings, tune tuning) (*s3Collector, error) {
+	sess, err := newSession(s, tune)
+	if err != nil {
+		return nil, err
+	}
+	return &s3Collector{s: sess}, nil
+}
+
+// Scopes lists one scope per account.
+func (c *s3Collector) Scopes(ctx context.Context) ([]evidence.Scope, error) {
+	return c.s.scopes(ctx, true)
+}
+
+// bucketState is every setting read for one bucket; an error beside a
+// setting means it could not be read.
+type bucketState struct {
+	name, region, arn string
+	created           any
+	enc               *s3.GetBucketEncryptionOutput
+	encErr            error
+	policy            *string
+	policyErr         error
+	pab               *s3types.PublicAccessBlockConfiguration
+	pabErr            error
+	versioning        *s3.GetBucketVersioningOutput
+	versioningErr     error
+	logging           *s3.GetBucketLoggingOutput
+	loggingErr        error
+	lock              *s3types.ObjectLockConfiguration
+	lockErr           error
+}
+
+// Collect lists the account's buckets once and reads each one's settings
+// in the bucket's own region, one call per setting.
+func (c *s3Collector) Collect(ctx context.Context, req collector.Request) (*collector.Result, error) {
+	acct := req.Scope.Account
+	t, err := c.s.target(ctx, acct)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := c.s.accountConfig(ctx, t)
+	if err != nil {
+		return nil, fmt.Errorf("account %s: %w", acct, err)
+	}
+	part := partition(cfg.Region)
+	root := accountARN(part, acct)
+	res := &collector.Result{Records: c.s.skippedRecords(acct)}
+	partial := &collector.PartialError{}
+
+	accountPAB, accountPABErr := c.accountBlock(ctx, cfg, acct)
+	if accountPABErr != nil {
+		partial.Add("account/"+acct, "s3:GetAccountPublicAccessBlock", accountPABErr)
+	}
+	res.Records = append(res.Records, accountBlockRecord(root, accountPAB, accountPABErr))
+
+	var list bucketAPI = c.s.s3Client(cfg, cfg.Region)
+	var buckets []s3types.Bucket
+	p := s3.NewListBucketsPaginator(list, &s3.ListBucketsInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("account %s: list buckets: %w", acct, err)
+		}
+		buckets = append(buckets, page.Buckets...)
+	}
+
+	states := make([]*bucketState, len(buckets))
+	var mu sync.Mutex
+	idx := make([]int, len(buckets))
+	for i := range idx {
+		idx[i] = i
+	}
+	forEach(ctx, c.s.concurrency(), idx, func(ctx context.Context, i int) {
+		st := c.readBucket(ctx, cfg, list, part, buckets[i])
+		mu.Lock()
+		defer mu.Unlock()
+		states[i] = st
+		where := "bucket/" + st.arn
+		for _, e := range []struct {
+			op  string
+			err error
+		}{
+			{"s3:GetEncryptionConfiguration", st.encErr}, {"s3:GetBucketPolicy", st.policyErr},
+			{"s3:GetBucketPublicAccessBlock", st.pabErr}, {"s3:GetBucketVersioning", st.versioningErr},
+			{"s3:GetBucketLogging", st.loggingErr}, {"s3:GetBucketObjectLockConfiguration", st.lockErr},
+		} {
+			if e.err != nil {
+				partial.Add(where, e.op, e.err)
+			}
+		}
+	})
+	for _, st := range states {
+		if st == nil { // the run's context ended first
+			continue
+		}
+		res.Records = append(res.Records, bucketRecord(st))
+		res.Findings = append(res.Findings,
+			encryption(st), tlsOnly(st), publicAccess(st, accountPAB, accountPABErr), versioning(st), accessLogging(st))
+	}
+	sort.SliceStable(res.Findings, func(i, j int) bool { return res.Findings[i].Resource < res.Findings[j].Resource })
+	return res, partial.Err()
+}
+
+func (c *s3Collector) accountBlock(ctx context.Context, cfg aws.Config, acct string) (*s3types.PublicAccessBlockConfiguration, error) {
+	var api accountBlockAPI = c.s.s3ControlClient(cfg)
+	out, err := api.GetPublicAccessBlock(ctx, &s3control.GetPublicAccessBlockInput{AccountId: aws.String(acct)})
+	if err != nil {
+		if apiErrorCode(err) == "NoSuchPublicAccessBlockConfiguration" {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("get account public access block: %w", err)
+	}
+	if out.PublicAccessBlockConfiguration == nil {
+		return nil, nil
+	}
+	pc := out.PublicAccessBlockConfiguration
+	return &s3types.PublicAccessBlockConfiguration{
+		BlockPublicAcls: pc.BlockPublicAcls, IgnorePublicAcls: pc.IgnorePublicAcls,
+		BlockPublicPolicy: pc.BlockPublicPolicy, RestrictPublicBuckets: pc.RestrictPublicBuckets,
+	}, nil
+}
+
+func (c *s3Collector) readBucket(ctx context.Context, cfg aws.Config, list bucketAPI, part string, b s3types.Bucket) *bucketState {
+	name := aws.ToString(b.Name)
+	st := &bucketState{name: name, arn: fmt.Sprintf("arn:%s:s3:::%s", part, name), created: ts(aws.ToTime(b.CreationDate))}
+	st.region = aws.ToString(b.BucketRegion)
+	if st.region == "" {
+		loc, err := list.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: b.Name})
+		if err != nil {
+			err = fmt.Errorf("get bucket location: %w", err)
+			st.encErr, st.policyErr, st.pabErr, st.versioningErr, st.loggingErr, st.lockErr = err, err, err, err, err, err
+			return st
+		}
+		st.region = bucketRegion(string(loc.LocationConstraint))
+	}
+	var api bucketAPI = c.s.s3Client(cfg, st.region)
+	in := aws.String(name)
+	var err error
+	st.enc, err = api.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: in})
+	st.encErr = absent(err, "ServerSideEncryptionConfigurationNotFoundError")
+	pol, err := api.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: in})
+	if st.policyErr = absent(err, "NoSuchBucketPolicy"); err == nil {
+		st.policy = pol.Policy
+	}
+	pab, err := api.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: in})
+	if st.pabErr = absent(err, "NoSuchPublicAccessBlockConfiguration"); err == nil {
+		st.pab = pab.PublicAccessBlockConfiguration
+	}
+	st.versioning, st.versioningErr = api.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: in})
+	st.logging, st.loggingErr = api.GetBucketLogging(ctx, &s3.GetBucketLoggingInput{Bucket: in})
+	lock, err := api.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: in})
+	if st.lockErr = absent(err, "ObjectLockConfigurationNotFoundError"); err == nil {
+		st.lock = lock.ObjectLockConfiguration
+	}
+	return st
+}
+
+// absent turns the service's "not configured" answer into no error: that
+// is an observation, not a failure to observe.
+func absent(err error, code string) error {
+	if err == nil || apiErrorCode(err) == code {
+		return nil
+	}
+	return err
+}
+
+func blockAll(p *s3types.PublicAccessBlockConfiguration) bool {
+	return p != nil && aws.ToBool(p.BlockPublicAcls) && aws.ToBool(p.IgnorePublicAcls) &&
+		aws.ToBool(p.BlockPublicPolicy) && aws.ToBool(p.RestrictPublicBuckets)
+}
+
+func pabMap(p *s3types.PublicAccessBlockConfiguration) map[string]any {
+	if p == nil {
+		return nil
+	}
+	return map[string]any{
+		"block_public_acls":       aws.ToBool(p.BlockPublicAcls),
+		"ignore_public_acls":      aws.ToBool(p.IgnorePublicAcls),
+		"block_public_policy":     aws.ToBool(p.BlockPublicPolicy),
+		"restrict_public_buckets": aws.ToBool(p.RestrictPublicBuckets),
+	}
+}
+
+func accountBlockRecord(root string, p *s3types.PublicAccessBlockConfiguration, err error) evidence.Record {
+	attrs := map[string]any{"public_access_block": pabMap(p)}
+	if err != nil {
+		attrs["error"] = err.Error()
+	}
+	return evidence.Record{Type: "aws.s3.account_public_access_block", ID: root, Attributes: attrs}
+}
