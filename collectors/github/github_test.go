@@ -3,7 +3,6 @@ package github
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -287,19 +287,8 @@ func TestRESTFallback(t *testing.T) {
 	require.NoError(t, err)
 	h.sim.NoGraphQL = true
 	got, err := h.collect(t, pullRequestsFactory(), thresholds(1), collector.Request{Since: since(60)})
-	// History needs GraphQL: direct pushes are an error, the run partial.
-	var partial *collector.PartialError
-	require.ErrorAs(t, err, &partial)
-	verdicts := func(res *collector.Result) map[string]evidence.Result {
-		out := map[string]evidence.Result{}
-		for _, f := range res.Findings {
-			if strings.HasPrefix(f.Check, "github.pr.") {
-				out[f.Check+" "+f.Resource] = f.Status
-			}
-		}
-		return out
-	}
-	require.Equal(t, verdicts(want), verdicts(got))
+	require.NoError(t, err)
+	require.Equal(t, want.Findings, got.Findings, "the same verdicts for the same reasons")
 }
 
 // TestRateLimitRetry: secondary-limit refusals with Retry-After are waited
@@ -330,28 +319,45 @@ func TestRateLimitRetry(t *testing.T) {
 	}
 }
 
-// TestRateLimitExhausted: a limit that does not lift leaves the run partial.
+// TestRateLimitExhausted: a limit that does not lift, or would take longer
+// than a run may wait, ends the run with the refusal as its error instead
+// of hanging it.
 func TestRateLimitExhausted(t *testing.T) {
-	h := newHarness(t)
-	h.sim.Throttle(1000, http.StatusTooManyRequests, "0")
-	_, err := h.collect(t, pullRequestsFactory(), thresholds(1), collector.Request{Since: since(60)})
-	require.Error(t, err)
+	for name, retryAfter := range map[string]string{"retries used up": "0", "wait too long": "3600"} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t)
+			h.sim.Throttle(1000, http.StatusTooManyRequests, retryAfter)
+			_, err := h.collect(t, pullRequestsFactory(), thresholds(1), collector.Request{Since: since(60)})
+			require.ErrorContains(t, err, "429")
+		})
+	}
 }
 
+// TestRateLimitWaitRespectsContext: a run told to wait ten minutes stops
+// waiting when its context ends.
 func TestRateLimitWaitRespectsContext(t *testing.T) {
-	h := newHarness(t)
-	h.sim.Throttle(1, http.StatusForbidden, "3600")
-	ctx, cancel := context.WithCancel(t.Context())
+	sim := ghsim.New(now)
+	sim.Throttle(1, http.StatusForbidden, "600")
+	refused := make(chan struct{})
+	var once sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sim.ServeHTTP(w, r)
+		once.Do(func() { close(refused) })
+	}))
+	t.Cleanup(srv.Close)
+	h := &harness{sim: sim, srv: srv, rec: collector.NewRecorder()}
 	c, err := pullRequestsFactory().New(h.settings(thresholds(1)))
 	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
 		_, err := c.Collect(ctx, collector.Request{Scope: evidence.Scope{Provider: "github", Account: "acme"}, Since: since(60), Now: now})
 		done <- err
 	}()
+	<-refused
 	cancel()
 	err = <-done
-	require.True(t, errors.Is(err, context.Canceled), "got %v", err)
+	require.ErrorIs(t, err, context.Canceled)
 }
 
 func TestAccess(t *testing.T) {

@@ -33,8 +33,34 @@ type graphqlResponse struct {
 	Errors []graphqlError  `json:"errors"`
 }
 
-// graphql posts one query and decodes its data into out.
+// errGraphQLRateLimited is GraphQL's own refusal: HTTP 200 with an error
+// of type RATE_LIMITED.
+var errGraphQLRateLimited = errors.New("graphql: RATE_LIMITED")
+
+// graphql posts one query and decodes its data into out. A RATE_LIMITED
+// answer is retried: the transport has already waited for the reset when
+// the headers announced it, else the query waits a minute, as GitHub
+// advises.
 func (c *clients) graphql(ctx context.Context, query string, vars map[string]any, out any) error {
+	log, _ := ctx.Value(waitLogKey{}).(*waitLog)
+	for attempt := 0; ; attempt++ {
+		waited := log.count()
+		err := c.graphqlOnce(ctx, query, vars, out)
+		if !errors.Is(err, errGraphQLRateLimited) || attempt >= maxRateLimitRetries {
+			return err
+		}
+		if log.count() > waited {
+			continue // the transport waited for the announced reset
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, c.graphqlURL, nil)
+		log.add(req, http.StatusOK, secondaryDefaultWait, "GraphQL RATE_LIMITED")
+		if err := sleep(ctx, secondaryDefaultWait); err != nil {
+			return fmt.Errorf("waiting for GitHub GraphQL rate limit: %w", err)
+		}
+	}
+}
+
+func (c *clients) graphqlOnce(ctx context.Context, query string, vars map[string]any, out any) error {
 	body, err := json.Marshal(graphqlRequest{Query: query, Variables: vars})
 	if err != nil {
 		return err
@@ -73,6 +99,9 @@ func decodeGraphQL(raw []byte, out any) error {
 	if len(r.Errors) > 0 {
 		msgs := make([]string, 0, len(r.Errors))
 		for _, e := range r.Errors {
+			if e.Type == "RATE_LIMITED" {
+				return fmt.Errorf("%w: %s", errGraphQLRateLimited, e.Message)
+			}
 			m := e.Message
 			if e.Type != "" {
 				m = e.Type + ": " + m

@@ -18,6 +18,8 @@ var pullRequestOperations = map[string]permission{
 	"pulls.list":                  {"repo", "pull_requests:read"},
 	"pulls.get":                   {"repo", "pull_requests:read"},
 	"pulls.list_reviews":          {"repo", "pull_requests:read"},
+	"repos.list_commits":          {"repo", "contents:read"},
+	"pulls.list_with_commit":      {"repo", "pull_requests:read"},
 	"repos.get_branch_protection": {"repo", "administration:read"},
 	"repos.get_all_rulesets":      {"repo", "metadata:read"},
 	"repos.get_ruleset":           {"repo", "metadata:read"},

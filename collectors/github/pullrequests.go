@@ -144,7 +144,7 @@ func (p *pullRequests) collectRepo(ctx context.Context, repo repository, w windo
 		}
 	}
 
-	commits, err := p.clients.branchHistory(ctx, repo.Owner, repo.Name, repo.DefaultBranch, w)
+	commits, err := p.clients.branchCommits(ctx, repo.Owner, repo.Name, repo.DefaultBranch, w, mergeCommits)
 	if err != nil {
 		out.fail(repo.fullName(), "graphql.branch_history", err)
 		out.findings = append(out.findings, evidence.Finding{

@@ -19,9 +19,15 @@ type actor struct {
 	Type  string `json:"__typename"`
 }
 
+// login is the account's REST login: GraphQL names an App's bot account
+// "name", REST "name[bot]"; evidence uses one spelling whichever API
+// answered.
 func (a *actor) login() string {
 	if a == nil || a.Login == "" {
 		return "ghost"
+	}
+	if a.Type == "Bot" && !strings.HasSuffix(a.Login, "[bot]") {
+		return a.Login + "[bot]"
 	}
 	return a.Login
 }

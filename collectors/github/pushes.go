@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	gh "github.com/google/go-github/v60/github"
 
 	"github.com/exhibit-dev/exhibit/pkg/collector"
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
@@ -86,6 +89,11 @@ type gqlHistory struct {
 
 // branchHistory lists the commits on branch committed within w, each with
 // the merged pull requests into that branch it belongs to.
+//
+// Git records when a commit was made, not when it was pushed: a commit
+// made before the window but pushed within it is judged in the window its
+// commit date falls in. GitHub's push events would close that gap but are
+// kept only 90 days, so they cannot be a complete record.
 func (c *clients) branchHistory(ctx context.Context, owner, repo, branch string, w window) ([]branchCommit, error) {
 	ctx = collector.WithOperation(ctx, "github", "graphql.branch_history")
 	var out []branchCommit
@@ -130,6 +138,66 @@ func (c *clients) branchHistory(ctx context.Context, owner, repo, branch string,
 		}
 		cursor = h.PageInfo.EndCursor
 	}
+}
+
+// branchCommits lists the commits on branch within w with their merged
+// pull requests, through GraphQL or, where it is not served, REST (one
+// extra call per commit that is not a known merge commit).
+func (c *clients) branchCommits(ctx context.Context, owner, repo, branch string, w window, mergeCommits map[string]int) ([]branchCommit, error) {
+	commits, err := c.branchHistory(ctx, owner, repo, branch, w)
+	if errors.Is(err, errGraphQLUnavailable) {
+		return c.branchCommitsREST(ctx, owner, repo, branch, w, mergeCommits)
+	}
+	return commits, err
+}
+
+func (c *clients) branchCommitsREST(ctx context.Context, owner, repo, branch string, w window, mergeCommits map[string]int) ([]branchCommit, error) {
+	lctx := collector.WithOperation(ctx, "github", "repos.list_commits")
+	list, err := listAll(func(o gh.ListOptions) ([]*gh.RepositoryCommit, *gh.Response, error) {
+		return c.rest.Repositories.ListCommits(lctx, owner, repo, &gh.CommitsListOptions{SHA: branch, Since: w.Start, Until: w.End, ListOptions: o})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list commits on %s: %w", branch, err)
+	}
+	pctx := collector.WithOperation(ctx, "github", "pulls.list_with_commit")
+	var out []branchCommit
+	for _, rc := range list {
+		date := rc.GetCommit().GetCommitter().GetDate().Time
+		if !w.contains(date) {
+			continue
+		}
+		bc := branchCommit{
+			OID:           rc.GetSHA(),
+			Headline:      strings.SplitN(rc.GetCommit().GetMessage(), "\n", 2)[0],
+			Author:        gitActor(rc.GetAuthor(), rc.GetCommit().GetAuthor()),
+			Committer:     gitActor(rc.GetCommitter(), rc.GetCommit().GetCommitter()),
+			CommittedDate: date.UTC(),
+		}
+		if n, ok := mergeCommits[bc.OID]; ok {
+			bc.MergedPRs = []int{n}
+		} else {
+			prs, err := listAll(func(o gh.ListOptions) ([]*gh.PullRequest, *gh.Response, error) {
+				return c.rest.PullRequests.ListPullRequestsWithCommit(pctx, owner, repo, bc.OID, &o)
+			})
+			if err != nil {
+				return out, fmt.Errorf("list pull requests of commit %s: %w", bc.OID, err)
+			}
+			for _, p := range prs {
+				if p.MergedAt != nil && p.GetBase().GetRef() == branch {
+					bc.MergedPRs = append(bc.MergedPRs, p.GetNumber())
+				}
+			}
+		}
+		out = append(out, bc)
+	}
+	return out, nil
+}
+
+func gitActor(u *gh.User, a *gh.CommitAuthor) string {
+	if u.GetLogin() != "" {
+		return u.GetLogin()
+	}
+	return a.GetName()
 }
 
 // directPushFindings fails each commit that reached the branch without a

@@ -1,6 +1,7 @@
 package github
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -58,6 +59,15 @@ func (w *waitLog) add(req *http.Request, status int, d time.Duration, reason str
 	})
 }
 
+func (w *waitLog) count() int {
+	if w == nil {
+		return 0
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.waits)
+}
+
 func (w *waitLog) records() []evidence.Record {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -99,6 +109,16 @@ func (t *rateLimitTransport) RoundTrip(req *http.Request) (*http.Response, error
 			return nil, err
 		}
 		d, reason, retry := rateLimitDelay(resp, t.clock())
+		if reason == "" && resp.StatusCode == http.StatusForbidden {
+			// Some secondary-limit refusals carry no header at all; only
+			// the message tells them from a permission answer.
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+			_ = resp.Body.Close()
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+			if bytes.Contains(bytes.ToLower(body), []byte("secondary rate limit")) {
+				d, reason, retry = secondaryDefaultWait, "secondary rate limit (no Retry-After)", true
+			}
+		}
 		if reason == "" || d > maxRateLimitWait || (retry && attempt >= maxRateLimitRetries) {
 			return resp, nil
 		}

@@ -13,6 +13,7 @@ var (
 	bob        = User{"bob", "User"}
 	carol      = User{"carol", "User"}
 	dependabot = User{"dependabot", "Bot"}
+	approveBot = User{"renovate-approve", "Bot"}
 )
 
 // Demo pull requests of acme/api, one per case the checks distinguish.
@@ -68,7 +69,7 @@ func demoOrg(now time.Time) *Org {
 	add(api, mergedPR(api, PRChangesRequested, "Disable audit log", bob, bob, day(12),
 		Review{Author: carol, State: "CHANGES_REQUESTED", SubmittedAt: day(12).Add(-2 * time.Hour)}))
 	add(api, mergedPR(api, PRBotApproved, "Bump golang.org/x/net", dependabot, bob, day(11),
-		approve(dependabot, day(11).Add(-time.Hour), "")))
+		approve(approveBot, day(11).Add(-time.Hour), "")))
 	add(api, mergedPR(api, PRTwoApprovals, "Encrypt backups with KMS", alice, alice, day(9),
 		approve(bob, day(9).Add(-3*time.Hour), ""), approve(carol, day(9).Add(-2*time.Hour), "")))
 	add(api, mergedPR(api, PRBoundary, "Rotate signing keys", carol, bob, BoundaryTime(now),

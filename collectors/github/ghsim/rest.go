@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"time"
 
 	gh "github.com/google/go-github/v60/github"
 )
@@ -90,6 +91,41 @@ func (s *Sim) repoREST(w http.ResponseWriter, r *http.Request, repo *Repo, p []s
 			}
 		}
 		notFound()
+	case len(p) == 1 && p[0] == "commits":
+		q := r.URL.Query()
+		if sha := q.Get("sha"); sha != "" && sha != repo.DefaultBranch {
+			writePage(s, w, r, []*gh.RepositoryCommit{})
+			return
+		}
+		since, _ := time.Parse(time.RFC3339, q.Get("since"))
+		until, err := time.Parse(time.RFC3339, q.Get("until"))
+		if err != nil {
+			until = s.Now
+		}
+		var out []*gh.RepositoryCommit
+		for _, c := range sortedByDate(repo.Commits) {
+			if c.Date.Before(since) || c.Date.After(until) {
+				continue
+			}
+			who := &gh.CommitAuthor{Name: gh.String(c.Author), Email: gh.String(c.Author + "@users.noreply.github.example"), Date: &gh.Timestamp{Time: c.Date}}
+			out = append(out, &gh.RepositoryCommit{
+				SHA:       gh.String(c.OID),
+				Commit:    &gh.Commit{SHA: gh.String(c.OID), Message: gh.String(c.Headline), Author: who, Committer: who},
+				Author:    user(User{Login: c.Author, Type: "User"}),
+				Committer: user(User{Login: c.Author, Type: "User"}),
+			})
+		}
+		writePage(s, w, r, out)
+	case len(p) == 3 && p[0] == "commits" && p[2] == "pulls":
+		var prs []*gh.PullRequest
+		for _, c := range repo.Commits {
+			if c.OID == p[1] {
+				for _, n := range c.PRs {
+					prs = append(prs, s.pullRequest(repo, repo.PR(n), false))
+				}
+			}
+		}
+		writePage(s, w, r, prs)
 	case len(p) == 1 && p[0] == "pulls":
 		q := r.URL.Query()
 		var prs []*gh.PullRequest
@@ -126,6 +162,12 @@ func (s *Sim) repoREST(w http.ResponseWriter, r *http.Request, repo *Repo, p []s
 	default:
 		notFound()
 	}
+}
+
+func sortedByDate(commits []Commit) []Commit {
+	out := append([]Commit(nil), commits...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Date.After(out[j].Date) })
+	return out
 }
 
 func sortedByUpdate(prs []*PR) []*PR {
