@@ -54,7 +54,7 @@ func newClients(s collector.Settings) (*clients, error) {
 	case src.Token != "":
 		transport = &tokenTransport{base: transport, token: src.Token}
 	default:
-		itr, err := ghinstallation.NewKeyFromFile(transport, src.AppID, src.InstallationID, src.PrivateKeyFile)
+		itr, err := ghinstallation.NewKeyFromFile(&appTokenTransport{base: transport}, src.AppID, src.InstallationID, src.PrivateKeyFile)
 		if err != nil {
 			// The error names the file, never its content.
 			return nil, fmt.Errorf("sources.github.private_key_file: %w", err)
@@ -106,6 +106,20 @@ type tokenTransport struct {
 func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	req = req.Clone(req.Context())
 	req.Header.Set("Authorization", "Bearer "+t.token.Reveal())
+	return t.base.RoundTrip(req)
+}
+
+// appTokenTransport names the GitHub App's installation-token request in
+// the provenance: it is made with the context of whichever call needed a
+// token.
+type appTokenTransport struct {
+	base http.RoundTripper
+}
+
+func (t *appTokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/access_tokens") {
+		req = req.WithContext(collector.WithOperation(req.Context(), "github", "apps.create_installation_access_token"))
+	}
 	return t.base.RoundTrip(req)
 }
 

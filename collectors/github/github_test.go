@@ -2,7 +2,11 @@ package github
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"net/http"
@@ -458,5 +462,53 @@ func FuzzRateLimitDelay(f *testing.F) {
 		if d < 0 {
 			t.Fatalf("negative wait %v", d)
 		}
+	})
+}
+
+// TestGitHubAppAuth: a GitHub App signs a JWT with its private key, trades
+// it for an installation token, and reads with that; neither the key nor
+// the token reaches the evidence.
+func TestGitHubAppAuth(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	keyFile := filepath.Join(t.TempDir(), "app.pem")
+	require.NoError(t, os.WriteFile(keyFile, keyPEM, 0o600))
+
+	h := newHarness(t)
+	s := h.settings(thresholds(1))
+	s.Sources.GitHub.Token = ""
+	s.Sources.GitHub.AppID = 12345
+	s.Sources.GitHub.InstallationID = 67890
+	s.Sources.GitHub.PrivateKeyFile = keyFile
+	c, err := pullRequestsFactory().New(s)
+	require.NoError(t, err)
+	res, err := c.Collect(collector.WithRecorder(t.Context(), h.rec), collector.Request{
+		Scope: evidence.Scope{Provider: "github", Account: "acme"}, Since: since(60), Now: now})
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Findings)
+
+	var tokenCalls int
+	for _, call := range h.rec.Calls() {
+		_, ok := pullRequestOperations[call.Operation]
+		require.True(t, ok, "operation %s has no declared permission", call.Operation)
+		if call.Operation == "apps.create_installation_access_token" {
+			tokenCalls++
+		}
+	}
+	require.Equal(t, 1, tokenCalls, "the installation token is fetched once and reused")
+
+	b, err := json.Marshal(struct {
+		R *collector.Result
+		C []evidence.Call
+	}{res, h.rec.Calls()})
+	require.NoError(t, err)
+	require.NotContains(t, string(b), ghsim.AppToken)
+	require.NotContains(t, string(b), "PRIVATE KEY")
+
+	t.Run("missing key file names the field, not the content", func(t *testing.T) {
+		s.Sources.GitHub.PrivateKeyFile = filepath.Join(t.TempDir(), "absent.pem")
+		_, err := pullRequestsFactory().New(s)
+		require.ErrorContains(t, err, "sources.github.private_key_file")
 	})
 }

@@ -12,20 +12,24 @@ type permission struct {
 // what it needs. A test checks that each call made is listed here, and
 // each factory declares the union.
 var pullRequestOperations = map[string]permission{
-	"repos.list_by_org":           {"repo", "metadata:read"},
-	"graphql.pull_requests":       {"repo", "pull_requests:read"},
-	"graphql.branch_history":      {"repo", "contents:read"},
-	"pulls.list":                  {"repo", "pull_requests:read"},
-	"pulls.get":                   {"repo", "pull_requests:read"},
-	"pulls.list_reviews":          {"repo", "pull_requests:read"},
-	"repos.list_commits":          {"repo", "contents:read"},
-	"pulls.list_with_commit":      {"repo", "pull_requests:read"},
-	"repos.get_branch_protection": {"repo", "administration:read"},
-	"repos.get_all_rulesets":      {"repo", "metadata:read"},
-	"repos.get_ruleset":           {"repo", "metadata:read"},
+	// A GitHub App exchanges its own signed JWT for an installation
+	// token; no scope is involved.
+	"apps.create_installation_access_token": {},
+	"repos.list_by_org":                     {"repo", "metadata:read"},
+	"graphql.pull_requests":                 {"repo", "pull_requests:read"},
+	"graphql.branch_history":                {"repo", "contents:read"},
+	"pulls.list":                            {"repo", "pull_requests:read"},
+	"pulls.get":                             {"repo", "pull_requests:read"},
+	"pulls.list_reviews":                    {"repo", "pull_requests:read"},
+	"repos.list_commits":                    {"repo", "contents:read"},
+	"pulls.list_with_commit":                {"repo", "pull_requests:read"},
+	"repos.get_branch_protection":           {"repo", "administration:read"},
+	"repos.get_all_rulesets":                {"repo", "metadata:read"},
+	"repos.get_ruleset":                     {"repo", "metadata:read"},
 }
 
 var accessOperations = map[string]permission{
+	"apps.create_installation_access_token": {},
 	// GitHub shows two_factor_requirement_enabled only to organization
 	// owners: admin:org for a classic token, Organization administration
 	// (read) for an App.
@@ -39,8 +43,11 @@ var accessOperations = map[string]permission{
 func permissionsFor(ops map[string]permission) []string {
 	set := map[string]bool{}
 	for _, p := range ops {
-		set[p.token] = true
-		set[p.app] = true
+		for _, s := range []string{p.token, p.app} {
+			if s != "" {
+				set[s] = true
+			}
+		}
 	}
 	out := make([]string, 0, len(set))
 	for p := range set {

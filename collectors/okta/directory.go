@@ -36,12 +36,21 @@ type directory struct {
 
 	mu      sync.Mutex
 	partial collector.PartialError
+	// sem bounds the per-item calls of all four listings together.
+	sem chan struct{}
 }
 
 func (d *directory) fail(where, op string, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.partial.Add(where, op, err)
+}
+
+// skipped records the items a listing left unread when its context ended.
+func (d *directory) skipped(where, op string, err error) {
+	if err != nil {
+		d.fail(where, op, err)
+	}
 }
 
 func op(ctx context.Context, name string) context.Context {
@@ -62,7 +71,7 @@ func read(ctx context.Context, c *okta.Client) *directory {
 	d := &directory{
 		factors: map[string][]*okta.UserFactor{}, groupMembers: map[string][]string{},
 		appUsers: map[string][]*okta.AppUser{}, appGroups: map[string][]*okta.ApplicationGroupAssignment{},
-		rules: map[string][]*okta.PolicyRule{},
+		rules: map[string][]*okta.PolicyRule{}, sem: make(chan struct{}, concurrency),
 	}
 	var wg sync.WaitGroup
 	for _, part := range []func(context.Context, *okta.Client){d.readUsers, d.readGroups, d.readApps, d.readPolicies} {
@@ -88,7 +97,7 @@ func (d *directory) readUsers(ctx context.Context, c *okta.Client) {
 	}
 	d.usersRead = true
 	ctx = op(ctx, "users.list_factors")
-	forEach(ctx, d.users, func(u *okta.User) {
+	d.skipped("users", "users.list_factors", forEach(ctx, d.sem, d.users, func(u *okta.User) {
 		if !canSignIn(u.Status) {
 			return
 		}
@@ -106,7 +115,7 @@ func (d *directory) readUsers(ctx context.Context, c *okta.Client) {
 		d.mu.Lock()
 		d.factors[u.Id] = out
 		d.mu.Unlock()
-	})
+	}))
 }
 
 func (d *directory) readGroups(ctx context.Context, c *okta.Client) {
@@ -120,7 +129,7 @@ func (d *directory) readGroups(ctx context.Context, c *okta.Client) {
 	d.groups = groups
 	d.groupsRead = true
 	ctx = op(ctx, "groups.list_users")
-	forEach(ctx, groups, func(g *okta.Group) {
+	d.skipped("groups", "groups.list_users", forEach(ctx, d.sem, groups, func(g *okta.Group) {
 		users, resp, err := c.Group.ListGroupUsers(ctx, g.Id, &query.Params{Limit: pageLimit})
 		users, err = pages(ctx, users, resp, err)
 		if err != nil {
@@ -134,7 +143,7 @@ func (d *directory) readGroups(ctx context.Context, c *okta.Client) {
 		d.mu.Lock()
 		d.groupMembers[g.Id] = ids
 		d.mu.Unlock()
-	})
+	}))
 }
 
 func (d *directory) readApps(ctx context.Context, c *okta.Client) {
@@ -157,7 +166,7 @@ func (d *directory) readApps(ctx context.Context, c *okta.Client) {
 	d.appsRead = true
 	uctx := op(ctx, "apps.list_users")
 	gctx := op(ctx, "apps.list_group_assign")
-	forEach(ctx, d.apps, func(a *okta.Application) {
+	d.skipped("apps", "apps.list_users", forEach(ctx, d.sem, d.apps, func(a *okta.Application) {
 		users, resp, err := c.Application.ListApplicationUsers(uctx, a.Id, &query.Params{Limit: 500})
 		users, err = pages(uctx, users, resp, err)
 		if err != nil {
@@ -174,7 +183,7 @@ func (d *directory) readApps(ctx context.Context, c *okta.Client) {
 		d.appUsers[a.Id] = users
 		d.appGroups[a.Id] = groups
 		d.mu.Unlock()
-	})
+	}))
 }
 
 // readPolicies reads the OKTA_SIGN_ON policies: in Okta's admin console
@@ -199,7 +208,7 @@ func (d *directory) readPolicies(ctx context.Context, c *okta.Client) {
 	}
 	d.policiesRead = true
 	ctx = op(ctx, "policies.list_rules")
-	forEach(ctx, d.policies, func(p *okta.Policy) {
+	d.skipped("policies", "policies.list_rules", forEach(ctx, d.sem, d.policies, func(p *okta.Policy) {
 		rules, _, err := c.Policy.ListPolicyRules(ctx, p.Id)
 		if err != nil {
 			d.fail("policies/"+p.Id, "policies.list_rules", fmt.Errorf("list rules of policy %s: %w", p.Name, err))
@@ -208,20 +217,20 @@ func (d *directory) readPolicies(ctx context.Context, c *okta.Client) {
 		d.mu.Lock()
 		d.rules[p.Id] = rules
 		d.mu.Unlock()
-	})
+	}))
 }
 
-// forEach runs fn over items, at most concurrency at a time, and stops
-// starting new ones when ctx ends.
-func forEach[T any](ctx context.Context, items []T, fn func(T)) {
-	sem := make(chan struct{}, concurrency)
+// forEach runs fn over items, as many at a time as sem has room for. When
+// ctx ends it starts no more and says how many it left, so the run can
+// report them rather than drop them silently.
+func forEach[T any](ctx context.Context, sem chan struct{}, items []T, fn func(T)) error {
 	var wg sync.WaitGroup
-	for _, it := range items {
+	for i, it := range items {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
 			wg.Wait()
-			return
+			return fmt.Errorf("%d of %d not read: %w", len(items)-i, len(items), ctx.Err())
 		}
 		wg.Add(1)
 		go func() {
@@ -231,6 +240,7 @@ func forEach[T any](ctx context.Context, items []T, fn func(T)) {
 		}()
 	}
 	wg.Wait()
+	return nil
 }
 
 // canSignIn says whether a user in this status can authenticate, so that

@@ -1,6 +1,7 @@
 package okta
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -260,4 +262,25 @@ func FuzzOktaBackoff(f *testing.F) {
 			t.Fatalf("wait %d out of bounds", secs)
 		}
 	})
+}
+
+// TestCancelledRunIsNotComplete: a run whose context ends part-way reports
+// what it could not read instead of passing silently.
+func TestCancelledRunIsNotComplete(t *testing.T) {
+	sim := oktasim.New(now)
+	ctx, cancel := context.WithCancel(t.Context())
+	var once sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/factors") {
+			once.Do(cancel)
+		}
+		sim.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := accessFactory().New(collector.Settings{Sources: collector.Sources{Okta: sim.Source(srv.URL)},
+		Thresholds: collector.DefaultThresholds(), HTTPClient: collector.NewHTTPClient(nil)})
+	require.NoError(t, err)
+	_, err = c.Collect(ctx, collector.Request{Scope: evidence.Scope{Provider: "okta", Account: "x"}, Now: now})
+	require.Error(t, err)
+	require.ErrorContains(t, err, "context canceled")
 }

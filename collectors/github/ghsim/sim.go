@@ -13,8 +13,11 @@ import (
 	"github.com/exhibit-dev/exhibit/pkg/collector"
 )
 
-// Token is the dummy credential the simulator accepts.
+// Token is the dummy personal access token the simulator accepts.
 const Token = "demo-token"
+
+// AppToken is the installation token the simulator hands a GitHub App.
+const AppToken = "ghs_simulatedinstallationtoken0000000"
 
 // Sim is a simulated GitHub Enterprise Server: REST under /api/v3/ and
 // GraphQL at /api/graphql.
@@ -89,7 +92,22 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-RateLimit-Used", strconv.Itoa(n))
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10))
 	h.Set("X-RateLimit-Resource", "core")
-	if r.Header.Get("Authorization") != "Bearer "+Token {
+	auth := r.Header.Get("Authorization")
+	if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/api/v3/app/installations/") && strings.HasSuffix(r.URL.Path, "/access_tokens") {
+		// A GitHub App trades its signed JWT for an installation token.
+		jwt, ok := strings.CutPrefix(auth, "Bearer ")
+		if !ok || strings.Count(jwt, ".") != 2 {
+			writeJSON(w, http.StatusUnauthorized, apiError("A JSON web token could not be decoded"))
+			return
+		}
+		writeJSON(w, http.StatusCreated, map[string]any{
+			"token": AppToken, "expires_at": time.Now().UTC().Add(time.Hour).Format(time.RFC3339),
+			"permissions":          map[string]string{"metadata": "read", "contents": "read", "pull_requests": "read", "administration": "read", "members": "read"},
+			"repository_selection": "all",
+		})
+		return
+	}
+	if auth != "Bearer "+Token && auth != "token "+AppToken {
 		writeJSON(w, http.StatusUnauthorized, apiError("Bad credentials"))
 		return
 	}
