@@ -67,7 +67,7 @@ func (c *trailCollector) Collect(ctx context.Context, req collector.Request) (*c
 	partial := &collector.PartialError{}
 	regions, err := c.s.regions(ctx, cfg, req.Scope)
 	if err != nil {
-		partial.Add("account/"+acct, "ec2:DescribeRegions", err)
+		partial.Add(where(acct, "", ""), "ec2:DescribeRegions", err)
 		res.Findings = append(res.Findings, finding(checkTrailMultiRegion, root, evidence.Error,
 			"The account's regions could not be listed, so its trails were not read.", map[string]any{"error": err.Error()}))
 		return res, partial.Err()
@@ -86,7 +86,7 @@ func (c *trailCollector) Collect(ctx context.Context, req collector.Request) (*c
 		out, err := api.DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{IncludeShadowTrails: aws.Bool(false)})
 		if err != nil {
 			mu.Lock()
-			partial.Add(fmt.Sprintf("account/%s/region/%s", acct, region), "cloudtrail:DescribeTrails", err)
+			partial.Add(where(acct, region, ""), "cloudtrail:DescribeTrails", err)
 			failedRegions = append(failedRegions, region)
 			mu.Unlock()
 			return
@@ -101,15 +101,15 @@ func (c *trailCollector) Collect(ctx context.Context, req collector.Request) (*c
 			st.selectors, st.selErr = api.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: aws.String(arn)})
 			st.retention = c.readRetention(ctx, cfg, tr, region)
 			mu.Lock()
-			where := "trail/" + arn
+			w := where(acct, region, arn)
 			if st.statusErr != nil {
-				partial.Add(where, "cloudtrail:GetTrailStatus", st.statusErr)
+				partial.Add(w, "cloudtrail:GetTrailStatus", st.statusErr)
 			}
 			if st.selErr != nil {
-				partial.Add(where, "cloudtrail:GetEventSelectors", st.selErr)
+				partial.Add(w, "cloudtrail:GetEventSelectors", st.selErr)
 			}
 			for _, e := range st.retention.errs {
-				partial.Add(where, e.op, e.err)
+				partial.Add(w, e.op, e.err)
 			}
 			trails = append(trails, st)
 			mu.Unlock()

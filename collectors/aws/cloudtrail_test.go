@@ -9,8 +9,10 @@ import (
 	"github.com/exhibit-dev/exhibit/pkg/collector"
 )
 
-func trailNew(s collector.Settings, t tuning) (collector.Collector, error) { return newCloudTrail(s, t) }
-func s3New(s collector.Settings, t tuning) (collector.Collector, error)    { return newS3(s, t) }
+func trailNew(s collector.Settings, t tuning) (collector.Collector, error) {
+	return newCloudTrail(s, t)
+}
+func s3New(s collector.Settings, t tuning) (collector.Collector, error) { return newS3(s, t) }
 
 func TestCloudTrailDemoEstate(t *testing.T) {
 	out := runCollector(t, awssim.NewAt(simNow), "aws.cloudtrail", trailNew, nil)

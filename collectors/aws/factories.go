@@ -50,6 +50,7 @@ var CloudTrail = collector.Factory{
 		"cloudtrail:GetTrailStatus",
 		"cloudtrail:GetEventSelectors",
 		"logs:DescribeLogGroups",
+		"s3:GetBucketLocation",
 		"s3:GetLifecycleConfiguration",
 		"s3:GetBucketObjectLockConfiguration",
 	}, commonPermissions...),
@@ -67,6 +68,7 @@ var S3 = collector.Factory{
 	Provider:    "aws",
 	Description: "S3 default encryption, TLS-only policies, public access block, versioning and access logging",
 	Permissions: append([]string{
+		"ec2:DescribeRegions",
 		"s3:ListAllMyBuckets",
 		"s3:GetBucketLocation",
 		"s3:GetEncryptionConfiguration",

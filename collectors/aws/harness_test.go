@@ -32,6 +32,7 @@ var simNow = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 func fastTuning() tuning {
 	return tuning{
 		backoff:      retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil }),
+		noRateLimit:  true,
 		pollInterval: time.Millisecond,
 		pollAttempts: 10,
 	}

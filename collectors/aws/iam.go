@@ -79,7 +79,7 @@ func (c *iamCollector) Collect(ctx context.Context, req collector.Request) (*col
 		rows, err = parseCredentialReport(csvData)
 	}
 	if err != nil {
-		partial.Add("account/"+acct, "iam:GetCredentialReport", err)
+		partial.Add(where(acct, "", ""), "iam:GetCredentialReport", err)
 		for _, chk := range []string{checkRootMFA, checkRootKeys, checkConsoleMFA, checkKeyAge, checkUnused} {
 			res.Findings = append(res.Findings, finding(chk, root, evidence.Error,
 				"the credential report could not be read, so this was not determined", map[string]any{"error": err.Error()}))
@@ -91,7 +91,7 @@ func (c *iamCollector) Collect(ctx context.Context, req collector.Request) (*col
 		})
 		hw, mfaErr := c.rootMFAKind(ctx, api, root)
 		if mfaErr != nil {
-			partial.Add("account/"+acct, "iam:ListVirtualMFADevices", mfaErr)
+			partial.Add(where(acct, "", ""), "iam:ListVirtualMFADevices", mfaErr)
 		}
 		res.Findings = append(res.Findings, credentialFindings(rows, root, hw, req.Now, th)...)
 	}
@@ -99,14 +99,14 @@ func (c *iamCollector) Collect(ctx context.Context, req collector.Request) (*col
 	// Password policy.
 	f, err := c.passwordPolicy(ctx, api, root)
 	if err != nil {
-		partial.Add("account/"+acct, "iam:GetAccountPasswordPolicy", err)
+		partial.Add(where(acct, "", ""), "iam:GetAccountPasswordPolicy", err)
 	}
 	res.Findings = append(res.Findings, f)
 
 	// Access list and direct admin grants.
 	recs, fs, err := c.accessList(ctx, api, root)
 	if err != nil {
-		partial.Add("account/"+acct, "iam:GetAccountAuthorizationDetails", err)
+		partial.Add(where(acct, "", ""), "iam:GetAccountAuthorizationDetails", err)
 	}
 	res.Records = append(res.Records, recs...)
 	res.Findings = append(res.Findings, fs...)

@@ -90,7 +90,7 @@ func (c *s3Collector) Collect(ctx context.Context, req collector.Request) (*coll
 
 	accountPAB, accountPABErr := c.accountBlock(ctx, cfg, acct)
 	if accountPABErr != nil {
-		partial.Add("account/"+acct, "s3:GetAccountPublicAccessBlock", accountPABErr)
+		partial.Add(where(acct, "", ""), "s3:GetAccountPublicAccessBlock", accountPABErr)
 	}
 	res.Records = append(res.Records, accountBlockRecord(root, accountPAB, accountPABErr))
 
@@ -107,16 +107,12 @@ func (c *s3Collector) Collect(ctx context.Context, req collector.Request) (*coll
 
 	states := make([]*bucketState, len(buckets))
 	var mu sync.Mutex
-	idx := make([]int, len(buckets))
-	for i := range idx {
-		idx[i] = i
-	}
-	forEach(ctx, c.s.concurrency(), idx, func(ctx context.Context, i int) {
+	forEach(ctx, c.s.concurrency(), indexes(len(buckets)), func(ctx context.Context, i int) {
 		st := c.readBucket(ctx, cfg, list, part, buckets[i])
 		mu.Lock()
 		defer mu.Unlock()
 		states[i] = st
-		where := "bucket/" + st.arn
+		w := where(acct, st.region, st.arn)
 		for _, e := range []struct {
 			op  string
 			err error
@@ -126,7 +122,7 @@ func (c *s3Collector) Collect(ctx context.Context, req collector.Request) (*coll
 			{"s3:GetBucketLogging", st.loggingErr}, {"s3:GetBucketObjectLockConfiguration", st.lockErr},
 		} {
 			if e.err != nil {
-				partial.Add(where, e.op, e.err)
+				partial.Add(w, e.op, e.err)
 			}
 		}
 	})

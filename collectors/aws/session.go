@@ -33,7 +33,11 @@ const defaultOrganizationRole = "exhibit-reader"
 
 // tuning holds what tests shorten: retry backoff and report polling.
 type tuning struct {
-	backoff      retry.BackoffDelayer
+	backoff retry.BackoffDelayer
+	// noRateLimit keeps the standard retryer but drops adaptive mode's
+	// client-side rate limiting, whose waits after throttling would make
+	// tests slow.
+	noRateLimit  bool
 	pollInterval time.Duration
 	pollAttempts int
 }
@@ -100,13 +104,18 @@ func (s *session) config(ctx context.Context) (aws.Config, error) {
 	return s.base, s.baseErr
 }
 
+// retryer is the SDK's adaptive mode: standard retries with backoff, plus
+// a client-side rate that slows down when the service throttles.
 func (s *session) retryer() aws.Retryer {
+	var std []func(*retry.StandardOptions)
+	if s.tune.backoff != nil {
+		std = append(std, func(so *retry.StandardOptions) { so.Backoff = s.tune.backoff })
+	}
+	if s.tune.noRateLimit {
+		return retry.NewStandard(std...)
+	}
 	return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
-		if s.tune.backoff != nil {
-			o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
-				so.Backoff = s.tune.backoff
-			})
-		}
+		o.StandardOptions = append(o.StandardOptions, std...)
 	})
 }
 
@@ -265,19 +274,48 @@ func (s *session) scopes(ctx context.Context, withRegions bool) ([]evidence.Scop
 		s.mu.Unlock()
 	}
 	sort.Strings(ids)
-	out := make([]evidence.Scope, 0, len(ids))
-	for _, id := range ids {
-		sc := evidence.Scope{Provider: "aws", Account: id}
+	out := make([]evidence.Scope, len(ids))
+	forEach(ctx, s.concurrency(), indexes(len(ids)), func(ctx context.Context, i int) {
+		sc := evidence.Scope{Provider: "aws", Account: ids[i], Endpoint: s.src.Endpoint}
 		if withRegions {
-			sc.Regions = append([]string(nil), s.src.Regions...)
-			sort.Strings(sc.Regions)
+			sc.Regions = s.scopeRegions(ctx, ids[i])
 		}
-		if s.src.Endpoint != "" {
-			sc.Endpoint = s.src.Endpoint
-		}
-		out = append(out, sc)
-	}
+		out[i] = sc
+	})
 	return out, nil
+}
+
+// scopeRegions lists the regions a scope covers: the configured ones, or
+// every region enabled in the account. When those cannot be listed here the
+// scope names none, and Collect lists them again and records the failure.
+func (s *session) scopeRegions(ctx context.Context, id string) []string {
+	if len(s.src.Regions) > 0 {
+		regs := append([]string(nil), s.src.Regions...)
+		sort.Strings(regs)
+		return regs
+	}
+	t, err := s.target(ctx, id)
+	if err != nil {
+		return nil
+	}
+	cfg, err := s.accountConfig(ctx, t)
+	if err != nil {
+		return nil
+	}
+	regs, err := s.enabledRegions(ctx, cfg)
+	if err != nil {
+		return nil
+	}
+	sort.Strings(regs)
+	return regs
+}
+
+func indexes(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }
 
 // regions returns the regions to read in an account: the scope's, or every
@@ -388,4 +426,16 @@ func (stripAccountHost) HandleFinalize(ctx context.Context, in middleware.Finali
 		}
 	}
 	return next.HandleFinalize(ctx, in)
+}
+
+// where names the place a run error happened: account, region, resource.
+func where(account, region, resource string) string {
+	w := "account/" + account
+	if region != "" {
+		w += "/region/" + region
+	}
+	if resource != "" {
+		w += "/" + resource
+	}
+	return w
 }

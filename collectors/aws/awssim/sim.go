@@ -192,6 +192,8 @@ type OrgAccount struct {
 type Request struct {
 	Account, Region, Service, Operation string
 	Status                              int
+	// RoleSessionName is what an AssumeRole call named its session.
+	RoleSessionName string
 }
 
 type denial struct{ account, region, operation string }
@@ -222,11 +224,12 @@ func (s *Sim) Requests() []Request {
 	return append([]Request(nil), s.requests...)
 }
 
-// Count returns how many requests went to service ("iam", "s3", …).
-func (s *Sim) Count(service string) int {
+// Count returns how many requests went to service ("iam", "s3", …) in
+// account, and, when operation is not "", to that operation.
+func (s *Sim) Count(account, service, operation string) int {
 	n := 0
 	for _, r := range s.Requests() {
-		if r.Service == service {
+		if r.Account == account && r.Service == service && (operation == "" || r.Operation == operation) {
 			n++
 		}
 	}
@@ -298,7 +301,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	status := s.serve(c)
 	s.mu.Lock()
-	s.requests = append(s.requests, Request{Account: acctID, Region: c.region, Service: c.service, Operation: c.op, Status: status})
+	s.requests = append(s.requests, Request{Account: acctID, Region: c.region, Service: c.service, Operation: c.op, Status: status, RoleSessionName: c.form.Get("RoleSessionName")})
 	s.mu.Unlock()
 }
 

@@ -1,0 +1,103 @@
+package awscollector
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/exhibit-dev/exhibit/collectors/aws/awssim"
+	"github.com/exhibit-dev/exhibit/pkg/evidence"
+)
+
+// plantedProblems are the demo estate's deliberate problems: check and
+// resource ARN. Every one must be a fail; nothing else may be.
+var plantedProblems = []string{
+	"aws.iam.root_mfa arn:aws:iam::444455556666:root",
+	"aws.iam.root_access_keys arn:aws:iam::444455556666:root",
+	"aws.iam.console_user_mfa arn:aws:iam::111122223333:user/bob",
+	"aws.iam.access_key_age arn:aws:iam::111122223333:user/ci-deploy",
+	"aws.iam.unused_credentials arn:aws:iam::111122223333:user/carol",
+	"aws.iam.password_policy arn:aws:iam::111122223333:root",
+	"aws.iam.password_policy arn:aws:iam::444455556666:root",
+	"aws.iam.no_direct_admin arn:aws:iam::111122223333:user/dave",
+	"aws.s3.default_encryption arn:aws:s3:::acme-legacy-uploads",
+	"aws.s3.tls_only arn:aws:s3:::acme-public-site",
+	"aws.s3.public_access_block arn:aws:s3:::acme-public-site",
+	"aws.cloudtrail.multi_region arn:aws:cloudtrail:us-east-1:444455556666:trail/staging-trail",
+	"aws.cloudtrail.multi_region arn:aws:iam::444455556666:root",
+	"aws.cloudtrail.log_validation arn:aws:cloudtrail:us-east-1:444455556666:trail/staging-trail",
+	"aws.cloudtrail.kms arn:aws:cloudtrail:us-east-1:444455556666:trail/staging-trail",
+	"aws.cloudtrail.retention arn:aws:cloudtrail:us-east-1:444455556666:trail/staging-trail",
+}
+
+// TestDemoEstateAcceptance runs the three collectors over the demo estate:
+// each planted problem is a fail naming its resource, every other resource
+// passes (or the check does not apply to it), nothing is an error.
+func TestDemoEstateAcceptance(t *testing.T) {
+	sim := awssim.NewAt(simNow)
+	var fails []string
+	byCheck := map[string]int{}
+	for _, c := range []struct {
+		typ string
+		nf  newFunc
+	}{{"aws.iam", iamNew}, {"aws.s3", s3New}, {"aws.cloudtrail", trailNew}} {
+		out := runCollector(t, sim, c.typ, c.nf, nil)
+		require.Len(t, out.results, 2, c.typ)
+		for _, r := range out.results {
+			require.Equal(t, evidence.StatusComplete, r.Status, "%s %s: %v", c.typ, r.Scope.Account, r.Errors)
+			for _, f := range r.Findings {
+				require.True(t, f.Status.Valid())
+				require.Empty(t, f.Controls, "controls are filled by the agent from the catalog")
+				require.NotEmpty(t, f.Reason)
+				require.True(t, strings.HasPrefix(f.Resource, "arn:aws:"), f.Resource)
+				require.NotEqual(t, evidence.Error, f.Status, "%s %s: %s", f.Check, f.Resource, f.Reason)
+				byCheck[f.Check]++
+				if f.Status == evidence.Fail {
+					fails = append(fails, f.Check+" "+f.Resource)
+				}
+			}
+		}
+	}
+	sort.Strings(fails)
+	want := append([]string(nil), plantedProblems...)
+	sort.Strings(want)
+	require.Equal(t, want, fails)
+
+	// Every check the factories declare was exercised.
+	for _, f := range Factories() {
+		for _, chk := range f.Checks {
+			require.NotZero(t, byCheck[chk], "check %s produced no finding", chk)
+		}
+	}
+}
+
+// TestEvidenceHoldsNoSecrets checks that no credential reaches evidence.
+func TestEvidenceHoldsNoSecrets(t *testing.T) {
+	sim := awssim.NewAt(simNow)
+	for _, nf := range []newFunc{iamNew, s3New, trailNew} {
+		out := runCollector(t, sim, "aws.test", nf, nil)
+		b, err := json.Marshal(out.results)
+		require.NoError(t, err)
+		calls, err := json.Marshal(out.calls)
+		require.NoError(t, err)
+		for _, secret := range []string{"test-secret-value", "simulated-secret-not-a-real-key", "simulated-session-token", awssim.StagingExternalID} {
+			require.NotContains(t, string(b), secret)
+			require.NotContains(t, string(calls), secret)
+		}
+	}
+}
+
+func findingOf(t *testing.T, r scopeResult, check, resource string) evidence.Finding {
+	t.Helper()
+	for _, f := range r.Findings {
+		if f.Check == check && f.Resource == resource {
+			return f
+		}
+	}
+	require.FailNow(t, fmt.Sprintf("no %s finding for %s", check, resource))
+	return evidence.Finding{}
+}
