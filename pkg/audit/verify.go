@@ -30,7 +30,9 @@ func (p Problem) String() string { return p.Key + ": " + p.Message }
 type VerifyOptions struct {
 	// From and To, when set, limit the snapshots checked to those started in
 	// [From, To). Chains are still walked from the start so that a link
-	// into the period is proven.
+	// into the period is proven. When both are set, the completeness stage
+	// also reports every run a series' schedule called for in the period
+	// that left no snapshot (see completeness.go).
 	From, To time.Time
 	// TrustedKeys, when set, are the only keys accepted, whatever the store
 	// publishes: an auditor pins the key obtained out of band.
@@ -57,6 +59,7 @@ type verifier struct {
 	opts   VerifyOptions
 	keys   map[string]*ecdsa.PublicKey
 	report *VerifyReport
+	runs   map[string][]run // series → its readable snapshots, for completeness
 }
 
 func (v *verifier) problem(key, format string, args ...any) {
@@ -93,6 +96,9 @@ func Verify(ctx context.Context, st store.Store, opts VerifyOptions) (*VerifyRep
 		if opts.OnProgress != nil {
 			opts.OnProgress(name, i+1, len(names))
 		}
+	}
+	if v.completenessWanted() {
+		v.completeness(names)
 	}
 	if err := v.index(ctx, series); err != nil {
 		return nil, err
@@ -246,6 +252,7 @@ func (v *verifier) series(ctx context.Context, name string, objs *seriesObjects)
 		if perr != nil {
 			v.problem(key, "altered or corrupt: %v", perr)
 		} else {
+			v.observeRun(name, snap.StartedAt, snap.Schedule)
 			if snap.Series != name || snap.Seq != seq {
 				v.problem(key, "stored under the wrong name: it says series %s seq %d (replayed or moved?)", snap.Series, snap.Seq)
 			}

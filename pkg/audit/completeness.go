@@ -1,0 +1,156 @@
+package audit
+
+import (
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/exhibit-dev/exhibit/pkg/schedule"
+	"github.com/exhibit-dev/exhibit/pkg/store"
+)
+
+// MaxExpectedRuns bounds how many scheduled runs the completeness stage
+// enumerates for one series. A schedule such as "@every 2s" over a year calls
+// for millions of runs; listing a gap for each would bury every other
+// problem, so such a series is reported once, asking for a shorter period.
+const MaxExpectedRuns = 100_000
+
+// discoveryScope is the scope of the snapshot the agent writes when a
+// collector could not even list its scopes. That series only exists when
+// discovery fails, so it is not expected to run on the schedule itself.
+const discoveryScope = "discovery"
+
+// run is what the completeness stage needs of one snapshot.
+type run struct {
+	started  time.Time
+	schedule string
+}
+
+// observeRun records a readable snapshot of a series for the completeness
+// stage, whether or not it started inside the period: the schedule in force
+// and a late run can both come from outside it.
+func (v *verifier) observeRun(series string, started time.Time, spec string) {
+	if v.runs == nil {
+		v.runs = map[string][]run{}
+	}
+	v.runs[series] = append(v.runs[series], run{started: started.UTC(), schedule: spec})
+}
+
+// completenessWanted reports whether the period is closed, the only case in
+// which the runs a schedule called for can be counted.
+func (v *verifier) completenessWanted() bool {
+	return !v.opts.From.IsZero() && !v.opts.To.IsZero()
+}
+
+// completeness compares, for every series, the runs its schedule called for
+// in [From, To) with the snapshots that exist, and reports each run that left
+// no snapshot. A snapshot counts for a run due at slot when it started in
+// [slot, next slot): a run may start late (jitter, a busy agent) but not
+// before it was due, and one snapshot never covers two slots.
+//
+// The schedule is the one the snapshots themselves record. It applies from
+// the first snapshot that carries it until a snapshot carries another, so a
+// changed schedule is honoured from the run that introduced it, and a series
+// is not expected to have run before its first snapshot. Runs due after the
+// last snapshot are expected: a collector that stopped is a gap.
+func (v *verifier) completeness(names []string) {
+	for _, name := range names {
+		runs := v.runs[name]
+		if len(runs) == 0 || seriesScope(name) == discoveryScope {
+			continue
+		}
+		sort.SliceStable(runs, func(i, j int) bool { return runs[i].started.Before(runs[j].started) })
+		for _, seg := range segments(runs, v.opts.To) {
+			v.checkSegment(name, runs, seg)
+		}
+	}
+}
+
+// segment is a span of a series during which one schedule was in force.
+type segment struct {
+	spec       string
+	start, end time.Time
+}
+
+func segments(runs []run, end time.Time) []segment {
+	var out []segment
+	for _, r := range runs {
+		if r.schedule == "" {
+			// Written without a schedule: nothing was promised.
+			if n := len(out); n > 0 && out[n-1].spec != "" {
+				out[n-1].end = r.started
+			}
+			out = append(out, segment{start: r.started})
+			continue
+		}
+		if n := len(out); n > 0 && out[n-1].spec == r.schedule {
+			continue
+		}
+		if n := len(out); n > 0 {
+			out[n-1].end = r.started
+		}
+		out = append(out, segment{spec: r.schedule, start: r.started})
+	}
+	if n := len(out); n > 0 {
+		out[n-1].end = end
+	}
+	return slices.DeleteFunc(out, func(s segment) bool { return s.spec == "" })
+}
+
+func (v *verifier) checkSegment(name string, runs []run, seg segment) {
+	key := store.SeriesPrefix(name)
+	sched, err := schedule.Parse(seg.spec)
+	if err != nil {
+		v.problem(key, "completeness not checked: the snapshots record schedule %q, which is not a valid cron expression", seg.spec)
+		return
+	}
+	from := maxTime(v.opts.From, seg.start)
+	to := minTime(v.opts.To, seg.end)
+	if !from.Before(to) {
+		return
+	}
+	// The slot the segment's first run belongs to started before that run;
+	// that run is its evidence, so counting starts at the next slot. The
+	// loop below is schedule.Expected, bounded.
+	var slots []time.Time
+	for t := sched.Next(from.UTC().Add(-time.Nanosecond)); t.Before(to); t = sched.Next(t) {
+		if len(slots) == MaxExpectedRuns {
+			v.problem(key, "completeness not checked: schedule %s calls for more than %d runs between %s and %s; verify a shorter period",
+				seg.spec, MaxExpectedRuns, from.Format(time.RFC3339), to.Format(time.RFC3339))
+			return
+		}
+		slots = append(slots, t)
+	}
+	for _, slot := range slots {
+		next := sched.Next(slot)
+		// The first run that started at or after the slot.
+		i := sort.Search(len(runs), func(i int) bool { return !runs[i].started.Before(slot) })
+		if i < len(runs) && runs[i].started.Before(next) {
+			continue
+		}
+		v.problem(key, "gap: no snapshot for the run due %s (schedule %s)", slot.UTC().Format(time.RFC3339), seg.spec)
+	}
+}
+
+func seriesScope(series string) string {
+	for i := len(series) - 1; i >= 0; i-- {
+		if series[i] == '/' {
+			return series[i+1:]
+		}
+	}
+	return series
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
