@@ -62,6 +62,12 @@ func (a *access) Collect(ctx context.Context, req collector.Request) (*collector
 	if errM != nil {
 		partial.Add(org, "orgs.list_members", errM)
 	}
+	no2fa, err2fa := a.twoFactorDisabled(ctx, org)
+	if err2fa != nil {
+		// Only owners may filter by two-factor status; the member list
+		// stands without it, the column is then unknown.
+		partial.Add(org, "orgs.list_members", err2fa)
+	}
 	outside, errO := a.outsideCollaborators(ctx, org)
 	if errO != nil {
 		partial.Add(org, "orgs.list_outside_collaborators", errO)
@@ -71,8 +77,12 @@ func (a *access) Collect(ctx context.Context, req collector.Request) (*collector
 		partial.Add(org, "repos.list_collaborators", errA)
 	}
 	for _, m := range members {
+		var disabled any // unknown unless GitHub told
+		if err2fa == nil {
+			disabled = no2fa[m.login]
+		}
 		res.Records = append(res.Records, evidence.Record{Type: "github.member", ID: org + "/" + m.login, Attributes: map[string]any{
-			"login": m.login, "role": m.role, "type": m.kind, "two_factor_disabled": m.twoFactorDisabled,
+			"login": m.login, "role": m.role, "type": m.kind, "two_factor_disabled": disabled,
 		}})
 	}
 	for _, c := range outside {
@@ -137,11 +147,9 @@ func boolOrNil(b *bool) any {
 
 type member struct {
 	login, role, kind string
-	twoFactorDisabled bool
 }
 
-// members lists members by role (admin = owner), then marks those GitHub
-// reports without two-factor authentication.
+// members lists members by role (admin = owner).
 func (a *access) members(ctx context.Context, org string) ([]member, error) {
 	ctx = collector.WithOperation(ctx, "github", "orgs.list_members")
 	var out []member
@@ -156,20 +164,24 @@ func (a *access) members(ctx context.Context, org string) ([]member, error) {
 			out = append(out, member{login: u.GetLogin(), role: role, kind: u.GetType()})
 		}
 	}
-	no2fa, err := listAll(func(o gh.ListOptions) ([]*gh.User, *gh.Response, error) {
+	return out, nil
+}
+
+// twoFactorDisabled lists the members GitHub reports without two-factor
+// authentication.
+func (a *access) twoFactorDisabled(ctx context.Context, org string) (map[string]bool, error) {
+	ctx = collector.WithOperation(ctx, "github", "orgs.list_members")
+	users, err := listAll(func(o gh.ListOptions) ([]*gh.User, *gh.Response, error) {
 		return a.clients.rest.Organizations.ListMembers(ctx, org, &gh.ListMembersOptions{Filter: "2fa_disabled", ListOptions: o})
 	})
 	if err != nil {
-		return out, fmt.Errorf("list members of %s without two-factor authentication: %w", org, err)
+		return nil, fmt.Errorf("list members of %s without two-factor authentication: %w", org, err)
 	}
 	off := map[string]bool{}
-	for _, u := range no2fa {
+	for _, u := range users {
 		off[u.GetLogin()] = true
 	}
-	for i := range out {
-		out[i].twoFactorDisabled = off[out[i].login]
-	}
-	return out, nil
+	return off, nil
 }
 
 func (a *access) outsideCollaborators(ctx context.Context, org string) ([]string, error) {

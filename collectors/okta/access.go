@@ -2,6 +2,7 @@ package okta
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -40,6 +41,9 @@ func (a *access) Scopes(context.Context) ([]evidence.Scope, error) {
 }
 
 func (a *access) Collect(ctx context.Context, req collector.Request) (*collector.Result, error) {
+	if req.Now.IsZero() {
+		return nil, errors.New("request has no reference time")
+	}
 	waits := &waitLog{}
 	ctx = withWaitLog(ctx, waits)
 	ctx, client, err := newClient(ctx, a.settings)
@@ -52,7 +56,7 @@ func (a *access) Collect(ctx context.Context, req collector.Request) (*collector
 	}
 	th := a.settings.Thresholds
 	res := &collector.Result{}
-	res.Records, res.Findings = d.evaluate(req.Now, th)
+	res.Records, res.Findings = d.evaluate(req.Scope.Account, req.Now, th)
 	res.Records = append(res.Records, waits.records()...)
 	sortResult(res)
 	return res, d.partial.Err()

@@ -11,7 +11,7 @@ import (
 
 // evaluate turns what was read into records and findings. Checks whose
 // inputs were not (fully) read are errors, never passes.
-func (d *directory) evaluate(now time.Time, th collector.Thresholds) ([]evidence.Record, []evidence.Finding) {
+func (d *directory) evaluate(org string, now time.Time, th collector.Thresholds) ([]evidence.Record, []evidence.Finding) {
 	maxInactive := th.UserInactiveDays
 	if maxInactive < 1 {
 		maxInactive = collector.DefaultThresholds().UserInactiveDays
@@ -140,7 +140,7 @@ func (d *directory) evaluate(now time.Time, th collector.Thresholds) ([]evidence
 		}
 	}
 
-	list := evidence.Finding{Check: CheckAccessList, Resource: "org", Observed: map[string]any{
+	list := evidence.Finding{Check: CheckAccessList, Resource: org, Observed: map[string]any{
 		"users": len(d.users), "users_able_to_sign_in": active, "groups": len(d.groups), "apps": len(d.apps),
 	}}
 	if d.usersRead && complete && len(d.partial.Errors) == 0 {
