@@ -70,7 +70,10 @@ func newClients(s collector.Settings) (*clients, error) {
 	rest := gh.NewClient(hc)
 	c := &clients{rest: rest, http: hc, graphqlURL: gqlURL}
 	if base != defaultBaseURL {
-		rest, err = rest.WithEnterpriseURLs(base, base)
+		// Uploads are never used; GitHub Enterprise Server serves them
+		// beside the API.
+		upload := strings.Replace(base, "/api/v3/", "/api/uploads/", 1)
+		rest, err = rest.WithEnterpriseURLs(base, upload)
 		if err != nil {
 			return nil, fmt.Errorf("sources.github.base_url: %w", err)
 		}
