@@ -2,7 +2,11 @@ package okta
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"net/http"
@@ -286,4 +290,40 @@ func TestCancelledRunIsNotComplete(t *testing.T) {
 	_, err = c.Collect(ctx, collector.Request{Scope: evidence.Scope{Provider: "okta", Account: "x"}, Now: now})
 	require.Error(t, err)
 	require.ErrorContains(t, err, "context canceled")
+}
+
+// TestOAuthPrivateKey: a service app signs a client assertion with its
+// private key, asks for exactly the declared read scopes, and reads with
+// the access token; neither the key nor the token reaches the evidence.
+func TestOAuthPrivateKey(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	keyFile := filepath.Join(t.TempDir(), "okta.pem")
+	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600))
+
+	h := newHarness(t)
+	src := h.sim.Source(h.srv.URL)
+	src.Token = ""
+	src.ClientID = "0oaserviceapp000001"
+	src.PrivateKeyFile = keyFile
+	c, err := accessFactory().New(collector.Settings{Sources: collector.Sources{Okta: src}, Thresholds: collector.DefaultThresholds(), HTTPClient: collector.NewHTTPClient(nil)})
+	require.NoError(t, err)
+	res, err := c.Collect(collector.WithRecorder(t.Context(), h.rec), collector.Request{Scope: evidence.Scope{Provider: "okta", Account: "x"}, Now: now})
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Findings)
+	// The SDK may fetch a token per concurrent first request; each asks for
+	// exactly the declared scopes.
+	grants := h.sim.GrantedScopes()
+	require.NotEmpty(t, grants)
+	for _, g := range grants {
+		require.Equal(t, strings.Join(accessFactory().Permissions, " "), g)
+	}
+
+	b, err := json.Marshal(struct {
+		R *collector.Result
+		C []evidence.Call
+	}{res, h.rec.Calls()})
+	require.NoError(t, err)
+	require.NotContains(t, string(b), oktasim.AccessToken)
+	require.NotContains(t, string(b), "client_assertion")
 }

@@ -21,6 +21,10 @@ import (
 // Token is the dummy API token the simulator accepts.
 const Token = "demo-token"
 
+// AccessToken is the OAuth access token the simulator grants a service
+// app that signs in with its private key.
+const AccessToken = "sim-oauth-access-token"
+
 // Sim is a simulated Okta org.
 type Sim struct {
 	Now time.Time
@@ -32,6 +36,14 @@ type Sim struct {
 	throttle int
 	requests int
 	fail     map[string]int
+	granted  []string
+}
+
+// GrantedScopes returns the scopes OAuth clients asked for, in order.
+func (s *Sim) GrantedScopes() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.granted...)
 }
 
 // Fail makes every request for path (e.g. /api/v1/users/ID/factors) answer
@@ -90,7 +102,11 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Rate-Limit-Limit", "600")
 	h.Set("X-Rate-Limit-Remaining", strconv.Itoa(max(0, 600-n)))
 	h.Set("X-Rate-Limit-Reset", strconv.FormatInt(wall.Add(time.Minute).Unix(), 10))
-	if r.Header.Get("Authorization") != "SSWS "+Token {
+	if r.URL.Path == "/oauth2/v1/token" && r.Method == http.MethodPost {
+		s.token(w, r)
+		return
+	}
+	if auth := r.Header.Get("Authorization"); auth != "SSWS "+Token && auth != "Bearer "+AccessToken {
 		writeError(w, http.StatusUnauthorized, "E0000011", "Invalid token provided")
 		return
 	}
@@ -109,6 +125,30 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.route(w, r, strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/api/v1/"), "/"), "/"))
+}
+
+// token is the org authorization server's client-credentials grant with a
+// private_key_jwt client assertion, as Okta service apps use.
+func (s *Sim) token(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if err := r.ParseForm(); err == nil {
+		for k, v := range r.PostForm {
+			q[k] = v
+		}
+	}
+	assertion := q.Get("client_assertion")
+	if q.Get("grant_type") != "client_credentials" ||
+		q.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" ||
+		strings.Count(assertion, ".") != 2 {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": "invalid_client", "error_description": "The client_assertion is invalid."})
+		return
+	}
+	s.mu.Lock()
+	s.granted = append(s.granted, q.Get("scope"))
+	s.mu.Unlock()
+	writeJSON(w, map[string]any{"token_type": "Bearer", "expires_in": 3600, "access_token": AccessToken, "scope": q.Get("scope")})
 }
 
 func (s *Sim) route(w http.ResponseWriter, r *http.Request, p []string) {
