@@ -38,6 +38,9 @@ func cmdCollect(ctx context.Context, args []string, s streams) error {
 	if err != nil {
 		return err
 	}
+	if left, _ := w.agent.FlushSpool(ctx); left > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("the store %s is unavailable: %d snapshot(s) wait in the spool %s and will be uploaded by the next collect or run", w.store, left, cfg.SpoolDir)}
+	}
 	return collectionResult(written)
 }
 
@@ -83,7 +86,14 @@ func printWritten(w io.Writer, written []agent.Written) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SNAPSHOT\tSTATUS\tPASS\tFAIL\tERROR\tN/A")
 	for _, x := range written {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\n", x.Key, x.Status,
+		key := x.Key
+		switch {
+		case x.Spooled:
+			key = x.Series + " (spooled)"
+		case x.Duplicate:
+			key = x.Series + " (slot already recorded)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\n", key, x.Status,
 			x.Summary[evidence.Pass], x.Summary[evidence.Fail], x.Summary[evidence.Error], x.Summary[evidence.NotApplicable])
 		for _, e := range x.Errors {
 			fmt.Fprintf(tw, "  error\t%s: %s\t\t\t\t\n", e.Where, e.Message)

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -40,7 +42,7 @@ func cmdRun(ctx context.Context, args []string, s streams) error {
 	promReg := prometheus.NewRegistry()
 	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	runs := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "exhibit_runs_total", Help: "Collector runs, by collector and outcome (ok, incomplete, store_error, skipped_overlap).",
+		Name: "exhibit_runs_total", Help: "Collector runs, by collector and outcome (ok, incomplete, spooled, store_error, skipped_overlap).",
 	}, []string{"collector", "outcome"})
 	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "exhibit_run_duration_seconds", Help: "How long collector runs take.",
@@ -56,25 +58,30 @@ func cmdRun(ctx context.Context, args []string, s streams) error {
 	// Ready while the store accepts evidence.
 	var storeOK atomic.Bool
 	storeOK.Store(true)
+	jitter := map[string]time.Duration{}
+	for _, c := range cfg.Collectors {
+		jitter[c.ID] = c.Jitter
+	}
 	jobs := make([]schedule.Job, 0, len(w.jobs))
-	for i, job := range w.jobs {
-		c := cfg.Collectors[i]
+	for _, job := range w.jobs {
+		// Replicas on one store record each run slot once.
+		job.OncePerSlot = true
 		jobs = append(jobs, schedule.Job{
-			Name: job.ID, Spec: c.Schedule, Jitter: c.Jitter,
+			Name: job.ID, Spec: job.Schedule, Jitter: jitter[job.ID],
 			Run: func(ctx context.Context) {
 				written, err := w.agent.Run(ctx, job)
+				outcome := "ok"
 				switch {
 				case err != nil:
-					storeOK.Store(false)
-					runs.WithLabelValues(job.ID, "store_error").Inc()
+					outcome = "store_error"
 					log.Error("evidence could not be stored", zap.String("collector", job.ID), zap.Error(err))
+				case slices.ContainsFunc(written, func(x agent.Written) bool { return x.Spooled }):
+					outcome = "spooled"
 				case collectionResult(written) != nil:
-					storeOK.Store(true)
-					runs.WithLabelValues(job.ID, "incomplete").Inc()
-				default:
-					storeOK.Store(true)
-					runs.WithLabelValues(job.ID, "ok").Inc()
+					outcome = "incomplete"
 				}
+				storeOK.Store(outcome != "store_error" && outcome != "spooled")
+				runs.WithLabelValues(job.ID, outcome).Inc()
 			},
 		})
 	}
@@ -89,8 +96,9 @@ func cmdRun(ctx context.Context, args []string, s streams) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) { rw.Write([]byte("ok\n")) }) //nolint:errcheck
 	mux.HandleFunc("GET /readyz", func(rw http.ResponseWriter, _ *http.Request) {
-		if !storeOK.Load() {
-			http.Error(rw, "store unavailable: the last write failed", http.StatusServiceUnavailable)
+		backlog := w.agent.Backlog()
+		if !storeOK.Load() || backlog > 0 {
+			http.Error(rw, fmt.Sprintf("store unavailable: %d snapshot(s) wait in the spool", backlog), http.StatusServiceUnavailable)
 			return
 		}
 		rw.Write([]byte("ready\n")) //nolint:errcheck
@@ -116,6 +124,8 @@ func cmdRun(ctx context.Context, args []string, s streams) error {
 			srv.Shutdown(sctx) //nolint:errcheck // closing anyway
 		})
 	}
+	spoolCtx, stopSpool := context.WithCancel(ctx)
+	g.Add(func() error { return w.agent.RunSpool(spoolCtx) }, func(error) { stopSpool() })
 	runCtx, stop := context.WithCancel(ctx)
 	g.Add(func() error { return runner.Run(runCtx) }, func(error) { stop() })
 	log.Info("exhibit running", zap.String("version", version), zap.Int("collectors", len(jobs)), zap.String("store", w.store.String()))

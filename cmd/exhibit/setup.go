@@ -126,6 +126,10 @@ func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat 
 	if err != nil {
 		return nil, configErr(err)
 	}
+	spool, err := agent.OpenSpool(cfg.SpoolDir)
+	if err != nil {
+		return nil, configErr(fmt.Errorf("spool_dir: %w", err))
+	}
 	a, err := agent.New(ctx, agent.Options{
 		Store:   st,
 		Signer:  signer,
@@ -133,9 +137,13 @@ func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat 
 		Logger:  log,
 		Version: version,
 		Metrics: metrics,
+		Spool:   spool,
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("store %s: %w", st, err)
+	}
+	if n := spool.Backlog(); n > 0 {
+		log.Warn("snapshots from an earlier outage wait in the spool; they are uploaded first", zap.Int("backlog", n), zap.String("spool_dir", cfg.SpoolDir))
 	}
 	return &wiring{cfg: cfg, cat: cat, store: st, agent: a, jobs: jobs}, nil
 }

@@ -2,7 +2,9 @@
 package all
 
 import (
+	awscollector "github.com/exhibit-dev/exhibit/collectors/aws"
 	"github.com/exhibit-dev/exhibit/collectors/github"
+	"github.com/exhibit-dev/exhibit/collectors/okta"
 	"github.com/exhibit-dev/exhibit/pkg/collector"
 )
 
@@ -15,7 +17,13 @@ func Registry() *collector.Registry {
 
 // Register adds every built-in collector to r.
 func Register(r *collector.Registry) {
-	for _, f := range github.Factories() {
-		r.Register(f)
+	for _, group := range [][]collector.Factory{
+		awscollector.Factories(),
+		github.Factories(),
+		okta.Factories(),
+	} {
+		for _, f := range group {
+			r.Register(f)
+		}
 	}
 }

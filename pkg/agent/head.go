@@ -50,14 +50,17 @@ func (a *Agent) head(ctx context.Context, series string) (head, error) {
 		if err != nil {
 			return head{}, fmt.Errorf("series %s: read head: %w", series, err)
 		}
-		if seq == latest {
-			fresh.digest = evidence.Digest(b)
-		}
 		if seq <= h.seq {
 			// Already accounted for in the cached head.
 			break
 		}
 		snap, err := evidence.Parse(b)
+		if seq == latest {
+			fresh.digest = evidence.Digest(b)
+			if err == nil {
+				fresh.startedAt, fresh.schedule, fresh.status = snap.StartedAt, snap.Schedule, snap.Status
+			}
+		}
 		if err != nil {
 			// A damaged snapshot is verify's to report; the chain still
 			// continues from the bytes the store holds.

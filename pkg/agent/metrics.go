@@ -12,6 +12,7 @@ type Metrics struct {
 	snapshots   *prometheus.CounterVec
 	findings    *prometheus.GaugeVec
 	lastWritten *prometheus.GaugeVec
+	backlog     prometheus.Gauge
 }
 
 // NewMetrics registers the agent's instruments with reg.
@@ -30,7 +31,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "When each series last had a snapshot written, by status.",
 		}, []string{"collector", "series", "status"}),
 	}
-	reg.MustRegister(m.snapshots, m.findings, m.lastWritten)
+	m.backlog = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "exhibit_spool_backlog",
+		Help: "Snapshots waiting in the local spool for the store to come back.",
+	})
+	reg.MustRegister(m.snapshots, m.findings, m.lastWritten, m.backlog)
 	return m
 }
 
@@ -44,4 +49,11 @@ func (m *Metrics) observe(collectorID string, s *evidence.Snapshot) {
 	for _, r := range []evidence.Result{evidence.Pass, evidence.Fail, evidence.Error, evidence.NotApplicable} {
 		m.findings.WithLabelValues(collectorID, s.Series, string(r)).Set(float64(sum[r]))
 	}
+}
+
+func (m *Metrics) spooled(backlog int) {
+	if m == nil {
+		return
+	}
+	m.backlog.Set(float64(backlog))
 }

@@ -1,0 +1,218 @@
+package agent
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/exhibit-dev/exhibit/pkg/collector"
+	"github.com/exhibit-dev/exhibit/pkg/evidence"
+)
+
+// Spool keeps finished snapshots on local disk while the store cannot be
+// reached, so that no evidence is lost to an outage. Entries survive
+// restarts and are uploaded in order, per series, when the store returns.
+type Spool struct {
+	dir string
+
+	mu      sync.Mutex
+	pending map[string][]string // series -> entry file names, oldest first
+}
+
+// spoolEntry is one waiting snapshot. When the series head was known at
+// spooling time the snapshot is already chained and signed (Bytes and
+// Signature set); otherwise it is chained and signed on upload.
+type spoolEntry struct {
+	Snapshot    *evidence.Snapshot     `json:"snapshot"`
+	Bytes       []byte                 `json:"bytes,omitempty"`
+	Signature   []byte                 `json:"signature,omitempty"`
+	Attachments []collector.Attachment `json:"attachments,omitempty"`
+	OncePerSlot bool                   `json:"once_per_slot,omitempty"`
+}
+
+// OpenSpool opens (creating) the spool directory and loads what an earlier
+// process left in it.
+func OpenSpool(dir string) (*Spool, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("spool %s: %w", dir, err)
+	}
+	s := &Spool{dir: dir, pending: map[string][]string{}}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !strings.HasSuffix(d.Name(), ".json") {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		series := filepath.ToSlash(filepath.Dir(rel))
+		s.pending[series] = append(s.pending[series], d.Name())
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("spool %s: %w", dir, err)
+	}
+	for _, names := range s.pending {
+		sort.Strings(names)
+	}
+	return s, nil
+}
+
+// Dir is the spool's directory.
+func (s *Spool) Dir() string { return s.dir }
+
+// Backlog is the number of snapshots waiting.
+func (s *Spool) Backlog() int {
+	if s == nil {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, names := range s.pending {
+		n += len(names)
+	}
+	return n
+}
+
+// has reports whether series has entries waiting.
+func (s *Spool) has(series string) bool {
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending[series]) > 0
+}
+
+func (s *Spool) seriesList() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.pending))
+	for series, names := range s.pending {
+		if len(names) > 0 {
+			out = append(out, series)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// add writes an entry atomically; its name sorts after every earlier one.
+func (s *Spool) add(series string, e *spoolEntry) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("spool: encode: %w", err)
+	}
+	dir := filepath.Join(s.dir, filepath.FromSlash(series))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := ulid.Make().String() + ".json"
+	if names := s.pending[series]; len(names) > 0 && name <= names[len(names)-1] {
+		return errors.New("spool: entry names out of order (clock moved backwards?)")
+	}
+	tmp := filepath.Join(dir, "."+name+".tmp")
+	if err := writeSync(tmp, b); err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("spool: %w", err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync() //nolint:errcheck // best effort; the rename is already visible
+		d.Close()
+	}
+	s.pending[series] = append(s.pending[series], name)
+	return nil
+}
+
+func writeSync(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+	}
+	return err
+}
+
+// first returns the oldest entry of a series.
+func (s *Spool) first(series string) (string, *spoolEntry, error) {
+	s.mu.Lock()
+	names := s.pending[series]
+	s.mu.Unlock()
+	if len(names) == 0 {
+		return "", nil, nil
+	}
+	b, err := os.ReadFile(filepath.Join(s.dir, filepath.FromSlash(series), names[0]))
+	if err != nil {
+		return "", nil, fmt.Errorf("spool: %w", err)
+	}
+	var e spoolEntry
+	if err := json.Unmarshal(b, &e); err != nil {
+		return "", nil, fmt.Errorf("spool: entry %s/%s unreadable: %w", series, names[0], err)
+	}
+	return names[0], &e, nil
+}
+
+// last returns the newest entry of a series, or nil.
+func (s *Spool) last(series string) (*spoolEntry, error) {
+	if s == nil {
+		return nil, nil
+	}
+	s.mu.Lock()
+	names := s.pending[series]
+	s.mu.Unlock()
+	if len(names) == 0 {
+		return nil, nil
+	}
+	b, err := os.ReadFile(filepath.Join(s.dir, filepath.FromSlash(series), names[len(names)-1]))
+	if err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	var e spoolEntry
+	if err := json.Unmarshal(b, &e); err != nil {
+		return nil, fmt.Errorf("spool: newest entry of %s unreadable: %w", series, err)
+	}
+	return &e, nil
+}
+
+// done removes an uploaded entry.
+func (s *Spool) done(series, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := os.Remove(filepath.Join(s.dir, filepath.FromSlash(series), name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("spool: %w", err)
+	}
+	names := s.pending[series]
+	for i, n := range names {
+		if n == name {
+			s.pending[series] = append(names[:i:i], names[i+1:]...)
+			break
+		}
+	}
+	return nil
+}
