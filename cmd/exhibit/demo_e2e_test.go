@@ -1,0 +1,108 @@
+package main
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/exhibit-dev/exhibit/pkg/evidence"
+)
+
+// loadAll parses every snapshot under a store root.
+func loadAll(t *testing.T, root string) map[string]*evidence.Snapshot {
+	t.Helper()
+	out := map[string]*evidence.Snapshot{}
+	require.NoError(t, filepath.WalkDir(filepath.Join(root, "evidence"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".json") {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		b, err := os.ReadFile(p)
+		require.NoError(t, err)
+		s, err := evidence.Parse(b)
+		require.NoError(t, err, rel)
+		out[filepath.ToSlash(rel)] = s
+		return nil
+	}))
+	return out
+}
+
+func TestDemoLeavesVerifiedEvidence(t *testing.T) {
+	dir := t.TempDir()
+	r := exhibit(t, dir, nil, "demo", "--dir", "demo")
+	require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	require.Contains(t, r.stdout, "0 problem(s)")
+	require.Contains(t, r.stdout, "hipaa:164.312(a)(2)(iii)")
+
+	r = exhibit(t, dir, nil, "verify", "--store", "file://demo/evidence")
+	require.Equal(t, 0, r.code, r.stdout)
+
+	root := filepath.Join(dir, "demo", "evidence")
+	snaps := loadAll(t, root)
+	types := map[string]bool{}
+	for key, s := range snaps {
+		types[s.Collector.Type] = true
+		require.Equal(t, evidence.StatusComplete, s.Status, key)
+		require.NotEmpty(t, s.Calls, "%s records the provenance of its API calls", key)
+		withID := 0
+		for _, c := range s.Calls {
+			if c.RequestID != "" {
+				withID++
+			}
+		}
+		require.NotZero(t, withID, "%s: calls carry the provider's request ids", key)
+	}
+	for _, typ := range []string{"aws.iam", "aws.s3", "aws.cloudtrail", "github.pull_requests", "github.access", "okta.access"} {
+		require.True(t, types[typ], "the demo covers %s", typ)
+	}
+
+	// Planted problems fail with exactly the catalog's references.
+	want := []struct {
+		check, resourcePart string
+		controls            []string
+	}{
+		{"aws.iam.root_mfa", ":root", []string{"hipaa:164.312(a)(1)", "hipaa:164.312(d)", "soc2:CC6.1", "soc2:CC6.6"}},
+		{"github.pr.approved", "#", []string{"hipaa:164.312(c)(1)", "soc2:CC8.1"}},
+		{"okta.policy.session_idle", "", []string{"hipaa:164.312(a)(2)(iii)", "soc2:CC6.1"}},
+		{"okta.user.mfa", "", []string{"hipaa:164.312(d)", "soc2:CC6.1", "soc2:CC6.6"}},
+	}
+	for _, w := range want {
+		found := false
+		for _, s := range snaps {
+			for _, f := range s.Findings {
+				if f.Check == w.check && f.Status == evidence.Fail && strings.Contains(f.Resource, w.resourcePart) {
+					require.Equal(t, w.controls, f.Controls, "%s on %s", f.Check, f.Resource)
+					require.NotEmpty(t, f.Reason)
+					found = true
+				}
+			}
+		}
+		require.True(t, found, "no failing %s finding", w.check)
+	}
+
+	// No credential of the simulated estate reaches the store.
+	require.NoError(t, filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		require.NoError(t, err)
+		for _, secret := range []string{"demo-secret-not-a-real-key", "demo-token", "Bearer ", "SSWS "} {
+			require.NotContains(t, string(b), secret, p)
+		}
+		return nil
+	}))
+
+	// Running the demo again chains onto the same series.
+	r = exhibit(t, dir, nil, "demo", "--dir", "demo")
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	for key := range snaps {
+		next := strings.Replace(key, "000000000001.json", "000000000002.json", 1)
+		_, err := os.Stat(filepath.Join(root, next))
+		require.NoError(t, err, "series of %s continues", key)
+	}
+}
