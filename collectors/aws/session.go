@@ -55,9 +55,9 @@ type session struct {
 	settings collector.Settings
 	tune     tuning
 
-	once    sync.Once
-	base    aws.Config
-	baseErr error
+	cfgMu  sync.Mutex
+	loaded bool
+	base   aws.Config
 
 	mu      sync.Mutex
 	skipped []orgAccount // suspended or otherwise inactive member accounts
@@ -77,31 +77,35 @@ func newSession(s collector.Settings, tune tuning) (*session, error) {
 	return &session{id: s.ID, src: s.Sources.AWS, settings: s, tune: tune}, nil
 }
 
-// config loads the default chain once: environment, shared files, web
-// identity, container and instance roles all keep working.
+// config loads the default chain: environment, shared files, web identity,
+// container and instance roles all keep working. A loaded configuration is
+// kept (its credential cache with it); a failure is not, so the next run
+// tries again.
 func (s *session) config(ctx context.Context) (aws.Config, error) {
-	s.once.Do(func() {
-		cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(s.retryer))
-		if err != nil {
-			s.baseErr = fmt.Errorf("load aws configuration: %w", err)
-			return
-		}
-		// Set after loading: the SDK can only apply AWS_CA_BUNDLE to a client
-		// it builds itself, and would refuse the recording client. API calls
-		// must go through the recording client; its transport decides trust.
-		cfg.HTTPClient = s.settings.HTTPClient
-		if os.Getenv("AWS_CA_BUNDLE") != "" && s.settings.Logger != nil {
-			s.settings.Logger.Warn("AWS_CA_BUNDLE applies to credential providers only; API calls use the agent's HTTP transport")
-		}
-		if cfg.Region == "" {
-			cfg.Region = "us-east-1"
-		}
-		if s.src.Endpoint != "" {
-			cfg.BaseEndpoint = aws.String(s.src.Endpoint)
-		}
-		s.base = cfg
-	})
-	return s.base, s.baseErr
+	s.cfgMu.Lock()
+	defer s.cfgMu.Unlock()
+	if s.loaded {
+		return s.base, nil
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(s.retryer))
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load aws configuration: %w", err)
+	}
+	// Set after loading: the SDK can only apply AWS_CA_BUNDLE to a client
+	// it builds itself, and would refuse the recording client. API calls
+	// must go through the recording client; its transport decides trust.
+	cfg.HTTPClient = s.settings.HTTPClient
+	if os.Getenv("AWS_CA_BUNDLE") != "" && s.settings.Logger != nil {
+		s.settings.Logger.Warn("AWS_CA_BUNDLE applies to credential providers only; API calls use the agent's HTTP transport")
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if s.src.Endpoint != "" {
+		cfg.BaseEndpoint = aws.String(s.src.Endpoint)
+	}
+	s.base, s.loaded = cfg, true
+	return cfg, nil
 }
 
 // retryer is the SDK's adaptive mode: standard retries with backoff, plus

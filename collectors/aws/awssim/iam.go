@@ -303,3 +303,12 @@ func (s *Sim) credentialReport(a *Account) []byte {
 	}
 	return []byte(b.String())
 }
+
+// CredentialReport returns the CSV IAM would serve for account id.
+func (s *Sim) CredentialReport(id string) []byte {
+	a := s.Accounts[id]
+	if a == nil {
+		return nil
+	}
+	return s.credentialReport(a)
+}
