@@ -1,0 +1,122 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/exhibit-dev/exhibit/pkg/evidence"
+	"github.com/exhibit-dev/exhibit/pkg/store"
+)
+
+// MaxPeriodDays bounds the period the readers below accept: each day of the
+// period is one listing of the date index.
+const MaxPeriodDays = 3660
+
+// Member is one stored snapshot of a period: where it is, the SHA-256 of its
+// exact bytes, and what it says.
+type Member struct {
+	Key      string
+	SHA256   string
+	Snapshot *evidence.Snapshot
+}
+
+// Period is a half-open span of time [From, To), in UTC.
+type Period struct {
+	From, To time.Time
+}
+
+// Validate refuses an empty, reversed or unreasonably long period.
+func (p Period) Validate() error {
+	switch {
+	case p.From.IsZero() || p.To.IsZero():
+		return errors.New("period: both from and to are required")
+	case !p.To.After(p.From):
+		return fmt.Errorf("period: to (%s) must be after from (%s)", p.To.Format(time.RFC3339), p.From.Format(time.RFC3339))
+	case p.To.Sub(p.From) > MaxPeriodDays*24*time.Hour:
+		return fmt.Errorf("period: longer than %d days", MaxPeriodDays)
+	}
+	return nil
+}
+
+// Contains reports whether t is in [From, To).
+func (p Period) Contains(t time.Time) bool { return !t.Before(p.From) && t.Before(p.To) }
+
+// Days lists the UTC days the period touches, each at midnight.
+func (p Period) Days() []time.Time {
+	var out []time.Time
+	first := p.From.UTC().Truncate(24 * time.Hour)
+	for d := first; d.Before(p.To); d = d.AddDate(0, 0, 1) {
+		out = append(out, d)
+	}
+	return out
+}
+
+// LoadPeriod reads every snapshot started in the period, found through the
+// date index so that a period is read without listing the whole store, and
+// returns them sorted by key. A snapshot that cannot be read or parsed is an
+// error naming it: a sample or an export must not silently leave it out.
+// (Whether the bytes are the ones that were signed is verify's job.)
+func LoadPeriod(ctx context.Context, st store.Store, p Period) ([]Member, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var keys []string
+	for _, day := range p.Days() {
+		prefix := store.IndexDayPrefix(day)
+		err := st.List(ctx, prefix, "", func(key string) error {
+			_, series, seq, ok := store.ParseIndexKey(key)
+			if !ok {
+				return nil // verify reports strays in the index
+			}
+			k := store.SnapshotKey(series, seq)
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", prefix, err)
+		}
+	}
+	slices.Sort(keys)
+	out := make([]Member, 0, len(keys))
+	for _, k := range keys {
+		b, err := st.Get(ctx, k)
+		if errors.Is(err, store.ErrNotExist) {
+			return nil, fmt.Errorf("snapshot %s is listed in the date index but absent (run exhibit verify)", k)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", k, err)
+		}
+		snap, err := evidence.Parse(b)
+		if err != nil {
+			return nil, fmt.Errorf("snapshot %s: %w (run exhibit verify)", k, err)
+		}
+		if !p.Contains(snap.StartedAt) {
+			continue
+		}
+		out = append(out, Member{Key: k, SHA256: evidence.Digest(b), Snapshot: snap})
+	}
+	return out, nil
+}
+
+// hasControl reports whether a snapshot carries the canonical reference.
+func hasControl(s *evidence.Snapshot, ref string) bool {
+	return slices.Contains(s.Controls, ref)
+}
+
+// findingHas reports whether a finding supports the canonical reference.
+func findingHas(f evidence.Finding, ref string) bool {
+	return slices.Contains(f.Controls, ref)
+}
+
+// seriesOfKey returns the series of a snapshot key, or "".
+func seriesOfKey(key string) string {
+	s, _, _ := store.ParseSnapshotKey(key)
+	return s
+}
