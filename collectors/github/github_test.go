@@ -1,6 +1,7 @@
 package github
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -9,6 +10,7 @@ import (
 	"encoding/pem"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -511,4 +513,32 @@ func TestGitHubAppAuth(t *testing.T) {
 		_, err := pullRequestsFactory().New(s)
 		require.ErrorContains(t, err, "sources.github.private_key_file")
 	})
+}
+
+// TestPRUpdatedWhilePaging: a merged pull request that is updated (and so
+// jumps to the front of the listing) while later pages are being read is
+// still collected, once.
+func TestPRUpdatedWhilePaging(t *testing.T) {
+	sim := ghsim.New(now)
+	var once sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		sim.ServeHTTP(w, r)
+		if bytes.Contains(body, []byte("pullRequests(")) && bytes.Contains(body, []byte(`"name":"api"`)) && bytes.Contains(body, []byte(`"base":"main"`)) {
+			// After the first page: someone comments on an old one.
+			once.Do(func() { sim.Org.Repo("api").PR(ghsim.PRApproved).UpdatedAt = time.Now() })
+		}
+	}))
+	t.Cleanup(srv.Close)
+	h := &harness{sim: sim, srv: srv, rec: collector.NewRecorder()}
+	res, err := h.collect(t, pullRequestsFactory(), thresholds(1), collector.Request{Since: since(60)})
+	require.NoError(t, err)
+	count := 0
+	for _, r := range res.Records {
+		if r.ID == fmt.Sprintf("acme/api#%d", ghsim.PRApproved) {
+			count++
+		}
+	}
+	require.Equal(t, 1, count)
 }

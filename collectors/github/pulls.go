@@ -148,49 +148,69 @@ type gqlPR struct {
 // one GraphQL request per page of 50 with their reviews. Pages come newest
 // update first; a merged pull request's update time is never before its
 // merge, so paging stops at the first one last updated before the window.
+//
+// A pull request updated while the pages are read (a comment, a label)
+// jumps to the front and can slip past the cursor. When the listing took
+// more than one page, the front is read again down to the moment the
+// listing began; pull requests are kept once, by number.
 func (c *clients) mergedPullRequests(ctx context.Context, owner, repo, base string, w window) ([]*pullRequest, error) {
 	ctx = collector.WithOperation(ctx, "github", "graphql.pull_requests")
 	var out []*pullRequest
-	var cursor any
-	for {
-		var data gqlPullRequests
-		err := c.graphql(ctx, pullRequestsQuery, map[string]any{
-			"owner": owner, "name": repo, "base": base, "cursor": cursor,
-		}, &data)
-		if errors.Is(err, errGraphQLUnavailable) {
-			return c.mergedPullRequestsREST(ctx, owner, repo, base, w)
-		}
-		if err != nil {
-			return out, fmt.Errorf("list merged pull requests into %s: %w", base, err)
-		}
-		if data.Repository == nil {
-			return out, fmt.Errorf("list merged pull requests into %s: repository not visible", base)
-		}
-		page := data.Repository.PullRequests
-		older := false
-		for _, n := range page.Nodes {
-			if n.UpdatedAt.Before(w.Start) {
-				older = true
-				break
-			}
-			if n.MergedAt == nil || !w.contains(*n.MergedAt) {
-				continue
-			}
-			pr, err := c.fromGraphQL(ctx, owner, repo, n)
+	seen := map[int]bool{}
+	walk := func(stop func(gqlPR) bool) (pages int, err error) {
+		var cursor any
+		for {
+			var data gqlPullRequests
+			err := c.graphql(ctx, pullRequestsQuery, map[string]any{
+				"owner": owner, "name": repo, "base": base, "cursor": cursor,
+			}, &data)
 			if err != nil {
-				return out, err
+				return pages, err
 			}
-			out = append(out, pr)
+			pages++
+			if data.Repository == nil {
+				return pages, errors.New("repository not visible")
+			}
+			page := data.Repository.PullRequests
+			for _, n := range page.Nodes {
+				if stop(n) {
+					return pages, nil
+				}
+				if n.MergedAt == nil || !w.contains(*n.MergedAt) || seen[n.Number] {
+					continue
+				}
+				pr, err := c.fromGraphQL(ctx, owner, repo, n)
+				if err != nil {
+					return pages, err
+				}
+				seen[n.Number] = true
+				out = append(out, pr)
+			}
+			if !page.PageInfo.HasNextPage {
+				return pages, nil
+			}
+			if page.PageInfo.EndCursor == "" {
+				return pages, errors.New("next page without a cursor")
+			}
+			cursor = page.PageInfo.EndCursor
 		}
-		if older || !page.PageInfo.HasNextPage {
-			return out, nil
-		}
-		if page.PageInfo.EndCursor == "" {
-			return out, errors.New("list merged pull requests: next page without a cursor")
-		}
-		cursor = page.PageInfo.EndCursor
 	}
+	began := time.Now().Add(-clockSkew)
+	pages, err := walk(func(n gqlPR) bool { return n.UpdatedAt.Before(w.Start) })
+	if errors.Is(err, errGraphQLUnavailable) {
+		return c.mergedPullRequestsREST(ctx, owner, repo, base, w)
+	}
+	if err == nil && pages > 1 {
+		_, err = walk(func(n gqlPR) bool { return n.UpdatedAt.Before(began) || n.UpdatedAt.Before(w.Start) })
+	}
+	if err != nil {
+		return out, fmt.Errorf("list merged pull requests into %s: %w", base, err)
+	}
+	return out, nil
 }
+
+// clockSkew is how far GitHub's clock may be behind ours.
+const clockSkew = 5 * time.Minute
 
 func (c *clients) fromGraphQL(ctx context.Context, owner, repo string, n gqlPR) (*pullRequest, error) {
 	pr := &pullRequest{
@@ -263,51 +283,75 @@ func (c *clients) reviewsREST(ctx context.Context, owner, repo string, number in
 
 // mergedPullRequestsREST is the fallback where GraphQL is not served: closed
 // pull requests newest update first, then each merged one in the window
-// fetched whole (the list omits merged_by) with its reviews.
+// fetched whole (the list omits merged_by) with its reviews. Like the
+// GraphQL listing, a listing of several pages reads the front again.
 func (c *clients) mergedPullRequestsREST(ctx context.Context, owner, repo, base string, w window) ([]*pullRequest, error) {
 	var out []*pullRequest
-	opts := &gh.PullRequestListOptions{State: "closed", Base: base, Sort: "updated", Direction: "desc", ListOptions: gh.ListOptions{PerPage: 100}}
-	for {
-		page, resp, err := c.rest.PullRequests.List(collector.WithOperation(ctx, "github", "pulls.list"), owner, repo, opts)
-		if err != nil {
-			return out, fmt.Errorf("list pull requests into %s: %w", base, err)
-		}
-		for _, p := range page {
-			if p.GetUpdatedAt().Before(w.Start) {
-				return out, nil
-			}
-			if p.MergedAt == nil || !w.contains(p.GetMergedAt().Time) {
-				continue
-			}
-			full, _, err := c.rest.PullRequests.Get(collector.WithOperation(ctx, "github", "pulls.get"), owner, repo, p.GetNumber())
+	seen := map[int]bool{}
+	walk := func(stop time.Time) (pages int, err error) {
+		opts := &gh.PullRequestListOptions{State: "closed", Base: base, Sort: "updated", Direction: "desc", ListOptions: gh.ListOptions{PerPage: 100}}
+		for {
+			page, resp, err := c.rest.PullRequests.List(collector.WithOperation(ctx, "github", "pulls.list"), owner, repo, opts)
 			if err != nil {
-				return out, fmt.Errorf("get pull request %s/%s#%d: %w", owner, repo, p.GetNumber(), err)
+				return pages, fmt.Errorf("list pull requests into %s: %w", base, err)
 			}
-			pr := &pullRequest{
-				Repo:        owner + "/" + repo,
-				Number:      full.GetNumber(),
-				Title:       full.GetTitle(),
-				URL:         full.GetHTMLURL(),
-				BaseRef:     full.GetBase().GetRef(),
-				MergedAt:    full.GetMergedAt().UTC(),
-				UpdatedAt:   full.GetUpdatedAt().UTC(),
-				MergeCommit: full.GetMergeCommitSHA(),
-				HeadOID:     full.GetHead().GetSHA(),
+			pages++
+			for _, p := range page {
+				if p.GetUpdatedAt().Before(stop) {
+					return pages, nil
+				}
+				if p.MergedAt == nil || !w.contains(p.GetMergedAt().Time) || seen[p.GetNumber()] {
+					continue
+				}
+				pr, err := c.pullRequestREST(ctx, owner, repo, p.GetNumber())
+				if err != nil {
+					return pages, err
+				}
+				seen[pr.Number] = true
+				out = append(out, pr)
 			}
-			if u := full.GetUser(); u != nil {
-				pr.Author = &actor{Login: u.GetLogin(), Type: u.GetType()}
+			if resp.NextPage == 0 {
+				return pages, nil
 			}
-			if u := full.GetMergedBy(); u != nil {
-				pr.MergedBy = &actor{Login: u.GetLogin(), Type: u.GetType()}
-			}
-			if pr.Reviews, err = c.reviewsREST(ctx, owner, repo, pr.Number); err != nil {
-				return out, err
-			}
-			out = append(out, pr)
+			opts.Page = resp.NextPage
 		}
-		if resp.NextPage == 0 {
-			return out, nil
-		}
-		opts.Page = resp.NextPage
 	}
+	began := time.Now().Add(-clockSkew)
+	pages, err := walk(w.Start)
+	if err == nil && pages > 1 {
+		stop := began
+		if stop.Before(w.Start) {
+			stop = w.Start
+		}
+		_, err = walk(stop)
+	}
+	return out, err
+}
+
+func (c *clients) pullRequestREST(ctx context.Context, owner, repo string, number int) (*pullRequest, error) {
+	full, _, err := c.rest.PullRequests.Get(collector.WithOperation(ctx, "github", "pulls.get"), owner, repo, number)
+	if err != nil {
+		return nil, fmt.Errorf("get pull request %s/%s#%d: %w", owner, repo, number, err)
+	}
+	pr := &pullRequest{
+		Repo:        owner + "/" + repo,
+		Number:      full.GetNumber(),
+		Title:       full.GetTitle(),
+		URL:         full.GetHTMLURL(),
+		BaseRef:     full.GetBase().GetRef(),
+		MergedAt:    full.GetMergedAt().UTC(),
+		UpdatedAt:   full.GetUpdatedAt().UTC(),
+		MergeCommit: full.GetMergeCommitSHA(),
+		HeadOID:     full.GetHead().GetSHA(),
+	}
+	if u := full.GetUser(); u != nil {
+		pr.Author = &actor{Login: u.GetLogin(), Type: u.GetType()}
+	}
+	if u := full.GetMergedBy(); u != nil {
+		pr.MergedBy = &actor{Login: u.GetLogin(), Type: u.GetType()}
+	}
+	if pr.Reviews, err = c.reviewsREST(ctx, owner, repo, pr.Number); err != nil {
+		return nil, err
+	}
+	return pr, nil
 }
