@@ -325,6 +325,24 @@ func TestRateLimitRetry(t *testing.T) {
 	}
 }
 
+// TestSecondaryLimitWithoutHeaders: a 403 that says "secondary rate limit"
+// but carries no header is waited out, not taken for a permission answer.
+func TestSecondaryLimitWithoutHeaders(t *testing.T) {
+	defer func(d time.Duration) { secondaryDefaultWait = d }(secondaryDefaultWait)
+	secondaryDefaultWait = 0
+	h := newHarness(t)
+	h.sim.Throttle(1, http.StatusForbidden, "")
+	res, err := h.collect(t, pullRequestsFactory(), thresholds(1), collector.Request{Since: since(60)})
+	require.NoError(t, err)
+	var reasons []any
+	for _, r := range res.Records {
+		if r.Type == "rate_limit_wait" {
+			reasons = append(reasons, r.Attributes["reason"])
+		}
+	}
+	require.Equal(t, []any{"secondary rate limit (no Retry-After)"}, reasons)
+}
+
 // TestRateLimitExhausted: a limit that does not lift, or would take longer
 // than a run may wait, ends the run with the refusal as its error instead
 // of hanging it.

@@ -107,8 +107,15 @@ func (c *clients) branchHistory(ctx context.Context, owner, repo, branch string,
 		if err != nil {
 			return out, fmt.Errorf("list commits on %s: %w", branch, err)
 		}
-		if data.Repository == nil || data.Repository.Ref == nil || data.Repository.Ref.Target.History == nil {
-			return out, fmt.Errorf("list commits on %s: branch not visible", branch)
+		if data.Repository == nil {
+			return out, fmt.Errorf("list commits on %s: repository not visible", branch)
+		}
+		if data.Repository.Ref == nil {
+			// An empty repository has no branch yet, so no commits.
+			return out, nil
+		}
+		if data.Repository.Ref.Target.History == nil {
+			return out, fmt.Errorf("list commits on %s: the ref is not a branch of commits", branch)
 		}
 		h := data.Repository.Ref.Target.History
 		for _, n := range h.Nodes {

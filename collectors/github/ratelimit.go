@@ -22,10 +22,11 @@ const (
 	// maxRateLimitWait is the longest single wait; past it the response is
 	// handed back and the collection ends partial instead of hanging a run.
 	maxRateLimitWait = 15 * time.Minute
-	// secondaryDefaultWait is GitHub's advice when a secondary limit gives
-	// no Retry-After.
-	secondaryDefaultWait = time.Minute
 )
+
+// secondaryDefaultWait is GitHub's advice when a secondary limit gives no
+// Retry-After; a variable so tests need not wait it out.
+var secondaryDefaultWait = time.Minute
 
 // waitLog collects the rate-limit waits of one run; it travels in the
 // context so one transport can serve concurrent runs.

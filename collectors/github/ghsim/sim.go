@@ -58,7 +58,8 @@ func (s *Sim) Source(baseURL string) *collector.GitHubSource {
 }
 
 // Throttle makes the next n requests fail with status (403 or 429) and a
-// Retry-After of retryAfter seconds, as GitHub's secondary limits do.
+// Retry-After of retryAfter seconds, as GitHub's secondary limits do; an
+// empty retryAfter sends none.
 func (s *Sim) Throttle(n, status int, retryAfter string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -112,7 +113,9 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if th != nil {
-		h.Set("Retry-After", th.retryAfter)
+		if th.retryAfter != "" {
+			h.Set("Retry-After", th.retryAfter)
+		}
 		writeJSON(w, th.status, apiError("You have exceeded a secondary rate limit. Please wait a few minutes before you try again."))
 		return
 	}
