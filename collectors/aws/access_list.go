@@ -67,7 +67,7 @@ func inlineNames(l []types.PolicyDetail) []string {
 
 // accessList returns the inventory records, the per-account access_list
 // finding and the per-user no_direct_admin findings.
-func (c *iamCollector) accessList(ctx context.Context, api iamAPI, root string) ([]evidence.Record, []evidence.Finding, error) {
+func (c *iamCollector) accessList(ctx context.Context, api iamAPI, root string) ([]evidence.Record, []evidence.Finding, *authDetails, error) {
 	d, err := readAuthDetails(ctx, api)
 	var recs []evidence.Record
 	for _, u := range d.users {
@@ -123,14 +123,14 @@ func (c *iamCollector) accessList(ctx context.Context, api iamAPI, root string) 
 		return recs, []evidence.Finding{
 			finding(checkAccessList, root, evidence.Error, "The access list is incomplete: the authorization details could not all be read.", counts),
 			finding(checkNoDirectAdmin, root, evidence.Error, "Users' policies could not all be read, so direct admin grants were not determined.", map[string]any{"error": err.Error()}),
-		}, err
+		}, d, err
 	}
 	fs := []evidence.Finding{finding(checkAccessList, root, evidence.Pass,
 		fmt.Sprintf("Complete inventory of %d users, %d groups, %d roles and %d customer managed policies.", len(d.users), len(d.groups), len(d.roles), len(d.policies)), counts)}
 	for _, u := range d.users {
 		fs = append(fs, directAdmin(u, d.policies))
 	}
-	return recs, fs, nil
+	return recs, fs, d, nil
 }
 
 func sortedCopy(l []string) []string {

@@ -275,3 +275,16 @@ func TestFactories(t *testing.T) {
 	}
 	require.Equal(t, map[string]bool{"aws.iam": true, "aws.s3": true, "aws.cloudtrail": true}, types)
 }
+
+func TestUnreportedUsers(t *testing.T) {
+	d := &authDetails{users: []iamtypes.UserDetail{
+		{Arn: aws.String("arn:aws:iam::1:user/old"), UserName: aws.String("old")},
+		{Arn: aws.String("arn:aws:iam::1:user/new"), UserName: aws.String("new")},
+	}}
+	fs := unreported([]credRow{{ARN: "arn:aws:iam::1:user/old"}}, d)
+	require.Len(t, fs, 3)
+	for _, f := range fs {
+		require.Equal(t, "arn:aws:iam::1:user/new", f.Resource)
+		require.Equal(t, evidence.Error, f.Status)
+	}
+}

@@ -43,6 +43,7 @@ func (c *trailCollector) Scopes(ctx context.Context) ([]evidence.Scope, error) {
 // trailState is everything read about one trail.
 type trailState struct {
 	trail     cttypes.Trail
+	foreign   bool // owned by another account: an organization trail
 	status    *cloudtrail.GetTrailStatusOutput
 	statusErr error
 	selectors *cloudtrail.GetEventSelectorsOutput
@@ -73,57 +74,68 @@ func (c *trailCollector) Collect(ctx context.Context, req collector.Request) (*c
 		return res, partial.Err()
 	}
 
+	// Every region lists the trails that apply to it, shadow copies of
+	// multi-region and organization trails included, so a trail homed in a
+	// region that could not be read is still seen. Each trail is then read
+	// once, in its home region.
 	var mu sync.Mutex
-	var trails []*trailState
+	found := map[string]cttypes.Trail{}
 	var failedRegions []string
 	forEach(ctx, c.s.concurrency(), regions, func(ctx context.Context, region string) {
-		api := cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) {
-			o.Region = region
-			o.BaseEndpoint = c.s.endpoint()
-		})
-		// Shadow copies of multi-region trails are left out: each trail is
-		// read once, in its home region.
-		out, err := api.DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{IncludeShadowTrails: aws.Bool(false)})
+		out, err := c.client(cfg, region).DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{IncludeShadowTrails: aws.Bool(true)})
+		mu.Lock()
+		defer mu.Unlock()
 		if err != nil {
-			mu.Lock()
 			partial.Add(where(acct, region, ""), "cloudtrail:DescribeTrails", err)
 			failedRegions = append(failedRegions, region)
-			mu.Unlock()
 			return
 		}
 		for _, tr := range out.TrailList {
-			if h := aws.ToString(tr.HomeRegion); h != "" && h != region {
-				continue
-			}
-			st := &trailState{trail: tr}
-			arn := aws.ToString(tr.TrailARN)
-			st.status, st.statusErr = api.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(arn)})
-			st.selectors, st.selErr = api.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: aws.String(arn)})
-			st.retention = c.readRetention(ctx, cfg, tr, region)
-			mu.Lock()
-			w := where(acct, region, arn)
-			if st.statusErr != nil {
-				partial.Add(w, "cloudtrail:GetTrailStatus", st.statusErr)
-			}
-			if st.selErr != nil {
-				partial.Add(w, "cloudtrail:GetEventSelectors", st.selErr)
-			}
-			for _, e := range st.retention.errs {
-				partial.Add(w, e.op, e.err)
-			}
-			trails = append(trails, st)
-			mu.Unlock()
+			found[aws.ToString(tr.TrailARN)] = tr
 		}
 	})
-	sort.Slice(trails, func(i, j int) bool {
-		return aws.ToString(trails[i].trail.TrailARN) < aws.ToString(trails[j].trail.TrailARN)
-	})
+	arns := make([]string, 0, len(found))
+	for a := range found {
+		arns = append(arns, a)
+	}
+	sort.Strings(arns)
 	sort.Strings(failedRegions)
+	trails := make([]*trailState, len(arns))
+	forEach(ctx, c.s.concurrency(), indexes(len(arns)), func(ctx context.Context, i int) {
+		tr := found[arns[i]]
+		home := aws.ToString(tr.HomeRegion)
+		if home == "" {
+			home = cfg.Region
+		}
+		api := c.client(cfg, home)
+		st := &trailState{trail: tr, foreign: arnAccount(arns[i]) != acct}
+		st.status, st.statusErr = api.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(arns[i])})
+		st.selectors, st.selErr = api.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: aws.String(arns[i])})
+		if !st.foreign {
+			st.retention = c.readRetention(ctx, cfg, tr, home)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		w := where(acct, home, arns[i])
+		if st.statusErr != nil {
+			partial.Add(w, "cloudtrail:GetTrailStatus", st.statusErr)
+		}
+		if st.selErr != nil {
+			partial.Add(w, "cloudtrail:GetEventSelectors", st.selErr)
+		}
+		for _, e := range st.retention.errs {
+			partial.Add(w, e.op, e.err)
+		}
+		trails[i] = st
+	})
 
 	th := c.s.settings.Thresholds
 	covering := []string{}
 	var unknown []string
 	for _, st := range trails {
+		if st == nil { // the run's context ended first
+			continue
+		}
 		res.Records = append(res.Records, trailRecord(st))
 		f := multiRegion(st)
 		switch f.Status {
@@ -131,6 +143,11 @@ func (c *trailCollector) Collect(ctx context.Context, req collector.Request) (*c
 			covering = append(covering, f.Resource)
 		case evidence.Error:
 			unknown = append(unknown, f.Resource)
+		}
+		if st.foreign {
+			// Another account's trail (an organization trail) covers this
+			// account; its own settings are judged in the account that owns it.
+			continue
 		}
 		res.Findings = append(res.Findings, f,
 			logValidation(st), trailKMS(st), delivery(st, req.Now, th.TrailDeliveryMaxHours),
@@ -156,16 +173,17 @@ func (c *trailCollector) Collect(ctx context.Context, req collector.Request) (*c
 func trailRecord(st *trailState) evidence.Record {
 	tr := st.trail
 	attrs := map[string]any{
-		"name":                  aws.ToString(tr.Name),
-		"home_region":           aws.ToString(tr.HomeRegion),
-		"multi_region":          aws.ToBool(tr.IsMultiRegionTrail),
-		"organization_trail":    aws.ToBool(tr.IsOrganizationTrail),
-		"log_file_validation":   aws.ToBool(tr.LogFileValidationEnabled),
-		"kms_key_id":            aws.ToString(tr.KmsKeyId),
-		"s3_bucket":             aws.ToString(tr.S3BucketName),
-		"s3_key_prefix":         aws.ToString(tr.S3KeyPrefix),
-		"cloudwatch_log_group":  aws.ToString(tr.CloudWatchLogsLogGroupArn),
-		"include_global_events": aws.ToBool(tr.IncludeGlobalServiceEvents),
+		"name":                   aws.ToString(tr.Name),
+		"home_region":            aws.ToString(tr.HomeRegion),
+		"multi_region":           aws.ToBool(tr.IsMultiRegionTrail),
+		"organization_trail":     aws.ToBool(tr.IsOrganizationTrail),
+		"log_file_validation":    aws.ToBool(tr.LogFileValidationEnabled),
+		"kms_key_id":             aws.ToString(tr.KmsKeyId),
+		"s3_bucket":              aws.ToString(tr.S3BucketName),
+		"s3_key_prefix":          aws.ToString(tr.S3KeyPrefix),
+		"cloudwatch_log_group":   aws.ToString(tr.CloudWatchLogsLogGroupArn),
+		"include_global_events":  aws.ToBool(tr.IncludeGlobalServiceEvents),
+		"owned_by_other_account": st.foreign,
 	}
 	if st.status != nil {
 		attrs["is_logging"] = aws.ToBool(st.status.IsLogging)
@@ -312,4 +330,20 @@ func cloudWatch(st *trailState) evidence.Finding {
 		obs["latest_cloudwatch_logs_delivery_time"] = ts(aws.ToTime(st.status.LatestCloudWatchLogsDeliveryTime))
 	}
 	return finding(checkTrailCloudWatch, arn, evidence.Pass, "The trail delivers to CloudWatch Logs.", obs)
+}
+
+func (c *trailCollector) client(cfg aws.Config, region string) trailAPI {
+	return cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) {
+		o.Region = region
+		o.BaseEndpoint = c.s.endpoint()
+	})
+}
+
+// arnAccount returns the account field of an ARN.
+func arnAccount(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 {
+		return ""
+	}
+	return parts[4]
 }

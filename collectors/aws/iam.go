@@ -104,11 +104,36 @@ func (c *iamCollector) Collect(ctx context.Context, req collector.Request) (*col
 	res.Findings = append(res.Findings, f)
 
 	// Access list and direct admin grants.
-	recs, fs, err := c.accessList(ctx, api, root)
+	recs, fs, details, err := c.accessList(ctx, api, root)
 	if err != nil {
 		partial.Add(where(acct, "", ""), "iam:GetAccountAuthorizationDetails", err)
 	}
 	res.Records = append(res.Records, recs...)
 	res.Findings = append(res.Findings, fs...)
+	if rows != nil {
+		res.Findings = append(res.Findings, unreported(rows, details)...)
+	}
 	return res, partial.Err()
+}
+
+// unreported gives error findings for users the access list shows but the
+// credential report does not (created after it was generated): their
+// credentials were not seen, so they are not silently left out.
+func unreported(rows []credRow, d *authDetails) []evidence.Finding {
+	seen := map[string]bool{}
+	for _, r := range rows {
+		seen[r.ARN] = true
+	}
+	var out []evidence.Finding
+	for _, u := range d.users {
+		arn := aws.ToString(u.Arn)
+		if seen[arn] {
+			continue
+		}
+		for _, chk := range []string{checkConsoleMFA, checkKeyAge, checkUnused} {
+			out = append(out, finding(chk, arn, evidence.Error,
+				fmt.Sprintf("User %s is not in the credential report (created after it was generated?), so its credentials were not seen.", aws.ToString(u.UserName)), nil))
+		}
+	}
+	return out
 }

@@ -307,3 +307,31 @@ func TestRetryerIsAdaptive(t *testing.T) {
 	_, ok := s.retryer().(*retry.AdaptiveMode)
 	require.True(t, ok)
 }
+
+// TestOrganizationTrail: a member account covered by the management
+// account's organization trail passes multi_region; the trail's own
+// settings are judged in the account that owns it, not here.
+func TestOrganizationTrail(t *testing.T) {
+	sim := awssim.NewAt(simNow)
+	org := sim.Accounts[prod].Trails[0]
+	org.Owner = prod
+	sim.Accounts[staging].Trails = append(sim.Accounts[staging].Trails, org)
+	out := runCollector(t, sim, "aws.cloudtrail", trailNew, nil)
+	s := out.results[1]
+	require.Equal(t, evidence.StatusComplete, s.Status, "%v", s.Errors)
+	orgARN := "arn:aws:cloudtrail:us-east-1:111122223333:trail/org-audit"
+	f := findingOf(t, s, checkTrailMultiRegion, "arn:aws:iam::444455556666:root")
+	require.Equal(t, evidence.Pass, f.Status)
+	require.Equal(t, []string{orgARN}, f.Observed["multi_region_trails_logging_management_events"])
+	for _, f := range s.Findings {
+		require.NotEqual(t, orgARN, f.Resource)
+	}
+	var rec evidence.Record
+	for _, r := range s.Records {
+		if r.ID == orgARN {
+			rec = r
+		}
+	}
+	require.Equal(t, true, rec.Attributes["owned_by_other_account"])
+	require.Equal(t, true, rec.Attributes["organization_trail"])
+}

@@ -5,6 +5,9 @@ import (
 )
 
 func (t Trail) arn(acct string) string {
+	if t.Owner != "" {
+		acct = t.Owner
+	}
 	return fmt.Sprintf("arn:aws:cloudtrail:%s:%s:trail/%s", t.HomeRegion, acct, t.Name)
 }
 
@@ -35,7 +38,7 @@ func (s *Sim) cloudtrail(c *call) int {
 				"Name": t.Name, "S3BucketName": t.Bucket, "IncludeGlobalServiceEvents": t.MultiRegion,
 				"IsMultiRegionTrail": t.MultiRegion, "HomeRegion": t.HomeRegion, "TrailARN": t.arn(a.ID),
 				"LogFileValidationEnabled": t.Validation, "HasCustomEventSelectors": false,
-				"HasInsightSelectors": false, "IsOrganizationTrail": false,
+				"HasInsightSelectors": false, "IsOrganizationTrail": t.Owner != "",
 			}
 			if t.Prefix != "" {
 				m["S3KeyPrefix"] = t.Prefix

@@ -174,6 +174,9 @@ type Trail struct {
 	LastDelivery   time.Time
 	DeliveryError  string
 	ManagementRW   string // All, ReadOnly, WriteOnly, "" for no management events
+	// Owner is the account that created an organization trail listed in a
+	// member account; "" for the account's own trails.
+	Owner string
 }
 
 // LogGroup is a CloudWatch Logs group.
