@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // Region is the region the server reports and the harness's clients use.
@@ -199,6 +200,52 @@ func (s *Server) Env() []string {
 	return []string{
 		"AWS_ACCESS_KEY_ID=" + rootUser,
 		"AWS_SECRET_ACCESS_KEY=" + rootPassword,
+		"AWS_REGION=" + Region,
+		"AWS_ENDPOINT_URL_S3=" + s.Endpoint(),
+		"AWS_EC2_METADATA_DISABLED=true",
+	}
+}
+
+// readOnlyPolicy is what a reader of the store (verify, sample, export) is
+// granted: read objects and list buckets, nothing else.
+const readOnlyPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
+	`"Action":["s3:GetObject","s3:ListBucket","s3:GetBucketLocation"],"Resource":["arn:aws:s3:::*"]}]}`
+
+// ReadOnlyCredentials are temporary credentials (from the server's STS
+// AssumeRole with an inline session policy) that may only get objects and
+// list buckets: what an auditor's read-only access looks like.
+func (s *Server) ReadOnlyCredentials(t testing.TB) aws.Credentials {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+	defer cancel()
+	c := sts.New(sts.Options{Region: Region, BaseEndpoint: aws.String(s.Endpoint()), Credentials: s.CredentialsProvider()})
+	out, err := c.AssumeRole(ctx, &sts.AssumeRoleInput{
+		// MinIO ignores the role for its root user; the policy is what
+		// narrows the session.
+		RoleArn:         aws.String("arn:minio:iam:::role/exhibit-reader"),
+		RoleSessionName: aws.String("exhibit-reader"),
+		Policy:          aws.String(readOnlyPolicy),
+		DurationSeconds: aws.Int32(3600),
+	})
+	if err != nil {
+		t.Fatalf("minio: read-only credentials: %v", err)
+	}
+	return aws.Credentials{
+		AccessKeyID:     aws.ToString(out.Credentials.AccessKeyId),
+		SecretAccessKey: aws.ToString(out.Credentials.SecretAccessKey),
+		SessionToken:    aws.ToString(out.Credentials.SessionToken),
+		Source:          "minio read-only session",
+	}
+}
+
+// ReadOnlyEnv is Env with read-only credentials (see ReadOnlyCredentials).
+func (s *Server) ReadOnlyEnv(t testing.TB) []string {
+	t.Helper()
+	c := s.ReadOnlyCredentials(t)
+	return []string{
+		"AWS_ACCESS_KEY_ID=" + c.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + c.SecretAccessKey,
+		"AWS_SESSION_TOKEN=" + c.SessionToken,
 		"AWS_REGION=" + Region,
 		"AWS_ENDPOINT_URL_S3=" + s.Endpoint(),
 		"AWS_EC2_METADATA_DISABLED=true",

@@ -143,6 +143,9 @@ func Open(ctx context.Context, bucket, prefix string, opts Options) (*Store, err
 			o.BaseEndpoint = aws.String(opts.Endpoint)
 		}
 		o.UsePathStyle = custom
+		// Objects written by other tools may lack a checksum; that is not
+		// worth a line on stderr per read.
+		o.DisableLogOutputChecksumValidationSkipped = true
 		if opts.HTTPClient != nil {
 			o.HTTPClient = opts.HTTPClient
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/stretchr/testify/require"
@@ -249,6 +250,34 @@ func TestReadersMakeNoWrites(t *testing.T) {
 	for _, req := range rec.all() {
 		require.Contains(t, []string{http.MethodGet, http.MethodHead}, req.method, "%s %s", req.method, req.path)
 	}
+}
+
+func TestReadOnlyCredentials(t *testing.T) {
+	srv := minio.Start(t)
+	bucket := newBucket(t, srv, true)
+	w := open(t, bucket, "prod", lockedOptions(srv))
+	require.NoError(t, w.Put(t.Context(), "evidence/x/1.json", []byte("1")))
+
+	o := lockedOptions(srv)
+	o.Credentials = credentials.StaticCredentialsProvider{Value: srv.ReadOnlyCredentials(t)}
+	r := open(t, bucket, "prod", o)
+	var keys []string
+	require.NoError(t, r.List(t.Context(), "", "", func(k string) error {
+		keys = append(keys, k)
+		return nil
+	}))
+	require.Equal(t, []string{"evidence/x/1.json"}, keys)
+	got, err := r.Get(t.Context(), "evidence/x/1.json")
+	require.NoError(t, err)
+	require.Equal(t, "1", string(got))
+	_, err = r.Get(t.Context(), "evidence/x/2.json")
+	require.ErrorIs(t, err, store.ErrNotExist)
+
+	// The credentials really are read-only.
+	err = r.Put(t.Context(), "evidence/x/2.json", []byte("2"))
+	require.Error(t, err)
+	require.NotErrorIs(t, err, store.ErrExists)
+	require.Contains(t, err.Error(), "AccessDenied")
 }
 
 func TestCheckBucket(t *testing.T) {
