@@ -335,7 +335,9 @@ func cloudWatch(st *trailState) evidence.Finding {
 func (c *trailCollector) client(cfg aws.Config, region string) trailAPI {
 	return cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) {
 		o.Region = region
-		o.BaseEndpoint = c.s.endpoint()
+		if ep := c.s.endpoint(); ep != nil {
+			o.BaseEndpoint = ep
+		}
 	})
 }
 

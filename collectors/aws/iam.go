@@ -87,7 +87,7 @@ func (c *iamCollector) Collect(ctx context.Context, req collector.Request) (*col
 	} else {
 		res.Records = append(res.Records, evidence.Record{
 			Type: "aws.iam.credential_report", ID: root,
-			Attributes: map[string]any{"generated_time": generated.UTC(), "principals": len(rows)},
+			Attributes: map[string]any{"generated_time": ts(generated), "principals": len(rows)},
 		})
 		hw, mfaErr := c.rootMFAKind(ctx, api, root)
 		if mfaErr != nil {

@@ -125,7 +125,9 @@ func (c *trailCollector) readLogGroup(ctx context.Context, cfg aws.Config, arn, 
 	}
 	var api logGroupAPI = cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) {
 		o.Region = region
-		o.BaseEndpoint = c.s.endpoint()
+		if ep := c.s.endpoint(); ep != nil {
+			o.BaseEndpoint = ep
+		}
 	})
 	p := cloudwatchlogs.NewDescribeLogGroupsPaginator(api, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(in.logGroup)})
 	for p.HasMorePages() {

@@ -335,3 +335,48 @@ func TestOrganizationTrail(t *testing.T) {
 	require.Equal(t, true, rec.Attributes["owned_by_other_account"])
 	require.Equal(t, true, rec.Attributes["organization_trail"])
 }
+
+// TestEndpointEnvironment: with no configured endpoint the SDK's own
+// AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> settings are honoured
+// (S3 then uses path-style addressing too).
+func TestEndpointEnvironment(t *testing.T) {
+	t.Run("global", func(t *testing.T) {
+		for _, c := range []struct {
+			typ, golden string
+			nf          newFunc
+		}{{"aws.iam", "iam_demo", iamNew}, {"aws.s3", "s3_demo", s3New}, {"aws.cloudtrail", "cloudtrail_demo", trailNew}} {
+			out := runCollector(t, awssim.NewAt(simNow), c.typ, c.nf, func(src *collector.AWSSource) {
+				t.Setenv("AWS_ENDPOINT_URL", src.Endpoint)
+				src.Endpoint = ""
+			})
+			for i := range out.results {
+				require.Empty(t, out.results[i].Scope.Endpoint)
+				out.results[i].Scope.Endpoint = "http://sim"
+			}
+			golden(t, c.golden, out.results)
+		}
+	})
+	t.Run("per service", func(t *testing.T) {
+		out := runCollector(t, awssim.NewAt(simNow), "aws.cloudtrail", trailNew, func(src *collector.AWSSource) {
+			for _, svc := range []string{"STS", "CLOUDTRAIL", "S3", "CLOUDWATCH_LOGS"} {
+				t.Setenv("AWS_ENDPOINT_URL_"+svc, src.Endpoint)
+			}
+			src.Endpoint = ""
+		})
+		for i := range out.results {
+			out.results[i].Scope.Endpoint = "http://sim"
+		}
+		golden(t, "cloudtrail_demo", out.results)
+
+		out = runCollector(t, awssim.NewAt(simNow), "aws.s3", s3New, func(src *collector.AWSSource) {
+			for _, svc := range []string{"STS", "S3", "S3_CONTROL"} {
+				t.Setenv("AWS_ENDPOINT_URL_"+svc, src.Endpoint)
+			}
+			src.Endpoint = ""
+		})
+		for i := range out.results {
+			out.results[i].Scope.Endpoint = "http://sim"
+		}
+		golden(t, "s3_demo", out.results)
+	})
+}

@@ -125,11 +125,11 @@ func (s *session) retryer() aws.Retryer {
 
 // customEndpoint reports whether calls go somewhere other than AWS's own
 // endpoints, in which case S3 needs path-style addressing.
-func (s *session) customEndpoint(cfg aws.Config) bool {
+func (s *session) customEndpoint(cfg aws.Config, serviceEnv string) bool {
 	if cfg.BaseEndpoint != nil && *cfg.BaseEndpoint != "" {
 		return true
 	}
-	return os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
+	return os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv(serviceEnv) != ""
 }
 
 func (s *session) concurrency() int {
@@ -390,7 +390,7 @@ func (s *session) endpoint() *string {
 // custom endpoint (S3-compatible stores and emulators rarely serve
 // virtual-hosted buckets).
 func (s *session) s3Client(cfg aws.Config, region string) *s3.Client {
-	custom := s.customEndpoint(cfg)
+	custom := s.customEndpoint(cfg, "AWS_ENDPOINT_URL_S3")
 	return s3.NewFromConfig(cfg, func(o *s3.Options) {
 		o.Region = region
 		if ep := s.endpoint(); ep != nil {
@@ -405,7 +405,7 @@ func (s *session) s3Client(cfg aws.Config, region string) *s3.Client {
 // this project's simulator) has no such sub-domains, so there the prefix is
 // removed before signing and the account travels in x-amz-account-id alone.
 func (s *session) s3ControlClient(cfg aws.Config) *s3control.Client {
-	custom := s.customEndpoint(cfg)
+	custom := s.customEndpoint(cfg, "AWS_ENDPOINT_URL_S3_CONTROL")
 	return s3control.NewFromConfig(cfg, func(o *s3control.Options) {
 		if ep := s.endpoint(); ep != nil {
 			o.BaseEndpoint = ep
