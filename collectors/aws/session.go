@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -14,15 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	smithy "github.com/aws/smithy-go"
-	"github.com/aws/smithy-go/middleware"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/exhibit-dev/exhibit/pkg/collector"
-	"github.com/exhibit-dev/exhibit/pkg/evidence"
 )
 
 // defaultConcurrency bounds parallel API calls when the source does not say.
@@ -122,16 +115,6 @@ func (s *session) retryer() aws.Retryer {
 		o.StandardOptions = append(o.StandardOptions, std...)
 	})
 }
-
-// customEndpoint reports whether calls go somewhere other than AWS's own
-// endpoints, in which case S3 needs path-style addressing.
-func (s *session) customEndpoint(cfg aws.Config, serviceEnv string) bool {
-	if cfg.BaseEndpoint != nil && *cfg.BaseEndpoint != "" {
-		return true
-	}
-	return os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv(serviceEnv) != ""
-}
-
 func (s *session) concurrency() int {
 	if s.src.Concurrency > 0 {
 		return s.src.Concurrency
@@ -242,204 +225,4 @@ func sessionName(id string) string {
 		n = n[:64]
 	}
 	return n
-}
-
-// scopes lists one scope per account. withRegions is false for global
-// services (IAM), whose evidence is not regional.
-func (s *session) scopes(ctx context.Context, withRegions bool) ([]evidence.Scope, error) {
-	cfg, err := s.config(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, 0, len(s.src.Accounts))
-	seen := map[string]bool{}
-	for _, a := range s.src.Accounts {
-		ids = append(ids, a.ID)
-		seen[a.ID] = true
-	}
-	if s.src.Organization {
-		members, manager, err := s.discover(ctx, cfg)
-		if err != nil {
-			return nil, err
-		}
-		var skipped []orgAccount
-		for _, m := range members {
-			if m.status != "ACTIVE" {
-				skipped = append(skipped, m)
-				continue
-			}
-			if !seen[m.id] {
-				ids = append(ids, m.id)
-				seen[m.id] = true
-			}
-		}
-		s.mu.Lock()
-		s.skipped, s.manager = skipped, manager
-		s.mu.Unlock()
-	}
-	sort.Strings(ids)
-	out := make([]evidence.Scope, len(ids))
-	forEach(ctx, s.concurrency(), indexes(len(ids)), func(ctx context.Context, i int) {
-		sc := evidence.Scope{Provider: "aws", Account: ids[i], Endpoint: s.src.Endpoint}
-		if withRegions {
-			sc.Regions = s.scopeRegions(ctx, ids[i])
-		}
-		out[i] = sc
-	})
-	return out, nil
-}
-
-// scopeRegions lists the regions a scope covers: the configured ones, or
-// every region enabled in the account. When those cannot be listed here the
-// scope names none, and Collect lists them again and records the failure.
-func (s *session) scopeRegions(ctx context.Context, id string) []string {
-	if len(s.src.Regions) > 0 {
-		regs := append([]string(nil), s.src.Regions...)
-		sort.Strings(regs)
-		return regs
-	}
-	t, err := s.target(ctx, id)
-	if err != nil {
-		return nil
-	}
-	cfg, err := s.accountConfig(ctx, t)
-	if err != nil {
-		return nil
-	}
-	regs, err := s.enabledRegions(ctx, cfg)
-	if err != nil {
-		return nil
-	}
-	sort.Strings(regs)
-	return regs
-}
-
-func indexes(n int) []int {
-	out := make([]int, n)
-	for i := range out {
-		out[i] = i
-	}
-	return out
-}
-
-// regions returns the regions to read in an account: the scope's, or every
-// region enabled there.
-func (s *session) regions(ctx context.Context, cfg aws.Config, scope evidence.Scope) ([]string, error) {
-	if len(scope.Regions) > 0 {
-		return scope.Regions, nil
-	}
-	return s.enabledRegions(ctx, cfg)
-}
-
-// forEach runs fn for every item with at most n running at once.
-func forEach[T any](ctx context.Context, n int, items []T, fn func(ctx context.Context, item T)) {
-	sem := make(chan struct{}, n)
-	var wg sync.WaitGroup
-	for _, it := range items {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			wg.Wait()
-			return
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			fn(ctx, it)
-		}()
-	}
-	wg.Wait()
-}
-
-// partition returns the ARN partition of a region.
-func partition(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return "aws-cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		return "aws-us-gov"
-	}
-	return "aws"
-}
-
-// apiErrorCode returns the service's error code, or "".
-func apiErrorCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
-// accountARN names an account as a whole: its root principal.
-func accountARN(part, id string) string {
-	return fmt.Sprintf("arn:%s:iam::%s:root", part, id)
-}
-
-// clientOptions are what every service client shares: the configured
-// endpoint override.
-func (s *session) endpoint() *string {
-	if s.src.Endpoint != "" {
-		return aws.String(s.src.Endpoint)
-	}
-	return nil
-}
-
-// s3Client returns an S3 client for region, path-style when calls go to a
-// custom endpoint (S3-compatible stores and emulators rarely serve
-// virtual-hosted buckets).
-func (s *session) s3Client(cfg aws.Config, region string) *s3.Client {
-	custom := s.customEndpoint(cfg, "AWS_ENDPOINT_URL_S3")
-	return s3.NewFromConfig(cfg, func(o *s3.Options) {
-		o.Region = region
-		if ep := s.endpoint(); ep != nil {
-			o.BaseEndpoint = ep
-		}
-		o.UsePathStyle = o.UsePathStyle || custom
-	})
-}
-
-// s3ControlClient returns an S3 Control client. AWS's endpoint rules put
-// the account id in front of the host name; a custom endpoint (an emulator,
-// this project's simulator) has no such sub-domains, so there the prefix is
-// removed before signing and the account travels in x-amz-account-id alone.
-func (s *session) s3ControlClient(cfg aws.Config) *s3control.Client {
-	custom := s.customEndpoint(cfg, "AWS_ENDPOINT_URL_S3_CONTROL")
-	return s3control.NewFromConfig(cfg, func(o *s3control.Options) {
-		if ep := s.endpoint(); ep != nil {
-			o.BaseEndpoint = ep
-		}
-		if custom {
-			o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
-				return st.Finalize.Insert(stripAccountHost{}, "Signing", middleware.Before)
-			})
-		}
-	})
-}
-
-type stripAccountHost struct{}
-
-func (stripAccountHost) ID() string { return "ExhibitStripAccountHost" }
-
-func (stripAccountHost) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-	if req, ok := in.Request.(*smithyhttp.Request); ok {
-		if acct := req.Header.Get("X-Amz-Account-Id"); acct != "" {
-			req.URL.Host = strings.TrimPrefix(req.URL.Host, acct+".")
-			req.Host = strings.TrimPrefix(req.Host, acct+".")
-		}
-	}
-	return next.HandleFinalize(ctx, in)
-}
-
-// where names the place a run error happened: account, region, resource.
-func where(account, region, resource string) string {
-	w := "account/" + account
-	if region != "" {
-		w += "/region/" + region
-	}
-	if resource != "" {
-		w += "/" + resource
-	}
-	return w
 }
