@@ -1,0 +1,3 @@
+// Package deploy holds deployment material (IAM policies, Kubernetes
+// manifests); its tests keep that material in step with the code.
+package deploy
