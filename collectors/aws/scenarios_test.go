@@ -380,3 +380,40 @@ func TestEndpointEnvironment(t *testing.T) {
 		golden(t, "s3_demo", out.results)
 	})
 }
+
+// TestThrottlingOutlastsRetries: throttling beyond the retryer's attempts
+// is a run error for that region; the account's verdict is then an error,
+// not a pass or a fail.
+func TestThrottlingOutlastsRetries(t *testing.T) {
+	sim := awssim.NewAt(simNow)
+	sim.Throttle("DescribeTrails", 1000)
+	out := runCollector(t, sim, "aws.cloudtrail", trailNew, nil)
+	for _, r := range out.results {
+		require.Equal(t, evidence.StatusPartial, r.Status)
+		require.Len(t, r.Errors, 2) // both regions
+		for _, e := range r.Errors {
+			require.Equal(t, "cloudtrail:DescribeTrails", e.Operation)
+			require.Contains(t, e.Message, "ThrottlingException")
+		}
+		f := findingOf(t, r, checkTrailMultiRegion, accountARN("aws", r.Scope.Account))
+		require.Equal(t, evidence.Error, f.Status)
+	}
+}
+
+// TestBucketReadInItsRegion: each bucket's settings are read in the
+// bucket's own region (the simulator, like S3, redirects any other).
+func TestBucketReadInItsRegion(t *testing.T) {
+	sim := awssim.NewAt(simNow)
+	runCollector(t, sim, "aws.s3", s3New, nil)
+	n := 0
+	for _, r := range sim.Requests() {
+		if r.Service != "s3" || r.Operation == "ListBuckets" {
+			continue
+		}
+		require.NotEqual(t, 301, r.Status, "read in the wrong region: %+v", r)
+		if r.Account == prod && r.Region == "eu-west-1" {
+			n++
+		}
+	}
+	require.Equal(t, 6, n, "six settings of acme-legacy-uploads read in eu-west-1")
+}
