@@ -128,7 +128,7 @@ func (c *trailCollector) Collect(ctx context.Context, req collector.Request) (*c
 		trails[i] = st
 	})
 
-	th := c.s.settings.Thresholds
+	th := c.s.thresholds()
 	covering := []string{}
 	var unknown []string
 	for _, st := range trails {

@@ -68,7 +68,7 @@ func (c *iamCollector) Collect(ctx context.Context, req collector.Request) (*col
 	part := partition(cfg.Region)
 	res := &collector.Result{Records: c.s.skippedRecords(acct)}
 	partial := &collector.PartialError{}
-	th := c.s.settings.Thresholds
+	th := c.s.thresholds()
 	root := accountARN(part, acct)
 
 	// Credential report: root and users' MFA, keys and last use.

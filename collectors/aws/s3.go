@@ -57,6 +57,7 @@ func (c *s3Collector) Scopes(ctx context.Context) ([]evidence.Scope, error) {
 type bucketState struct {
 	name, region, arn string
 	created           any
+	outOfScope        bool // in a region the source does not list: inventoried, not read
 	enc               *s3.GetBucketEncryptionOutput
 	encErr            error
 	policy            *string
@@ -72,7 +73,8 @@ type bucketState struct {
 }
 
 // Collect lists the account's buckets once and reads each one's settings
-// in the bucket's own region, one call per setting.
+// in the bucket's own region, one call per setting. When the source lists
+// regions, buckets elsewhere are inventoried but not read or judged.
 func (c *s3Collector) Collect(ctx context.Context, req collector.Request) (*collector.Result, error) {
 	acct := req.Scope.Account
 	t, err := c.s.target(ctx, acct)
@@ -131,6 +133,9 @@ func (c *s3Collector) Collect(ctx context.Context, req collector.Request) (*coll
 			continue
 		}
 		res.Records = append(res.Records, bucketRecord(st))
+		if st.outOfScope {
+			continue
+		}
 		res.Findings = append(res.Findings,
 			encryption(st), tlsOnly(st), publicAccess(st, accountPAB, accountPABErr), versioning(st), accessLogging(st))
 	}
@@ -169,6 +174,10 @@ func (c *s3Collector) readBucket(ctx context.Context, cfg aws.Config, list bucke
 			return st
 		}
 		st.region = bucketRegion(string(loc.LocationConstraint))
+	}
+	if len(c.s.src.Regions) > 0 && !contains(c.s.src.Regions, st.region) {
+		st.outOfScope = true
+		return st
 	}
 	var api bucketAPI = c.s.s3Client(cfg, st.region)
 	in := aws.String(name)

@@ -11,6 +11,10 @@ import (
 
 func bucketRecord(st *bucketState) evidence.Record {
 	attrs := map[string]any{"name": st.name, "created": st.created}
+	if st.outOfScope {
+		attrs["outside_configured_regions"] = true
+		return evidence.Record{Type: "aws.s3.bucket", ID: st.arn, Region: st.region, Attributes: attrs}
+	}
 	if alg, key, bk, ok := sseDefault(st); ok {
 		attrs["sse_algorithm"], attrs["kms_key_id"], attrs["bucket_key_enabled"] = alg, key, bk
 	}

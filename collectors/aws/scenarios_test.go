@@ -417,3 +417,46 @@ func TestBucketReadInItsRegion(t *testing.T) {
 	}
 	require.Equal(t, 6, n, "six settings of acme-legacy-uploads read in eu-west-1")
 }
+
+// TestS3ConfiguredRegions: a bucket outside the configured regions is
+// inventoried, not read, and gets no finding.
+func TestS3ConfiguredRegions(t *testing.T) {
+	sim := awssim.NewAt(simNow)
+	out := runCollector(t, sim, "aws.s3", s3New, func(src *collector.AWSSource) { src.Regions = []string{"us-east-1"} })
+	r := out.results[0]
+	require.Equal(t, evidence.StatusComplete, r.Status)
+	legacy := "arn:aws:s3:::acme-legacy-uploads"
+	for _, f := range r.Findings {
+		require.NotEqual(t, legacy, f.Resource)
+	}
+	var rec evidence.Record
+	for _, x := range r.Records {
+		if x.ID == legacy {
+			rec = x
+		}
+	}
+	require.Equal(t, "eu-west-1", rec.Region)
+	require.Equal(t, true, rec.Attributes["outside_configured_regions"])
+	for _, q := range sim.Requests() {
+		require.NotEqual(t, "eu-west-1", q.Region, "%+v", q)
+	}
+}
+
+// TestWrongAccountCredentials: credentials that belong to another account
+// than the one configured fail that account instead of mislabelling it.
+func TestWrongAccountCredentials(t *testing.T) {
+	sim := awssim.NewAt(simNow)
+	out := runCollector(t, sim, "aws.iam", iamNew, func(src *collector.AWSSource) {
+		src.Accounts[1].RoleARN, src.Accounts[1].ExternalID = "", ""
+	})
+	require.Equal(t, evidence.StatusComplete, out.results[0].Status)
+	require.Equal(t, evidence.StatusFailed, out.results[1].Status)
+	require.Contains(t, out.results[1].Errors[0].Message, "credentials belong to account 111122223333, not 444455556666")
+}
+
+// TestZeroThresholdsUseDefaults: unset limits fall back to the catalog's.
+func TestZeroThresholdsUseDefaults(t *testing.T) {
+	s := &session{}
+	require.Equal(t, 2190, s.thresholds().LogRetentionDays)
+	require.Equal(t, 90, s.thresholds().AccessKeyMaxAgeDays)
+}

@@ -226,3 +226,19 @@ func sessionName(id string) string {
 	}
 	return n
 }
+
+// thresholds returns the configured limits, with the catalog's defaults
+// for any left unset: a zero limit would make every check pass.
+func (s *session) thresholds() collector.Thresholds {
+	t, d := s.settings.Thresholds, collector.DefaultThresholds()
+	set := func(v *int, def int) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	set(&t.AccessKeyMaxAgeDays, d.AccessKeyMaxAgeDays)
+	set(&t.CredentialUnusedDays, d.CredentialUnusedDays)
+	set(&t.LogRetentionDays, d.LogRetentionDays)
+	set(&t.TrailDeliveryMaxHours, d.TrailDeliveryMaxHours)
+	return t
+}
