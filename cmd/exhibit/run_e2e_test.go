@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -133,6 +134,18 @@ collectors:
 		time.Sleep(100 * time.Millisecond)
 	}
 
+	// Health, readiness and metrics, on the address the daemon logged.
+	addr := loggedListen(t, logs.String())
+	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready", "/metrics": `exhibit_runs_total{collector="github.access",outcome="ok"}`} {
+		resp, err := http.Get("http://" + addr + path)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode, path)
+		require.Contains(t, string(body), want, path)
+	}
+
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	select {
 	case err := <-exited:
@@ -166,6 +179,23 @@ collectors:
 
 	r := exhibit(t, dir, nil, "verify", "--store", "file://./evidence")
 	require.Equal(t, 0, r.code, r.stdout)
+}
+
+// loggedListen finds the health server's address in the JSON logs.
+func loggedListen(t *testing.T, logs string) string {
+	t.Helper()
+	sc := bufio.NewScanner(strings.NewReader(logs))
+	for sc.Scan() {
+		var line struct {
+			Msg    string `json:"msg"`
+			Listen string `json:"listen"`
+		}
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "serving health and metrics" {
+			return line.Listen
+		}
+	}
+	t.Fatalf("no listen address in the logs:\n%s", logs)
+	return ""
 }
 
 func listKeys(t *testing.T, st *fsstore.Store, prefix string) []string {

@@ -29,19 +29,91 @@ func TestVerifyExitCodes(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stdout+r.stderr)
 	require.Contains(t, r.stdout, "3 snapshot(s) in 1 series, 1 key(s): OK")
 
-	key := store.SnapshotKey("aws.iam/111122223333", 2)
-	p := filepath.Join(env.Store.Root(), key)
-	b, err := os.ReadFile(p)
-	require.NoError(t, err)
-	b[len(b)-3] ^= 0x01
-	require.NoError(t, os.Chmod(p, 0o644))
-	require.NoError(t, os.WriteFile(p, b, 0o644))
-	r = exhibit(t, t.TempDir(), nil, "verify", "--store", url)
-	require.Equal(t, 1, r.code)
-	require.Contains(t, r.stdout, "FAIL "+key)
-
 	r = exhibit(t, t.TempDir(), nil, "verify", "--store", "file://"+t.TempDir()+"/absent")
 	require.Equal(t, 2, r.code)
+	r = exhibit(t, t.TempDir(), nil, "verify", "--store", url, "--from", "2026-13-01")
+	require.Equal(t, 2, r.code)
+	require.Contains(t, r.stderr, "want YYYY-MM-DD")
+}
+
+// Each kind of tampering makes verify exit 1 and name the object.
+func TestVerifyNamesTamperedObjects(t *testing.T) {
+	series := "aws.iam/111122223333"
+	k2 := store.SnapshotKey(series, 2)
+	cases := []struct {
+		name   string
+		tamper func(t *testing.T, root string, env *agenttest.Env)
+		names  string
+	}{
+		{"flipped byte", func(t *testing.T, root string, _ *agenttest.Env) {
+			b := readFile(t, filepath.Join(root, k2))
+			b[len(b)/2] ^= 0x01
+			rewrite(t, filepath.Join(root, k2), b)
+		}, k2},
+		{"deleted from the middle", func(t *testing.T, root string, _ *agenttest.Env) {
+			require.NoError(t, os.Remove(filepath.Join(root, k2)))
+			require.NoError(t, os.Remove(filepath.Join(root, k2+".sig")))
+		}, k2},
+		{"signatures swapped", func(t *testing.T, root string, _ *agenttest.Env) {
+			k3 := store.SnapshotKey(series, 3)
+			a, b := readFile(t, filepath.Join(root, k2+".sig")), readFile(t, filepath.Join(root, k3+".sig"))
+			rewrite(t, filepath.Join(root, k2+".sig"), b)
+			rewrite(t, filepath.Join(root, k3+".sig"), a)
+		}, k2 + ".sig"},
+		{"published key replaced", func(t *testing.T, root string, env *agenttest.Env) {
+			out := exhibit(t, t.TempDir(), nil, "keys", "generate", "--key", "file://"+filepath.Join(t.TempDir(), "other.pem"))
+			require.Equal(t, 0, out.code, out.stderr)
+			rewrite(t, filepath.Join(root, store.PublicKeyKey(env.Agent.KeyID())), []byte(out.stdout))
+		}, "keys/"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			env := testStore(t)
+			tc.tamper(t, env.Store.Root(), env)
+			r := exhibit(t, t.TempDir(), nil, "verify", "--store", "file://"+env.Store.Root())
+			require.Equal(t, 1, r.code, r.stdout+r.stderr)
+			require.Contains(t, r.stdout, "FAIL "+tc.names)
+		})
+	}
+}
+
+func readFile(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	return b
+}
+
+func rewrite(t *testing.T, p string, b []byte) {
+	t.Helper()
+	require.NoError(t, os.Chmod(p, 0o644))
+	require.NoError(t, os.WriteFile(p, b, 0o644))
+}
+
+func TestKeys(t *testing.T) {
+	dir := t.TempDir()
+	r := exhibit(t, dir, nil, "keys", "public", "--key", "file://missing.pem")
+	require.Equal(t, 2, r.code)
+	require.NoFileExists(t, filepath.Join(dir, "missing.pem"), "printing a key never creates one")
+
+	r = exhibit(t, dir, nil, "keys", "generate", "--key", "file://k.pem")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.True(t, strings.HasPrefix(r.stdout, "-----BEGIN PUBLIC KEY-----"))
+	st, err := os.Stat(filepath.Join(dir, "k.pem"))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+
+	pub := exhibit(t, dir, nil, "keys", "public", "--key", "file://k.pem")
+	require.Equal(t, 0, pub.code)
+	require.Equal(t, r.stdout, pub.stdout)
+
+	again := exhibit(t, dir, nil, "keys", "generate", "--key", "file://k.pem")
+	require.Equal(t, 1, again.code, "an existing key is never replaced")
+
+	require.NoError(t, os.Chmod(filepath.Join(dir, "k.pem"), 0o644))
+	loose := exhibit(t, dir, nil, "keys", "public", "--key", "file://k.pem")
+	require.Equal(t, 2, loose.code)
+	require.Contains(t, loose.stderr, "lets others read it")
 }
 
 // The README's openssl commands, run exactly as written, verify a stored
