@@ -149,7 +149,7 @@ func (c *trailCollector) Collect(ctx context.Context, req collector.Request) (*c
 			continue
 		}
 		res.Findings = append(res.Findings, f,
-			logValidation(st), trailKMS(st), delivery(st, req.Now, th.TrailDeliveryMaxHours),
+			logValidation(st), trailKMS(st), delivery(st, runTime(req), th.TrailDeliveryMaxHours),
 			cloudWatch(st), judgeRetention(st, th.LogRetentionDays))
 	}
 	obs := map[string]any{"multi_region_trails_logging_management_events": covering, "trails": len(trails)}

@@ -61,8 +61,8 @@ func (c *iamCollector) Collect(ctx context.Context, req collector.Request) (*col
 		return nil, fmt.Errorf("account %s: %w", acct, err)
 	}
 	api := iam.NewFromConfig(cfg, func(o *iam.Options) {
-		if c.s.src.Endpoint != "" {
-			o.BaseEndpoint = aws.String(c.s.src.Endpoint)
+		if ep := c.s.endpoint(); ep != nil {
+			o.BaseEndpoint = ep
 		}
 	})
 	part := partition(cfg.Region)
@@ -82,7 +82,7 @@ func (c *iamCollector) Collect(ctx context.Context, req collector.Request) (*col
 		partial.Add(where(acct, "", ""), "iam:GetCredentialReport", err)
 		for _, chk := range []string{checkRootMFA, checkRootKeys, checkConsoleMFA, checkKeyAge, checkUnused} {
 			res.Findings = append(res.Findings, finding(chk, root, evidence.Error,
-				"the credential report could not be read, so this was not determined", map[string]any{"error": err.Error()}))
+				"The credential report could not be read, so this was not determined.", map[string]any{"error": err.Error()}))
 		}
 	} else {
 		res.Records = append(res.Records, evidence.Record{
@@ -93,7 +93,7 @@ func (c *iamCollector) Collect(ctx context.Context, req collector.Request) (*col
 		if mfaErr != nil {
 			partial.Add(where(acct, "", ""), "iam:ListVirtualMFADevices", mfaErr)
 		}
-		res.Findings = append(res.Findings, credentialFindings(rows, root, hw, req.Now, th)...)
+		res.Findings = append(res.Findings, credentialFindings(rows, root, hw, runTime(req), th)...)
 	}
 
 	// Password policy.

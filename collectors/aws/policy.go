@@ -163,7 +163,7 @@ func allPrincipals(raw json.RawMessage) bool {
 
 func insecureTransportCondition(cond map[string]map[string]stringList) bool {
 	for op, kv := range cond {
-		if !strings.EqualFold(op, "Bool") {
+		if !strings.EqualFold(op, "Bool") && !strings.EqualFold(op, "BoolIfExists") {
 			continue
 		}
 		for k, v := range kv {

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	smithy "github.com/aws/smithy-go"
+
+	"github.com/exhibit-dev/exhibit/pkg/collector"
 )
 
 func indexes(n int) []int {
@@ -74,4 +77,12 @@ func where(account, region, resource string) string {
 		w += "/" + resource
 	}
 	return w
+}
+
+// runTime is the run's reference time, against which ages are measured.
+func runTime(req collector.Request) time.Time {
+	if req.Now.IsZero() {
+		return time.Now().UTC()
+	}
+	return req.Now
 }
