@@ -84,6 +84,17 @@ type authDetailsResult struct {
 	Marker          string          `xml:"Marker,omitempty"`
 }
 
+type passwordPolicyXML struct {
+	MinimumPasswordLength      int  `xml:"MinimumPasswordLength"`
+	RequireSymbols             bool `xml:"RequireSymbols"`
+	RequireNumbers             bool `xml:"RequireNumbers"`
+	RequireUppercaseCharacters bool `xml:"RequireUppercaseCharacters"`
+	RequireLowercaseCharacters bool `xml:"RequireLowercaseCharacters"`
+	AllowUsersToChangePassword bool `xml:"AllowUsersToChangePassword"`
+	ExpirePasswords            bool `xml:"ExpirePasswords"`
+	PasswordReusePrevention    int  `xml:"PasswordReusePrevention,omitempty"`
+}
+
 func iso(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 
 func reportTime(t time.Time) string {
@@ -157,27 +168,9 @@ func (s *Sim) iam(c *call) int {
 			return c.fail(404, "NoSuchEntity", fmt.Sprintf("The Password Policy with domain name %s cannot be found.", a.ID))
 		}
 		return c.queryXML(iamNS, struct {
-			XMLName xml.Name `xml:"R"`
-			P       struct {
-				MinimumPasswordLength      int  `xml:"MinimumPasswordLength"`
-				RequireSymbols             bool `xml:"RequireSymbols"`
-				RequireNumbers             bool `xml:"RequireNumbers"`
-				RequireUppercaseCharacters bool `xml:"RequireUppercaseCharacters"`
-				RequireLowercaseCharacters bool `xml:"RequireLowercaseCharacters"`
-				AllowUsersToChangePassword bool `xml:"AllowUsersToChangePassword"`
-				ExpirePasswords            bool `xml:"ExpirePasswords"`
-				PasswordReusePrevention    int  `xml:"PasswordReusePrevention,omitempty"`
-			} `xml:"PasswordPolicy"`
-		}{P: struct {
-			MinimumPasswordLength      int  `xml:"MinimumPasswordLength"`
-			RequireSymbols             bool `xml:"RequireSymbols"`
-			RequireNumbers             bool `xml:"RequireNumbers"`
-			RequireUppercaseCharacters bool `xml:"RequireUppercaseCharacters"`
-			RequireLowercaseCharacters bool `xml:"RequireLowercaseCharacters"`
-			AllowUsersToChangePassword bool `xml:"AllowUsersToChangePassword"`
-			ExpirePasswords            bool `xml:"ExpirePasswords"`
-			PasswordReusePrevention    int  `xml:"PasswordReusePrevention,omitempty"`
-		}{p.MinLength, p.Symbol, p.Numbers, p.Upper, p.Lower, true, false, p.Reuse}})
+			XMLName xml.Name          `xml:"R"`
+			P       passwordPolicyXML `xml:"PasswordPolicy"`
+		}{P: passwordPolicyXML{p.MinLength, p.Symbol, p.Numbers, p.Upper, p.Lower, true, false, p.Reuse}})
 	case "GetAccountAuthorizationDetails":
 		return s.authDetails(c)
 	case "ListVirtualMFADevices":

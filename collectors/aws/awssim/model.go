@@ -1,0 +1,148 @@
+package awssim
+
+import "time"
+
+// Account is one simulated account.
+type Account struct {
+	ID         string
+	Name       string
+	ExternalID string // required by AssumeRole when set
+	Regions    []Region
+	Root       Root
+	Users      []User
+	Groups     []Group
+	Roles      []Role
+	Policies   []Policy
+	// PasswordPolicy nil means the account has none.
+	PasswordPolicy *PasswordPolicy
+	// PublicAccessBlock is the account-level setting; nil means none.
+	PublicAccessBlock *PublicAccessBlock
+	Buckets           []*Bucket
+	Trails            []Trail
+	LogGroups         []LogGroup
+}
+
+// Region is an account's view of one region.
+type Region struct {
+	Name      string
+	OptIn     string // opt-in-not-required, opted-in, not-opted-in
+	NoService bool   // calls answer an opt-in error
+}
+
+// Root is the root user's credential state.
+type Root struct {
+	MFA         bool
+	VirtualMFA  bool
+	AccessKey   bool
+	PasswordAge time.Duration
+}
+
+// User is an IAM user with its credential report state.
+type User struct {
+	Name             string
+	Created          time.Time
+	Password         bool
+	PasswordLastUsed time.Time
+	MFA              bool
+	Keys             []Key
+	Groups           []string
+	Attached         []string // managed policy ARNs
+	Inline           map[string]string
+}
+
+// Key is an access key.
+type Key struct {
+	Active   bool
+	Rotated  time.Time
+	LastUsed time.Time
+}
+
+// Group is an IAM group.
+type Group struct {
+	Name     string
+	Attached []string
+	Inline   map[string]string
+}
+
+// Role is an IAM role.
+type Role struct {
+	Name     string
+	Trust    string
+	Attached []string
+	Inline   map[string]string
+}
+
+// Policy is a customer managed policy.
+type Policy struct {
+	Name     string
+	Document string
+	Attached int
+}
+
+// PasswordPolicy is the account password policy.
+type PasswordPolicy struct {
+	MinLength       int
+	Reuse           int
+	Upper, Lower    bool
+	Numbers, Symbol bool
+}
+
+// PublicAccessBlock is the four S3 public access block settings.
+type PublicAccessBlock struct {
+	BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy, RestrictPublicBuckets bool
+}
+
+// Bucket is an S3 bucket.
+type Bucket struct {
+	Name              string
+	Region            string
+	Created           time.Time
+	Encryption        string // "", AES256, aws:kms, aws:kms:dsse
+	KMSKey            string
+	BucketKey         bool
+	Policy            string
+	PublicAccessBlock *PublicAccessBlock
+	Versioning        string // "", Enabled, Suspended
+	LoggingTarget     string
+	ObjectLockDays    int // default retention in days; 0 without Object Lock
+	Lifecycle         []LifecycleRule
+}
+
+// LifecycleRule is one S3 lifecycle rule.
+type LifecycleRule struct {
+	ID             string
+	Prefix         string
+	Enabled        bool
+	ExpireDays     int
+	NoncurrentDays int
+}
+
+// Trail is a CloudTrail trail.
+type Trail struct {
+	Name           string
+	HomeRegion     string
+	MultiRegion    bool
+	Validation     bool
+	KMSKey         string
+	Bucket, Prefix string
+	LogGroup       string // name; "" for no CloudWatch Logs delivery
+	Logging        bool
+	LastDelivery   time.Time
+	DeliveryError  string
+	ManagementRW   string // All, ReadOnly, WriteOnly, "" for no management events
+	// Owner is the account that created an organization trail listed in a
+	// member account; "" for the account's own trails.
+	Owner string
+}
+
+// LogGroup is a CloudWatch Logs group.
+type LogGroup struct {
+	Name      string
+	Region    string
+	Retention int // days; 0 = never expire
+}
+
+// OrgAccount is one account as Organizations lists it.
+type OrgAccount struct {
+	ID, Name, State string
+}

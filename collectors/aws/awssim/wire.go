@@ -1,0 +1,268 @@
+package awssim
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// call is one decoded request.
+type call struct {
+	w       http.ResponseWriter
+	r       *http.Request
+	acct    *Account
+	region  string
+	service string
+	op      string
+	form    url.Values
+	json    map[string]any
+	status  int
+}
+
+var credScope = regexp.MustCompile(`Credential=([^/]+)/[0-9]+/([^/]+)/([^/]+)/aws4_request`)
+
+// assumedKey encodes the account of credentials AssumeRole handed out.
+var assumedKey = regexp.MustCompile(`^ASIASIM([0-9]{12})`)
+
+// ServeHTTP answers one AWS API request.
+func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	m := credScope.FindStringSubmatch(r.Header.Get("Authorization"))
+	if m == nil {
+		http.Error(w, "missing signature", http.StatusForbidden)
+		return
+	}
+	c := &call{w: w, r: r, region: m[2], service: m[3]}
+	acctID := s.Home
+	if k := assumedKey.FindStringSubmatch(m[1]); k != nil {
+		acctID = k[1]
+	}
+	c.acct = s.Accounts[acctID]
+	body, _ := io.ReadAll(r.Body)
+	switch {
+	case r.Header.Get("X-Amz-Target") != "":
+		t := r.Header.Get("X-Amz-Target")
+		c.op = t[strings.LastIndex(t, ".")+1:]
+		_ = json.Unmarshal(body, &c.json)
+	case c.service == "s3" && strings.HasPrefix(r.URL.Path, "/v20180820/"):
+		c.service = "s3control"
+		c.op = "GetPublicAccessBlock"
+	case c.service == "s3":
+		c.op = s3Operation(r)
+	default:
+		c.form, _ = url.ParseQuery(string(body))
+		c.op = c.form.Get("Action")
+	}
+	status := s.serve(c)
+	s.mu.Lock()
+	s.requests = append(s.requests, Request{Account: acctID, Region: c.region, Service: c.service, Operation: c.op, Status: status, RoleSessionName: c.form.Get("RoleSessionName")})
+	s.mu.Unlock()
+}
+
+func (s *Sim) serve(c *call) int {
+	if c.acct == nil {
+		return c.fail(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
+	}
+	if s.fault(c) {
+		return c.status
+	}
+	switch c.service {
+	case "iam":
+		return s.iam(c)
+	case "sts":
+		return s.sts(c)
+	case "ec2":
+		return s.ec2(c)
+	case "organizations":
+		return s.organizations(c)
+	case "cloudtrail":
+		return s.cloudtrail(c)
+	case "logs":
+		return s.logs(c)
+	case "s3":
+		return s.s3(c)
+	case "s3control":
+		return s.s3control(c)
+	}
+	return c.fail(400, "UnknownService", "service "+c.service+" is not simulated")
+}
+
+// fault answers injected throttling, denials and regions not enabled.
+func (s *Sim) fault(c *call) bool {
+	s.mu.Lock()
+	throttle := s.throttles[c.op] > 0
+	if throttle {
+		s.throttles[c.op]--
+	}
+	deny := false
+	for _, d := range s.denials {
+		if (d.account == "" || d.account == c.acct.ID) && (d.region == "" || d.region == c.region) && (d.operation == "" || d.operation == c.op) {
+			deny = true
+		}
+	}
+	s.mu.Unlock()
+	switch {
+	case throttle:
+		code := "Throttling"
+		switch c.service {
+		case "s3":
+			code = "SlowDown"
+		case "cloudtrail", "logs", "organizations":
+			code = "ThrottlingException"
+		case "ec2":
+			code = "RequestLimitExceeded"
+		}
+		c.status = c.fail(400, code, "Rate exceeded")
+		if c.service == "s3" {
+			c.status = 503
+		}
+		return true
+	case deny:
+		c.status = c.fail(403, accessDeniedCode(c.service), fmt.Sprintf("User: arn:aws:sts::%s:assumed-role/exhibit-reader/exhibit is not authorized to perform: %s:%s", c.acct.ID, c.service, c.op))
+		return true
+	}
+	for _, r := range c.acct.Regions {
+		if r.Name == c.region && r.NoService {
+			c.status = c.fail(400, "UnrecognizedClientException", "The security token included in the request is invalid (region "+c.region+" is not enabled).")
+			return true
+		}
+	}
+	return false
+}
+
+func accessDeniedCode(service string) string {
+	switch service {
+	case "cloudtrail", "logs", "organizations":
+		return "AccessDeniedException"
+	case "ec2":
+		return "UnauthorizedOperation"
+	}
+	return "AccessDenied"
+}
+
+func requestID() string {
+	return fmt.Sprintf("sim-%d", time.Now().UnixNano())
+}
+
+// fail writes the service's own error shape.
+func (c *call) fail(status int, code, msg string) int {
+	id := requestID()
+	h := c.w.Header()
+	switch c.service {
+	case "cloudtrail", "logs", "organizations":
+		h.Set("Content-Type", "application/x-amz-json-1.1")
+		h.Set("X-Amzn-Requestid", id)
+		h.Set("X-Amzn-Errortype", code)
+		c.w.WriteHeader(status)
+		_ = json.NewEncoder(c.w).Encode(map[string]string{"__type": code, "message": msg})
+	case "ec2":
+		h.Set("Content-Type", "text/xml")
+		c.w.WriteHeader(status)
+		fmt.Fprintf(c.w, `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>%s</Code><Message>%s</Message></Error></Errors><RequestID>%s</RequestID></Response>`, code, xmlText(msg), id)
+	case "s3":
+		h.Set("Content-Type", "application/xml")
+		h.Set("X-Amz-Request-Id", id)
+		c.w.WriteHeader(status)
+		fmt.Fprintf(c.w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>%s</Message><RequestId>%s</RequestId></Error>`, code, xmlText(msg), id)
+	case "s3control":
+		// S3 Control wraps its errors, unlike S3.
+		h.Set("Content-Type", "application/xml")
+		h.Set("X-Amz-Request-Id", id)
+		c.w.WriteHeader(status)
+		fmt.Fprintf(c.w, `<?xml version="1.0" encoding="UTF-8"?><ErrorResponse><Error><Code>%s</Code><Message>%s</Message></Error><RequestId>%s</RequestId></ErrorResponse>`, code, xmlText(msg), id)
+	default:
+		h.Set("Content-Type", "text/xml")
+		h.Set("X-Amzn-Requestid", id)
+		c.w.WriteHeader(status)
+		fmt.Fprintf(c.w, `<ErrorResponse xmlns="https://%s.amazonaws.com/doc/"><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>%s</RequestId></ErrorResponse>`, c.service, code, xmlText(msg), id)
+	}
+	return status
+}
+
+func xmlText(s string) string {
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
+
+// queryXML writes a query-protocol answer: <OpResponse><OpResult>…</OpResult>.
+func (c *call) queryXML(ns string, result any) int {
+	id := requestID()
+	c.w.Header().Set("Content-Type", "text/xml")
+	c.w.Header().Set("X-Amzn-Requestid", id)
+	inner, err := xml.Marshal(result)
+	if err != nil {
+		return c.fail(500, "InternalFailure", err.Error())
+	}
+	fmt.Fprintf(c.w, `<%sResponse xmlns="%s"><%sResult>%s</%sResult><ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></%sResponse>`,
+		c.op, ns, c.op, stripRoot(inner), c.op, id, c.op)
+	return 200
+}
+
+// stripRoot removes the outer element xml.Marshal adds around a struct.
+func stripRoot(b []byte) []byte {
+	s := string(b)
+	i := strings.Index(s, ">")
+	j := strings.LastIndex(s, "</")
+	if i < 0 || j < i || strings.HasSuffix(s[:i+1], "/>") {
+		return nil
+	}
+	return []byte(s[i+1 : j])
+}
+
+// jsonOK writes a JSON 1.1 answer.
+func (c *call) jsonOK(v any) int {
+	c.w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	c.w.Header().Set("X-Amzn-Requestid", requestID())
+	_ = json.NewEncoder(c.w).Encode(v)
+	return 200
+}
+
+// restXML writes an S3-style answer.
+func (c *call) restXML(v any) int {
+	c.w.Header().Set("Content-Type", "application/xml")
+	c.w.Header().Set("X-Amz-Request-Id", requestID())
+	b, err := xml.Marshal(v)
+	if err != nil {
+		return c.fail(500, "InternalError", err.Error())
+	}
+	_, _ = c.w.Write([]byte(xml.Header))
+	_, _ = c.w.Write(b)
+	return 200
+}
+
+func (c *call) str(key string) string {
+	if v, ok := c.json[key].(string); ok {
+		return v
+	}
+	return ""
+}
+
+// page returns the slice [start:end) a token selects and the next token.
+func page(total, size int, token string) (start, end int, next string) {
+	fmt.Sscanf(token, "p%d", &start)
+	if start < 0 || start > total {
+		start = total
+	}
+	end = min(start+size, total)
+	if end < total {
+		next = fmt.Sprintf("p%d", end)
+	}
+	return start, end, next
+}
+
+func (s *Sim) pageSize(requested int) int {
+	n := s.PageSize
+	if n <= 0 {
+		n = 100
+	}
+	if requested > 0 && requested < n {
+		n = requested
+	}
+	return n
+}
