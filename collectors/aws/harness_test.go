@@ -40,7 +40,7 @@ func fastTuning() tuning {
 
 // isolateEnv points the default credential chain at dummy static keys and
 // nothing else on the machine.
-func isolateEnv(t *testing.T) {
+func isolateEnv(t testing.TB) {
 	dir := t.TempDir()
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXHIBITTEST")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test-secret-value")
@@ -77,7 +77,7 @@ type runOutcome struct {
 }
 
 // runCollector runs every scope of a collector against sim.
-func runCollector(t *testing.T, sim *awssim.Sim, typ string, nf newFunc, edit func(*collector.AWSSource)) runOutcome {
+func runCollector(t testing.TB, sim *awssim.Sim, typ string, nf newFunc, edit func(*collector.AWSSource)) runOutcome {
 	t.Helper()
 	isolateEnv(t)
 	srv := httptest.NewServer(sim)

@@ -89,9 +89,14 @@ func (c *iamCollector) Collect(ctx context.Context, req collector.Request) (*col
 			Type: "aws.iam.credential_report", ID: root,
 			Attributes: map[string]any{"generated_time": ts(generated), "principals": len(rows)},
 		})
-		hw, mfaErr := c.rootMFAKind(ctx, api, root)
-		if mfaErr != nil {
-			partial.Add(where(acct, "", ""), "iam:ListVirtualMFADevices", mfaErr)
+		// Whether root's MFA is a hardware device is only worth the lookup
+		// (which pages through virtual devices) when root has MFA at all.
+		hw := ""
+		if rootHasMFA(rows) {
+			var mfaErr error
+			if hw, mfaErr = c.rootMFAKind(ctx, api, root); mfaErr != nil {
+				partial.Add(where(acct, "", ""), "iam:ListVirtualMFADevices", mfaErr)
+			}
 		}
 		res.Findings = append(res.Findings, credentialFindings(rows, root, hw, runTime(req), th)...)
 	}

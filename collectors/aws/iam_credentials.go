@@ -35,6 +35,15 @@ func (c *iamCollector) rootMFAKind(ctx context.Context, api iamAPI, root string)
 	return "hardware", nil
 }
 
+func rootHasMFA(rows []credRow) bool {
+	for _, r := range rows {
+		if r.Root {
+			return r.MFAActive
+		}
+	}
+	return false
+}
+
 func days(now, t time.Time) int {
 	return int(now.Sub(t).Hours() / 24)
 }
