@@ -58,6 +58,7 @@ func commands() []command {
 		{"collect", "run collectors once now", cmdCollect},
 		{"verify", "check a store's hashes, signatures, chains and gaps", cmdVerify},
 		{"sample", "draw a reproducible sample of a control's evidence for an auditor, as a zip", cmdSample},
+		{"export", "export findings for GRC tools: OSCAL assessment results, OCSF findings or CSV", cmdExport},
 		{"controls", "print the control catalog and which checks map to which references", cmdControls},
 		{"keys", "generate a signing key or print its public key", cmdKeys},
 		{"demo", "collect from a simulated estate on loopback, verify and summarize", cmdDemo},

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/exhibit-dev/exhibit/pkg/audit"
+	"github.com/exhibit-dev/exhibit/pkg/store/storeurl"
+)
+
+func cmdExport(ctx context.Context, args []string, s streams) error {
+	fs := newFlags("export", s)
+	storeURL := fs.String("store", "", "the store to export from: file://PATH or s3://BUCKET/PREFIX (required)")
+	format := fs.String("format", "", "`oscal` (assessment-results JSON), ocsf (Compliance Finding events, one per line) or csv (one row per finding) (required)")
+	var from, to dateFlag
+	fs.Var(&from, "from", "export snapshots started on or after this `date` (YYYY-MM-DD or RFC 3339; required)")
+	fs.Var(&to, "to", "export snapshots started before this `date` (required)")
+	out := fs.String("o", "", "write the export to this `file` (required)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	period, err := periodFlags("export", *storeURL, from, to)
+	if err != nil {
+		return err
+	}
+	if *format == "" {
+		return usageErr("export: --format is required (%s)", strings.Join(audit.Formats, ", "))
+	}
+	if !slices.Contains(audit.Formats, *format) {
+		return usageErr("export: --format %q: want %s", *format, strings.Join(audit.Formats, ", "))
+	}
+	o, err := createOutput("export", *out)
+	if err != nil {
+		return err
+	}
+	defer o.abort()
+	st, err := storeurl.Open(ctx, *storeURL, storeurl.ReadOnly)
+	if err != nil {
+		return usageErr("export: %v", err)
+	}
+	members, err := audit.LoadPeriod(ctx, st, period)
+	if err != nil {
+		return fmt.Errorf("export %s: %w", st, err)
+	}
+	if len(members) == 0 {
+		return fmt.Errorf("export %s: no snapshot started between %s and %s", st, period.From.Format(time.RFC3339), period.To.Format(time.RFC3339))
+	}
+	bw := bufio.NewWriter(o.f)
+	if err := audit.Export(bw, *format, members, audit.ExportOptions{Period: period, Version: version}); err != nil {
+		return fmt.Errorf("export %s: %w", st, err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", *out, err)
+	}
+	if err := o.commit(); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.out, "exported %d snapshot(s) as %s to %s\n", len(members), *format, *out)
+	return nil
+}
