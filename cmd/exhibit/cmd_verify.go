@@ -8,6 +8,7 @@ import (
 
 	"github.com/exhibit-dev/exhibit/pkg/audit"
 	"github.com/exhibit-dev/exhibit/pkg/signing"
+	"github.com/exhibit-dev/exhibit/pkg/store/s3store"
 	"github.com/exhibit-dev/exhibit/pkg/store/storeurl"
 )
 
@@ -20,6 +21,8 @@ func cmdVerify(ctx context.Context, args []string, s streams) error {
 	var keys multiFlag
 	fs.Var(&keys, "key", "trust only this public key `file` (PEM; repeatable) instead of the keys the store publishes")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	region := fs.String("region", "", "the s3:// store's `region` (default: the AWS SDK's, e.g. AWS_REGION)")
+	endpoint := fs.String("endpoint", "", "an S3-compatible `URL` for the s3:// store (path-style requests)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -41,7 +44,10 @@ func cmdVerify(ctx context.Context, args []string, s streams) error {
 		}
 		opts.TrustedKeys = append(opts.TrustedKeys, pub)
 	}
-	st, err := storeurl.Open(ctx, *storeURL, storeurl.ReadOnly)
+	st, err := storeurl.OpenWith(ctx, *storeURL, storeurl.Options{
+		Mode: storeurl.ReadOnly,
+		S3:   s3store.Options{Region: *region, Endpoint: *endpoint},
+	})
 	if err != nil {
 		return usageErr("verify: %v", err)
 	}

@@ -16,7 +16,9 @@ import (
 	"github.com/exhibit-dev/exhibit/pkg/config"
 	"github.com/exhibit-dev/exhibit/pkg/controls"
 	"github.com/exhibit-dev/exhibit/pkg/signing"
+	"github.com/exhibit-dev/exhibit/pkg/signing/awskms"
 	"github.com/exhibit-dev/exhibit/pkg/store"
+	"github.com/exhibit-dev/exhibit/pkg/store/s3store"
 	"github.com/exhibit-dev/exhibit/pkg/store/storeurl"
 )
 
@@ -56,7 +58,7 @@ func loadConfig(path string) (*config.Config, *collector.Registry, *controls.Cat
 
 // openSigner opens the signing key named by uri, generating a local key file
 // on first use.
-func openSigner(_ context.Context, uri string, log *zap.Logger) (signing.Signer, error) {
+func openSigner(ctx context.Context, uri string, log *zap.Logger) (signing.Signer, error) {
 	switch {
 	case strings.HasPrefix(uri, "file://"):
 		path := strings.TrimPrefix(uri, "file://")
@@ -68,8 +70,13 @@ func openSigner(_ context.Context, uri string, log *zap.Logger) (signing.Signer,
 			log.Info("generated a new signing key", zap.String("path", path))
 		}
 		return k, nil
-	case strings.HasPrefix(uri, "awskms:///"):
-		return nil, fmt.Errorf("signing_key %q: AWS KMS signing is not available in this build", uri)
+	case strings.HasPrefix(uri, awskms.Scheme):
+		k, err := awskms.Open(ctx, uri)
+		if err != nil {
+			return nil, fmt.Errorf("signing_key: %w", err)
+		}
+		log.Info("signing with AWS KMS", zap.String("key", k.KeyID()))
+		return k, nil
 	}
 	return nil, fmt.Errorf("signing_key %q: want file://PATH or awskms:///KEY-ARN", uri)
 }
@@ -118,7 +125,18 @@ func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat 
 	if err := errors.Join(errs...); err != nil {
 		return nil, configErr(err)
 	}
-	st, err := storeurl.Open(ctx, cfg.Store, storeurl.ReadWrite)
+	so := cfg.StoreOptions
+	st, err := storeurl.OpenWith(ctx, cfg.Store, storeurl.Options{
+		Mode: storeurl.ReadWrite,
+		S3: s3store.Options{
+			Region: so.Region, Endpoint: so.Endpoint,
+			ObjectLockMode: so.ObjectLockMode, RetainDays: so.RetainDays, SSEKMSKey: so.SSEKMSKey,
+		},
+		AcceptUnlockedBucket: so.AcceptUnlockedBucket,
+		OnUnlocked: func(reason error) {
+			log.Warn("the store is not write-once; store_options.accept_unlocked_bucket accepts the risk", zap.Error(reason))
+		},
+	})
 	if err != nil {
 		return nil, configErr(err)
 	}

@@ -52,22 +52,22 @@ var _ signing.Signer = (*Signer)(nil)
 func Open(ctx context.Context, uri string, optFns ...func(*kms.Options)) (*Signer, error) {
 	keyID, ok := strings.CutPrefix(uri, Scheme)
 	if !ok || keyID == "" {
-		return nil, fmt.Errorf("signing key %q: want %sKEY-ARN, %sKEY-ID or %salias/NAME", uri, Scheme, Scheme, Scheme)
+		return nil, fmt.Errorf("%q: want %sKEY-ARN, %sKEY-ID or %salias/NAME", uri, Scheme, Scheme, Scheme)
 	}
 	var loadOpts []func(*config.LoadOptions) error
 	if strings.HasPrefix(keyID, "arn:") {
 		a, err := arn.Parse(keyID)
 		if err != nil || a.Service != "kms" || a.Region == "" {
-			return nil, fmt.Errorf("signing key %q: not a KMS key or alias ARN", uri)
+			return nil, fmt.Errorf("%q: not a KMS key or alias ARN", uri)
 		}
 		loadOpts = append(loadOpts, config.WithRegion(a.Region))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
-		return nil, fmt.Errorf("signing key %s: aws config: %w", keyID, err)
+		return nil, fmt.Errorf("kms key %s: aws config: %w", keyID, err)
 	}
 	if cfg.Region == "" {
-		return nil, fmt.Errorf("signing key %s: no region: use a key ARN or set AWS_REGION", keyID)
+		return nil, fmt.Errorf("kms key %s: no region: use a key ARN or set AWS_REGION", keyID)
 	}
 	return New(ctx, keyID, kms.NewFromConfig(cfg, optFns...))
 }
@@ -76,29 +76,29 @@ func Open(ctx context.Context, uri string, optFns ...func(*kms.Options)) (*Signe
 // key is an ECC_NIST_P256 signing key that allows ECDSA_SHA_256.
 func New(ctx context.Context, keyID string, client KMSAPI) (*Signer, error) {
 	if keyID == "" {
-		return nil, errors.New("signing key: empty KMS key id")
+		return nil, errors.New("kms key: empty key id")
 	}
 	out, err := client.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: aws.String(keyID)})
 	if err != nil {
-		return nil, fmt.Errorf("signing key %s: get public key: %w", keyID, err)
+		return nil, fmt.Errorf("kms key %s: get public key: %w", keyID, err)
 	}
 	if out.KeySpec != types.KeySpecEccNistP256 {
-		return nil, fmt.Errorf("signing key %s: key spec is %s, want %s (create the key with --key-spec ECC_NIST_P256 --key-usage SIGN_VERIFY)",
+		return nil, fmt.Errorf("kms key %s: key spec is %s, want %s (create the key with --key-spec ECC_NIST_P256 --key-usage SIGN_VERIFY)",
 			keyID, orNone(string(out.KeySpec)), types.KeySpecEccNistP256)
 	}
 	if out.KeyUsage != types.KeyUsageTypeSignVerify {
-		return nil, fmt.Errorf("signing key %s: key usage is %s, want %s", keyID, orNone(string(out.KeyUsage)), types.KeyUsageTypeSignVerify)
+		return nil, fmt.Errorf("kms key %s: key usage is %s, want %s", keyID, orNone(string(out.KeyUsage)), types.KeyUsageTypeSignVerify)
 	}
 	if !slices.Contains(out.SigningAlgorithms, types.SigningAlgorithmSpecEcdsaSha256) {
-		return nil, fmt.Errorf("signing key %s: signing algorithms %v do not include %s", keyID, out.SigningAlgorithms, types.SigningAlgorithmSpecEcdsaSha256)
+		return nil, fmt.Errorf("kms key %s: signing algorithms %v do not include %s", keyID, out.SigningAlgorithms, types.SigningAlgorithmSpecEcdsaSha256)
 	}
 	parsed, err := x509.ParsePKIXPublicKey(out.PublicKey)
 	if err != nil {
-		return nil, fmt.Errorf("signing key %s: public key: %w", keyID, err)
+		return nil, fmt.Errorf("kms key %s: public key: %w", keyID, err)
 	}
 	pub, ok := parsed.(*ecdsa.PublicKey)
 	if !ok || pub.Curve != elliptic.P256() {
-		return nil, fmt.Errorf("signing key %s: public key is %T, want ECDSA P-256", keyID, parsed)
+		return nil, fmt.Errorf("kms key %s: public key is %T, want ECDSA P-256", keyID, parsed)
 	}
 	// Sign with the canonical ARN KMS reports, so an alias repointed later
 	// cannot switch keys under a running agent.

@@ -133,7 +133,7 @@ func TestUnknownKey(t *testing.T) {
 	kms := kmstest.Start(t)
 	_, err := awskms.New(t.Context(), "alias/nope", kms.Client())
 	require.Error(t, err)
-	require.Contains(t, err.Error(), "signing key alias/nope")
+	require.Contains(t, err.Error(), "kms key alias/nope")
 	require.Contains(t, err.Error(), "NotFoundException")
 }
 
