@@ -1,6 +1,3 @@
-// Package awscollector reads audit evidence from AWS: IAM (aws.iam), S3
-// (aws.s3) and CloudTrail (aws.cloudtrail), across accounts and regions,
-// with read-only calls through the agent's recording HTTP client.
 package awscollector
 
 import (
