@@ -143,7 +143,7 @@ func (s *Server) start() error {
 	logs := &lockedWriter{}
 	cmd.Stdout = logs
 	cmd.Stderr = logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", s.bin, err)
 	}
