@@ -98,7 +98,8 @@ func (c *s3Collector) Collect(ctx context.Context, req collector.Request) (*coll
 
 	var list bucketAPI = c.s.s3Client(cfg, cfg.Region)
 	var buckets []s3types.Bucket
-	p := s3.NewListBucketsPaginator(list, &s3.ListBucketsInput{})
+	// Any parameter makes S3 name each bucket's region in the answer.
+	p := s3.NewListBucketsPaginator(list, &s3.ListBucketsInput{MaxBuckets: aws.Int32(1000)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {

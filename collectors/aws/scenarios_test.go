@@ -151,6 +151,7 @@ func TestAssumeRole(t *testing.T) {
 	require.Equal(t, evidence.StatusComplete, out.results[0].Status)
 	require.Equal(t, evidence.StatusFailed, out.results[1].Status)
 	require.Contains(t, out.results[1].Errors[0].Message, "assume role arn:aws:iam::444455556666:role/exhibit-reader")
+	require.NotContains(t, out.results[1].Errors[0].Message, "not-the-external-id")
 	require.Zero(t, sim.Count(staging, "iam", ""))
 }
 
@@ -190,6 +191,7 @@ func TestOrganizationDiscovery(t *testing.T) {
 	for _, rec := range out.results[1].Records {
 		require.NotEqual(t, "aws.organizations.account", rec.Type)
 	}
+	golden(t, "organization", out.results)
 }
 
 // TestEnabledRegions: without configured regions every enabled region is
@@ -459,4 +461,14 @@ func TestZeroThresholdsUseDefaults(t *testing.T) {
 	s := &session{}
 	require.Equal(t, 2190, s.thresholds().LogRetentionDays)
 	require.Equal(t, 90, s.thresholds().AccessKeyMaxAgeDays)
+}
+
+// TestBucketLocationFallback: when ListBuckets names no regions, each
+// bucket's region comes from GetBucketLocation.
+func TestBucketLocationFallback(t *testing.T) {
+	sim := awssim.NewAt(simNow)
+	sim.OmitBucketRegion = true
+	out := runCollector(t, sim, "aws.s3", s3New, nil)
+	golden(t, "s3_demo", out.results)
+	require.Equal(t, 5, sim.Count(prod, "s3", "GetBucketLocation"))
 }

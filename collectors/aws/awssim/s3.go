@@ -190,16 +190,29 @@ func (s *Sim) s3(c *call) int {
 
 func (s *Sim) listBuckets(c *call) int {
 	q := c.r.URL.Query()
+	// Like S3: without any parameter the answer is every bucket, unpaged and
+	// without BucketRegion; with one it is paged and names regions.
+	withParams := false
+	for _, k := range []string{"max-buckets", "continuation-token", "prefix", "bucket-region"} {
+		withParams = withParams || q.Has(k)
+	}
 	maxBuckets, _ := strconv.Atoi(q.Get("max-buckets"))
 	start, end, next := page(len(c.acct.Buckets), s.pageSize(maxBuckets), q.Get("continuation-token"))
+	if !withParams {
+		start, end, next = 0, len(c.acct.Buckets), ""
+	}
 	type bucket struct {
 		Name         string `xml:"Name"`
 		CreationDate string `xml:"CreationDate"`
-		BucketRegion string `xml:"BucketRegion"`
+		BucketRegion string `xml:"BucketRegion,omitempty"`
 	}
 	var bs []bucket
 	for _, b := range c.acct.Buckets[start:end] {
-		bs = append(bs, bucket{b.Name, iso(b.Created), b.Region})
+		region := b.Region
+		if !withParams || s.OmitBucketRegion {
+			region = ""
+		}
+		bs = append(bs, bucket{b.Name, iso(b.Created), region})
 	}
 	type owner struct {
 		ID string `xml:"ID"`

@@ -30,6 +30,9 @@ type Sim struct {
 	// then answer ReportInProgress.
 	ReportPolls      int
 	ReportInProgress int
+	// OmitBucketRegion leaves BucketRegion out of ListBuckets answers, as
+	// S3-compatible stores do, so clients must ask GetBucketLocation.
+	OmitBucketRegion bool
 
 	mu        sync.Mutex
 	throttles map[string]int
