@@ -59,6 +59,7 @@ func commands() []command {
 		{"verify", "check a store's hashes, signatures, chains and gaps", cmdVerify},
 		{"sample", "draw a reproducible sample of a control's evidence for an auditor, as a zip", cmdSample},
 		{"export", "export findings for GRC tools: OSCAL assessment results, OCSF findings or CSV", cmdExport},
+		{"report", "write a self-contained HTML page: per control, day by day, over a period", cmdReport},
 		{"controls", "print the control catalog and which checks map to which references", cmdControls},
 		{"keys", "generate a signing key or print its public key", cmdKeys},
 		{"demo", "collect from a simulated estate on loopback, verify and summarize", cmdDemo},

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"fmt"
 	"slices"
 	"sort"
 	"time"
@@ -99,15 +100,27 @@ func segments(runs []run, end time.Time) []segment {
 
 func (v *verifier) checkSegment(name string, runs []run, seg segment) {
 	key := store.SeriesPrefix(name)
-	sched, err := schedule.Parse(seg.spec)
+	gaps, err := segmentGaps(runs, seg, Period{From: v.opts.From, To: v.opts.To})
 	if err != nil {
-		v.problem(key, "completeness not checked: the snapshots record schedule %q, which is not a valid cron expression", seg.spec)
+		v.problem(key, "%v", err)
 		return
 	}
-	from := maxTime(v.opts.From, seg.start)
-	to := minTime(v.opts.To, seg.end)
+	for _, slot := range gaps {
+		v.problem(key, "gap: no snapshot for the run due %s (schedule %s)", slot.UTC().Format(time.RFC3339), seg.spec)
+	}
+}
+
+// segmentGaps lists the slots of seg's schedule in the period (and in the
+// segment) that no run covers. runs are the series' runs, sorted by start.
+func segmentGaps(runs []run, seg segment, p Period) ([]time.Time, error) {
+	sched, err := schedule.Parse(seg.spec)
+	if err != nil {
+		return nil, fmt.Errorf("completeness not checked: the snapshots record schedule %q, which is not a valid cron expression", seg.spec)
+	}
+	from := maxTime(p.From, seg.start)
+	to := minTime(p.To, seg.end)
 	if !from.Before(to) {
-		return
+		return nil, nil
 	}
 	// The slot the segment's first run belongs to started before that run;
 	// that run is its evidence, so counting starts at the next slot. The
@@ -115,12 +128,12 @@ func (v *verifier) checkSegment(name string, runs []run, seg segment) {
 	var slots []time.Time
 	for t := sched.Next(from.UTC().Add(-time.Nanosecond)); t.Before(to); t = sched.Next(t) {
 		if len(slots) == MaxExpectedRuns {
-			v.problem(key, "completeness not checked: schedule %s calls for more than %d runs between %s and %s; verify a shorter period",
+			return nil, fmt.Errorf("completeness not checked: schedule %s calls for more than %d runs between %s and %s; verify a shorter period",
 				seg.spec, MaxExpectedRuns, from.Format(time.RFC3339), to.Format(time.RFC3339))
-			return
 		}
 		slots = append(slots, t)
 	}
+	var gaps []time.Time
 	for _, slot := range slots {
 		next := sched.Next(slot)
 		// The first run that started at or after the slot.
@@ -128,8 +141,47 @@ func (v *verifier) checkSegment(name string, runs []run, seg segment) {
 		if i < len(runs) && runs[i].started.Before(next) {
 			continue
 		}
-		v.problem(key, "gap: no snapshot for the run due %s (schedule %s)", slot.UTC().Format(time.RFC3339), seg.spec)
+		gaps = append(gaps, slot)
 	}
+	return gaps, nil
+}
+
+// Gap is a scheduled run of a series that left no snapshot.
+type Gap struct {
+	Series   string
+	Due      time.Time
+	Schedule string
+}
+
+// periodGaps finds the gaps of every series among members, knowing only the
+// runs that started in the period: before a series' first snapshot in the
+// period nothing is expected. Verify, which reads whole series, is the
+// authority; this is for the report. A series whose schedule calls for too
+// many runs is skipped.
+func periodGaps(members []Member, p Period) []Gap {
+	bySeries := map[string][]run{}
+	for _, m := range members {
+		s := m.Snapshot
+		bySeries[s.Series] = append(bySeries[s.Series], run{started: s.StartedAt.UTC(), schedule: s.Schedule})
+	}
+	var out []Gap
+	for _, name := range sortedSet(bySeries) {
+		runs := bySeries[name]
+		if seriesScope(name) == discoveryScope {
+			continue
+		}
+		sort.SliceStable(runs, func(i, j int) bool { return runs[i].started.Before(runs[j].started) })
+		for _, seg := range segments(runs, p.To) {
+			gaps, err := segmentGaps(runs, seg, p)
+			if err != nil {
+				continue
+			}
+			for _, g := range gaps {
+				out = append(out, Gap{Series: name, Due: g, Schedule: seg.spec})
+			}
+		}
+	}
+	return out
 }
 
 func seriesScope(series string) string {

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/exhibit-dev/exhibit/pkg/audit"
+	"github.com/exhibit-dev/exhibit/pkg/store/storeurl"
+)
+
+func cmdReport(ctx context.Context, args []string, s streams) error {
+	fs := newFlags("report", s)
+	storeURL := fs.String("store", "", "the store to report on: file://PATH or s3://BUCKET/PREFIX (required)")
+	var from, to dateFlag
+	fs.Var(&from, "from", "report on snapshots started on or after this `date` (YYYY-MM-DD or RFC 3339; required)")
+	fs.Var(&to, "to", "report on snapshots started before this `date` (required)")
+	out := fs.String("o", "", "write the HTML report to this `file` (required)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	period, err := periodFlags("report", *storeURL, from, to)
+	if err != nil {
+		return err
+	}
+	o, err := createOutput("report", *out)
+	if err != nil {
+		return err
+	}
+	defer o.abort()
+	st, err := storeurl.Open(ctx, *storeURL, storeurl.ReadOnly)
+	if err != nil {
+		return usageErr("report: %v", err)
+	}
+	members, err := audit.LoadPeriod(ctx, st, period)
+	if err != nil {
+		return fmt.Errorf("report %s: %w", st, err)
+	}
+	if len(members) == 0 {
+		return fmt.Errorf("report %s: no snapshot started between %s and %s", st, period.From.Format(time.RFC3339), period.To.Format(time.RFC3339))
+	}
+	bw := bufio.NewWriter(o.f)
+	if err := audit.WriteReport(bw, members, audit.ReportOptions{Period: period, Store: st.String()}); err != nil {
+		return fmt.Errorf("report %s: %w", st, err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", *out, err)
+	}
+	if err := o.commit(); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.out, "reported on %d snapshot(s) to %s\n", len(members), *out)
+	return nil
+}

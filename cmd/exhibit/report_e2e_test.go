@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// chromium runs headless Chromium with a throwaway profile and nothing that
+// reaches the network on its own.
+func chromium(t *testing.T, bin string, args ...string) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir=" + t.TempDir()}
+	cmd := exec.CommandContext(ctx, bin, append(base, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), stderr.String())
+	return stdout.Bytes()
+}
+
+// Acceptance: the report renders in a real browser and shows every control
+// of the period, with its day strip and drill-down; a screenshot is kept.
+func TestReportRendersInChromium(t *testing.T) {
+	bin := requireTool(t, "chromium")
+	_, url := auditStore(t)
+	dir := t.TempDir()
+	r := exhibit(t, dir, nil, "report", "--store", url, "--from", auditFrom, "--to", auditTo, "-o", "report.html")
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	page := filepath.Join(dir, "report.html")
+	raw, err := os.ReadFile(page)
+	require.NoError(t, err)
+	html := string(raw)
+
+	// Self-contained: nothing is loaded from anywhere.
+	for _, ref := range []string{"<script", "<link", "src=", "@import", "url("} {
+		require.NotContains(t, html, ref)
+	}
+	// The finding's reason is data, not markup.
+	require.Contains(t, html, "user &lt;b&gt;mallory&lt;/b&gt; has no MFA")
+
+	dom := string(chromium(t, bin, "--dump-dom", "file://"+page))
+	for _, ref := range []string{"soc2:CC6.1", "hipaa:164.312(a)(1)"} {
+		section := regexp.MustCompile(`(?s)<section class="control" id="c\d+" data-control="` + regexp.QuoteMeta(ref) + `">(.*?)</section>`).FindStringSubmatch(dom)
+		require.NotNil(t, section, "the rendered page shows %s", ref)
+		cells := regexp.MustCompile(`<span class="c (pass|fail|error|gap|none)" title="2026-03-\d\d: [^"]*"></span>`).FindAllStringSubmatch(section[1], -1)
+		require.Len(t, cells, auditDays, "%s: one cell per day", ref)
+		count := map[string]int{}
+		for _, c := range cells {
+			count[c[1]]++
+		}
+		require.Equal(t, map[string]int{"pass": 24, "fail": 4, "error": 1, "gap": 1}, count, ref)
+		require.Contains(t, section[1], "2026-03-13: a scheduled run left no snapshot")
+		require.Contains(t, section[1], "<summary>5 failing or undecided finding(s)</summary>")
+		require.Contains(t, section[1], "evidence/okta.access/acme/000000000004.json")
+	}
+	require.Contains(t, dom, "In-scope criteria without evidence in the period")
+
+	shots := os.Getenv("EXHIBIT_TEST_ARTIFACTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	require.NoError(t, os.MkdirAll(shots, 0o755))
+	png := filepath.Join(shots, "report.png")
+	chromium(t, bin, "--screenshot="+png, "--window-size=1400,2000", "file://"+page)
+	b, err := os.ReadFile(png)
+	require.NoError(t, err)
+	require.True(t, bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")), "a PNG")
+	t.Logf("report screenshot: %s", png)
+}
+
+func TestReportBadInput(t *testing.T) {
+	_, url := auditStore(t)
+	dir := t.TempDir()
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"missing output", []string{"report", "--store", url, "--from", auditFrom, "--to", auditTo}, 2, "-o is required"},
+		{"output is a directory", []string{"report", "--store", url, "--from", auditFrom, "--to", auditTo, "-o", dir}, 2, "is a directory"},
+		{"bad date", []string{"report", "--store", url, "--from", auditFrom, "--to", "2026-02-30", "-o", "out.html"}, 2, `invalid value "2026-02-30" for flag -to`},
+		{"to before from", []string{"report", "--store", url, "--from", auditTo, "--to", auditFrom, "-o", "out.html"}, 2, "must be after --from"},
+		{"period too long", []string{"report", "--store", url, "--from", "2000-01-01", "--to", auditTo, "-o", "out.html"}, 2, "longer than 3660 days"},
+		{"nothing in the period", []string{"report", "--store", url, "--from", "2026-05-01", "--to", "2026-06-01", "-o", "out.html"}, 1, "no snapshot started between"},
+		{"stray argument", []string{"report", "--store", url, "--from", auditFrom, "--to", auditTo, "-o", "out.html", "extra"}, 2, `unexpected argument "extra"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := exhibit(t, dir, nil, tc.args...)
+			require.Equal(t, tc.code, r.code, r.stdout+r.stderr)
+			require.Contains(t, r.stderr, tc.want)
+			entries, err := os.ReadDir(dir)
+			require.NoError(t, err)
+			for _, e := range entries {
+				require.NotEqual(t, "out.html", e.Name())
+				require.False(t, strings.HasPrefix(e.Name(), ".exhibit-"), "no temporary file left: %s", e.Name())
+			}
+		})
+	}
+}
