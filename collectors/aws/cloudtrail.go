@@ -80,10 +80,12 @@ func (c *trailCollector) Collect(ctx context.Context, req collector.Request) (*c
 	var mu sync.Mutex
 	found := map[string]cttypes.Trail{}
 	var failedRegions []string
+	listed := map[string]bool{}
 	forEach(ctx, c.s.concurrency(), regions, func(ctx context.Context, region string) {
 		out, err := c.client(cfg, region).DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{IncludeShadowTrails: aws.Bool(true)})
 		mu.Lock()
 		defer mu.Unlock()
+		listed[region] = true
 		if err != nil {
 			partial.Add(where(acct, region, ""), "cloudtrail:DescribeTrails", err)
 			failedRegions = append(failedRegions, region)
@@ -93,6 +95,12 @@ func (c *trailCollector) Collect(ctx context.Context, req collector.Request) (*c
 			found[aws.ToString(tr.TrailARN)] = tr
 		}
 	})
+	for _, r := range regions {
+		if !listed[r] {
+			partial.Add(where(acct, r, ""), "cloudtrail:DescribeTrails", notRead(ctx))
+			failedRegions = append(failedRegions, r)
+		}
+	}
 	arns := make([]string, 0, len(found))
 	for a := range found {
 		arns = append(arns, a)
@@ -131,8 +139,10 @@ func (c *trailCollector) Collect(ctx context.Context, req collector.Request) (*c
 	th := c.s.thresholds()
 	covering := []string{}
 	var unknown []string
-	for _, st := range trails {
-		if st == nil { // the run's context ended first
+	for i, st := range trails {
+		if st == nil {
+			partial.Add(where(acct, "", arns[i]), "cloudtrail:GetTrailStatus", notRead(ctx))
+			unknown = append(unknown, arns[i])
 			continue
 		}
 		res.Records = append(res.Records, trailRecord(st))

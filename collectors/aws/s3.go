@@ -58,6 +58,8 @@ type bucketState struct {
 	name, region, arn string
 	created           any
 	outOfScope        bool // in a region the source does not list: inventoried, not read
+	unreadOp          string
+	unreadErr         error // nothing was read: op failed first
 	enc               *s3.GetBucketEncryptionOutput
 	encErr            error
 	policy            *string
@@ -116,6 +118,10 @@ func (c *s3Collector) Collect(ctx context.Context, req collector.Request) (*coll
 		defer mu.Unlock()
 		states[i] = st
 		w := where(acct, st.region, st.arn)
+		if st.unreadErr != nil {
+			partial.Add(w, st.unreadOp, st.unreadErr)
+			return
+		}
 		for _, e := range []struct {
 			op  string
 			err error
@@ -129,9 +135,10 @@ func (c *s3Collector) Collect(ctx context.Context, req collector.Request) (*coll
 			}
 		}
 	})
-	for _, st := range states {
-		if st == nil { // the run's context ended first
-			continue
+	for i, st := range states {
+		if st == nil {
+			st = unreadBucket(part, buckets[i], "", notRead(ctx))
+			partial.Add(where(acct, st.region, st.arn), "", st.unreadErr)
 		}
 		res.Records = append(res.Records, bucketRecord(st))
 		if st.outOfScope {
@@ -163,6 +170,16 @@ func (c *s3Collector) accountBlock(ctx context.Context, cfg aws.Config, acct str
 	}, nil
 }
 
+// unreadBucket is a bucket none of whose settings could be read, because
+// operation op failed with err first.
+func unreadBucket(part string, b s3types.Bucket, op string, err error) *bucketState {
+	name := aws.ToString(b.Name)
+	st := &bucketState{name: name, arn: fmt.Sprintf("arn:%s:s3:::%s", part, name), created: ts(aws.ToTime(b.CreationDate)), region: aws.ToString(b.BucketRegion)}
+	st.unreadOp, st.unreadErr = op, err
+	st.encErr, st.policyErr, st.pabErr, st.versioningErr, st.loggingErr, st.lockErr = err, err, err, err, err, err
+	return st
+}
+
 func (c *s3Collector) readBucket(ctx context.Context, cfg aws.Config, list bucketAPI, part string, b s3types.Bucket) *bucketState {
 	name := aws.ToString(b.Name)
 	st := &bucketState{name: name, arn: fmt.Sprintf("arn:%s:s3:::%s", part, name), created: ts(aws.ToTime(b.CreationDate))}
@@ -170,9 +187,7 @@ func (c *s3Collector) readBucket(ctx context.Context, cfg aws.Config, list bucke
 	if st.region == "" {
 		loc, err := list.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: b.Name})
 		if err != nil {
-			err = fmt.Errorf("get bucket location: %w", err)
-			st.encErr, st.policyErr, st.pabErr, st.versioningErr, st.loggingErr, st.lockErr = err, err, err, err, err, err
-			return st
+			return unreadBucket(part, b, "s3:GetBucketLocation", fmt.Errorf("get bucket location: %w", err))
 		}
 		st.region = bucketRegion(string(loc.LocationConstraint))
 	}

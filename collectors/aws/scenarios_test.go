@@ -1,7 +1,11 @@
 package awscollector
 
 import (
+	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -471,4 +475,55 @@ func TestBucketLocationFallback(t *testing.T) {
 	out := runCollector(t, sim, "aws.s3", s3New, nil)
 	golden(t, "s3_demo", out.results)
 	require.Equal(t, 5, sim.Count(prod, "s3", "GetBucketLocation"))
+}
+
+// TestBucketLocationDenied: a bucket whose region cannot be learnt is one
+// run error and error findings, not a pass.
+func TestBucketLocationDenied(t *testing.T) {
+	sim := awssim.NewAt(simNow)
+	sim.OmitBucketRegion = true
+	sim.Deny(prod, "", "GetBucketLocation")
+	out := runCollector(t, sim, "aws.s3", s3New, nil)
+	r := out.results[0]
+	require.Equal(t, evidence.StatusPartial, r.Status)
+	require.Len(t, r.Errors, 5)
+	for _, e := range r.Errors {
+		require.Equal(t, "s3:GetBucketLocation", e.Operation)
+	}
+	for _, f := range r.Findings {
+		require.Equal(t, evidence.Error, f.Status, "%s %s", f.Check, f.Resource)
+	}
+	require.Equal(t, evidence.StatusComplete, out.results[1].Status)
+}
+
+// TestRunEndsEarly: regions the run never reached because its context
+// ended are run errors, and the account's verdict is error, not fail.
+func TestRunEndsEarly(t *testing.T) {
+	isolateEnv(t)
+	sim := awssim.NewAt(simNow)
+	ctx, cancel := context.WithCancel(collector.WithRecorder(t.Context(), collector.NewRecorder()))
+	defer cancel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".DescribeTrails") {
+			cancel()
+		}
+		sim.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	src := sim.Source(srv.URL)
+	src.Concurrency = 1
+	c, err := newCloudTrail(collector.Settings{ID: "aws.cloudtrail", Sources: collector.Sources{AWS: src},
+		HTTPClient: collector.NewHTTPClient(nil)}, fastTuning())
+	require.NoError(t, err)
+	res, err := c.Collect(ctx, collector.Request{Scope: evidence.Scope{Provider: "aws", Account: prod, Regions: src.Regions}, Now: simNow})
+	var pe *collector.PartialError
+	require.ErrorAs(t, err, &pe)
+	require.Len(t, pe.Errors, 2)
+	f := finding(checkTrailMultiRegion, "", "", "", nil)
+	for _, x := range res.Findings {
+		if x.Check == checkTrailMultiRegion && x.Resource == "arn:aws:iam::111122223333:root" {
+			f = x
+		}
+	}
+	require.Equal(t, evidence.Error, f.Status)
 }

@@ -86,3 +86,12 @@ func runTime(req collector.Request) time.Time {
 	}
 	return req.Now
 }
+
+// notRead is the error for work the run never got to: its context ended
+// before every region or resource was read.
+func notRead(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("not read before the run ended: %w", err)
+	}
+	return errors.New("not read")
+}
