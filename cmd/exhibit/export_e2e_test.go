@@ -15,10 +15,11 @@ import (
 	"github.com/exhibit-dev/exhibit/pkg/audit/audittest"
 )
 
-// Acceptance: the OSCAL export passes the OSCAL 1.2.2 structure check (see
-// audittest.CheckOSCALAssessmentResults for what that does and does not
-// prove), every OCSF line has every field the OCSF 1.8.0 schema requires,
-// and the CSV is RFC 4180 with a row per finding; each is reproducible.
+// Acceptance: the OSCAL export validates against the OSCAL 1.2.2 JSON schema
+// (see pkg/audit/testdata/oscal-1.2.2/README.md for that file's provenance)
+// and the metaschema rules it lacks, every OCSF line has every field the
+// OCSF 1.8.0 schema requires, and the CSV is RFC 4180 with a row per
+// finding; each is reproducible.
 func TestExportFormats(t *testing.T) {
 	_, url := auditStore(t)
 	dir := t.TempDir()
@@ -34,6 +35,9 @@ func TestExportFormats(t *testing.T) {
 
 	oscal := run("oscal", "ar.json")
 	require.Equal(t, oscal, run("oscal", "ar2.json"), "the same export twice is byte-identical")
+	oscalSchema, err := audittest.LoadOSCALSchema("../../pkg/audit/testdata/oscal-1.2.2/oscal_complete_schema.json")
+	require.NoError(t, err)
+	require.NoError(t, oscalSchema.Validate(oscal))
 	var doc map[string]any
 	require.NoError(t, json.Unmarshal(oscal, &doc))
 	require.Empty(t, audittest.CheckOSCALAssessmentResults(doc))

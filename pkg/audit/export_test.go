@@ -120,7 +120,10 @@ func TestExportOCSFHasEveryRequiredField(t *testing.T) {
 
 func TestExportOSCAL(t *testing.T) {
 	members := mixed(t)
+	schema, err := audittest.LoadOSCALSchema("testdata/oscal-1.2.2/oscal_complete_schema.json")
+	require.NoError(t, err)
 	out := export(t, audit.FormatOSCAL, members)
+	require.NoError(t, schema.Validate(out), "OSCAL 1.2.2 JSON schema")
 	var doc map[string]any
 	require.NoError(t, json.Unmarshal(out, &doc))
 	require.Empty(t, audittest.CheckOSCALAssessmentResults(doc))
@@ -146,6 +149,7 @@ func TestExportOSCAL(t *testing.T) {
 
 	// Only passing days: satisfied.
 	out = export(t, audit.FormatOSCAL, members[:1])
+	require.NoError(t, schema.Validate(out))
 	require.NoError(t, json.Unmarshal(out, &doc))
 	require.Empty(t, audittest.CheckOSCALAssessmentResults(doc))
 	f0 := doc["assessment-results"].(map[string]any)["results"].([]any)[0].(map[string]any)["findings"].([]any)[0].(map[string]any)
@@ -171,6 +175,15 @@ func TestExportOSCAL(t *testing.T) {
 		require.NoError(t, json.Unmarshal(out, &doc))
 		tc.mutate(doc["assessment-results"].(map[string]any))
 		require.Contains(t, strings.Join(audittest.CheckOSCALAssessmentResults(doc), "\n"), tc.want)
+	}
+
+	// The schema rejects what it should.
+	for _, bad := range []string{
+		`{"assessment-results":{"uuid":"x"}}`,
+		strings.Replace(string(out), `"oscal-version"`, `"oscal_version"`, 1),
+		strings.Replace(string(out), `"state": "satisfied"`, `"state": "fine"`, 1),
+	} {
+		require.Error(t, schema.Validate([]byte(bad)))
 	}
 }
 

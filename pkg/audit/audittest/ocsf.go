@@ -1,7 +1,7 @@
 // Package audittest checks exports against their standards in tests: OCSF
-// events against the OCSF schema source files kept under
-// pkg/audit/testdata, and OSCAL documents against the structure the OSCAL
-// metaschema defines.
+// events against the OCSF schema source files, and OSCAL documents against
+// the OSCAL JSON schema and the metaschema rules it does not carry, both kept
+// under pkg/audit/testdata.
 package audittest
 
 import (

@@ -9,19 +9,17 @@ import (
 )
 
 // CheckOSCALAssessmentResults checks an OSCAL 1.2.2 assessment-results JSON
-// document and returns every problem found.
-//
-// This is NOT validation against NIST's generated JSON schema: that file is
-// a release artefact this repository could not obtain. The rules below were
-// transcribed from the model's source, the OSCAL metaschema at tag v1.2.2
-// (src/metaschema/oscal_assessment-results_metaschema.xml,
+// document and returns every problem found. It complements validation
+// against the JSON schema (LoadOSCALSchema) with rules the JSON schema does
+// not carry, transcribed from the model's source, the OSCAL metaschema at tag
+// v1.2.2 (src/metaschema/oscal_assessment-results_metaschema.xml,
 // oscal_assessment-common_metaschema.xml and oscal_metadata_metaschema.xml in
-// github.com/usnistgov/OSCAL): for every assembly the export writes, the
-// required flags and fields (required="yes", min-occurs="1"), the allowed
-// keys (so that a misspelled or invented key is caught), the closed value
-// lists the export relies on, the datatypes of uuid, token, date-time and
-// string values, and the references between objects. Assemblies the export
-// does not write are only checked for being allowed.
+// github.com/usnistgov/OSCAL): the observation methods the model defines
+// (its allowed-values list is open, so the schema accepts any token), the
+// oscal-version the export claims, and that import-ap and
+// related-observations point at objects that exist. It also repeats the
+// required fields, allowed keys and datatypes of every assembly the export
+// writes, so that it stands on its own where the schema file is swapped out.
 func CheckOSCALAssessmentResults(doc map[string]any) []string {
 	c := &oscalChecker{}
 	if len(doc) != 1 || doc["assessment-results"] == nil {
