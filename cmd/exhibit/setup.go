@@ -126,6 +126,7 @@ func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat 
 		return nil, configErr(err)
 	}
 	so := cfg.StoreOptions
+	var warnings []string
 	st, err := storeurl.OpenWith(ctx, cfg.Store, storeurl.Options{
 		Mode: storeurl.ReadWrite,
 		S3: s3store.Options{
@@ -134,7 +135,8 @@ func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat 
 		},
 		AcceptUnlockedBucket: so.AcceptUnlockedBucket,
 		OnUnlocked: func(reason error) {
-			log.Warn("the store is not write-once; store_options.accept_unlocked_bucket accepts the risk", zap.Error(reason))
+			// Logged on every run and recorded in every snapshot.
+			warnings = append(warnings, "the store is not write-once (accepted by store_options.accept_unlocked_bucket): "+reason.Error())
 		},
 	})
 	if err != nil {
@@ -149,13 +151,14 @@ func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat 
 		return nil, configErr(fmt.Errorf("spool_dir: %w", err))
 	}
 	a, err := agent.New(ctx, agent.Options{
-		Store:   st,
-		Signer:  signer,
-		Refs:    cat.Refs,
-		Logger:  log,
-		Version: version,
-		Metrics: metrics,
-		Spool:   spool,
+		Store:    st,
+		Signer:   signer,
+		Refs:     cat.Refs,
+		Logger:   log,
+		Version:  version,
+		Metrics:  metrics,
+		Spool:    spool,
+		Warnings: warnings,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", st, err)

@@ -175,6 +175,9 @@ type Written struct {
 func (a *Agent) Run(ctx context.Context, job Job) ([]Written, error) {
 	log := a.log.With(zap.String("collector", job.ID), zap.String("run_id", ulid.Make().String()))
 	start := a.opts.Now()
+	for _, w := range a.opts.Warnings {
+		log.Warn(w)
+	}
 	if job.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, job.Timeout)
