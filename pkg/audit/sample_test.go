@@ -1,7 +1,10 @@
 package audit_test
 
 import (
+	"archive/zip"
 	"bytes"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +12,7 @@ import (
 
 	"github.com/exhibit-dev/exhibit/pkg/agent/agenttest"
 	"github.com/exhibit-dev/exhibit/pkg/audit"
+	"github.com/exhibit-dev/exhibit/pkg/store"
 )
 
 func TestFrequencyOf(t *testing.T) {
@@ -91,4 +95,39 @@ func TestSamplePackageIsDeterministic(t *testing.T) {
 	opts.Seed = ""
 	_, err = audit.DrawSample(t.Context(), env.Store, opts)
 	require.ErrorContains(t, err, "seed is required")
+}
+
+// A selected snapshot that does not verify is reported in the package,
+// which is still written: the auditor must see it.
+func TestSamplePackageReportsTampering(t *testing.T) {
+	env := populated(t)
+	k := store.SnapshotKey(series, 2)
+	b := mustRead(t, path(env, k))
+	overwrite(t, path(env, k), []byte(strings.Replace(string(b), `"status":"pass"`, `"status":"fail"`, 1)))
+	s, err := audit.DrawSample(t.Context(), env.Store, audit.SampleOptions{
+		Control: "soc2:CC6.1", Period: audit.Period{From: t0, To: t0.AddDate(0, 0, 5)}, Seed: "s", Size: 10,
+	})
+	require.NoError(t, err)
+	require.Len(t, s.Selected, 10)
+	var buf bytes.Buffer
+	ver, err := audit.WritePackage(t.Context(), env.Store, s, &buf)
+	require.NoError(t, err)
+	require.False(t, ver.OK)
+	var bad []string
+	for _, c := range ver.Snapshots {
+		if !c.OK {
+			bad = append(bad, c.Key+": "+c.Signature)
+		}
+	}
+	require.Equal(t, []string{k + ": does not verify against key " + env.Agent.KeyID()}, bad)
+	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	require.NoError(t, err)
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+		require.Equal(t, time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), f.Modified.UTC())
+	}
+	require.True(t, slices.IsSorted(names), "entries in name order")
+	require.Contains(t, names, k)
+	require.Contains(t, names, "keys/"+env.Agent.KeyID()+".pem")
 }
