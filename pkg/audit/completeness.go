@@ -21,6 +21,11 @@ const MaxExpectedRuns = 100_000
 // discovery fails, so it is not expected to run on the schedule itself.
 const discoveryScope = "discovery"
 
+// now is the clock that tells which runs can already be missing: a run due
+// at slot may start until the next slot, so a slot is only judged once that
+// window has closed. A period that reaches into the future is not a gap.
+var now = time.Now
+
 // run is what the completeness stage needs of one snapshot.
 type run struct {
 	started  time.Time
@@ -117,8 +122,9 @@ func segmentGaps(runs []run, seg segment, p Period) ([]time.Time, error) {
 	if err != nil {
 		return nil, fmt.Errorf("completeness not checked: the snapshots record schedule %q, which is not a valid cron expression", seg.spec)
 	}
+	current := now()
 	from := maxTime(p.From, seg.start)
-	to := minTime(p.To, seg.end)
+	to := minTime(minTime(p.To, seg.end), current)
 	if !from.Before(to) {
 		return nil, nil
 	}
@@ -136,6 +142,9 @@ func segmentGaps(runs []run, seg segment, p Period) ([]time.Time, error) {
 	var gaps []time.Time
 	for _, slot := range slots {
 		next := sched.Next(slot)
+		if next.After(current) {
+			break // its window is still open
+		}
 		// The first run that started at or after the slot.
 		i := sort.Search(len(runs), func(i int) bool { return !runs[i].started.Before(slot) })
 		if i < len(runs) && runs[i].started.Before(next) {

@@ -33,6 +33,7 @@ func days(from time.Time, offsets ...float64) []time.Time {
 }
 
 func TestCompleteness(t *testing.T) {
+	defer audit.SetNow(func() time.Time { return time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC) })()
 	const prefix = "evidence/aws.s3/111122223333/"
 	day := func(d int) time.Time { return t0.AddDate(0, 0, d) }
 	gap := func(d int, spec string) audit.Problem {
@@ -139,4 +140,17 @@ func TestCompletenessGapsAreStreamed(t *testing.T) {
 		require.Equal(t, store.SeriesPrefix("t/"+acct), rep.Problems[i].Key)
 		require.Contains(t, rep.Problems[i].Message, "2026-03-03T00:00:00Z")
 	}
+}
+
+// A run whose window has not closed yet cannot be missing: a period may
+// reach past today.
+func TestCompletenessStopsAtNow(t *testing.T) {
+	env := agenttest.NewEnv(t, t0)
+	c := &agenttest.Collector{Accounts: []string{"111122223333"}, Fn: agenttest.Passing}
+	runAt(t, env, agenttest.Job("aws.s3", "@daily", c), days(t0, 0, 2)...)
+	defer audit.SetNow(func() time.Time { return t0.AddDate(0, 0, 3).Add(12 * time.Hour) })()
+	rep, err := audit.Verify(t.Context(), env.Store, audit.VerifyOptions{From: t0, To: t0.AddDate(1, 0, 0)})
+	require.NoError(t, err)
+	require.Len(t, rep.Problems, 1, "%v", rep.Problems)
+	require.Contains(t, rep.Problems[0].Message, "due 2026-03-02T00:00:00Z", "day 1 was missed; day 3 may still run")
 }
