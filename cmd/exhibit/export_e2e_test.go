@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -114,5 +115,50 @@ func TestExportBadInput(t *testing.T) {
 				require.False(t, strings.HasPrefix(e.Name(), ".exhibit-"), "no temporary file left: %s", e.Name())
 			}
 		})
+	}
+}
+
+// demoStore runs the demo (real collectors against the simulated estate)
+// into a temp dir and returns its store URL and a period around now.
+func demoStore(t *testing.T) (dir, url, from, to string) {
+	t.Helper()
+	dir = t.TempDir()
+	r := exhibit(t, dir, nil, "demo", "--dir", "estate")
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	now := time.Now().UTC()
+	return dir, "file://" + filepath.Join(dir, "estate", "evidence"),
+		now.AddDate(0, 0, -1).Format(time.DateOnly), now.AddDate(0, 0, 2).Format(time.DateOnly)
+}
+
+// The exports of real collectors' evidence pass the same checks: many
+// checks, controls such as hipaa:164.312(a)(2)(iv), regions, failures.
+func TestExportsOfTheDemoEstate(t *testing.T) {
+	dir, url, from, to := demoStore(t)
+	oscalSchema, err := audittest.LoadOSCALSchema("../../pkg/audit/testdata/oscal-1.2.2/oscal_complete_schema.json")
+	require.NoError(t, err)
+	ocsfSchema, err := audittest.LoadOCSF("../../pkg/audit/testdata/ocsf-1.8.0")
+	require.NoError(t, err)
+
+	r := exhibit(t, dir, nil, "export", "--store", url, "--format", "oscal", "--from", from, "--to", to, "-o", "ar.json")
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	b, err := os.ReadFile(filepath.Join(dir, "ar.json"))
+	require.NoError(t, err)
+	require.NoError(t, oscalSchema.Validate(b))
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal(b, &doc))
+	require.Empty(t, audittest.CheckOSCALAssessmentResults(doc))
+
+	r = exhibit(t, dir, nil, "export", "--store", url, "--format", "ocsf", "--from", from, "--to", to, "-o", "f.jsonl")
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	b, err = os.ReadFile(filepath.Join(dir, "f.jsonl"))
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	require.Greater(t, len(lines), 50)
+	for i, line := range lines {
+		var ev map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &ev), "line %d", i+1)
+		problems, err := ocsfSchema.CheckEvent("events/findings/compliance_finding.json", 2, ev)
+		require.NoError(t, err)
+		require.Empty(t, problems, "line %d: %s", i+1, line)
 	}
 }

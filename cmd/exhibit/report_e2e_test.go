@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -110,4 +111,48 @@ func TestReportBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The report of real collectors' evidence shows, in the browser, every
+// control any finding of the period supports (taken from the CSV export).
+func TestReportOfTheDemoEstate(t *testing.T) {
+	bin := requireTool(t, "chromium")
+	dir, url, from, to := demoStore(t)
+	r := exhibit(t, dir, nil, "export", "--store", url, "--format", "csv", "--from", from, "--to", to, "-o", "f.csv")
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	f, err := os.Open(filepath.Join(dir, "f.csv"))
+	require.NoError(t, err)
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	require.NoError(t, err)
+	want := map[string]bool{}
+	for _, row := range rows[1:] {
+		for _, ref := range strings.Split(row[7], ";") {
+			if ref != "" {
+				want[ref] = true
+			}
+		}
+	}
+	require.Greater(t, len(want), 10)
+
+	r = exhibit(t, dir, nil, "report", "--store", url, "--from", from, "--to", to, "-o", "report.html")
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	page := filepath.Join(dir, "report.html")
+	dom := string(chromium(t, bin, "--dump-dom", "file://"+page))
+	got := map[string]bool{}
+	for _, m := range regexp.MustCompile(`<section class="control" id="c\d+" data-control="([^"]+)">`).FindAllStringSubmatch(dom, -1) {
+		got[strings.ReplaceAll(m[1], "&amp;", "&")] = true
+	}
+	require.Equal(t, want, got, "every control of the period, and only those")
+
+	shots := os.Getenv("EXHIBIT_TEST_ARTIFACTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	require.NoError(t, os.MkdirAll(shots, 0o755))
+	png := filepath.Join(shots, "report-demo.png")
+	chromium(t, bin, "--screenshot="+png, "--window-size=1400,2000", "file://"+page)
+	_, err = os.Stat(png)
+	require.NoError(t, err)
+	t.Logf("demo report screenshot: %s", png)
 }
