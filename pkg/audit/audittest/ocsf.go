@@ -1,152 +1,105 @@
-// Package audittest checks exports against their standards in tests: OCSF
-// events against the OCSF schema source files, and OSCAL documents against
-// the OSCAL JSON schema and the metaschema rules it does not carry, both kept
-// under pkg/audit/testdata.
+// Package audittest checks exported documents against the rules of the
+// formats they claim: OCSF 1.8.0 Compliance Finding events and OSCAL 1.2.2
+// assessment results.
 package audittest
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
+	"sort"
 	"strings"
 )
 
-// OCSF is a loaded excerpt of the OCSF schema source.
-type OCSF struct {
-	dir  string
-	dict map[string]ocsfAttr
+// ocsfObject is what OCSF 1.8.0 defines for one object or event class: every
+// attribute it may carry, those it requires, and its enumerations.
+type ocsfObject struct {
+	attrs       []string
+	required    []string
+	atLeastOne  []string
+	enums       map[string][]int
+	objects     map[string]*ocsfObject // attribute -> object it holds
+	arrayObject map[string]*ocsfObject // attribute -> object of its items
 }
 
-type ocsfAttr struct {
-	Type        string                     `json:"type"`
-	IsArray     bool                       `json:"is_array"`
-	Requirement string                     `json:"requirement"`
-	Enum        map[string]json.RawMessage `json:"enum"`
-}
+var (
+	ocsfProduct = &ocsfObject{
+		attrs:      []string{"cpe_name", "feature", "lang", "name", "path", "uid", "url_string", "vendor_name", "version"},
+		atLeastOne: []string{"name", "uid"},
+	}
+	ocsfMetadata = &ocsfObject{
+		attrs: []string{"correlation_uid", "debug", "event_code", "extension", "extensions", "is_truncated", "labels",
+			"log_format", "log_level", "log_name", "log_provider", "log_source", "log_version", "logged_time", "loggers",
+			"modified_time", "original_event_uid", "original_time", "processed_time", "product", "profiles", "reporter",
+			"sequence", "source", "tags", "tenant_uid", "total_queued_duration", "transformation_info_list",
+			"transmit_time", "type", "uid", "untruncated_size", "version"},
+		required: []string{"product", "version"},
+		objects:  map[string]*ocsfObject{"product": ocsfProduct},
+	}
+	ocsfFindingInfo = &ocsfObject{
+		attrs: []string{"analytic", "attack_graph", "attacks", "created_time", "data_sources", "desc", "first_seen_time",
+			"kill_chain", "last_seen_time", "modified_time", "product", "product_uid", "related_analytics",
+			"related_events", "related_events_count", "src_url", "tags", "title", "traits", "types", "uid", "uid_alt"},
+		required: []string{"uid"},
+	}
+	ocsfCompliance = &ocsfObject{
+		attrs: []string{"assessments", "category", "checks", "compliance_references", "compliance_standards", "control",
+			"control_parameters", "desc", "requirements", "standards", "status", "status_code", "status_detail",
+			"status_details", "status_id"},
+		enums: map[string][]int{"status_id": {0, 1, 2, 3, 99}},
+	}
+	ocsfResourceDetails = &ocsfObject{
+		attrs: []string{"created_time", "data", "labels", "modified_time", "name", "tags", "type", "uid", "uid_alt",
+			"agent_list", "cloud_partition", "criticality", "group", "hostname", "ip", "is_backed_up", "namespace",
+			"owner", "provider", "region", "resource_relationship", "role", "role_id", "version", "zone"},
+		atLeastOne: []string{"name", "uid"},
+	}
+	// ocsfComplianceFinding is the Compliance Finding class (2003) with the
+	// Finding category and base event attributes it extends.
+	ocsfComplianceFinding = &ocsfObject{
+		attrs: []string{
+			// base event
+			"activity_id", "activity_name", "category_name", "category_uid", "class_name", "class_uid", "count",
+			"duration", "end_time", "enrichments", "message", "metadata", "observables", "raw_data", "raw_data_hash",
+			"raw_data_size", "severity", "severity_id", "start_time", "status", "status_code", "status_detail",
+			"status_id", "time", "timezone_offset", "type_name", "type_uid", "unmapped",
+			// finding
+			"comment", "confidence", "confidence_id", "confidence_score", "device", "finding_info", "vendor_attributes",
+			// compliance finding
+			"compliance", "evidences", "remediation", "resource", "resources",
+		},
+		required: []string{"activity_id", "category_uid", "class_uid", "metadata", "severity_id", "time", "type_uid",
+			"finding_info", "compliance"},
+		enums: map[string][]int{
+			"activity_id": {0, 1, 2, 3, 99},
+			"severity_id": {0, 1, 2, 3, 4, 5, 6, 99},
+			"status_id":   {0, 1, 2, 3, 4, 5, 6, 99},
+		},
+		objects: map[string]*ocsfObject{
+			"metadata": ocsfMetadata, "finding_info": ocsfFindingInfo, "compliance": ocsfCompliance,
+			"resource": ocsfResourceDetails,
+		},
+		arrayObject: map[string]*ocsfObject{"resources": ocsfResourceDetails},
+	}
+)
 
-type ocsfDef struct {
-	Name        string                     `json:"name"`
-	UID         *int                       `json:"uid"`
-	Category    string                     `json:"category"`
-	Extends     string                     `json:"extends"`
-	Attributes  map[string]json.RawMessage `json:"attributes"`
-	Constraints map[string][]string        `json:"constraints"`
-}
-
-// LoadOCSF reads the schema files under dir (a checkout of ocsf-schema, or
-// the excerpt in testdata).
-func LoadOCSF(dir string) (*OCSF, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "dictionary.json"))
-	if err != nil {
-		return nil, err
+// CheckOCSFComplianceFinding checks one event against OCSF 1.8.0's
+// Compliance Finding class: every required attribute at every level, the
+// at-least-one constraints, enumerated values, the class, category and type
+// ids, and that no attribute outside the class or its objects is used
+// (unmapped is the place for everything else). It returns the problems found.
+func CheckOCSFComplianceFinding(ev map[string]any) []string {
+	var out []string
+	ocsfCheck("", ocsfComplianceFinding, ev, &out)
+	if num(ev["class_uid"]) != 2003 {
+		out = append(out, fmt.Sprintf("class_uid is %v, want 2003 (Compliance Finding)", ev["class_uid"]))
 	}
-	var d struct {
-		Attributes map[string]ocsfAttr `json:"attributes"`
+	if num(ev["category_uid"]) != 2 {
+		out = append(out, fmt.Sprintf("category_uid is %v, want 2 (Findings)", ev["category_uid"]))
 	}
-	if err := json.Unmarshal(b, &d); err != nil {
-		return nil, fmt.Errorf("dictionary.json: %w", err)
+	if want := 2003*100 + num(ev["activity_id"]); num(ev["type_uid"]) != want {
+		out = append(out, fmt.Sprintf("type_uid is %v, want class_uid*100+activity_id = %v", ev["type_uid"], want))
 	}
-	return &OCSF{dir: dir, dict: d.Attributes}, nil
-}
-
-// resolved is a class or object with its inherited attributes merged.
-type resolved struct {
-	attrs       map[string]ocsfAttr
-	constraints map[string][]string
-}
-
-func (o *OCSF) load(path string) (*ocsfDef, error) {
-	b, err := os.ReadFile(filepath.Join(o.dir, path))
-	if err != nil {
-		return nil, err
-	}
-	var d ocsfDef
-	if err := json.Unmarshal(b, &d); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return &d, nil
-}
-
-func (o *OCSF) resolve(path string, parent func(string) string) (*resolved, *ocsfDef, error) {
-	d, err := o.load(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	r := &resolved{attrs: map[string]ocsfAttr{}, constraints: map[string][]string{}}
-	if d.Extends != "" && d.Extends != "object" {
-		base, _, err := o.resolve(parent(d.Extends), parent)
-		if err != nil {
-			return nil, nil, err
-		}
-		r = base
-	}
-	for name, raw := range d.Attributes {
-		if strings.HasPrefix(name, "$") {
-			continue // profile includes: not applied
-		}
-		a := o.dict[name]
-		var over ocsfAttr
-		if err := json.Unmarshal(raw, &over); err != nil {
-			return nil, nil, fmt.Errorf("%s: attribute %s: %w", path, name, err)
-		}
-		if over.Requirement != "" {
-			a.Requirement = over.Requirement
-		}
-		if over.Enum != nil {
-			a.Enum = over.Enum
-		}
-		if prev, ok := r.attrs[name]; ok && over.Enum == nil && prev.Enum != nil {
-			a.Enum = prev.Enum
-		}
-		r.attrs[name] = a
-	}
-	for k, v := range d.Constraints {
-		r.constraints[k] = v
-	}
-	return r, d, nil
-}
-
-func (o *OCSF) object(name string) (*resolved, error) {
-	r, _, err := o.resolve(filepath.Join("objects", name+".json"), func(n string) string {
-		return filepath.Join("objects", n+".json")
-	})
-	return r, err
-}
-
-// CheckEvent checks one event of the class defined at classPath (relative to
-// the schema directory, e.g. "events/findings/compliance_finding.json"),
-// whose category has the given uid, and returns every problem found.
-func (o *OCSF) CheckEvent(classPath string, categoryUID int, event map[string]any) ([]string, error) {
-	classes := map[string]string{"base_event": "events/base_event.json", "finding": "events/findings/finding.json"}
-	cls, def, err := o.resolve(classPath, func(n string) string { return classes[n] })
-	if err != nil {
-		return nil, err
-	}
-	var problems []string
-	if def.UID != nil {
-		classUID := categoryUID*1000 + *def.UID
-		if got := num(event["class_uid"]); got != float64(classUID) {
-			problems = append(problems, fmt.Sprintf("class_uid is %v, want %d", event["class_uid"], classUID))
-		}
-		if got := num(event["category_uid"]); got != float64(categoryUID) {
-			problems = append(problems, fmt.Sprintf("category_uid is %v, want %d", event["category_uid"], categoryUID))
-		}
-		if got, want := num(event["type_uid"]), float64(classUID*100)+num(event["activity_id"]); got != want {
-			problems = append(problems, fmt.Sprintf("type_uid is %v, want class_uid*100+activity_id = %v", event["type_uid"], want))
-		}
-	}
-	// The base class lists placeholder values for these; the schema
-	// compiler fills in each class's own, checked above.
-	for _, name := range []string{"class_uid", "category_uid", "type_uid"} {
-		a := cls.attrs[name]
-		a.Enum = nil
-		cls.attrs[name] = a
-	}
-	p, err := o.check("", cls, event)
-	return append(problems, p...), err
+	return out
 }
 
 func num(v any) float64 {
@@ -154,129 +107,60 @@ func num(v any) float64 {
 	return f
 }
 
-func (o *OCSF) check(path string, r *resolved, v map[string]any) ([]string, error) {
-	var problems []string
-	at := func(name string) string {
+func ocsfCheck(path string, o *ocsfObject, v map[string]any, out *[]string) {
+	at := func(k string) string {
 		if path == "" {
-			return name
+			return k
 		}
-		return path + "." + name
+		return path + "." + k
 	}
-	for _, name := range sortedKeys(r.attrs) {
-		a := r.attrs[name]
-		if _, ok := v[name]; !ok && a.Requirement == "required" {
-			problems = append(problems, at(name)+": required, missing")
+	for _, k := range o.required {
+		if _, ok := v[k]; !ok {
+			*out = append(*out, at(k)+": required, missing")
 		}
 	}
-	for _, name := range sortedKeys(v) {
-		a, ok := r.attrs[name]
-		if !ok {
-			problems = append(problems, at(name)+": not an attribute of this class or object in the schema")
+	if len(o.atLeastOne) > 0 && !slices.ContainsFunc(o.atLeastOne, func(k string) bool { _, ok := v[k]; return ok }) {
+		*out = append(*out, fmt.Sprintf("%s: needs at least one of %s", path, strings.Join(o.atLeastOne, ", ")))
+	}
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		val := v[k]
+		if !slices.Contains(o.attrs, k) {
+			*out = append(*out, at(k)+": not an attribute of this object")
 			continue
 		}
-		val := v[name]
-		if val == nil {
-			problems = append(problems, at(name)+": null")
-			continue
+		if allowed, ok := o.enums[k]; ok {
+			n, isNum := val.(float64)
+			if !isNum || !slices.Contains(allowed, int(n)) {
+				*out = append(*out, fmt.Sprintf("%s: %v is not one of %v", at(k), val, allowed))
+			}
 		}
-		items := []any{val}
-		if a.IsArray {
-			arr, ok := val.([]any)
-			if !ok {
-				problems = append(problems, at(name)+": want an array")
+		if sub, ok := o.objects[k]; ok {
+			m, isObj := val.(map[string]any)
+			if !isObj {
+				*out = append(*out, at(k)+": want an object")
 				continue
 			}
-			items = arr
+			ocsfCheck(at(k), sub, m, out)
 		}
-		for i, item := range items {
-			p := at(name)
-			if a.IsArray {
-				p += "[" + strconv.Itoa(i) + "]"
+		if sub, ok := o.arrayObject[k]; ok {
+			items, isArr := val.([]any)
+			if !isArr {
+				*out = append(*out, at(k)+": want an array")
+				continue
 			}
-			ps, err := o.checkValue(p, a, item)
-			if err != nil {
-				return nil, err
-			}
-			problems = append(problems, ps...)
-		}
-	}
-	for kind, names := range r.constraints {
-		n := 0
-		for _, name := range names {
-			if _, ok := v[name]; ok {
-				n++
+			for i, it := range items {
+				m, isObj := it.(map[string]any)
+				if !isObj {
+					*out = append(*out, fmt.Sprintf("%s[%d]: want an object", at(k), i))
+					continue
+				}
+				ocsfCheck(fmt.Sprintf("%s[%d]", at(k), i), sub, m, out)
 			}
 		}
-		switch {
-		case kind == "at_least_one" && n == 0:
-			problems = append(problems, fmt.Sprintf("%s: needs at least one of %s", path, strings.Join(names, ", ")))
-		case kind == "just_one" && n != 1:
-			problems = append(problems, fmt.Sprintf("%s: needs exactly one of %s", path, strings.Join(names, ", ")))
-		}
 	}
-	return problems, nil
-}
-
-func (o *OCSF) checkValue(path string, a ocsfAttr, v any) ([]string, error) {
-	switch {
-	case strings.HasSuffix(a.Type, "_t"):
-		return scalarProblems(path, a, v), nil
-	case a.Type == "object":
-		if _, ok := v.(map[string]any); !ok {
-			return []string{path + ": want an object"}, nil
-		}
-		return nil, nil
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return []string{path + ": want a " + a.Type + " object"}, nil
-	}
-	r, err := o.object(a.Type)
-	if err != nil {
-		return nil, err
-	}
-	return o.check(path, r, m)
-}
-
-func scalarProblems(path string, a ocsfAttr, v any) []string {
-	var problems []string
-	switch a.Type {
-	case "integer_t", "long_t", "timestamp_t", "port_t":
-		f, ok := v.(float64)
-		if !ok || f != float64(int64(f)) {
-			return []string{fmt.Sprintf("%s: want an integer (%s), got %v", path, a.Type, v)}
-		}
-		if a.Enum != nil {
-			if _, ok := a.Enum[strconv.FormatInt(int64(f), 10)]; !ok {
-				problems = append(problems, fmt.Sprintf("%s: %v is not one of %s", path, v, strings.Join(sortedKeys(a.Enum), ", ")))
-			}
-		}
-	case "boolean_t":
-		if _, ok := v.(bool); !ok {
-			problems = append(problems, path+": want a boolean")
-		}
-	case "float_t":
-		if _, ok := v.(float64); !ok {
-			problems = append(problems, path+": want a number")
-		}
-	case "json_t":
-	default:
-		s, ok := v.(string)
-		if !ok {
-			return []string{fmt.Sprintf("%s: want a string (%s), got %T", path, a.Type, v)}
-		}
-		if s == "" {
-			problems = append(problems, path+": empty string")
-		}
-	}
-	return problems
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
