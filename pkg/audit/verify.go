@@ -100,6 +100,13 @@ func Verify(ctx context.Context, st store.Store, opts VerifyOptions) (*VerifyRep
 	if v.completenessWanted() {
 		v.completeness(names)
 	}
+	switch {
+	case len(names) == 0:
+		// A mistyped URL or prefix must not verify as a clean store.
+		v.problem(store.EvidencePrefix, "the store holds no evidence (check the store URL and prefix)")
+	case v.report.Snapshots == 0:
+		v.problem(store.EvidencePrefix, "no snapshot started in the period")
+	}
 	if err := v.index(ctx, series); err != nil {
 		return nil, err
 	}

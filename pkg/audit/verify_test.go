@@ -197,3 +197,14 @@ func mustRead(t *testing.T, p string) []byte {
 	require.NoError(t, err)
 	return b
 }
+
+func TestEmptyStoreOrPeriodIsAProblem(t *testing.T) {
+	env := agenttest.NewEnv(t, t0)
+	rep := verify(t, env)
+	requireProblem(t, rep, store.EvidencePrefix, "holds no evidence")
+
+	env = populated(t)
+	rep, err := audit.Verify(t.Context(), env.Store, audit.VerifyOptions{From: t0.AddDate(1, 0, 0), To: t0.AddDate(1, 1, 0)})
+	require.NoError(t, err)
+	requireProblem(t, rep, store.EvidencePrefix, "no snapshot started in the period")
+}
