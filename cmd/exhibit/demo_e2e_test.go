@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/exhibit-dev/exhibit/pkg/controls"
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
 )
 
@@ -82,6 +83,18 @@ func TestDemoLeavesVerifiedEvidence(t *testing.T) {
 			}
 		}
 		require.True(t, found, "no failing %s finding", w.check)
+	}
+
+	// Every finding carries exactly its check's references in the catalog
+	// (which pkg/controls' tests hold equal to the reference table).
+	cat, err := controls.Default()
+	require.NoError(t, err)
+	for key, s := range snaps {
+		for _, f := range s.Findings {
+			refs := cat.Refs(f.Check)
+			require.NotEmpty(t, refs, "%s: check %s is not in the catalog", key, f.Check)
+			require.Equal(t, refs, f.Controls, "%s: %s on %s", key, f.Check, f.Resource)
+		}
 	}
 
 	// No credential of the simulated estate reaches the store.
