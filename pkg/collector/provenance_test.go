@@ -1,0 +1,96 @@
+package collector_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/stretchr/testify/require"
+
+	"github.com/exhibit-dev/exhibit/pkg/collector"
+)
+
+func TestRecordsCallsWithRequestIDsAndNoQuery(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-GitHub-Request-Id", "ABCD:1234")
+		w.WriteHeader(http.StatusTeapot)
+	}))
+	defer srv.Close()
+	client := collector.NewHTTPClient(nil)
+	rec := collector.NewRecorder()
+	ctx := collector.WithOperation(collector.WithRecorder(t.Context(), rec), "github", "ListMembers")
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/orgs/acme/members?access_token=SECRET", nil)
+	require.NoError(t, err)
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+
+	calls := rec.Calls()
+	require.Len(t, calls, 1)
+	c := calls[0]
+	require.Equal(t, "github", c.Service)
+	require.Equal(t, "ListMembers", c.Operation)
+	require.Equal(t, "ABCD:1234", c.RequestID)
+	require.Equal(t, http.StatusTeapot, c.HTTPStatus)
+	require.Equal(t, 1, c.Attempt)
+	require.False(t, c.Time.IsZero())
+
+	// Without an operation name the path is used, never the query string.
+	rec2 := collector.NewRecorder()
+	req, err = http.NewRequestWithContext(collector.WithRecorder(context.Background(), rec2), http.MethodGet, srv.URL+"/x?token=SECRET", nil)
+	require.NoError(t, err)
+	resp, err = client.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, "GET /x", rec2.Calls()[0].Operation)
+	require.NotContains(t, rec2.Calls()[0].Operation, "SECRET")
+
+	// A context without a recorder records nothing.
+	req, err = http.NewRequest(http.MethodGet, srv.URL, nil)
+	require.NoError(t, err)
+	resp, err = client.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Len(t, rec.Calls(), 1)
+}
+
+// AWS SDK calls are named by the SDK's own middleware, and its retries are
+// numbered attempts of one operation.
+func TestRecordsAWSOperationsAndRetries(t *testing.T) {
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n++
+		w.Header().Set("X-Amzn-Requestid", "req-"+string(rune('0'+n)))
+		w.Header().Set("Content-Type", "text/xml")
+		if n == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(`<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceUnavailable</Code><Message>busy</Message></Error><RequestId>req-1</RequestId></ErrorResponse>`))
+			return
+		}
+		w.Write([]byte(`<GetCallerIdentityResponse><GetCallerIdentityResult><Account>111122223333</Account><Arn>arn:aws:iam::111122223333:user/x</Arn><UserId>AIDX</UserId></GetCallerIdentityResult><ResponseMetadata><RequestId>req-2</RequestId></ResponseMetadata></GetCallerIdentityResponse>`))
+	}))
+	defer srv.Close()
+	client := sts.New(sts.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(srv.URL),
+		HTTPClient:   collector.NewHTTPClient(nil),
+		Credentials:  aws.AnonymousCredentials{},
+	})
+	rec := collector.NewRecorder()
+	out, err := client.GetCallerIdentity(collector.WithRecorder(t.Context(), rec), &sts.GetCallerIdentityInput{})
+	require.NoError(t, err)
+	require.Equal(t, "111122223333", aws.ToString(out.Account))
+	calls := rec.Calls()
+	require.Len(t, calls, 2)
+	for i, c := range calls {
+		require.Equal(t, "STS", c.Service)
+		require.Equal(t, "GetCallerIdentity", c.Operation)
+		require.Equal(t, "us-east-1", c.Region)
+		require.Equal(t, i+1, c.Attempt)
+	}
+	require.Equal(t, http.StatusServiceUnavailable, calls[0].HTTPStatus)
+	require.Equal(t, "req-2", calls[1].RequestID)
+}
