@@ -102,6 +102,10 @@ func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat 
 	if len(only) > 0 && len(selected) == 0 {
 		return nil, usageErr("--only %s matches no configured collector", strings.Join(only, ","))
 	}
+	transport, err := baseTransport()
+	if err != nil {
+		return nil, configErr(err)
+	}
 	jobs := make([]agent.Job, 0, len(selected))
 	var errs []error
 	for i, c := range selected {
@@ -110,7 +114,7 @@ func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat 
 			ID:         c.ID,
 			Sources:    cfg.Sources,
 			Thresholds: cfg.Thresholds,
-			HTTPClient: collector.NewHTTPClient(nil),
+			HTTPClient: collector.NewHTTPClient(transport),
 			Logger:     log.Named(c.ID),
 		})
 		if err != nil {

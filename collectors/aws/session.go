@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -86,11 +85,9 @@ func (s *session) config(ctx context.Context) (aws.Config, error) {
 	}
 	// Set after loading: the SDK can only apply AWS_CA_BUNDLE to a client
 	// it builds itself, and would refuse the recording client. API calls
-	// must go through the recording client; its transport decides trust.
+	// must go through the recording client, whose transport the agent
+	// builds with AWS_CA_BUNDLE's certificates among its roots.
 	cfg.HTTPClient = s.settings.HTTPClient
-	if os.Getenv("AWS_CA_BUNDLE") != "" && s.settings.Logger != nil {
-		s.settings.Logger.Warn("AWS_CA_BUNDLE applies to credential providers only; API calls use the agent's HTTP transport")
-	}
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
