@@ -70,6 +70,7 @@ func cmdDemo(ctx context.Context, args []string, s streams) error {
 	cfg := config.Defaults()
 	cfg.Store = "file://" + filepath.Join(*dir, "evidence")
 	cfg.SigningKey = "file://" + filepath.Join(*dir, "signing-key.pem")
+	cfg.SpoolDir = filepath.Join(*dir, "spool")
 	cfg.Sources.AWS = awsSim.Source(urls[0])
 	cfg.Sources.GitHub = ghSim.Source(urls[1])
 	cfg.Sources.Okta = oktaSim.Source(urls[2])
@@ -174,19 +175,26 @@ func printNextSteps(w io.Writer, storeURL string, written []agent.Written) {
 	if len(written) == 0 {
 		return
 	}
+	self := os.Args[0]
 	key := written[0].Key
 	root := storeURL[len("file://"):]
+	today := time.Now().UTC()
 	fmt.Fprintf(w, `
 The evidence is in %[1]s. Verify it again at any time:
 
-  exhibit verify --store %[2]s
+  %[5]s verify --store %[2]s
+
+see every control day by day in a self-contained HTML page:
+
+  %[5]s report --store %[2]s --from %[6]s --to %[7]s -o report.html
 
 or check one snapshot's signature with nothing but openssl:
 
   cd %[1]s
   base64 -d %[3]s.sig > /tmp/snapshot.sig.der
   openssl dgst -sha256 -verify keys/%[4]s.pem -signature /tmp/snapshot.sig.der %[3]s
-`, root, storeURL, key, written[0].Snapshot.KeyID)
+`, root, storeURL, key, written[0].Snapshot.KeyID, self,
+		today.AddDate(0, 0, -7).Format(time.DateOnly), today.AddDate(0, 0, 1).Format(time.DateOnly))
 }
 
 func truncate(s string, n int) string {

@@ -39,6 +39,9 @@ func TestDemoLeavesVerifiedEvidence(t *testing.T) {
 	require.Contains(t, r.stdout, "0 problem(s)")
 	require.Contains(t, r.stdout, "hipaa:164.312(a)(2)(iii)")
 
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "the demo writes only under --dir")
 	r = exhibit(t, dir, nil, "verify", "--store", "file://demo/evidence")
 	require.Equal(t, 0, r.code, r.stdout)
 
