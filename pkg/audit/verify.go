@@ -344,12 +344,17 @@ func (v *verifier) checkAttachments(ctx context.Context, key string, snap *evide
 // without its snapshot means the snapshot was removed, even from the end of a
 // series where the chain alone cannot show it.
 func (v *verifier) index(ctx context.Context, series map[string]*seriesObjects) error {
+	indexed := map[string]map[int64]bool{}
 	err := v.st.List(ctx, store.IndexPrefix, "", func(key string) error {
 		_, name, seq, ok := store.ParseIndexKey(key)
 		if !ok {
 			v.problem(key, "unexpected object in the date index")
 			return nil
 		}
+		if indexed[name] == nil {
+			indexed[name] = map[int64]bool{}
+		}
+		indexed[name][seq] = true
 		objs := series[name]
 		// Gaps inside a series were already reported by the chain walk.
 		if objs == nil || !objs.snapshots[seq] && !objs.sigs[seq] && seq > objs.max() {
@@ -359,6 +364,15 @@ func (v *verifier) index(ctx context.Context, series map[string]*seriesObjects) 
 	})
 	if err != nil {
 		return fmt.Errorf("list index: %w", err)
+	}
+	// Period listings (sample, export, report) find snapshots through the
+	// index; one without a marker would silently drop out of them.
+	for name, objs := range series {
+		for seq := range objs.snapshots {
+			if !indexed[name][seq] {
+				v.problem(store.SnapshotKey(name, seq), "no date-index marker: listings of a period (sample, export, report) would leave it out")
+			}
+		}
 	}
 	slices.SortStableFunc(v.report.Problems, func(a, b Problem) int { return strings.Compare(a.Key, b.Key) })
 	return nil

@@ -140,6 +140,16 @@ func TestTamperIsDetected(t *testing.T) {
 			d := evidence.Digest([]byte("raw 111122223333"))
 			overwrite(t, path(env, store.AttachmentKey(d)), []byte("raw 999"))
 		}, store.AttachmentKey(evidence.Digest([]byte("raw 111122223333"))), "altered"},
+		{"index marker deleted", func(t *testing.T, env *agenttest.Env) {
+			var marker string
+			require.NoError(t, env.Store.List(t.Context(), store.IndexPrefix, "", func(k string) error {
+				if _, name, seq, _ := store.ParseIndexKey(k); name == series && seq == 3 {
+					marker = k
+				}
+				return nil
+			}))
+			require.NoError(t, os.Remove(path(env, marker)))
+		}, k3, "no date-index marker"},
 		{"signature deleted", func(t *testing.T, env *agenttest.Env) {
 			require.NoError(t, os.Remove(path(env, store.SignatureKey(k3))))
 		}, store.SignatureKey(k3), "missing signature"},
