@@ -150,3 +150,66 @@ func TestREADMEOpenSSLCommandVerifies(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, string(out), "Verification failure")
 }
+
+// The README's cosign command, run as written after its openssl block's
+// variable lines, verifies a stored snapshot. cosign runs in a network
+// namespace of its own, so its attempt to refresh a trust root cannot leave
+// this machine.
+func TestREADMECosignCommandVerifies(t *testing.T) {
+	cosign := findTool(t, "cosign")
+	unshare := requireTool(t, "unshare")
+	readme := string(readFile(t, "../../README.md"))
+	block := func(name string) string {
+		m := regexp.MustCompile("(?s)<!-- " + name + " -->\n```sh\n(.*?)```\n<!-- /" + name + " -->").FindStringSubmatch(readme)
+		require.NotNil(t, m, "README has no %s block", name)
+		return m[1]
+	}
+	var vars []string
+	for _, line := range strings.Split(block("openssl-verify"), "\n") {
+		if strings.HasPrefix(line, "S=") || strings.HasPrefix(line, "K=") {
+			vars = append(vars, line)
+		}
+	}
+	require.Len(t, vars, 2)
+	cmdLine := strings.Replace(block("cosign-verify"), "cosign ", cosign+" ", 1)
+	script := strings.Join(vars, "\n") + "\n" + cmdLine
+
+	env := testStore(t)
+	run := func() (string, error) {
+		cmd := exec.Command(unshare, "-n", "bash", "-euo", "pipefail", "-c", script)
+		cmd.Dir = env.Store.Root()
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := run()
+	if err != nil && strings.Contains(out, "unshare failed") {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("cannot make a network namespace under CI: %s", out)
+		}
+		t.Skipf("no network namespaces here: %s", out)
+	}
+	require.NoError(t, err, out)
+	require.Contains(t, out, "Verified OK")
+
+	p := filepath.Join(env.Store.Root(), "evidence/aws.iam/111122223333/000000000001.json")
+	rewrite(t, p, []byte(strings.Replace(string(readFile(t, p)), `"status":"pass"`, `"status":"fail"`, 1)))
+	out, err = run()
+	require.Error(t, err, "an altered snapshot must not verify: %s", out)
+	require.NotContains(t, out, "Verified OK")
+}
+
+// findTool looks on PATH and in the Go bin directory, where make test-deps
+// installs Go tools; it skips on a laptop without the tool and fails under CI.
+func findTool(t *testing.T, name string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+		p := filepath.Join(strings.Split(strings.TrimSpace(string(out)), string(os.PathListSeparator))[0], "bin", name)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return requireTool(t, name)
+}
