@@ -2,7 +2,6 @@ package awscollector
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -53,18 +52,12 @@ type trailState struct {
 // Collect reads the trails homed in each region of one account.
 func (c *trailCollector) Collect(ctx context.Context, req collector.Request) (*collector.Result, error) {
 	acct := req.Scope.Account
-	t, err := c.s.target(ctx, acct)
+	run, err := c.s.begin(ctx, acct)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := c.s.accountConfig(ctx, t)
-	if err != nil {
-		return nil, fmt.Errorf("account %s: %w", acct, err)
-	}
-	part := partition(cfg.Region)
+	cfg, part, res, partial := run.cfg, run.part, run.res, run.partial
 	root := accountARN(part, acct)
-	res := &collector.Result{Records: c.s.skippedRecords(acct)}
-	partial := &collector.PartialError{}
 	regions, err := c.s.regions(ctx, cfg, req.Scope)
 	if err != nil {
 		partial.Add(where(acct, "", ""), "ec2:DescribeRegions", err)

@@ -52,22 +52,16 @@ func (c *iamCollector) Scopes(ctx context.Context) ([]evidence.Scope, error) {
 // Collect reads one account's IAM evidence.
 func (c *iamCollector) Collect(ctx context.Context, req collector.Request) (*collector.Result, error) {
 	acct := req.Scope.Account
-	t, err := c.s.target(ctx, acct)
+	run, err := c.s.begin(ctx, acct)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := c.s.accountConfig(ctx, t)
-	if err != nil {
-		return nil, fmt.Errorf("account %s: %w", acct, err)
-	}
+	cfg, part, res, partial := run.cfg, run.part, run.res, run.partial
 	api := iam.NewFromConfig(cfg, func(o *iam.Options) {
 		if ep := c.s.endpoint(); ep != nil {
 			o.BaseEndpoint = ep
 		}
 	})
-	part := partition(cfg.Region)
-	res := &collector.Result{Records: c.s.skippedRecords(acct)}
-	partial := &collector.PartialError{}
 	th := c.s.thresholds()
 	root := accountARN(part, acct)
 

@@ -79,18 +79,12 @@ type bucketState struct {
 // regions, buckets elsewhere are inventoried but not read or judged.
 func (c *s3Collector) Collect(ctx context.Context, req collector.Request) (*collector.Result, error) {
 	acct := req.Scope.Account
-	t, err := c.s.target(ctx, acct)
+	run, err := c.s.begin(ctx, acct)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := c.s.accountConfig(ctx, t)
-	if err != nil {
-		return nil, fmt.Errorf("account %s: %w", acct, err)
-	}
-	part := partition(cfg.Region)
+	cfg, part, res, partial := run.cfg, run.part, run.res, run.partial
 	root := accountARN(part, acct)
-	res := &collector.Result{Records: c.s.skippedRecords(acct)}
-	partial := &collector.PartialError{}
 
 	accountPAB, accountPABErr := c.accountBlock(ctx, cfg, acct)
 	if accountPABErr != nil {

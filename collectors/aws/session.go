@@ -239,3 +239,30 @@ func (s *session) thresholds() collector.Thresholds {
 	set(&t.TrailDeliveryMaxHours, d.TrailDeliveryMaxHours)
 	return t
 }
+
+// accountRun is how every collector starts on one account: the account's
+// configuration (assumed role, checked identity), its partition, and an
+// empty result that already lists the organization accounts skipped.
+type accountRun struct {
+	cfg     aws.Config
+	part    string
+	res     *collector.Result
+	partial *collector.PartialError
+}
+
+func (s *session) begin(ctx context.Context, acct string) (*accountRun, error) {
+	t, err := s.target(ctx, acct)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := s.accountConfig(ctx, t)
+	if err != nil {
+		return nil, fmt.Errorf("account %s: %w", acct, err)
+	}
+	return &accountRun{
+		cfg:     cfg,
+		part:    partition(cfg.Region),
+		res:     &collector.Result{Records: s.skippedRecords(acct)},
+		partial: &collector.PartialError{},
+	}, nil
+}
