@@ -43,8 +43,8 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// seriesSnapshots reads every snapshot of a series, in order.
-func seriesSnapshots(t *testing.T, st *fsstore.Store, series string) []*evidence.Snapshot {
+// seriesSnapshots reads every snapshot of a series from any store, in order.
+func seriesSnapshots(t *testing.T, st store.Store, series string) []*evidence.Snapshot {
 	t.Helper()
 	var out []*evidence.Snapshot
 	require.NoError(t, st.List(t.Context(), store.SeriesPrefix(series), "", func(key string) error {

@@ -102,29 +102,6 @@ func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool,
 	}
 }
 
-// s3Snapshots reads a series from the bucket, in seq order.
-func s3Snapshots(t *testing.T, st *s3store.Store, series string) []*evidence.Snapshot {
-	t.Helper()
-	var out []*evidence.Snapshot
-	err := st.List(t.Context(), store.SeriesPrefix(series), "", func(key string) error {
-		if _, _, ok := store.ParseSnapshotKey(key); !ok {
-			return nil
-		}
-		b, err := st.Get(t.Context(), key)
-		if err != nil {
-			return err
-		}
-		s, err := evidence.Parse(b)
-		if err != nil {
-			return fmt.Errorf("%s: %w", key, err)
-		}
-		out = append(out, s)
-		return nil
-	})
-	require.NoError(t, err)
-	return out
-}
-
 func s3Config(srv *minio.Server, sources, schedule string) string {
 	return fmt.Sprintf(`store: s3://evidence/prod
 store_options:
@@ -175,7 +152,7 @@ func TestStoreOutageLosesNoRun(t *testing.T) {
 
 	waitUntil(t, 90*time.Second, "snapshots before the outage", func() bool {
 		for _, s := range series {
-			if len(s3Snapshots(t, reader, s)) < 2 {
+			if len(seriesSnapshots(t, reader, s)) < 2 {
 				return false
 			}
 		}
@@ -206,7 +183,7 @@ func TestStoreOutageLosesNoRun(t *testing.T) {
 	require.GreaterOrEqual(t, spooled, spooledDuringOutage)
 	require.Equal(t, spooled, uploaded, "every spooled run was uploaded")
 	for _, s := range series {
-		snaps := s3Snapshots(t, reader, s)
+		snaps := seriesSnapshots(t, reader, s)
 		for i, snap := range snaps {
 			require.Equal(t, int64(i+1), snap.Seq, s)
 		}
@@ -246,7 +223,7 @@ func TestTwoReplicasOneBucket(t *testing.T) {
 		d.stop(t)
 	}
 	for _, s := range series {
-		snaps := s3Snapshots(t, reader, s)
+		snaps := seriesSnapshots(t, reader, s)
 		require.GreaterOrEqual(t, len(snaps), 20, s)
 		sched, err := schedule.Parse(snaps[0].Schedule)
 		require.NoError(t, err)
