@@ -57,14 +57,35 @@ func Parse(b []byte) (*Snapshot, error) {
 	if !bytes.Equal(canon, b) {
 		return nil, errors.New("not canonical JSON (RFC 8785)")
 	}
+	s, err := decode(b)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	// Go's decoder matches field names regardless of case and lets fields
+	// be absent: only bytes identical to what exhibit writes are evidence.
+	again, err := decode(b)
+	if err != nil {
+		return nil, err
+	}
+	written, err := Encode(again)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(written, b) {
+		return nil, errors.New("not in the form the v1 contract writes (field names, missing fields, order of controls, or time precision)")
+	}
+	return s, nil
+}
+
+func decode(b []byte) (*Snapshot, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	var s Snapshot
 	if err := dec.Decode(&s); err != nil {
 		return nil, fmt.Errorf("decode snapshot: %w", err)
-	}
-	if err := s.Validate(); err != nil {
-		return nil, err
 	}
 	return &s, nil
 }

@@ -66,6 +66,8 @@ func TestParseRejects(t *testing.T) {
 		"seq zero":        {strings.Replace(string(good), `"seq":1`, `"seq":0`, 1), "seq: must be 1 or more"},
 		"prev on seq 1":   {strings.Replace(string(good), `"prev":""`, `"prev":"ab"`, 1), "prev: must be empty for seq 1"},
 		"wrong schema":    {strings.Replace(string(good), Schema, "exhibit.dev/evidence/v9", 1), "schema: want"},
+		"field name case": {strings.Replace(string(good), `"records":`, `"Records":`, 1), "not canonical"},
+		"missing field":   {strings.Replace(string(good), `"key_id":"",`, ``, 1), "not in the form the v1 contract writes"},
 		"complete+errors": {strings.Replace(string(good), `"errors":[]`, `"errors":[{"message":"x","where":"y"}]`, 1), "complete, but 1 errors"},
 	}
 	for name, tc := range cases {
