@@ -3,6 +3,7 @@ package awscollector
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -505,7 +506,13 @@ func TestRunEndsEarly(t *testing.T) {
 	defer cancel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".DescribeTrails") {
+			// End the run while this call is in flight, and answer only
+			// once the client has given up on it, so the call always fails.
+			// (The server notices the client leaving once the body is read.)
+			io.Copy(io.Discard, r.Body)
 			cancel()
+			<-r.Context().Done()
+			return
 		}
 		sim.ServeHTTP(w, r)
 	}))

@@ -219,14 +219,21 @@ func (s *Server) ReadOnlyCredentials(t testing.TB) aws.Credentials {
 	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
 	defer cancel()
 	c := sts.New(sts.Options{Region: Region, BaseEndpoint: aws.String(s.Endpoint()), Credentials: s.CredentialsProvider()})
-	out, err := c.AssumeRole(ctx, &sts.AssumeRoleInput{
+	in := &sts.AssumeRoleInput{
 		// MinIO ignores the role for its root user; the policy is what
 		// narrows the session.
 		RoleArn:         aws.String("arn:minio:iam:::role/exhibit-reader"),
 		RoleSessionName: aws.String("exhibit-reader"),
 		Policy:          aws.String(readOnlyPolicy),
 		DurationSeconds: aws.Int32(3600),
-	})
+	}
+	out, err := c.AssumeRole(ctx, in)
+	// The server reports ready before its IAM subsystem is; until then STS
+	// answers "Server not initialized".
+	for err != nil && strings.Contains(err.Error(), "Server not initialized") && ctx.Err() == nil {
+		time.Sleep(100 * time.Millisecond)
+		out, err = c.AssumeRole(ctx, in)
+	}
 	if err != nil {
 		t.Fatalf("minio: read-only credentials: %v", err)
 	}
