@@ -9,12 +9,11 @@ import (
 	"time"
 
 	"github.com/exhibit-dev/exhibit/pkg/audit"
-	"github.com/exhibit-dev/exhibit/pkg/store/storeurl"
 )
 
 func cmdExport(ctx context.Context, args []string, s streams) error {
 	fs := newFlags("export", s)
-	storeURL := fs.String("store", "", "the store to export from: file://PATH or s3://BUCKET/PREFIX (required)")
+	sf := addStoreFlags(fs, "export from")
 	format := fs.String("format", "", "`oscal` (assessment-results JSON), ocsf (Compliance Finding events, one per line) or csv (one row per finding) (required)")
 	var from, to dateFlag
 	fs.Var(&from, "from", "export snapshots started on or after this `date` (YYYY-MM-DD or RFC 3339; required)")
@@ -23,7 +22,7 @@ func cmdExport(ctx context.Context, args []string, s streams) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	period, err := periodFlags("export", *storeURL, from, to)
+	period, err := periodFlags("export", *sf.url, from, to)
 	if err != nil {
 		return err
 	}
@@ -38,9 +37,9 @@ func cmdExport(ctx context.Context, args []string, s streams) error {
 		return err
 	}
 	defer o.abort()
-	st, err := storeurl.Open(ctx, *storeURL, storeurl.ReadOnly)
+	st, err := sf.open(ctx, "export")
 	if err != nil {
-		return usageErr("export: %v", err)
+		return err
 	}
 	members, err := audit.LoadPeriod(ctx, st, period)
 	if err != nil {

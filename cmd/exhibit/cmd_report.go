@@ -7,12 +7,11 @@ import (
 	"time"
 
 	"github.com/exhibit-dev/exhibit/pkg/audit"
-	"github.com/exhibit-dev/exhibit/pkg/store/storeurl"
 )
 
 func cmdReport(ctx context.Context, args []string, s streams) error {
 	fs := newFlags("report", s)
-	storeURL := fs.String("store", "", "the store to report on: file://PATH or s3://BUCKET/PREFIX (required)")
+	sf := addStoreFlags(fs, "report on")
 	var from, to dateFlag
 	fs.Var(&from, "from", "report on snapshots started on or after this `date` (YYYY-MM-DD or RFC 3339; required)")
 	fs.Var(&to, "to", "report on snapshots started before this `date` (required)")
@@ -20,7 +19,7 @@ func cmdReport(ctx context.Context, args []string, s streams) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	period, err := periodFlags("report", *storeURL, from, to)
+	period, err := periodFlags("report", *sf.url, from, to)
 	if err != nil {
 		return err
 	}
@@ -29,9 +28,9 @@ func cmdReport(ctx context.Context, args []string, s streams) error {
 		return err
 	}
 	defer o.abort()
-	st, err := storeurl.Open(ctx, *storeURL, storeurl.ReadOnly)
+	st, err := sf.open(ctx, "report")
 	if err != nil {
-		return usageErr("report: %v", err)
+		return err
 	}
 	members, err := audit.LoadPeriod(ctx, st, period)
 	if err != nil {

@@ -12,12 +12,11 @@ import (
 
 	"github.com/exhibit-dev/exhibit/pkg/audit"
 	"github.com/exhibit-dev/exhibit/pkg/controls"
-	"github.com/exhibit-dev/exhibit/pkg/store/storeurl"
 )
 
 func cmdSample(ctx context.Context, args []string, s streams) error {
 	fs := newFlags("sample", s)
-	storeURL := fs.String("store", "", "the store to sample: file://PATH or s3://BUCKET/PREFIX (required)")
+	sf := addStoreFlags(fs, "sample")
 	control := fs.String("control", "", "the control `ID` whose evidence is sampled, e.g. CC6.1 or hipaa:164.312(b) (required)")
 	var from, to dateFlag
 	fs.Var(&from, "from", "start of the period: snapshots started on or after this `date` (YYYY-MM-DD or RFC 3339; required)")
@@ -28,7 +27,7 @@ func cmdSample(ctx context.Context, args []string, s streams) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	period, err := periodFlags("sample", *storeURL, from, to)
+	period, err := periodFlags("sample", *sf.url, from, to)
 	if err != nil {
 		return err
 	}
@@ -49,13 +48,14 @@ func cmdSample(ctx context.Context, args []string, s streams) error {
 		return err
 	}
 	defer o.abort()
-	st, err := storeurl.Open(ctx, *storeURL, storeurl.ReadOnly)
+	st, err := sf.open(ctx, "sample")
 	if err != nil {
-		return usageErr("sample: %v", err)
+		return err
 	}
 
-	cmdline := []string{"exhibit", "sample", "--store", *storeURL, "--control", ref,
-		"--from", dateArg(period.From), "--to", dateArg(period.To), "--seed", *seed}
+	cmdline := append([]string{"exhibit", "sample"}, sf.args()...)
+	cmdline = append(cmdline, "--control", ref,
+		"--from", dateArg(period.From), "--to", dateArg(period.To), "--seed", *seed)
 	if *size > 0 {
 		cmdline = append(cmdline, "--size", strconv.Itoa(*size))
 	}

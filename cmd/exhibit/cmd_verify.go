@@ -8,26 +8,19 @@ import (
 
 	"github.com/exhibit-dev/exhibit/pkg/audit"
 	"github.com/exhibit-dev/exhibit/pkg/signing"
-	"github.com/exhibit-dev/exhibit/pkg/store/s3store"
-	"github.com/exhibit-dev/exhibit/pkg/store/storeurl"
 )
 
 func cmdVerify(ctx context.Context, args []string, s streams) error {
 	fs := newFlags("verify", s)
-	storeURL := fs.String("store", "", "the store to verify: file://PATH or s3://BUCKET/PREFIX (required)")
+	sf := addStoreFlags(fs, "verify")
 	var from, to dateFlag
 	fs.Var(&from, "from", "check snapshots started on or after this `date` (YYYY-MM-DD or RFC 3339)")
 	fs.Var(&to, "to", "check snapshots started before this `date`")
 	var keys multiFlag
 	fs.Var(&keys, "key", "trust only this public key `file` (PEM; repeatable) instead of the keys the store publishes")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	region := fs.String("region", "", "the s3:// store's `region` (default: the AWS SDK's, e.g. AWS_REGION)")
-	endpoint := fs.String("endpoint", "", "an S3-compatible `URL` for the s3:// store (path-style requests)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if *storeURL == "" {
-		return usageErr("verify: --store is required")
 	}
 	if !from.t.IsZero() && !to.t.IsZero() && !to.t.After(from.t) {
 		return usageErr("verify: --to must be after --from")
@@ -44,12 +37,9 @@ func cmdVerify(ctx context.Context, args []string, s streams) error {
 		}
 		opts.TrustedKeys = append(opts.TrustedKeys, pub)
 	}
-	st, err := storeurl.OpenWith(ctx, *storeURL, storeurl.Options{
-		Mode: storeurl.ReadOnly,
-		S3:   s3store.Options{Region: *region, Endpoint: *endpoint},
-	})
+	st, err := sf.open(ctx, "verify")
 	if err != nil {
-		return usageErr("verify: %v", err)
+		return err
 	}
 	if !*asJSON {
 		opts.OnProblem = func(p audit.Problem) { fmt.Fprintf(s.out, "FAIL %s\n", p) }

@@ -277,3 +277,45 @@ signing_key: awskms:///%s
 	require.NoError(t, err, string(out))
 	require.Equal(t, "Verified OK\n", string(out))
 }
+
+// An auditor reads an s3:// store with read-only credentials: sample, export
+// and report reach it through --endpoint and --region like verify does, and
+// the sample's redraw command names them.
+func TestAuditorCommandsReadS3Store(t *testing.T) {
+	srv := minio.Start(t)
+	srv.CreateBucket(t, "evidence", true)
+	sources, env, _ := estate(t)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "exhibit.yaml"), s3Config(srv, sources, "@daily"))
+	from := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
+	for range 2 {
+		r := exhibit(t, dir, append(env, srv.Env()...), "collect", "-c", "exhibit.yaml")
+		require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	}
+	to := time.Now().UTC().Add(time.Hour).Format(time.RFC3339)
+
+	out := t.TempDir()
+	where := []string{"--store", "s3://evidence/prod", "--endpoint", srv.Endpoint(), "--region", minio.Region}
+	run := func(args ...string) result {
+		t.Helper()
+		r := exhibit(t, out, srv.ReadOnlyEnv(t), append(append(args[:1:1], where...), args[1:]...)...)
+		require.Equal(t, 0, r.code, "%s\n%s\n%s", args, r.stdout, r.stderr)
+		return r
+	}
+
+	run("export", "--format", "csv", "--from", from, "--to", to, "-o", "findings.csv")
+	csvOut, err := os.ReadFile(filepath.Join(out, "findings.csv"))
+	require.NoError(t, err)
+	require.Contains(t, string(csvOut), "github.org.two_factor")
+	require.Contains(t, string(csvOut), "okta.user.mfa")
+
+	r := run("sample", "--control", "CC6.1", "--from", from, "--to", to, "--seed", "s3", "-o", "sample.zip")
+	require.Contains(t, r.stdout, "of 4 snapshot(s) carrying soc2:CC6.1")
+	readme := string(readZip(t, filepath.Join(out, "sample.zip"))["README.md"])
+	require.Contains(t, readme, "exhibit sample --store s3://evidence/prod --region "+minio.Region+" --endpoint "+srv.Endpoint()+" --control soc2:CC6.1")
+
+	run("report", "--from", from, "--to", to, "-o", "report.html")
+	html, err := os.ReadFile(filepath.Join(out, "report.html"))
+	require.NoError(t, err)
+	require.Contains(t, string(html), "okta.user.mfa")
+}
