@@ -48,6 +48,9 @@ type Request struct {
 	Status                              int
 	// RoleSessionName is what an AssumeRole call named its session.
 	RoleSessionName string
+	// Attempt is the SDK's attempt number for the call (its
+	// Amz-Sdk-Request header): 1, or more for a retry.
+	Attempt int
 }
 
 type denial struct{ account, region, operation string }
@@ -78,12 +81,16 @@ func (s *Sim) Requests() []Request {
 	return append([]Request(nil), s.requests...)
 }
 
-// Count returns how many requests went to service ("iam", "s3", …) in
-// account, and, when operation is not "", to that operation.
+// Count returns how many calls went to service ("iam", "s3", …) in
+// account, and, when operation is not "", to that operation. A call is
+// counted once however often the SDK retried it: a retry depends on the
+// connection, not on what the collector asked for. (The SDK retries reads
+// of a response whose connection closed under it, which happens now and
+// then on loopback.)
 func (s *Sim) Count(account, service, operation string) int {
 	n := 0
 	for _, r := range s.Requests() {
-		if r.Account == account && r.Service == service && (operation == "" || r.Operation == operation) {
+		if r.Attempt <= 1 && r.Account == account && r.Service == service && (operation == "" || r.Operation == operation) {
 			n++
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -60,8 +61,20 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	status := s.serve(c)
 	s.mu.Lock()
-	s.requests = append(s.requests, Request{Account: acctID, Region: c.region, Service: c.service, Operation: c.op, Status: status, RoleSessionName: c.form.Get("RoleSessionName")})
+	s.requests = append(s.requests, Request{Account: acctID, Region: c.region, Service: c.service, Operation: c.op, Status: status, RoleSessionName: c.form.Get("RoleSessionName"), Attempt: sdkAttempt(c.r)})
 	s.mu.Unlock()
+}
+
+// sdkAttempt reads the attempt number from the SDK's "attempt=N; max=M".
+func sdkAttempt(r *http.Request) int {
+	for _, part := range strings.Split(r.Header.Get("Amz-Sdk-Request"), ";") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(part), "attempt="); ok {
+			if n, err := strconv.Atoi(v); err == nil {
+				return n
+			}
+		}
+	}
+	return 1
 }
 
 func (s *Sim) serve(c *call) int {
