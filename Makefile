@@ -19,7 +19,7 @@ demo: build
 ## test: install what the tests need, then vet, the whole suite and short fuzzing
 test: test-deps vet unit fuzz
 
-## test-deps: tools the suite runs for real (openssl verifies signatures)
+## test-deps: tools the suite runs for real (openssl, Chromium, MinIO, cosign)
 test-deps:
 	@./.ci/deps
 
