@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	gh "github.com/google/go-github/v60/github"
 	"github.com/stretchr/testify/require"
 
 	"github.com/exhibit-dev/exhibit/collectors/github/ghsim"
@@ -176,6 +177,20 @@ func TestPullRequestCases(t *testing.T) {
 				p.AllowForcePushes.Enabled = true
 			},
 			want: map[string]evidence.Result{CheckProtection: evidence.Fail}},
+		// protected_branches: [release] is checked besides each default
+		// branch, in the repositories that have such a branch.
+		{name: "protected_branch_unprotected", required: 1, resource: []string{"acme/api:release"},
+			setup: func(s *ghsim.Sim) { s.Org.Repo("api").Branches["release"] = nil },
+			want:  map[string]evidence.Result{CheckProtection: evidence.Fail}},
+		{name: "protected_branch_ruleset", required: 1, resource: []string{"acme/web:release"},
+			setup: func(s *ghsim.Sim) {
+				web := s.Org.Repo("web")
+				web.Branches = map[string]*gh.Protection{"release": nil}
+				web.Rulesets[0].Conditions.RefName.Include = append(web.Rulesets[0].Conditions.RefName.Include, "refs/heads/release")
+			},
+			want: map[string]evidence.Result{CheckProtection: evidence.Pass}},
+		{name: "protected_branch_missing", required: 1, resource: []string{"acme/infra:release"},
+			want: map[string]evidence.Result{CheckProtection: evidence.NotApplicable}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

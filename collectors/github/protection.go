@@ -38,11 +38,44 @@ type protectionErr struct {
 	err    error
 }
 
-func (c *clients) branchProtection(ctx context.Context, repo repository, branch string) (protection, *protectionErr) {
+// branchRulesets reads a repository's active branch rulesets, once for all
+// of its branches. A server without rulesets answers 404: none.
+func (c *clients) branchRulesets(ctx context.Context, repo repository) ([]*gh.Ruleset, *protectionErr) {
+	list, _, err := c.rest.Repositories.GetAllRulesets(collector.WithOperation(ctx, "github", "repos.get_all_rulesets"), repo.Owner, repo.Name, true)
+	if err != nil {
+		if apiStatus(err) == http.StatusNotFound {
+			return nil, nil
+		}
+		return nil, &protectionErr{"repos.get_all_rulesets", apiStatus(err), err}
+	}
+	var out []*gh.Ruleset
+	for _, summary := range list {
+		if summary.Enforcement != "active" || (summary.Target != nil && *summary.Target != "branch") || summary.ID == nil {
+			continue
+		}
+		rs, _, err := c.rest.Repositories.GetRuleset(collector.WithOperation(ctx, "github", "repos.get_ruleset"), repo.Owner, repo.Name, *summary.ID, true)
+		if err != nil {
+			return nil, &protectionErr{"repos.get_ruleset", apiStatus(err), err}
+		}
+		out = append(out, rs)
+	}
+	return out, nil
+}
+
+// errBranchNotFound: the branch does not exist in the repository.
+var errBranchNotFound = errors.New("branch not found")
+
+// branchProtection combines the branch's classic protection with the
+// rulesets that apply to it. A branch the repository does not have is
+// errBranchNotFound, told apart from "not protected" by GitHub's message.
+func (c *clients) branchProtection(ctx context.Context, repo repository, branch string, rulesets []*gh.Ruleset) (protection, *protectionErr) {
 	var p protection
 	classic, _, err := c.rest.Repositories.GetBranchProtection(collector.WithOperation(ctx, "github", "repos.get_branch_protection"), repo.Owner, repo.Name, branch)
+	var er *gh.ErrorResponse
 	switch {
 	case errors.Is(err, gh.ErrBranchNotProtected):
+	case errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusNotFound && er.Message == "Branch not found":
+		return p, &protectionErr{"repos.get_branch_protection", http.StatusNotFound, errBranchNotFound}
 	case err != nil:
 		return p, &protectionErr{"repos.get_branch_protection", apiStatus(err), err}
 	default:
@@ -56,22 +89,7 @@ func (c *clients) branchProtection(ctx context.Context, repo repository, branch 
 		p.DeletionBlocked = classic.AllowDeletions == nil || !classic.AllowDeletions.Enabled
 	}
 
-	list, _, err := c.rest.Repositories.GetAllRulesets(collector.WithOperation(ctx, "github", "repos.get_all_rulesets"), repo.Owner, repo.Name, true)
-	if err != nil {
-		if apiStatus(err) == http.StatusNotFound {
-			// Servers without rulesets answer 404.
-			return p, nil
-		}
-		return p, &protectionErr{"repos.get_all_rulesets", apiStatus(err), err}
-	}
-	for _, summary := range list {
-		if summary.Enforcement != "active" || (summary.Target != nil && *summary.Target != "branch") || summary.ID == nil {
-			continue
-		}
-		rs, _, err := c.rest.Repositories.GetRuleset(collector.WithOperation(ctx, "github", "repos.get_ruleset"), repo.Owner, repo.Name, *summary.ID, true)
-		if err != nil {
-			return p, &protectionErr{"repos.get_ruleset", apiStatus(err), err}
-		}
+	for _, rs := range rulesets {
 		if !rulesetApplies(rs, branch, repo.DefaultBranch) {
 			continue
 		}
@@ -130,6 +148,12 @@ func protectionFinding(repo repository, branch string, p protection, perr *prote
 	res := repo.fullName() + ":" + branch
 	rec := evidence.Record{Type: "github.branch_protection", ID: res}
 	f := evidence.Finding{Check: CheckProtection, Resource: res}
+	if perr != nil && branch != repo.DefaultBranch && errors.Is(perr.err, errBranchNotFound) {
+		f.Status = evidence.NotApplicable
+		f.Reason = fmt.Sprintf("%s has no branch %s", repo.fullName(), branch)
+		rec.Attributes = map[string]any{"branch_exists": false}
+		return f, rec
+	}
 	if perr != nil {
 		f.Status = evidence.Error
 		why := "could not be read"

@@ -2,6 +2,7 @@ package github
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -156,13 +157,24 @@ func (p *pullRequests) collectRepo(ctx context.Context, repo repository, w windo
 		out.findings = append(out.findings, directPushFindings(repo, commits, mergeCommits)...)
 	}
 
-	prot, perr := p.clients.branchProtection(ctx, repo, repo.DefaultBranch)
-	if perr != nil {
-		out.fail(repo.fullName(), perr.op, perr.err)
+	// Protection of the default branch and of each configured protected
+	// branch the repository has.
+	rulesets, rerr := p.clients.branchRulesets(ctx, repo)
+	if rerr != nil {
+		out.fail(repo.fullName(), rerr.op, rerr.err)
 	}
-	f, rec := protectionFinding(repo, repo.DefaultBranch, prot, perr)
-	out.findings = append(out.findings, f)
-	out.records = append(out.records, rec)
+	for _, b := range branches {
+		prot, perr := protection{}, rerr
+		if rerr == nil {
+			prot, perr = p.clients.branchProtection(ctx, repo, b, rulesets)
+			if perr != nil && !(b != repo.DefaultBranch && errors.Is(perr.err, errBranchNotFound)) {
+				out.fail(repo.fullName(), perr.op, perr.err)
+			}
+		}
+		f, rec := protectionFinding(repo, b, prot, perr)
+		out.findings = append(out.findings, f)
+		out.records = append(out.records, rec)
+	}
 }
 
 // sortResult orders records and findings so that the same observations

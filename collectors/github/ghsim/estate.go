@@ -45,13 +45,17 @@ func demoOrg(now time.Time) *Org {
 	day := func(d int) time.Time { return now.AddDate(0, 0, -d) }
 	yes := true
 
-	api := &Repo{Name: "api", DefaultBranch: "main", Private: true, Admins: []string{"alice"},
-		Protection: &gh.Protection{
+	protected := func() *gh.Protection {
+		return &gh.Protection{
 			RequiredPullRequestReviews: &gh.PullRequestReviewsEnforcement{RequiredApprovingReviewCount: 1, DismissStaleReviews: true},
 			EnforceAdmins:              &gh.AdminEnforcement{Enabled: true},
 			AllowForcePushes:           &gh.AllowForcePushes{Enabled: false},
 			AllowDeletions:             &gh.AllowDeletions{Enabled: false},
-		},
+		}
+	}
+	api := &Repo{Name: "api", DefaultBranch: "main", Private: true, Admins: []string{"alice"},
+		Protection: protected(),
+		Branches:   map[string]*gh.Protection{"release": protected()},
 	}
 	add := func(r *Repo, pr *PR) {
 		r.PRs = append(r.PRs, pr)

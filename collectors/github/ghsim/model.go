@@ -40,9 +40,12 @@ type Repo struct {
 	// ProtectionStatus, when set, is the HTTP status the protection
 	// endpoint answers with (403 for a token without permission).
 	ProtectionStatus int
-	Rulesets         []*gh.Ruleset
-	Admins           []string
-	PRs              []*PR
+	// Branches are the repository's other branches with their protection
+	// (nil: not protected); a branch not here answers 404 Branch not found.
+	Branches map[string]*gh.Protection
+	Rulesets []*gh.Ruleset
+	Admins   []string
+	PRs      []*PR
 	// Commits are on the default branch, in any order.
 	Commits []Commit
 }

@@ -65,15 +65,21 @@ func (s *Sim) repoREST(w http.ResponseWriter, r *http.Request, repo *Repo, p []s
 		}
 		writePage(s, w, r, users)
 	case len(p) == 3 && p[0] == "branches" && p[2] == "protection":
+		prot, exists := repo.Protection, true
+		if p[1] != repo.DefaultBranch {
+			prot, exists = repo.Branches[p[1]]
+		}
 		switch {
 		case repo.ProtectionStatus == http.StatusForbidden:
 			writeJSON(w, http.StatusForbidden, apiError("Resource not accessible by integration"))
 		case repo.ProtectionStatus != 0:
 			writeJSON(w, repo.ProtectionStatus, apiError("Server Error"))
-		case p[1] != repo.DefaultBranch || repo.Protection == nil:
+		case !exists:
+			writeJSON(w, http.StatusNotFound, apiError("Branch not found"))
+		case prot == nil:
 			writeJSON(w, http.StatusNotFound, apiError("Branch not protected"))
 		default:
-			writeJSON(w, http.StatusOK, repo.Protection)
+			writeJSON(w, http.StatusOK, prot)
 		}
 	case len(p) == 1 && p[0] == "rulesets":
 		list := make([]*gh.Ruleset, 0, len(repo.Rulesets))
