@@ -204,10 +204,21 @@ func orEmpty[T any](s []T) []T {
 	return s
 }
 
+// encodeMu serializes encoding: some of the Okta SDK's MarshalJSON methods
+// write to the value they encode, and the estate is shared by every request.
+var encodeMu sync.Mutex
+
 func writeJSON(w http.ResponseWriter, v any) {
+	encodeMu.Lock()
+	b, err := json.Marshal(v)
+	encodeMu.Unlock()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "E0000009", "Internal Server Error")
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(append(b, '\n'))
 }
 
 func writeError(w http.ResponseWriter, status int, code, summary string) {
