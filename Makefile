@@ -6,7 +6,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 BIN      := bin/exhibit
 FUZZTIME ?= 5s
 
-.PHONY: build demo test test-deps unit fuzz vet clean
+.PHONY: build demo test test-deps unit race fuzz vet clean
 
 ## build: a static binary in bin/ (the Dockerfile runs this same target)
 build:
@@ -16,10 +16,10 @@ build:
 demo: build
 	./$(BIN) demo
 
-## test: install what the tests need, then vet, the whole suite and short fuzzing
-test: test-deps vet unit fuzz
+## test: install what the tests need, then vet, the whole suite, the race detector and short fuzzing
+test: test-deps vet unit race fuzz
 
-## test-deps: tools the suite runs for real (openssl, Chromium, MinIO, cosign)
+## test-deps: tools the suite runs for real (openssl, Chromium, MinIO, cosign; a C compiler for -race)
 test-deps:
 	@./.ci/deps
 
@@ -28,6 +28,11 @@ vet:
 
 unit:
 	$(GO) test -count=1 ./...
+
+## race: the packages again under the race detector: the agent runs
+## collectors, the scheduler and the spool concurrently
+race:
+	CGO_ENABLED=1 $(GO) test -race -count=1 ./pkg/... ./collectors/...
 
 ## fuzz: run every Fuzz target briefly (FUZZTIME each)
 fuzz:
