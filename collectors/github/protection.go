@@ -65,6 +65,12 @@ func (c *clients) branchRulesets(ctx context.Context, repo repository) ([]*gh.Ru
 // errBranchNotFound: the branch does not exist in the repository.
 var errBranchNotFound = errors.New("branch not found")
 
+// missingBranch: a configured protected branch this repository does not
+// have. That is not_applicable; the default branch is always there.
+func missingBranch(repo repository, branch string, perr *protectionErr) bool {
+	return perr != nil && branch != repo.DefaultBranch && errors.Is(perr.err, errBranchNotFound)
+}
+
 // branchProtection combines the branch's classic protection with the
 // rulesets that apply to it. A branch the repository does not have is
 // errBranchNotFound, told apart from "not protected" by GitHub's message.
@@ -148,7 +154,7 @@ func protectionFinding(repo repository, branch string, p protection, perr *prote
 	res := repo.fullName() + ":" + branch
 	rec := evidence.Record{Type: "github.branch_protection", ID: res}
 	f := evidence.Finding{Check: CheckProtection, Resource: res}
-	if perr != nil && branch != repo.DefaultBranch && errors.Is(perr.err, errBranchNotFound) {
+	if missingBranch(repo, branch, perr) {
 		f.Status = evidence.NotApplicable
 		f.Reason = fmt.Sprintf("%s has no branch %s", repo.fullName(), branch)
 		rec.Attributes = map[string]any{"branch_exists": false}

@@ -2,7 +2,6 @@ package github
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -167,7 +166,7 @@ func (p *pullRequests) collectRepo(ctx context.Context, repo repository, w windo
 		prot, perr := protection{}, rerr
 		if rerr == nil {
 			prot, perr = p.clients.branchProtection(ctx, repo, b, rulesets)
-			if perr != nil && !(b != repo.DefaultBranch && errors.Is(perr.err, errBranchNotFound)) {
+			if perr != nil && !missingBranch(repo, b, perr) {
 				out.fail(repo.fullName(), perr.op, perr.err)
 			}
 		}
