@@ -146,6 +146,13 @@ collectors:
 		require.Contains(t, string(body), want, path)
 	}
 
+	// A one-off collect with the daemon's configuration would share its
+	// spool; it is refused before collecting, naming the holder.
+	r := exhibit(t, dir, []string{"EXHIBIT_GH_TOKEN=" + src.Token.Reveal()}, "collect", "-c", "exhibit.yaml")
+	require.Equal(t, 2, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stderr, "spool_dir: ")
+	require.Contains(t, r.stderr, fmt.Sprintf("in use by another exhibit process (pid %d): give each process its own spool_dir", cmd.Process.Pid))
+
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	select {
 	case err := <-exited:
@@ -177,7 +184,7 @@ collectors:
 	}
 	require.NotContains(t, logs.String(), src.Token.Reveal(), "the token must never be logged")
 
-	r := exhibit(t, dir, nil, "verify", "--store", "file://./evidence")
+	r = exhibit(t, dir, nil, "verify", "--store", "file://./evidence")
 	require.Equal(t, 0, r.code, r.stdout)
 }
 

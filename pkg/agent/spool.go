@@ -20,8 +20,13 @@ import (
 // Spool keeps finished snapshots on local disk while the store cannot be
 // reached, so that no evidence is lost to an outage. Entries survive
 // restarts and are uploaded in order, per series, when the store returns.
+//
+// One process owns a spool at a time: two processes draining one directory
+// would upload an entry twice or trip over each other's removals, so a
+// second OpenSpool of a directory in use fails with ErrSpoolInUse.
 type Spool struct {
-	dir string
+	dir  string
+	lock *os.File
 
 	mu      sync.Mutex
 	pending map[string][]string // series -> entry file names, oldest first
@@ -38,14 +43,24 @@ type spoolEntry struct {
 	OncePerSlot bool                   `json:"once_per_slot,omitempty"`
 }
 
-// OpenSpool opens (creating) the spool directory and loads what an earlier
-// process left in it.
+// ErrSpoolInUse is returned by OpenSpool when another process holds the
+// spool directory.
+var ErrSpoolInUse = errors.New("in use by another exhibit process")
+
+const spoolLockName = ".lock"
+
+// OpenSpool opens (creating) the spool directory, locks it for this process
+// and loads what an earlier process left in it.
 func OpenSpool(dir string) (*Spool, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("spool %s: %w", dir, err)
 	}
-	s := &Spool{dir: dir, pending: map[string][]string{}}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	lock, err := lockSpool(dir)
+	if err != nil {
+		return nil, fmt.Errorf("spool %s: %w", dir, err)
+	}
+	s := &Spool{dir: dir, lock: lock, pending: map[string][]string{}}
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -61,12 +76,23 @@ func OpenSpool(dir string) (*Spool, error) {
 		return nil
 	})
 	if err != nil {
+		s.Close()
 		return nil, fmt.Errorf("spool %s: %w", dir, err)
 	}
 	for _, names := range s.pending {
 		sort.Strings(names)
 	}
 	return s, nil
+}
+
+// Close releases the spool for another process. Exiting releases it too.
+func (s *Spool) Close() error {
+	if s == nil || s.lock == nil {
+		return nil
+	}
+	err := s.lock.Close()
+	s.lock = nil
+	return err
 }
 
 // Dir is the spool's directory.

@@ -48,13 +48,14 @@ func (o *outage) List(ctx context.Context, prefix, after string, fn func(string)
 	return o.Store.List(ctx, prefix, after, fn)
 }
 
-func newSpooled(t *testing.T, env *agenttest.Env, st store.Store, spoolDir string) *agent.Agent {
+func newSpooled(t *testing.T, env *agenttest.Env, st store.Store, spoolDir string) (*agent.Agent, *agent.Spool) {
 	t.Helper()
 	sp, err := agent.OpenSpool(spoolDir)
 	require.NoError(t, err)
+	t.Cleanup(func() { sp.Close() })
 	a, err := agent.New(t.Context(), agent.Options{Store: st, Signer: env.Signer, Spool: sp, Now: env.Clock.Now})
 	require.NoError(t, err)
-	return a
+	return a, sp
 }
 
 func requireVerified(t *testing.T, st store.Store) *audit.VerifyReport {
@@ -69,7 +70,7 @@ func TestOutageSpoolsThenUploadsInOrder(t *testing.T) {
 	env := agenttest.NewEnv(t, t0)
 	st := &outage{Store: env.Store}
 	spoolDir := filepath.Join(env.Dir, "spool")
-	a := newSpooled(t, env, st, spoolDir)
+	a, sp := newSpooled(t, env, st, spoolDir)
 	var since []time.Time
 	c := &agenttest.Collector{Accounts: []string{"acme"}, Fn: func(req collector.Request) (*collector.Result, error) {
 		since = append(since, req.Since)
@@ -98,7 +99,8 @@ func TestOutageSpoolsThenUploadsInOrder(t *testing.T) {
 	// unreachable store); the new process finds the spool and uploads it
 	// before its own snapshot.
 	st.down.Store(false)
-	a = newSpooled(t, env, st, spoolDir)
+	require.NoError(t, sp.Close())
+	a, _ = newSpooled(t, env, st, spoolDir)
 	require.Equal(t, 4, a.Backlog())
 	w := run()
 	require.False(t, w[0].Spooled)
@@ -117,7 +119,7 @@ func TestSpooledSnapshotsRechainAfterAnotherWriter(t *testing.T) {
 	c := &agenttest.Collector{Accounts: []string{"acme"}, Fn: agenttest.Passing}
 	job := agenttest.Job("t", "@hourly", c)
 	st := &outage{Store: env.Store}
-	a := newSpooled(t, env, st, filepath.Join(env.Dir, "spool"))
+	a, _ := newSpooled(t, env, st, filepath.Join(env.Dir, "spool"))
 	_, err := a.Run(t.Context(), job)
 	require.NoError(t, err)
 
