@@ -56,20 +56,6 @@ func exhibit(t *testing.T, dir string, env []string, args ...string) result {
 	return result{code: code, stdout: out.String(), stderr: errb.String()}
 }
 
-// requireTool skips without the tool on a laptop, and fails under CI, where
-// a missing dependency must never pass silently.
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is required under CI (make test-deps installs it)", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
-
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/exhibit-dev/exhibit/pkg/testtool"
 )
 
 // chromium runs headless Chromium with a throwaway profile and nothing that
@@ -34,7 +36,7 @@ func chromium(t *testing.T, bin string, args ...string) []byte {
 // Acceptance: the report renders in a real browser and shows every control
 // of the period, with its day strip and drill-down; a screenshot is kept.
 func TestReportRendersInChromium(t *testing.T) {
-	bin := requireTool(t, "chromium")
+	bin := testtool.Require(t, "chromium")
 	_, url := auditStore(t)
 	dir := t.TempDir()
 	r := exhibit(t, dir, nil, "report", "--store", url, "--from", auditFrom, "--to", auditTo, "-o", "report.html")
@@ -116,7 +118,7 @@ func TestReportBadInput(t *testing.T) {
 // The report of real collectors' evidence shows, in the browser, every
 // control any finding of the period supports (taken from the CSV export).
 func TestReportOfTheDemoEstate(t *testing.T) {
-	bin := requireTool(t, "chromium")
+	bin := testtool.Require(t, "chromium")
 	dir, url, from, to := demoStore(t)
 	r := exhibit(t, dir, nil, "export", "--store", url, "--format", "csv", "--from", from, "--to", to, "-o", "f.csv")
 	require.Equal(t, 0, r.code, r.stdout+r.stderr)

@@ -23,6 +23,7 @@ import (
 	"github.com/exhibit-dev/exhibit/pkg/store"
 	"github.com/exhibit-dev/exhibit/pkg/store/minio"
 	"github.com/exhibit-dev/exhibit/pkg/store/s3store"
+	"github.com/exhibit-dev/exhibit/pkg/testtool"
 )
 
 // estate serves the GitHub and Okta simulators and returns the sources part
@@ -252,7 +253,7 @@ func TestTwoReplicasOneBucket(t *testing.T) {
 // A snapshot signed with an AWS KMS key verifies with the README's openssl
 // command.
 func TestKMSSignedSnapshotVerifiesWithOpenSSL(t *testing.T) {
-	requireTool(t, "openssl")
+	testtool.Require(t, "openssl")
 	kms := kmstest.Start(t)
 	sources, env, series := estate(t)
 	dir := t.TempDir()

@@ -21,6 +21,7 @@ import (
 	"github.com/exhibit-dev/exhibit/pkg/agent/agenttest"
 	"github.com/exhibit-dev/exhibit/pkg/collector"
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
+	"github.com/exhibit-dev/exhibit/pkg/testtool"
 )
 
 // auditStart is the first day of the audit fixture's period.
@@ -142,8 +143,8 @@ func TestSampleIsReproducibleAndVerifiable(t *testing.T) {
 	require.Contains(t, readme, "exhibit sample --store "+url+" --control soc2:CC6.1 --from 2026-03-01 --to 2026-03-31 --seed audit-2026 -o sample.zip")
 
 	// Run the README's commands, as written, in the extracted archive.
-	requireTool(t, "openssl")
-	bash := requireTool(t, "bash")
+	testtool.Require(t, "openssl")
+	bash := testtool.Require(t, "bash")
 	x := t.TempDir()
 	for name, content := range files {
 		writeFile(t, filepath.Join(x, filepath.FromSlash(name)), string(content))

@@ -2,13 +2,13 @@ package main
 
 import (
 	"crypto/tls"
+	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"encoding/pem"
 	"github.com/stretchr/testify/require"
 )
 

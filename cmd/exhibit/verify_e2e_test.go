@@ -13,6 +13,7 @@ import (
 
 	"github.com/exhibit-dev/exhibit/pkg/agent/agenttest"
 	"github.com/exhibit-dev/exhibit/pkg/store"
+	"github.com/exhibit-dev/exhibit/pkg/testtool"
 )
 
 func testStore(t *testing.T) *agenttest.Env {
@@ -119,8 +120,8 @@ func TestKeys(t *testing.T) {
 // The README's openssl commands, run exactly as written, verify a stored
 // snapshot.
 func TestREADMEOpenSSLCommandVerifies(t *testing.T) {
-	requireTool(t, "openssl")
-	bash := requireTool(t, "bash")
+	testtool.Require(t, "openssl")
+	bash := testtool.Require(t, "bash")
 	readme, err := os.ReadFile("../../README.md")
 	require.NoError(t, err)
 	m := regexp.MustCompile("(?s)<!-- openssl-verify -->\n```sh\n(.*?)```\n<!-- /openssl-verify -->").FindSubmatch(readme)
@@ -156,8 +157,8 @@ func TestREADMEOpenSSLCommandVerifies(t *testing.T) {
 // namespace of its own, so its attempt to refresh a trust root cannot leave
 // this machine.
 func TestREADMECosignCommandVerifies(t *testing.T) {
-	cosign := findTool(t, "cosign")
-	unshare := requireTool(t, "unshare")
+	cosign := testtool.Require(t, "cosign")
+	unshare := testtool.Require(t, "unshare")
 	readme := string(readFile(t, "../../README.md"))
 	block := func(name string) string {
 		m := regexp.MustCompile("(?s)<!-- " + name + " -->\n```sh\n(.*?)```\n<!-- /" + name + " -->").FindStringSubmatch(readme)
@@ -196,20 +197,4 @@ func TestREADMECosignCommandVerifies(t *testing.T) {
 	out, err = run()
 	require.Error(t, err, "an altered snapshot must not verify: %s", out)
 	require.NotContains(t, out, "Verified OK")
-}
-
-// findTool looks on PATH and in the Go bin directory, where make test-deps
-// installs Go tools; it skips on a laptop without the tool and fails under CI.
-func findTool(t *testing.T, name string) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		p := filepath.Join(strings.Split(strings.TrimSpace(string(out)), string(os.PathListSeparator))[0], "bin", name)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	return requireTool(t, name)
 }

@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -28,6 +27,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/exhibit-dev/exhibit/pkg/testtool"
 )
 
 // Region is the region the server reports and the harness's clients use.
@@ -54,43 +55,11 @@ type Server struct {
 	logs *lockedWriter
 }
 
-// Binary returns the path of the minio binary: PATH first, then
-// $(go env GOPATH)/bin. It returns "" when there is none.
-func Binary() string {
-	if p, err := exec.LookPath("minio"); err == nil {
-		return p
-	}
-	var dirs []string
-	if gp := os.Getenv("GOPATH"); gp != "" {
-		dirs = append(dirs, filepath.SplitList(gp)...)
-	}
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		dirs = append(dirs, filepath.SplitList(strings.TrimSpace(string(out)))...)
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		dirs = append(dirs, filepath.Join(home, "go"))
-	}
-	for _, d := range dirs {
-		p := filepath.Join(d, "bin", "minio")
-		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	return ""
-}
-
 // Start runs a fresh server for the test and stops it at cleanup. Without
 // the binary it skips the test, or fails it when CI is set.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin := Binary()
-	if bin == "" {
-		msg := "minio binary not found in PATH or $(go env GOPATH)/bin; run `make test-deps` to install it"
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	bin := testtool.Require(t, "minio")
 	s := &Server{bin: bin, dataDir: t.TempDir()}
 	var err error
 	// A port picked free can be taken before the server binds it; try again
