@@ -1,8 +1,11 @@
 package deploy
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"os"
 	"slices"
 	"strings"
@@ -54,25 +57,30 @@ func TestCollectorPolicyMatchesDeclaredPermissions(t *testing.T) {
 	}
 }
 
-// The Kubernetes manifests' embedded configuration is valid, the probes hit
-// the daemon's endpoints, and the container runs unprivileged.
+// The plain Kubernetes manifests install a working agent.
 func TestKubernetesManifests(t *testing.T) {
-	f, err := os.Open("kubernetes/exhibit.yaml")
+	b, err := os.ReadFile("kubernetes/exhibit.yaml")
 	require.NoError(t, err)
-	defer f.Close()
-	dec := yaml.NewDecoder(f)
+	checkInstall(t, decodeAll(t, b), 1)
+}
+
+// checkInstall holds what any install of the agent on Kubernetes must get
+// right: a valid embedded configuration, probes on the daemon's endpoints,
+// an unprivileged container, a persistent spool per replica at the
+// configured spool_dir, a grace period longer than the daemon's, and
+// metrics reachable on every replica.
+func checkInstall(t *testing.T, docs []map[string]any, replicas int) {
+	t.Helper()
 	kinds := map[string]map[string]any{}
-	for {
-		var doc map[string]any
-		if err := dec.Decode(&doc); err != nil {
-			require.ErrorIs(t, err, io.EOF)
-			break
-		}
-		kinds[doc["kind"].(string)] = doc
+	for _, doc := range docs {
+		kind, _ := doc["kind"].(string)
+		require.NotContains(t, kinds, kind, "one %s expected", kind)
+		kinds[kind] = doc
 	}
-	for _, k := range []string{"ServiceAccount", "ConfigMap", "PersistentVolumeClaim", "Deployment", "Service"} {
+	for _, k := range []string{"ServiceAccount", "ConfigMap", "StatefulSet", "Service"} {
 		require.Contains(t, kinds, k)
 	}
+	name := func(doc map[string]any) any { return dig(t, doc, "metadata")["name"] }
 
 	data := kinds["ConfigMap"]["data"].(map[string]any)["exhibit.yaml"].(string)
 	env := map[string]string{"GITHUB_TOKEN": "t", "OKTA_API_TOKEN": "t"}
@@ -80,17 +88,72 @@ func TestKubernetesManifests(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, cfg.Validate(all.Registry()))
 
-	spec := dig(t, kinds["Deployment"], "spec", "template", "spec")
+	sts := kinds["StatefulSet"]
+	require.EqualValues(t, replicas, dig(t, sts, "spec")["replicas"])
+	spec := dig(t, sts, "spec", "template", "spec")
+	require.Equal(t, name(kinds["ServiceAccount"]), spec["serviceAccountName"])
 	c := spec["containers"].([]any)[0].(map[string]any)
+	require.Equal(t, []any{"run", "-c", "/etc/exhibit/exhibit.yaml"}, c["args"])
 	require.Equal(t, "/healthz", dig(t, c, "livenessProbe", "httpGet")["path"])
 	require.Equal(t, "/readyz", dig(t, c, "readinessProbe", "httpGet")["path"])
 	sc := c["securityContext"].(map[string]any)
 	require.Equal(t, true, sc["readOnlyRootFilesystem"])
 	require.Equal(t, false, sc["allowPrivilegeEscalation"])
 	require.Equal(t, true, dig(t, spec, "securityContext")["runAsNonRoot"])
-	// The spool outlives the pod, and the grace period outlasts the daemon's.
-	require.Contains(t, data, "spool_dir: /var/lib/exhibit/spool")
 	require.Greater(t, spec["terminationGracePeriodSeconds"].(int), int(cfg.Shutdown.Grace.Seconds()))
+
+	mounts := map[string]string{}
+	for _, m := range c["volumeMounts"].([]any) {
+		m := m.(map[string]any)
+		mounts[m["name"].(string)] = m["mountPath"].(string)
+	}
+	require.Equal(t, "/etc/exhibit", mounts["config"])
+	var configMap any
+	for _, v := range spec["volumes"].([]any) {
+		v := v.(map[string]any)
+		require.NotEqual(t, "spool", v["name"], "the spool must not be a volume shared by all replicas")
+		if v["name"] == "config" {
+			configMap = dig(t, v, "configMap")["name"]
+		}
+	}
+	require.Equal(t, name(kinds["ConfigMap"]), configMap)
+	// The spool outlives the pod and belongs to one replica.
+	require.Equal(t, cfg.SpoolDir, mounts["spool"])
+	claims := dig(t, sts, "spec")["volumeClaimTemplates"].([]any)
+	require.Len(t, claims, 1)
+	claim := claims[0].(map[string]any)
+	require.Equal(t, "spool", name(claim))
+	require.Equal(t, []any{"ReadWriteOnce"}, dig(t, claim, "spec")["accessModes"])
+
+	// Metrics: the container port is the one the daemon listens on, and a
+	// headless Service lists every replica, ready or not.
+	_, port, err := net.SplitHostPort(cfg.Listen)
+	require.NoError(t, err)
+	ports := c["ports"].([]any)
+	require.Len(t, ports, 1)
+	require.Equal(t, port, fmt.Sprint(ports[0].(map[string]any)["containerPort"]))
+	svc := dig(t, kinds["Service"], "spec")
+	require.Equal(t, "None", svc["clusterIP"])
+	require.Equal(t, true, svc["publishNotReadyAddresses"])
+	require.Equal(t, name(kinds["Service"]), dig(t, sts, "spec")["serviceName"])
+	require.Equal(t, dig(t, sts, "spec", "selector")["matchLabels"], svc["selector"])
+	require.Subset(t, dig(t, sts, "spec", "template", "metadata")["labels"], svc["selector"])
+}
+
+func decodeAll(t *testing.T, b []byte) []map[string]any {
+	t.Helper()
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	var docs []map[string]any
+	for {
+		var doc map[string]any
+		if err := dec.Decode(&doc); err != nil {
+			require.ErrorIs(t, err, io.EOF)
+			return docs
+		}
+		if doc != nil {
+			docs = append(docs, doc)
+		}
+	}
 }
 
 func dig(t *testing.T, m map[string]any, path ...string) map[string]any {

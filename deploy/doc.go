@@ -1,3 +1,4 @@
 // Package deploy holds deployment material (IAM policies, Kubernetes
-// manifests); its tests keep that material in step with the code.
+// manifests, the Helm chart); its tests keep that material in step with the
+// code.
 package deploy

@@ -1,0 +1,85 @@
+package deploy
+
+import (
+	"bytes"
+	"os/exec"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/exhibit-dev/exhibit/pkg/testtool"
+)
+
+const chart = "helm/exhibit"
+
+// helm runs the helm binary and returns its output and error.
+func helm(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(testtool.Require(t, "helm"), args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// The chart passes helm's strict lint and, with its defaults and with
+// several replicas, renders an install that meets the same bar as the
+// plain manifests.
+func TestHelmChart(t *testing.T) {
+	out, err := helm(t, "lint", "--strict", chart)
+	require.NoError(t, err, out)
+
+	for _, replicas := range []int{1, 3} {
+		out, err := helm(t, "template", "exhibit", chart, "--set", "replicas="+strconv.Itoa(replicas))
+		require.NoError(t, err, out)
+		checkInstall(t, decodeAll(t, []byte(out)), replicas)
+	}
+}
+
+// What the user puts under `config` reaches the agent unchanged, beside the
+// two fields the chart owns.
+func TestHelmChartPassesConfigThrough(t *testing.T) {
+	out, err := helm(t, "template", "exhibit", chart,
+		"--set", "config.thresholds.access_key_max_age_days=45",
+		"--set", "serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=arn:aws:iam::111122223333:role/exhibit-agent",
+		"--set", "envFromSecret=")
+	require.NoError(t, err, out)
+	docs := decodeAll(t, []byte(out))
+	checkInstall(t, docs, 1)
+	for _, doc := range docs {
+		switch doc["kind"] {
+		case "ConfigMap":
+			require.Contains(t, dig(t, doc, "data")["exhibit.yaml"], "access_key_max_age_days: 45")
+		case "ServiceAccount":
+			require.Equal(t, "arn:aws:iam::111122223333:role/exhibit-agent", dig(t, doc, "metadata", "annotations")["eks.amazonaws.com/role-arn"])
+		case "StatefulSet":
+			c := dig(t, doc, "spec", "template", "spec")["containers"].([]any)[0].(map[string]any)
+			require.NotContains(t, c, "envFrom", "no Secret named, none referenced")
+		}
+	}
+}
+
+// Values the chart cannot honour are refused at render time, saying which
+// and why, rather than deployed.
+func TestHelmChartRefusesBadValues(t *testing.T) {
+	for name, tc := range map[string]struct {
+		set  []string
+		want string
+	}{
+		"spool_dir set":   {[]string{"config.spool_dir=/tmp/spool"}, "config.spool_dir is set by the chart"},
+		"listen set":      {[]string{"config.listen=0.0.0.0:1"}, "config.listen is set by the chart"},
+		"no config":       {[]string{"config=null"}, "config is required"},
+		"no account name": {[]string{"serviceAccount.create=false"}, "serviceAccount.name is required"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			args := []string{"template", "exhibit", chart}
+			for _, s := range tc.set {
+				args = append(args, "--set", s)
+			}
+			out, err := helm(t, args...)
+			require.Error(t, err, out)
+			require.Contains(t, out, tc.want)
+		})
+	}
+}
