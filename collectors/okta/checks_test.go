@@ -91,10 +91,58 @@ func TestSessionIdleBoundaries(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := sessionIdleFinding(p, tc.rules, true, 30)
 			require.Equal(t, tc.idle, f.Status, f.Reason)
-			m := policyMFAFinding(p, tc.rules, true)
+			m := policyMFAFinding(p, tc.rules, true, classicEngine)
 			require.Equal(t, tc.mfaCheck, m.Status, m.Reason)
 		})
 	}
+}
+
+// A global session rule without MFA fails on Classic Engine; on Identity
+// Engine the apps' authentication policies decide; when it is not known
+// which engine the org runs, nothing can be concluded.
+func TestSessionPolicyMFAByEngine(t *testing.T) {
+	p := &okta.Policy{Id: "00p1", Name: "Default Policy", Status: "ACTIVE", Type: "OKTA_SIGN_ON"}
+	no, yes := false, true
+	rule := func(mfa *bool) []*okta.PolicyRule {
+		return []*okta.PolicyRule{{Name: "r", Status: "ACTIVE", Actions: &okta.PolicyRuleActions{Signon: &okta.OktaSignOnPolicyRuleSignonActions{Access: "ALLOW", RequireFactor: mfa}}}}
+	}
+	for engine, want := range map[string]evidence.Result{classicEngine: evidence.Fail, identityEngine: evidence.NotApplicable, "": evidence.Error} {
+		f := policyMFAFinding(p, rule(&no), true, engine)
+		require.Equal(t, want, f.Status, "%q: %s", engine, f.Reason)
+		f = policyMFAFinding(p, rule(&yes), true, engine)
+		require.Equal(t, evidence.Pass, f.Status, "a rule requiring MFA passes on any engine (%q)", engine)
+	}
+}
+
+func TestAuthenticationPolicyMFA(t *testing.T) {
+	p := &okta.Policy{Id: "00p2", Name: "Salesforce", Status: "ACTIVE", Type: "ACCESS_POLICY"}
+	rule := func(name, status, access, mode string) *okta.AccessPolicyRule {
+		r := &okta.AccessPolicyRule{Name: name, Status: status, Actions: &okta.AccessPolicyRuleActions{AppSignOn: &okta.AccessPolicyRuleApplicationSignOn{Access: access}}}
+		if mode != "" {
+			r.Actions.AppSignOn.VerificationMethod = &okta.VerificationMethod{Type: "ASSURANCE", FactorMode: mode}
+		}
+		return r
+	}
+	for _, tc := range []struct {
+		name  string
+		rules []*okta.AccessPolicyRule
+		want  evidence.Result
+	}{
+		{"two factors", []*okta.AccessPolicyRule{rule("MFA", "ACTIVE", "ALLOW", "2FA")}, evidence.Pass},
+		{"one factor", []*okta.AccessPolicyRule{rule("MFA", "ACTIVE", "ALLOW", "2FA"), rule("Catch-all", "ACTIVE", "ALLOW", "1FA")}, evidence.Fail},
+		{"one factor but denied", []*okta.AccessPolicyRule{rule("MFA", "ACTIVE", "ALLOW", "2FA"), rule("Block", "ACTIVE", "DENY", "1FA")}, evidence.Pass},
+		{"one factor but inactive", []*okta.AccessPolicyRule{rule("MFA", "ACTIVE", "ALLOW", "2FA"), rule("Old", "INACTIVE", "ALLOW", "1FA")}, evidence.Pass},
+		{"factor mode not stated", []*okta.AccessPolicyRule{rule("MFA", "ACTIVE", "ALLOW", "2FA"), rule("Odd", "ACTIVE", "ALLOW", "")}, evidence.Error},
+		{"nobody let in", []*okta.AccessPolicyRule{rule("Block", "ACTIVE", "DENY", "")}, evidence.NotApplicable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := authPolicyMFAFinding(p, tc.rules, true, []string{"Salesforce"})
+			require.Equal(t, tc.want, f.Status, f.Reason)
+			require.Equal(t, "policies/00p2", f.Resource)
+		})
+	}
+	f := authPolicyMFAFinding(p, nil, false, nil)
+	require.Equal(t, evidence.Error, f.Status, "rules that could not be read decide nothing")
 }
 
 func TestDeprovisionedBoundaries(t *testing.T) {
@@ -115,4 +163,17 @@ func TestDeprovisionedBoundaries(t *testing.T) {
 		require.Equal(t, tc.judged, ok)
 		require.Equal(t, tc.want, f.Status)
 	}
+}
+
+func TestAccessPolicyOf(t *testing.T) {
+	for href, want := range map[any]string{
+		"https://acme.okta.com/api/v1/policies/rst1abc": "rst1abc",
+		"https://acme.okta.com/api/v1/apps/0oa1":        "",
+		"https://acme.okta.com/api/v1/policies/a/rules": "",
+		42: "",
+	} {
+		a := &okta.Application{Links: map[string]any{"accessPolicy": map[string]any{"href": href}}}
+		require.Equal(t, want, accessPolicyOf(a), "%v", href)
+	}
+	require.Empty(t, accessPolicyOf(&okta.Application{}))
 }

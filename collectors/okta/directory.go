@@ -2,7 +2,11 @@ package okta
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 
 	"github.com/okta/okta-sdk-golang/v2/okta"
@@ -31,6 +35,12 @@ type directory struct {
 	appGroups    map[string][]*okta.ApplicationGroupAssignment
 	policies     []*okta.Policy
 	rules        map[string][]*okta.PolicyRule // policy id →
+	// Authentication policies (Identity Engine only) and their rules.
+	authPolicies []*okta.Policy
+	authRules    map[string][]*okta.AccessPolicyRule // policy id →
+	// engine is identityEngine or classicEngine once known, "" when the
+	// authentication policies could not be listed.
+	engine string
 
 	usersRead, groupsRead, appsRead, policiesRead bool
 
@@ -71,10 +81,10 @@ func read(ctx context.Context, c *okta.Client) *directory {
 	d := &directory{
 		factors: map[string][]*okta.UserFactor{}, groupMembers: map[string][]string{},
 		appUsers: map[string][]*okta.AppUser{}, appGroups: map[string][]*okta.ApplicationGroupAssignment{},
-		rules: map[string][]*okta.PolicyRule{}, sem: make(chan struct{}, concurrency),
+		rules: map[string][]*okta.PolicyRule{}, authRules: map[string][]*okta.AccessPolicyRule{}, sem: make(chan struct{}, concurrency),
 	}
 	var wg sync.WaitGroup
-	for _, part := range []func(context.Context, *okta.Client){d.readUsers, d.readGroups, d.readApps, d.readPolicies} {
+	for _, part := range []func(context.Context, *okta.Client){d.readUsers, d.readGroups, d.readApps, d.readPolicies, d.readAuthPolicies} {
 		wg.Add(1)
 		go func() { defer wg.Done(); part(ctx, c) }()
 	}
@@ -190,22 +200,12 @@ func (d *directory) readApps(ctx context.Context, c *okta.Client) {
 // these are the global session policies, whose rules carry the MFA
 // requirement and the session idle timeout.
 func (d *directory) readPolicies(ctx context.Context, c *okta.Client) {
-	lctx := op(ctx, "policies.list")
-	list, resp, err := c.Policy.ListPolicies(lctx, &query.Params{Type: "OKTA_SIGN_ON"})
-	var policies []okta.Policy
-	for _, p := range list {
-		if pol, ok := p.(*okta.Policy); ok {
-			policies = append(policies, *pol)
-		}
-	}
-	policies, err = pages(lctx, policies, resp, err)
+	policies, err := listPolicies(ctx, c, "OKTA_SIGN_ON")
 	if err != nil {
 		d.fail("policies", "policies.list", fmt.Errorf("list sign-on policies: %w", err))
 		return
 	}
-	for i := range policies {
-		d.policies = append(d.policies, &policies[i])
-	}
+	d.policies = policies
 	d.policiesRead = true
 	ctx = op(ctx, "policies.list_rules")
 	d.skipped("policies", "policies.list_rules", forEach(ctx, d.sem, d.policies, func(p *okta.Policy) {
@@ -218,6 +218,89 @@ func (d *directory) readPolicies(ctx context.Context, c *okta.Client) {
 		d.rules[p.Id] = rules
 		d.mu.Unlock()
 	}))
+}
+
+const (
+	identityEngine = "identity_engine"
+	classicEngine  = "classic"
+)
+
+// readAuthPolicies reads the authentication policies (ACCESS_POLICY) of an
+// Identity Engine org: there, each app's authentication policy, not the
+// global session policy, decides whether signing in to it takes a second
+// factor. A Classic Engine org has none and says the type is invalid.
+func (d *directory) readAuthPolicies(ctx context.Context, c *okta.Client) {
+	policies, err := listPolicies(ctx, c, "ACCESS_POLICY")
+	if isInvalidPolicyType(err) {
+		d.mu.Lock()
+		d.engine = classicEngine
+		d.mu.Unlock()
+		return
+	}
+	if err != nil {
+		d.fail("policies", "policies.list", fmt.Errorf("list authentication policies: %w", err))
+		return
+	}
+	d.mu.Lock()
+	d.engine = identityEngine
+	d.authPolicies = policies
+	d.mu.Unlock()
+	ctx = op(ctx, "policies.list_rules")
+	d.skipped("policies", "policies.list_rules", forEach(ctx, d.sem, d.authPolicies, func(p *okta.Policy) {
+		rules, err := listAccessRules(ctx, c, p.Id)
+		if err != nil {
+			d.fail("policies/"+p.Id, "policies.list_rules", fmt.Errorf("list rules of authentication policy %s: %w", p.Name, err))
+			return
+		}
+		d.mu.Lock()
+		d.authRules[p.Id] = rules
+		d.mu.Unlock()
+	}))
+}
+
+// listPolicies lists every policy of one type.
+func listPolicies(ctx context.Context, c *okta.Client, typ string) ([]*okta.Policy, error) {
+	ctx = op(ctx, "policies.list")
+	list, resp, err := c.Policy.ListPolicies(ctx, &query.Params{Type: typ})
+	var policies []okta.Policy
+	for _, p := range list {
+		if pol, ok := p.(*okta.Policy); ok {
+			policies = append(policies, *pol)
+		}
+	}
+	policies, err = pages(ctx, policies, resp, err)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*okta.Policy, len(policies))
+	for i := range policies {
+		out[i] = &policies[i]
+	}
+	return out, nil
+}
+
+// listAccessRules reads an authentication policy's rules. The SDK's
+// ListPolicyRules decodes them as sign-on rules and drops appSignOn, so the
+// same request is decoded here as the SDK's own access-policy rule type.
+func listAccessRules(ctx context.Context, c *okta.Client, policyID string) ([]*okta.AccessPolicyRule, error) {
+	rq := c.CloneRequestExecutor()
+	req, err := rq.WithAccept("application/json").WithContentType("application/json").
+		NewRequest(http.MethodGet, "/api/v1/policies/"+url.PathEscape(policyID)+"/rules", nil)
+	if err != nil {
+		return nil, err
+	}
+	var rules []*okta.AccessPolicyRule
+	if _, err := rq.Do(ctx, req, &rules); err != nil {
+		return nil, err
+	}
+	return rules, nil
+}
+
+// isInvalidPolicyType recognises Okta's answer to a policy type the org
+// does not have: 400, E0000002 "Invalid policy type specified".
+func isInvalidPolicyType(err error) bool {
+	var e *okta.Error
+	return errors.As(err, &e) && e.ErrorCode == "E0000002" && strings.Contains(e.ErrorSummary, "Invalid policy type")
 }
 
 // forEach runs fn over items, as many at a time as sem has room for. When

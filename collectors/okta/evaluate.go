@@ -92,6 +92,7 @@ func (d *directory) evaluate(org string, now time.Time, th collector.Thresholds)
 		recs = append(recs, evidence.Record{Type: "okta.app", ID: a.Id, Attributes: map[string]any{
 			"label": a.Label, "name": a.Name, "status": a.Status, "sign_on_mode": a.SignOnMode,
 			"users": assignedUsers, "groups": gnames, "assignments_read": okU && okG,
+			"authentication_policy": accessPolicyOf(a),
 		}})
 	}
 	for _, a := range assigned {
@@ -131,7 +132,18 @@ func (d *directory) evaluate(org string, now time.Time, th collector.Thresholds)
 			continue
 		}
 		activePolicies++
-		finds = append(finds, policyMFAFinding(p, rules, read), sessionIdleFinding(p, rules, read, maxIdle))
+		finds = append(finds, policyMFAFinding(p, rules, read, d.engine), sessionIdleFinding(p, rules, read, maxIdle))
+	}
+	policyApps := appsByPolicy(d.apps)
+	for _, p := range d.authPolicies {
+		rules, read := d.authRules[p.Id]
+		recs = append(recs, authPolicyRecord(p, rules))
+		if p.Status != "ACTIVE" {
+			finds = append(finds, evidence.Finding{Check: CheckPolicyMFA, Resource: policyResource(p), Status: evidence.NotApplicable,
+				Reason: fmt.Sprintf("authentication policy %q is %s", p.Name, p.Status), Observed: map[string]any{"policy": p.Name, "status": p.Status}})
+			continue
+		}
+		finds = append(finds, authPolicyMFAFinding(p, rules, read, policyApps[p.Id]))
 	}
 	if d.policiesRead && activePolicies == 0 {
 		for _, check := range []string{CheckPolicyMFA, CheckSessionIdle} {
@@ -142,6 +154,7 @@ func (d *directory) evaluate(org string, now time.Time, th collector.Thresholds)
 
 	list := evidence.Finding{Check: CheckAccessList, Resource: org, Observed: map[string]any{
 		"users": len(d.users), "users_able_to_sign_in": active, "groups": len(d.groups), "apps": len(d.apps),
+		"engine": engineOrUnknown(d.engine),
 	}}
 	if d.usersRead && complete && len(d.partial.Errors) == 0 {
 		list.Status = evidence.Pass
@@ -152,4 +165,11 @@ func (d *directory) evaluate(org string, now time.Time, th collector.Thresholds)
 	}
 	finds = append(finds, list)
 	return recs, finds
+}
+
+func engineOrUnknown(e string) string {
+	if e == "" {
+		return "unknown"
+	}
+	return e
 }

@@ -1,7 +1,7 @@
 // Package okta collects identity evidence from an Okta org: users and their
 // statuses, enrolled factors, groups and memberships, application
-// assignments, and the global session (OKTA_SIGN_ON) policies with their
-// rules.
+// assignments, the global session (OKTA_SIGN_ON) policies and, on Identity
+// Engine, the authentication (ACCESS_POLICY) policies, with their rules.
 package okta
 
 import (

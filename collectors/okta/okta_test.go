@@ -111,6 +111,8 @@ func TestAccessCases(t *testing.T) {
 		{"user_suspended_unassigned", oktasim.UserSuspended, map[string]evidence.Result{CheckUserMFA: evidence.NotApplicable, CheckDeprovisioned: evidence.Pass}},
 		{"policy_session_idle_2h", "policies/" + oktasim.PolicyDefault, map[string]evidence.Result{CheckPolicyMFA: evidence.Pass, CheckSessionIdle: evidence.Fail}},
 		{"policy_session_idle_15m", "policies/" + oktasim.PolicyAdmins, map[string]evidence.Result{CheckPolicyMFA: evidence.Pass, CheckSessionIdle: evidence.Pass}},
+		{"auth_policy_two_factors", "policies/" + oktasim.PolicyAuthDashboard, map[string]evidence.Result{CheckPolicyMFA: evidence.Pass}},
+		{"auth_policy_one_factor", "policies/" + oktasim.PolicyAuthOneFactor, map[string]evidence.Result{CheckPolicyMFA: evidence.Fail}},
 	}
 	h := newHarness(t)
 	res, err := h.collect(t, collector.DefaultThresholds())
@@ -137,6 +139,39 @@ func TestAccessCases(t *testing.T) {
 		}
 	})
 	checkGolden(t, "whole_run", h.srv.URL, golden{Records: res.Records, Findings: res.Findings})
+}
+
+// On Identity Engine a global session rule without MFA is no verdict (the
+// apps' authentication policies decide, and are checked); on Classic Engine,
+// which has no authentication policies and refuses to list them, it fails.
+func TestEngines(t *testing.T) {
+	for _, classic := range []bool{false, true} {
+		h := newHarness(t)
+		h.sim.Org.Classic = classic
+		no := false
+		h.sim.Org.Rules[oktasim.PolicyDefault][0].Actions.Signon.RequireFactor = &no
+		res, err := h.collect(t, collector.DefaultThresholds())
+		require.NoError(t, err, "a Classic org's refusal to list authentication policies is not a failure")
+		status := map[string]evidence.Result{}
+		for _, f := range res.Findings {
+			if f.Check == CheckPolicyMFA {
+				status[f.Resource] = f.Status
+			}
+		}
+		if classic {
+			require.Equal(t, map[string]evidence.Result{
+				"policies/" + oktasim.PolicyDefault: evidence.Fail,
+				"policies/" + oktasim.PolicyAdmins:  evidence.Pass,
+			}, status)
+			continue
+		}
+		require.Equal(t, map[string]evidence.Result{
+			"policies/" + oktasim.PolicyDefault:       evidence.NotApplicable,
+			"policies/" + oktasim.PolicyAdmins:        evidence.Pass,
+			"policies/" + oktasim.PolicyAuthDashboard: evidence.Pass,
+			"policies/" + oktasim.PolicyAuthOneFactor: evidence.Fail,
+		}, status)
+	}
 }
 
 func TestThresholds(t *testing.T) {
@@ -185,10 +220,11 @@ func TestPartialRead(t *testing.T) {
 	h := newHarness(t)
 	h.sim.Fail("/api/v1/users/00u1carol00000000003/factors", http.StatusForbidden)
 	h.sim.Fail("/api/v1/policies/"+oktasim.PolicyDefault+"/rules", http.StatusForbidden)
+	h.sim.Fail("/api/v1/policies/"+oktasim.PolicyAuthOneFactor+"/rules", http.StatusForbidden)
 	res, err := h.collect(t, collector.DefaultThresholds())
 	var partial *collector.PartialError
 	require.ErrorAs(t, err, &partial)
-	require.Len(t, partial.Errors, 2)
+	require.Len(t, partial.Errors, 3)
 	status := map[string]evidence.Result{}
 	for _, f := range res.Findings {
 		status[f.Check+" "+f.Resource] = f.Status
@@ -196,6 +232,8 @@ func TestPartialRead(t *testing.T) {
 	require.Equal(t, evidence.Error, status[CheckUserMFA+" "+oktasim.UserSMSOnly])
 	require.Equal(t, evidence.Error, status[CheckSessionIdle+" policies/"+oktasim.PolicyDefault])
 	require.Equal(t, evidence.Error, status[CheckPolicyMFA+" policies/"+oktasim.PolicyDefault])
+	require.Equal(t, evidence.Error, status[CheckPolicyMFA+" policies/"+oktasim.PolicyAuthOneFactor])
+	require.Equal(t, evidence.Pass, status[CheckPolicyMFA+" policies/"+oktasim.PolicyAuthDashboard])
 	require.Equal(t, evidence.Fail, status[CheckUserMFA+" "+oktasim.UserNoFactor])
 	require.Equal(t, evidence.Error, status[CheckAccessList+" "+strings.TrimPrefix(h.srv.URL, "http://")])
 }

@@ -47,7 +47,10 @@ func effective(rules []*okta.PolicyRule) []signonRule {
 
 func policyResource(p *okta.Policy) string { return "policies/" + p.Id }
 
-func policyMFAFinding(p *okta.Policy, rules []*okta.PolicyRule, read bool) evidence.Finding {
+// policyMFAFinding: every active rule of a global session policy that lets
+// users in requires MFA. On Identity Engine a rule that does not is no
+// verdict: each app's authentication policy decides (its own finding).
+func policyMFAFinding(p *okta.Policy, rules []*okta.PolicyRule, read bool, engine string) evidence.Finding {
 	f := evidence.Finding{Check: CheckPolicyMFA, Resource: policyResource(p)}
 	if !read {
 		f.Status, f.Reason = evidence.Error, fmt.Sprintf("the rules of sign-on policy %q could not be read", p.Name)
@@ -63,6 +66,12 @@ func policyMFAFinding(p *okta.Policy, rules []*okta.PolicyRule, read bool) evide
 	}
 	f.Observed = map[string]any{"policy": p.Name, "rules_requiring_mfa": nonNil(with), "rules_without_mfa": nonNil(without)}
 	switch {
+	case len(without) > 0 && engine == identityEngine:
+		f.Status = evidence.NotApplicable
+		f.Reason = fmt.Sprintf("global session policy %q does not require MFA under rule(s) %s; on Identity Engine each app's authentication policy decides (checked separately)", p.Name, strings.Join(without, ", "))
+	case len(without) > 0 && engine == "":
+		f.Status = evidence.Error
+		f.Reason = fmt.Sprintf("global session policy %q does not require MFA under rule(s) %s, and the authentication policies that may require it could not be read", p.Name, strings.Join(without, ", "))
 	case len(without) > 0:
 		f.Status = evidence.Fail
 		f.Reason = fmt.Sprintf("sign-on policy %q lets users in without MFA under rule(s) %s", p.Name, strings.Join(without, ", "))

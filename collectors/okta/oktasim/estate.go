@@ -22,6 +22,12 @@ const (
 	PolicyDefault = "00pdefaultpolicy0001"
 	// PolicyAdmins is a stricter policy: MFA, 15-minute idle timeout.
 	PolicyAdmins = "00padminspolicy00001"
+
+	// The org runs Identity Engine: each app has an authentication policy.
+	// PolicyAuthDashboard asks for two factors (GitHub Enterprise, AWS).
+	PolicyAuthDashboard = "00pauthdashboard0001"
+	// PolicyAuthOneFactor lets users into Salesforce with a password alone.
+	PolicyAuthOneFactor = "00pauthsalesforce001"
 )
 
 // Org is the simulated org's content, as the Okta SDK's own types.
@@ -36,6 +42,13 @@ type Org struct {
 	AppGroups map[string][]*okta.ApplicationGroupAssignment
 	Policies  []*okta.Policy
 	Rules     map[string][]*okta.PolicyRule // policy id →
+	// AuthPolicies are the authentication (ACCESS_POLICY) policies of an
+	// Identity Engine org, AuthRules their rules by policy id.
+	AuthPolicies []*okta.Policy
+	AuthRules    map[string][]*okta.AccessPolicyRule
+	// Classic makes the org a Classic Engine one: it has no
+	// authentication policies and refuses to list them.
+	Classic bool
 }
 
 func demoOrg(now time.Time) *Org {
@@ -44,7 +57,7 @@ func demoOrg(now time.Time) *Org {
 	o := &Org{
 		Factors: map[string][]*okta.UserFactor{}, Members: map[string][]string{},
 		AppUsers: map[string][]*okta.AppUser{}, AppGroups: map[string][]*okta.ApplicationGroupAssignment{},
-		Rules: map[string][]*okta.PolicyRule{},
+		Rules: map[string][]*okta.PolicyRule{}, AuthRules: map[string][]*okta.AccessPolicyRule{},
 	}
 	user := func(id, login, status string, created, lastLogin *time.Time) *okta.User {
 		profile := okta.UserProfile{"login": login, "email": login, "firstName": firstName(login), "lastName": "Example"}
@@ -155,6 +168,35 @@ func demoOrg(now time.Time) *Org {
 	rule(admins, "0pr1admins000000001", "Admins: MFA, 15 min idle", 1, 15, 480, true)
 	def := policy(PolicyDefault, "Default Policy", 2, true)
 	rule(def, "0pr1default00000001", "Default Rule", 1, 120, 0, true)
+
+	authPolicy := func(id, name string, priority int64) *okta.Policy {
+		p := &okta.Policy{Id: id, Name: name, Type: "ACCESS_POLICY", Status: "ACTIVE", PriorityPtr: &priority,
+			System: new(bool), Created: ago(400), LastUpdated: ago(10)}
+		o.AuthPolicies = append(o.AuthPolicies, p)
+		return p
+	}
+	authRule := func(p *okta.Policy, id, name string, priority int64, access, factorMode string) {
+		no := false
+		o.AuthRules[p.Id] = append(o.AuthRules[p.Id], &okta.AccessPolicyRule{
+			Id: id, Name: name, Type: "ACCESS_POLICY", Status: "ACTIVE", PriorityPtr: &priority, System: &no,
+			Created: ago(400), LastUpdated: ago(10),
+			Actions: &okta.AccessPolicyRuleActions{AppSignOn: &okta.AccessPolicyRuleApplicationSignOn{
+				Access: access,
+				VerificationMethod: &okta.VerificationMethod{Type: "ASSURANCE", FactorMode: factorMode, ReauthenticateIn: "PT2H",
+					Constraints: []*okta.AccessPolicyConstraints{{Knowledge: &okta.KnowledgeConstraint{Types: []string{"password"}}}}},
+			}},
+		})
+	}
+	dash := authPolicy(PolicyAuthDashboard, "Any two factors", 1)
+	authRule(dash, "rul1dashboardmfa001", "Any two factors", 1, "ALLOW", "2FA")
+	sfAuth := authPolicy(PolicyAuthOneFactor, "Salesforce", 2)
+	authRule(sfAuth, "rul1salesforce1fa01", "Password only", 1, "ALLOW", "1FA")
+	uses := func(a *okta.Application, p *okta.Policy) {
+		a.Links = map[string]any{"accessPolicy": map[string]any{"href": "https://acme.okta.example/api/v1/policies/" + p.Id}}
+	}
+	uses(ghApp, dash)
+	uses(aws, dash)
+	uses(sf, sfAuth)
 	return o
 }
 

@@ -185,12 +185,21 @@ func (s *Sim) route(w http.ResponseWriter, r *http.Request, p []string) {
 	case len(p) == 3 && p[0] == "apps" && p[2] == "groups":
 		page(s, w, r, o.AppGroups[p[1]])
 	case len(p) == 1 && p[0] == "policies":
-		if t := r.URL.Query().Get("type"); t != "OKTA_SIGN_ON" {
-			writeError(w, http.StatusBadRequest, "E0000001", "Api validation failed: type")
+		switch t := r.URL.Query().Get("type"); {
+		case t == "OKTA_SIGN_ON":
+			writeJSON(w, orEmpty(o.Policies))
+		case t == "ACCESS_POLICY" && !o.Classic:
+			writeJSON(w, orEmpty(o.AuthPolicies))
+		default:
+			// What Okta answers for a type the org does not have (a
+			// Classic Engine org has no ACCESS_POLICY).
+			writeError(w, http.StatusBadRequest, "E0000002", "The request was not valid: Invalid policy type specified")
+		}
+	case len(p) == 3 && p[0] == "policies" && p[2] == "rules":
+		if rules, ok := o.AuthRules[p[1]]; ok {
+			writeJSON(w, rules)
 			return
 		}
-		writeJSON(w, orEmpty(o.Policies))
-	case len(p) == 3 && p[0] == "policies" && p[2] == "rules":
 		writeJSON(w, orEmpty(o.Rules[p[1]]))
 	default:
 		writeError(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+r.URL.Path)
