@@ -65,7 +65,12 @@ func TestReportRendersInChromium(t *testing.T) {
 		}
 		require.Equal(t, map[string]int{"pass": 24, "fail": 4, "error": 1, "gap": 1}, count, ref)
 		require.Contains(t, section[1], "2026-03-13: a scheduled run left no snapshot")
-		require.Contains(t, section[1], "<summary>5 failing or undecided finding(s)</summary>")
+		require.Contains(t, section[1], "<summary>5 failing or undecided finding(s): 2 check and resource pair(s)</summary>")
+		// A finding that fails in four runs is one row: how often, the
+		// latest reason, and the evidence of its first and last sighting.
+		row := regexp.MustCompile(`<tr><td>test\.check</td><td>user-mallory</td><td class="st-fail">fail</td><td>(\d+)</td><td>[^<]*(?:&lt;[^<]*)*</td><td class="k">([^<]*)<br>([^<]*)<br>[0-9a-f]{64}</td><td class="k">([^<]*)<br>([^<]*)<br>[0-9a-f]{64}</td></tr>`).FindStringSubmatch(section[1])
+		require.NotNil(t, row, "one row for the repeated failure")
+		require.Equal(t, []string{"4", "2026-03-04T01:00:00Z", "evidence/okta.access/acme/000000000004.json", "2026-03-25T01:00:00Z", "evidence/okta.access/acme/000000000025.json"}, row[1:])
 		require.Contains(t, section[1], "evidence/okta.access/acme/000000000004.json")
 	}
 	require.Contains(t, dom, "In-scope criteria without evidence in the period")

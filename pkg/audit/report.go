@@ -38,14 +38,18 @@ type reportDay struct {
 	Note   string
 }
 
+// reportFinding is one failing or undecided (check, resource, status) over
+// the period: a finding that fails in every run of an hourly collector is
+// one row, with when it was first and last seen and the evidence of both,
+// not one row per run. Reason is the latest one.
 type reportFinding struct {
-	Started  string
-	Check    string
-	Resource string
-	Status   string
-	Reason   string
-	Key      string
-	SHA256   string
+	Check, Resource, Status, Reason string
+	Times                           int
+	First, Last                     reportSighting
+}
+
+type reportSighting struct {
+	Started, Key, SHA256 string
 }
 
 type reportEvidence struct {
@@ -61,7 +65,9 @@ type reportControl struct {
 	Anchor                  string
 	Days                    []reportDay
 	Counts                  map[string]int
-	Failing                 []reportFinding
+	Failing                 []*reportFinding
+	FailingTimes            int
+	failingBy               map[[3]string]*reportFinding
 	Gaps                    []reportGap
 	Evidence                []reportEvidence
 }
@@ -100,7 +106,8 @@ func WriteReport(w io.Writer, members []Member, opts ReportOptions) error {
 	get := func(ref string) *reportControl {
 		c := byRef[ref]
 		if c == nil {
-			c = &reportControl{Ref: ref, Title: "(not in the catalog)", Anchor: fmt.Sprintf("c%d", len(byRef)), Counts: map[string]int{}}
+			c = &reportControl{Ref: ref, Title: "(not in the catalog)", Anchor: fmt.Sprintf("c%d", len(byRef)), Counts: map[string]int{},
+				failingBy: map[[3]string]*reportFinding{}}
 			if cr, ok := cat.Criterion(ref); ok {
 				c.Title, c.Requirement = cr.Title, cr.Requirement
 			}
@@ -136,8 +143,7 @@ func WriteReport(w io.Writer, members []Member, opts ReportOptions) error {
 						status = DayError
 					}
 					mark(c, s.StartedAt, status)
-					c.Failing = append(c.Failing, reportFinding{Started: started, Check: f.Check, Resource: f.Resource,
-						Status: string(f.Status), Reason: f.Reason, Key: m.Key, SHA256: m.SHA256})
+					c.failing(f, reportSighting{Started: started, Key: m.Key, SHA256: m.SHA256})
 				}
 				c.Counts[string(f.Status)]++
 			}
@@ -189,6 +195,25 @@ func WriteReport(w io.Writer, members []Member, opts ReportOptions) error {
 	return reportTemplate.Execute(w, data)
 }
 
+// failing adds one sighting of a failing or undecided finding.
+func (c *reportControl) failing(f evidence.Finding, at reportSighting) {
+	c.FailingTimes++
+	k := [3]string{f.Check, f.Resource, string(f.Status)}
+	rf := c.failingBy[k]
+	if rf == nil {
+		rf = &reportFinding{Check: f.Check, Resource: f.Resource, Status: string(f.Status), First: at}
+		c.failingBy[k] = rf
+		c.Failing = append(c.Failing, rf)
+	}
+	rf.Times++
+	if at.Started >= rf.Last.Started {
+		rf.Last, rf.Reason = at, f.Reason
+	}
+	if at.Started < rf.First.Started {
+		rf.First = at
+	}
+}
+
 var reportTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -229,9 +254,9 @@ ul.uncovered{columns:2}
 <div class="head"><h2 class="ref">{{.Ref}}</h2><span>{{.Title}}</span>{{if .Requirement}}<span class="req">{{.Requirement}}</span>{{end}}
 <span class="counts">findings: {{index .Counts "pass"}} pass · {{index .Counts "fail"}} fail · {{index .Counts "error"}} error · {{index .Counts "gap"}} gap(s)</span></div>
 <div class="strip" role="img" aria-label="{{.Ref}} day by day">{{range .Days}}<span class="c {{.Status}}" title="{{.Note}}"></span>{{end}}</div>
-{{if .Failing}}<details><summary>{{len .Failing}} failing or undecided finding(s)</summary>
-<table><thead><tr><th>started</th><th>check</th><th>resource</th><th>status</th><th>reason</th><th>evidence (sha256)</th></tr></thead><tbody>
-{{range .Failing}}<tr><td>{{.Started}}</td><td>{{.Check}}</td><td>{{.Resource}}</td><td class="st-{{.Status}}">{{.Status}}</td><td>{{.Reason}}</td><td class="k">{{.Key}}<br>{{.SHA256}}</td></tr>
+{{if .Failing}}<details><summary>{{.FailingTimes}} failing or undecided finding(s): {{len .Failing}} check and resource pair(s)</summary>
+<table><thead><tr><th>check</th><th>resource</th><th>status</th><th>times</th><th>latest reason</th><th>first seen (evidence, sha256)</th><th>last seen (evidence, sha256)</th></tr></thead><tbody>
+{{range .Failing}}<tr><td>{{.Check}}</td><td>{{.Resource}}</td><td class="st-{{.Status}}">{{.Status}}</td><td>{{.Times}}</td><td>{{.Reason}}</td><td class="k">{{.First.Started}}<br>{{.First.Key}}<br>{{.First.SHA256}}</td><td class="k">{{.Last.Started}}<br>{{.Last.Key}}<br>{{.Last.SHA256}}</td></tr>
 {{end}}</tbody></table></details>{{end}}
 {{if .Gaps}}<details><summary>{{len .Gaps}} gap(s)</summary>
 <table><thead><tr><th>series</th><th>run due</th><th>schedule</th></tr></thead><tbody>
