@@ -13,7 +13,7 @@ import (
 )
 
 // hourlyStore holds n hourly snapshots of one series from t0.
-func hourlyStore(t *testing.T, n int) *agenttest.Env {
+func hourlyStore(t testing.TB, n int) *agenttest.Env {
 	env := agenttest.NewEnv(t, t0)
 	c := &agenttest.Collector{Accounts: []string{"111122223333"}, Fn: agenttest.Passing}
 	env.Fill(t, agenttest.Job("t", "@hourly", c), n, time.Hour)

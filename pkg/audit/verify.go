@@ -224,6 +224,51 @@ func (v *verifier) inPeriod(t time.Time) bool {
 	return true
 }
 
+// fetched is one snapshot of a series with what checking it needs, read
+// ahead of the chain walk.
+type fetched struct {
+	b        []byte
+	err      error
+	snap     *evidence.Snapshot
+	perr     error
+	inPeriod bool
+	sig      []byte // when inPeriod and a signature exists
+	sigErr   error
+	atts     []fetchedObject // when inPeriod, one per snapshot attachment
+}
+
+type fetchedObject struct {
+	b   []byte
+	err error
+}
+
+// readAheadDepth bounds the snapshots read ahead of the chain walk: every
+// snapshot costs round trips (snapshot, signature, attachments), which on
+// S3 dominate a year-long verify.
+const readAheadDepth = 8
+
+func (v *verifier) fetch(ctx context.Context, key string, haveSig bool) fetched {
+	var f fetched
+	if f.b, f.err = v.st.Get(ctx, key); f.err != nil {
+		return f
+	}
+	f.snap, f.perr = evidence.Parse(f.b)
+	f.inPeriod = f.perr != nil || v.inPeriod(f.snap.StartedAt)
+	if !f.inPeriod {
+		return f
+	}
+	if haveSig {
+		f.sig, f.sigErr = v.st.Get(ctx, store.SignatureKey(key))
+	}
+	if f.perr == nil {
+		for _, a := range f.snap.Attachments {
+			b, err := v.st.Get(ctx, store.AttachmentKey(a.SHA256))
+			f.atts = append(f.atts, fetchedObject{b, err})
+		}
+	}
+	return f
+}
+
 func (v *verifier) series(ctx context.Context, name string, objs *seriesObjects) error {
 	for _, key := range objs.other {
 		v.problem(key, "unexpected object in the evidence tree")
@@ -234,8 +279,19 @@ func (v *verifier) series(ctx context.Context, name string, objs *seriesObjects)
 			v.problem(store.SnapshotKey(name, seq), "missing: its signature exists but the snapshot does not (deleted?)")
 		}
 	}
+	var present []int64
+	for seq := int64(1); seq <= max; seq++ {
+		if objs.snapshots[seq] {
+			present = append(present, seq)
+		}
+	}
+	next, stop := readAhead(ctx, len(present), readAheadDepth, func(ctx context.Context, i int) fetched {
+		return v.fetch(ctx, store.SnapshotKey(name, present[i]), objs.sigs[present[i]])
+	})
+	defer stop()
 	prevDigest := ""
 	prevKnown := true
+	read := 0
 	for seq := int64(1); seq <= max; seq++ {
 		key := store.SnapshotKey(name, seq)
 		if !objs.snapshots[seq] {
@@ -245,16 +301,19 @@ func (v *verifier) series(ctx context.Context, name string, objs *seriesObjects)
 			prevKnown = false
 			continue
 		}
-		b, err := v.st.Get(ctx, key)
+		f, err := next(read)
+		read++
+		if err == nil {
+			err = f.err
+		}
 		if err != nil {
 			return fmt.Errorf("read %s: %w", key, err)
 		}
-		digest := evidence.Digest(b)
-		snap, perr := evidence.Parse(b)
-		inPeriod := perr != nil || v.inPeriod(snap.StartedAt)
-		if inPeriod {
+		digest := evidence.Digest(f.b)
+		snap, perr := f.snap, f.perr
+		if f.inPeriod {
 			v.report.Snapshots++
-			v.checkSignature(ctx, key, b, snap, objs.sigs[seq])
+			v.checkSignature(key, f.b, snap, objs.sigs[seq], f.sig, f.sigErr)
 		}
 		if perr != nil {
 			v.problem(key, "altered or corrupt: %v", perr)
@@ -270,8 +329,8 @@ func (v *verifier) series(ctx context.Context, name string, objs *seriesObjects)
 					v.problem(key, "chain broken: prev is %s, but seq %d hashes to %s", short(snap.Prev), seq-1, short(prevDigest))
 				}
 			}
-			if inPeriod {
-				v.checkAttachments(ctx, key, snap)
+			if f.inPeriod {
+				v.checkAttachments(key, snap, f.atts)
 			}
 		}
 		prevDigest, prevKnown = digest, true
@@ -279,13 +338,46 @@ func (v *verifier) series(ctx context.Context, name string, objs *seriesObjects)
 	return nil
 }
 
-func (v *verifier) checkSignature(ctx context.Context, key string, b []byte, snap *evidence.Snapshot, haveSig bool) {
+// readAhead runs fn(0), fn(1)… in the background, at most depth of them
+// ahead of the consumer, which takes the results in order with next(0),
+// next(1)…; next fails only when ctx ends first. stop ends the background
+// work (calls under way see their context cancelled).
+func readAhead[T any](ctx context.Context, n, depth int, fn func(context.Context, int) T) (next func(int) (T, error), stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	results := make([]chan T, n)
+	for i := range results {
+		results[i] = make(chan T, 1)
+	}
+	slots := make(chan struct{}, depth)
+	go func() {
+		for i := range n {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			go func() { results[i] <- fn(ctx, i) }()
+		}
+	}()
+	next = func(i int) (T, error) {
+		select {
+		case r := <-results[i]:
+			<-slots
+			return r, nil
+		case <-ctx.Done():
+			var zero T
+			return zero, ctx.Err()
+		}
+	}
+	return next, cancel
+}
+
+func (v *verifier) checkSignature(key string, b []byte, snap *evidence.Snapshot, haveSig bool, raw []byte, err error) {
 	sigKey := store.SignatureKey(key)
 	if !haveSig {
 		v.problem(sigKey, "missing signature")
 		return
 	}
-	raw, err := v.st.Get(ctx, sigKey)
 	if err != nil {
 		v.problem(sigKey, "unreadable signature: %v", err)
 		return
@@ -322,10 +414,10 @@ func (v *verifier) keySource() string {
 	return "published"
 }
 
-func (v *verifier) checkAttachments(ctx context.Context, key string, snap *evidence.Snapshot) {
-	for _, a := range snap.Attachments {
+func (v *verifier) checkAttachments(key string, snap *evidence.Snapshot, atts []fetchedObject) {
+	for i, a := range snap.Attachments {
 		akey := store.AttachmentKey(a.SHA256)
-		b, err := v.st.Get(ctx, akey)
+		b, err := atts[i].b, atts[i].err
 		if errors.Is(err, store.ErrNotExist) {
 			v.problem(akey, "attachment %q of %s is missing", a.Name, key)
 			continue
