@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
@@ -85,29 +84,30 @@ func LoadPeriod(ctx context.Context, st store.Store, p Period) ([]Member, error)
 		}
 	}
 	slices.Sort(keys)
-	loaded := make([]*Member, len(keys))
-	err := parallel(ctx, len(keys), loadConcurrency, func(i int) error {
-		m, err := loadMember(ctx, st, keys[i])
-		if err == nil && p.Contains(m.Snapshot.StartedAt) {
-			loaded[i] = m
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
+	type loaded struct {
+		m   *Member
+		err error
 	}
+	next, stop := readAhead(ctx, len(keys), readAheadDepth, func(ctx context.Context, i int) loaded {
+		m, err := loadMember(ctx, st, keys[i])
+		return loaded{m, err}
+	})
+	defer stop()
 	out := make([]Member, 0, len(keys))
-	for _, m := range loaded {
-		if m != nil {
-			out = append(out, *m)
+	for i := range keys {
+		l, err := next(i)
+		if err == nil {
+			err = l.err
+		}
+		if err != nil {
+			return nil, err
+		}
+		if p.Contains(l.m.Snapshot.StartedAt) {
+			out = append(out, *l.m)
 		}
 	}
 	return out, nil
 }
-
-// loadConcurrency bounds the reads LoadPeriod has in flight: a year of an
-// hourly collector is thousands of GETs, each a round trip to S3.
-const loadConcurrency = 8
 
 // loadMember reads and parses one snapshot. The records and calls, which
 // make up most of a snapshot (access lists), are dropped: no auditor's
@@ -127,44 +127,6 @@ func loadMember(ctx context.Context, st store.Store, k string) (*Member, error) 
 	}
 	snap.Records, snap.Calls = nil, nil
 	return &Member{Key: k, SHA256: evidence.Digest(b), Snapshot: snap}, nil
-}
-
-// parallel runs fn(0..n-1) with at most limit calls at a time and returns
-// the error of the lowest index that failed; after a failure, or when ctx
-// ends, no new call starts (calls under way finish).
-func parallel(parent context.Context, n, limit int, fn func(i int) error) error {
-	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
-	errs := make([]error, n)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(limit, n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if errs[i] = fn(i); errs[i] != nil {
-					cancel()
-				}
-			}
-		}()
-	}
-feed:
-	for i := range n {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return parent.Err()
 }
 
 // hasControl reports whether a snapshot carries the canonical reference.

@@ -242,11 +242,6 @@ type fetchedObject struct {
 	err error
 }
 
-// readAheadDepth bounds the snapshots read ahead of the chain walk: every
-// snapshot costs round trips (snapshot, signature, attachments), which on
-// S3 dominate a year-long verify.
-const readAheadDepth = 8
-
 func (v *verifier) fetch(ctx context.Context, key string, haveSig bool) fetched {
 	var f fetched
 	if f.b, f.err = v.st.Get(ctx, key); f.err != nil {
@@ -336,40 +331,6 @@ func (v *verifier) series(ctx context.Context, name string, objs *seriesObjects)
 		prevDigest, prevKnown = digest, true
 	}
 	return nil
-}
-
-// readAhead runs fn(0), fn(1)… in the background, at most depth of them
-// ahead of the consumer, which takes the results in order with next(0),
-// next(1)…; next fails only when ctx ends first. stop ends the background
-// work (calls under way see their context cancelled).
-func readAhead[T any](ctx context.Context, n, depth int, fn func(context.Context, int) T) (next func(int) (T, error), stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	results := make([]chan T, n)
-	for i := range results {
-		results[i] = make(chan T, 1)
-	}
-	slots := make(chan struct{}, depth)
-	go func() {
-		for i := range n {
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			go func() { results[i] <- fn(ctx, i) }()
-		}
-	}()
-	next = func(i int) (T, error) {
-		select {
-		case r := <-results[i]:
-			<-slots
-			return r, nil
-		case <-ctx.Done():
-			var zero T
-			return zero, ctx.Err()
-		}
-	}
-	return next, cancel
 }
 
 func (v *verifier) checkSignature(key string, b []byte, snap *evidence.Snapshot, haveSig bool, raw []byte, err error) {
