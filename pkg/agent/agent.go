@@ -314,11 +314,21 @@ func (a *Agent) build(job Job, scope evidence.Scope, series string, o *outcome) 
 	case errors.As(o.err, &pe):
 		s.Status = evidence.StatusPartial
 		s.Errors = pe.Errors
+		// Partial means some evidence stands beside the failures. A run
+		// that observed nothing (no record, and no finding decided on data
+		// that was read) stands on nothing: it failed.
+		observed := len(s.Records) > 0
+		for _, f := range s.Findings {
+			observed = observed || f.Status != evidence.Error
+		}
+		if !observed {
+			s.Status = evidence.StatusFailed
+		}
 	default:
 		s.Status = evidence.StatusFailed
 		s.Errors = []evidence.RunError{{Where: scope.Provider + ":" + scope.Account, Message: o.err.Error()}}
 	}
-	if s.Status == evidence.StatusPartial && len(s.Errors) == 0 {
+	if o.err != nil && len(s.Errors) == 0 {
 		s.Errors = []evidence.RunError{{Where: scope.Provider + ":" + scope.Account, Message: o.err.Error()}}
 	}
 	for _, att := range atts {

@@ -3,6 +3,7 @@ package agent_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -165,4 +166,45 @@ func TestPublishedKeyMismatchIsRefused(t *testing.T) {
 	require.NoError(t, env2.Store.Put(t.Context(), store.PublicKeyKey(env.Agent.KeyID()), pemBytes))
 	_, err = agent.New(t.Context(), agent.Options{Store: env2.Store, Signer: env.Signer})
 	require.ErrorContains(t, err, "does not match the signing key")
+}
+
+// TestRunThatObservedNothingFailed: a partial error is a partial snapshot
+// only when something was observed beside it; a run whose every read
+// failed (no record, no finding decided on data) is failed, and keeps the
+// collector's own account of what failed.
+func TestRunThatObservedNothingFailed(t *testing.T) {
+	denied := func() *collector.PartialError {
+		pe := &collector.PartialError{}
+		pe.Add("users", "users.list", errors.New("403 Forbidden"))
+		pe.Add("groups", "groups.list", errors.New("403 Forbidden"))
+		return pe
+	}
+	errFinding := evidence.Finding{Check: "test.check", Resource: "acme", Status: evidence.Error, Reason: "users could not be read"}
+	record := evidence.Record{Type: "thing", ID: "thing-1"}
+	for _, c := range []struct {
+		name string
+		res  *collector.Result
+		err  error
+		want evidence.Status
+	}{
+		{"no result", nil, denied(), evidence.StatusFailed},
+		{"no result, wrapped", nil, fmt.Errorf("read org: %w", denied()), evidence.StatusFailed},
+		{"only error findings", &collector.Result{Findings: []evidence.Finding{errFinding}}, denied(), evidence.StatusFailed},
+		{"a record", &collector.Result{Records: []evidence.Record{record}, Findings: []evidence.Finding{errFinding}}, denied(), evidence.StatusPartial},
+		{"a decided finding", &collector.Result{Findings: []evidence.Finding{errFinding, {Check: "test.check", Resource: "b", Status: evidence.Fail, Reason: "read and failed"}}}, denied(), evidence.StatusPartial},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			env := agenttest.NewEnv(t, t0)
+			col := &agenttest.Collector{Accounts: []string{"acme"}, Fn: func(collector.Request) (*collector.Result, error) { return c.res, c.err }}
+			w, err := env.Agent.Run(t.Context(), agenttest.Job("t", "@daily", col))
+			require.NoError(t, err)
+			require.Len(t, w, 1)
+			s, _ := read(t, env.Store, w[0].Key)
+			require.Equal(t, c.want, s.Status)
+			require.Equal(t, []evidence.RunError{
+				{Where: "users", Operation: "users.list", Message: "403 Forbidden"},
+				{Where: "groups", Operation: "groups.list", Message: "403 Forbidden"},
+			}, s.Errors)
+		})
+	}
 }
