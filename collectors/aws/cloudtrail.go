@@ -61,8 +61,10 @@ func (c *trailCollector) Collect(ctx context.Context, req collector.Request) (*c
 	regions, err := c.s.regions(ctx, cfg, req.Scope)
 	if err != nil {
 		partial.Add(where(acct, "", ""), "ec2:DescribeRegions", err)
-		res.Findings = append(res.Findings, finding(checkTrailMultiRegion, root, evidence.Error,
-			"The account's regions could not be listed, so its trails were not read.", map[string]any{"error": err.Error()}))
+		for _, chk := range CloudTrail.Checks {
+			res.Findings = append(res.Findings, finding(chk, root, evidence.Error,
+				"The account's regions could not be listed, so its trails were not read.", map[string]any{"error": err.Error()}))
+		}
 		return res, partial.Err()
 	}
 
@@ -131,11 +133,12 @@ func (c *trailCollector) Collect(ctx context.Context, req collector.Request) (*c
 
 	th := c.s.thresholds()
 	covering := []string{}
-	var unknown []string
+	var unknown, unread []string
 	for i, st := range trails {
 		if st == nil {
 			partial.Add(where(acct, "", arns[i]), "cloudtrail:GetTrailStatus", notRead(ctx))
 			unknown = append(unknown, arns[i])
+			unread = append(unread, arns[i])
 			continue
 		}
 		res.Records = append(res.Records, trailRecord(st))
@@ -154,6 +157,23 @@ func (c *trailCollector) Collect(ctx context.Context, req collector.Request) (*c
 		res.Findings = append(res.Findings, f,
 			logValidation(st), trailKMS(st), delivery(st, runTime(req), th.TrailDeliveryMaxHours),
 			cloudWatch(st), judgeRetention(st, th.LogRetentionDays))
+	}
+	if len(failedRegions) > 0 || len(unread) > 0 {
+		// A trail homed in a region that could not be listed (a
+		// single-region one has no shadow elsewhere) or a trail not read
+		// is judged nowhere; the account's verdict on each check says so.
+		obs := map[string]any{"unread_regions": nonNilStrings(failedRegions), "unread_trails": nonNilStrings(unread)}
+		var what []string
+		if len(failedRegions) > 0 {
+			what = append(what, "the trails of "+strings.Join(failedRegions, ", ")+" could not be listed")
+		}
+		if len(unread) > 0 {
+			what = append(what, "trail(s) "+strings.Join(unread, ", ")+" were not read")
+		}
+		reason := "Not every trail was judged: " + strings.Join(what, "; ") + "."
+		for _, chk := range []string{checkTrailValidation, checkTrailKMS, checkTrailDelivery, checkTrailRetention, checkTrailCloudWatch} {
+			res.Findings = append(res.Findings, finding(chk, root, evidence.Error, reason, obs))
+		}
 	}
 	obs := map[string]any{"multi_region_trails_logging_management_events": covering, "trails": len(trails)}
 	switch {
@@ -188,4 +208,11 @@ func arnAccount(arn string) string {
 		return ""
 	}
 	return parts[4]
+}
+
+func nonNilStrings(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
 }

@@ -164,6 +164,11 @@ func cloudWatch(st *trailState) evidence.Finding {
 	if group == "" {
 		return finding(checkTrailCloudWatch, arn, evidence.Fail, "The trail does not deliver to CloudWatch Logs.", obs)
 	}
+	if st.statusErr != nil {
+		// Delivery failures to the group show only in the trail's status.
+		obs["error"] = st.statusErr.Error()
+		return finding(checkTrailCloudWatch, arn, evidence.Error, "The trail names a log group, but its status, which shows CloudWatch Logs delivery errors, could not be read.", obs)
+	}
 	if st.status != nil {
 		if e := aws.ToString(st.status.LatestCloudWatchLogsDeliveryError); e != "" {
 			obs["latest_cloudwatch_logs_delivery_error"] = e

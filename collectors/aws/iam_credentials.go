@@ -80,8 +80,11 @@ func rootFindings(r credRow, kind string) []evidence.Finding {
 	var out []evidence.Finding
 	obs := map[string]any{"mfa_active": r.MFAActive}
 	if r.MFAActive {
-		if kind != "" {
-			obs["mfa_type"] = kind
+		// The device's kind is a note beside the verdict, which the report
+		// decides; when the devices could not be listed it is unknown.
+		obs["mfa_type"] = kind
+		if kind == "" {
+			obs["mfa_type"] = "unknown"
 		}
 		out = append(out, finding(checkRootMFA, r.ARN, evidence.Pass, "The root user has MFA enabled.", obs))
 	} else {

@@ -44,6 +44,7 @@ type retentionInput struct {
 	lockDays                        int // Object Lock default retention; 0 for none
 	lockMode                        string
 	lockErr                         error
+	locationErr                     error // the bucket's region, so neither of the above, could be read
 	logGroup                        string // name; "" when the trail has none
 	logGroupRetention               *int32 // nil: never expires
 	logGroupErr                     error
@@ -71,7 +72,7 @@ func (c *trailCollector) readBucketRetention(ctx context.Context, cfg aws.Config
 	loc, err := c.s.s3Client(cfg, cfg.Region).GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String(in.bucket)})
 	if err != nil {
 		err = fmt.Errorf("get bucket location %s: %w", in.bucket, err)
-		in.rulesErr, in.lockErr = err, err
+		in.locationErr, in.rulesErr, in.lockErr = err, err, err
 		in.errs = append(in.errs, opErr{"s3:GetBucketLocation", err})
 		return
 	}
@@ -213,14 +214,21 @@ func judgeRetention(st *trailState, minDays int) evidence.Finding {
 			}
 		}
 		obs["expiring_rules"] = early
+		// Object Lock that keeps logs long enough settles it, whatever the
+		// lifecycle says; without it, an early expiration fails. A setting
+		// that could not be read settles nothing.
 		switch {
 		case locked:
+		case in.locationErr != nil:
+			unknown = append(unknown, fmt.Sprintf("bucket %s's region could not be read, so neither its lifecycle nor its Object Lock configuration was", in.bucket))
+		case in.rulesErr != nil && in.lockErr != nil:
+			unknown = append(unknown, fmt.Sprintf("neither bucket %s's lifecycle nor its Object Lock configuration could be read", in.bucket))
 		case in.rulesErr != nil:
-			unknown = append(unknown, "the bucket's lifecycle could not be read")
+			unknown = append(unknown, fmt.Sprintf("bucket %s's lifecycle could not be read", in.bucket))
+		case len(early) > 0 && in.lockErr != nil:
+			unknown = append(unknown, fmt.Sprintf("bucket %s's lifecycle expires trail logs in fewer than %d days and its Object Lock configuration, which may keep them, could not be read", in.bucket, minDays))
 		case len(early) > 0:
 			fails = append(fails, fmt.Sprintf("bucket %s's lifecycle expires trail logs in fewer than %d days", in.bucket, minDays))
-		case in.lockErr != nil:
-			// No lifecycle expiration: logs are kept whatever the lock says.
 		}
 	}
 
@@ -229,7 +237,7 @@ func judgeRetention(st *trailState, minDays int) evidence.Finding {
 		obs["log_group"] = in.logGroup
 		switch {
 		case in.logGroupErr != nil:
-			unknown = append(unknown, "the log group's retention could not be read")
+			unknown = append(unknown, fmt.Sprintf("log group %s's retention could not be read", in.logGroup))
 		case in.logGroupRetention == nil:
 			obs["log_group_retention_days"] = "never expire"
 		default:

@@ -89,8 +89,10 @@ func (c *s3Collector) Collect(ctx context.Context, req collector.Request) (*coll
 	accountPAB, accountPABErr := c.accountBlock(ctx, cfg, acct)
 	if accountPABErr != nil {
 		partial.Add(where(acct, "", ""), "s3:GetAccountPublicAccessBlock", accountPABErr)
+	} else {
+		// A setting that could not be read is a run error, not a record.
+		res.Records = append(res.Records, accountBlockRecord(root, accountPAB))
 	}
-	res.Records = append(res.Records, accountBlockRecord(root, accountPAB, accountPABErr))
 
 	var list bucketAPI = c.s.s3Client(cfg, cfg.Region)
 	var buckets []s3types.Bucket
@@ -99,7 +101,16 @@ func (c *s3Collector) Collect(ctx context.Context, req collector.Request) (*coll
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("account %s: list buckets: %w", acct, err)
+			// The buckets listed so far are still judged; those on the
+			// pages not read are not, and each check says so for the
+			// whole account.
+			err = fmt.Errorf("list buckets: %w", err)
+			partial.Add(where(acct, "", ""), "s3:ListAllMyBuckets", err)
+			for _, chk := range S3.Checks {
+				res.Findings = append(res.Findings, finding(chk, root, evidence.Error,
+					"The account's buckets could not all be listed, so not every bucket was judged.", map[string]any{"error": err.Error(), "buckets_listed": len(buckets)}))
+			}
+			break
 		}
 		buckets = append(buckets, page.Buckets...)
 	}
@@ -237,10 +248,6 @@ func pabMap(p *s3types.PublicAccessBlockConfiguration) map[string]any {
 	}
 }
 
-func accountBlockRecord(root string, p *s3types.PublicAccessBlockConfiguration, err error) evidence.Record {
-	attrs := map[string]any{"public_access_block": pabMap(p)}
-	if err != nil {
-		attrs["error"] = err.Error()
-	}
-	return evidence.Record{Type: "aws.s3.account_public_access_block", ID: root, Attributes: attrs}
+func accountBlockRecord(root string, p *s3types.PublicAccessBlockConfiguration) evidence.Record {
+	return evidence.Record{Type: "aws.s3.account_public_access_block", ID: root, Attributes: map[string]any{"public_access_block": pabMap(p)}}
 }
