@@ -44,7 +44,7 @@ type retentionInput struct {
 	lockDays                        int // Object Lock default retention; 0 for none
 	lockMode                        string
 	lockErr                         error
-	locationErr                     error // the bucket's region, so neither of the above, could be read
+	locationErr                     error  // the bucket's region, so neither of the above, could be read
 	logGroup                        string // name; "" when the trail has none
 	logGroupRetention               *int32 // nil: never expires
 	logGroupErr                     error
