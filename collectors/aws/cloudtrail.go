@@ -158,19 +158,19 @@ func (c *trailCollector) Collect(ctx context.Context, req collector.Request) (*c
 			logValidation(st), trailKMS(st), delivery(st, runTime(req), th.TrailDeliveryMaxHours),
 			cloudWatch(st), judgeRetention(st, th.LogRetentionDays))
 	}
-	if len(failedRegions) > 0 || len(unread) > 0 {
+	var missed []string
+	if len(failedRegions) > 0 {
+		missed = append(missed, "the trails of "+strings.Join(failedRegions, ", ")+" could not be listed")
+	}
+	if len(unread) > 0 {
+		missed = append(missed, "trail(s) "+strings.Join(unread, ", ")+" were not read")
+	}
+	if len(missed) > 0 {
 		// A trail homed in a region that could not be listed (a
 		// single-region one has no shadow elsewhere) or a trail not read
 		// is judged nowhere; the account's verdict on each check says so.
 		obs := map[string]any{"unread_regions": nonNilStrings(failedRegions), "unread_trails": nonNilStrings(unread)}
-		var what []string
-		if len(failedRegions) > 0 {
-			what = append(what, "the trails of "+strings.Join(failedRegions, ", ")+" could not be listed")
-		}
-		if len(unread) > 0 {
-			what = append(what, "trail(s) "+strings.Join(unread, ", ")+" were not read")
-		}
-		reason := "Not every trail was judged: " + strings.Join(what, "; ") + "."
+		reason := "Not every trail was judged: " + strings.Join(missed, "; ") + "."
 		for _, chk := range []string{checkTrailValidation, checkTrailKMS, checkTrailDelivery, checkTrailRetention, checkTrailCloudWatch} {
 			res.Findings = append(res.Findings, finding(chk, root, evidence.Error, reason, obs))
 		}
@@ -183,8 +183,12 @@ func (c *trailCollector) Collect(ctx context.Context, req collector.Request) (*c
 	case len(failedRegions) > 0 || len(unknown) > 0:
 		obs["unread_regions"] = failedRegions
 		obs["undetermined_trails"] = unknown
+		why := append([]string(nil), missed...)
+		if len(unknown) > len(unread) {
+			why = append(why, "the status or event selectors of some trails could not be read")
+		}
 		res.Findings = append(res.Findings, finding(checkTrailMultiRegion, root, evidence.Error,
-			"No covering trail was seen, but some regions or trails could not be read.", obs))
+			"No covering trail was seen, but "+strings.Join(why, "; ")+".", obs))
 	default:
 		res.Findings = append(res.Findings, finding(checkTrailMultiRegion, root, evidence.Fail,
 			"No multi-region trail is logging read and write management events.", obs))

@@ -126,6 +126,10 @@ func reportTime(v string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
+// errGenerateReport marks a failure of GenerateCredentialReport, so the
+// run names the operation that failed.
+var errGenerateReport = errors.New("generate credential report")
+
 // credentialReport generates a fresh report (IAM serves one up to four
 // hours old) and downloads it: a constant number of calls however many
 // users the account has.
@@ -133,7 +137,7 @@ func (c *iamCollector) credentialReport(ctx context.Context, api iamAPI) ([]byte
 	for attempt := 0; ; attempt++ {
 		out, err := api.GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{})
 		if err != nil {
-			return nil, time.Time{}, fmt.Errorf("generate credential report: %w", err)
+			return nil, time.Time{}, fmt.Errorf("%w: %w", errGenerateReport, err)
 		}
 		if out.State == types.ReportStateTypeComplete {
 			break

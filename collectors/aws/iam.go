@@ -2,6 +2,7 @@ package awscollector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -73,7 +74,11 @@ func (c *iamCollector) Collect(ctx context.Context, req collector.Request) (*col
 		rows, err = parseCredentialReport(csvData)
 	}
 	if err != nil {
-		partial.Add(where(acct, "", ""), "iam:GetCredentialReport", err)
+		op := "iam:GetCredentialReport"
+		if errors.Is(err, errGenerateReport) {
+			op = "iam:GenerateCredentialReport"
+		}
+		partial.Add(where(acct, "", ""), op, err)
 		for _, chk := range []string{checkRootMFA, checkRootKeys, checkConsoleMFA, checkKeyAge, checkUnused} {
 			res.Findings = append(res.Findings, finding(chk, root, evidence.Error,
 				"The credential report could not be read, so this was not determined.", map[string]any{"error": err.Error()}))

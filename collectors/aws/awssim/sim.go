@@ -53,7 +53,11 @@ type Request struct {
 	Attempt int
 }
 
-type denial struct{ account, region, operation string }
+// denial is an injected refusal; status 0 is AccessDenied (403).
+type denial struct {
+	account, region, service, operation string
+	status                              int
+}
 
 // Throttle makes the next n calls of operation (e.g. "GetCredentialReport")
 // answer a throttling error.
@@ -71,7 +75,18 @@ func (s *Sim) Throttle(operation string, n int) {
 func (s *Sim) Deny(account, region, operation string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.denials = append(s.denials, denial{account, region, operation})
+	s.denials = append(s.denials, denial{account: account, region: region, operation: operation})
+}
+
+// Fail makes one service's operation fail in account ("" for any), in
+// every region, as the service answers: status 403 is its AccessDenied,
+// 500 an internal error. The service is the simulator's name for it
+// ("s3", "s3control", "cloudtrail", "logs", "iam", …), since S3 and S3
+// Control both have a GetPublicAccessBlock.
+func (s *Sim) Fail(account, service, operation string, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.denials = append(s.denials, denial{account: account, service: service, operation: operation, status: status})
 }
 
 // Requests returns the requests answered so far.

@@ -112,10 +112,11 @@ func (s *Sim) fault(c *call) bool {
 	if throttle {
 		s.throttles[c.op]--
 	}
-	deny := false
+	deny, denyStatus := false, 0
 	for _, d := range s.denials {
-		if (d.account == "" || d.account == c.acct.ID) && (d.region == "" || d.region == c.region) && (d.operation == "" || d.operation == c.op) {
-			deny = true
+		if (d.account == "" || d.account == c.acct.ID) && (d.region == "" || d.region == c.region) &&
+			(d.service == "" || d.service == c.service) && (d.operation == "" || d.operation == c.op) {
+			deny, denyStatus = true, d.status
 		}
 	}
 	s.mu.Unlock()
@@ -134,6 +135,14 @@ func (s *Sim) fault(c *call) bool {
 		if c.service == "s3" {
 			c.status = 503
 		}
+		return true
+	case deny && denyStatus >= 500:
+		// S3 names its internal error differently from the other services.
+		code, msg := "InternalFailure", "The request processing has failed because of an unknown error, exception or failure."
+		if c.service == "s3" || c.service == "s3control" {
+			code, msg = "InternalError", "We encountered an internal error. Please try again."
+		}
+		c.status = c.fail(denyStatus, code, msg)
 		return true
 	case deny:
 		c.status = c.fail(403, accessDeniedCode(c.service), fmt.Sprintf("User: arn:aws:sts::%s:assumed-role/exhibit-reader/exhibit is not authorized to perform: %s:%s", c.acct.ID, c.service, c.op))

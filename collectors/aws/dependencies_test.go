@@ -1,0 +1,334 @@
+package awscollector
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+
+	"github.com/exhibit-dev/exhibit/collectors/aws/awssim"
+	"github.com/exhibit-dev/exhibit/pkg/collector"
+	"github.com/exhibit-dev/exhibit/pkg/evidence"
+)
+
+// input is one API operation as provenance names it: the SDK's service id
+// and the operation.
+type input struct{ service, op string }
+
+func (in input) action() string { return iamAction(in.service, in.op) }
+
+// simService is the simulator's name for an SDK service id.
+var simService = map[string]string{
+	"IAM": "iam", "STS": "sts", "S3": "s3", "S3 Control": "s3control", "CloudTrail": "cloudtrail",
+	"CloudWatch Logs": "logs", "Organizations": "organizations", "EC2": "ec2",
+}
+
+var (
+	inGenerateReport  = input{"IAM", "GenerateCredentialReport"}
+	inGetReport       = input{"IAM", "GetCredentialReport"}
+	inPasswordPolicy  = input{"IAM", "GetAccountPasswordPolicy"}
+	inAuthDetails     = input{"IAM", "GetAccountAuthorizationDetails"}
+	inVirtualMFA      = input{"IAM", "ListVirtualMFADevices"}
+	inListBuckets     = input{"S3", "ListBuckets"}
+	inBucketLocation  = input{"S3", "GetBucketLocation"}
+	inEncryption      = input{"S3", "GetBucketEncryption"}
+	inBucketPolicy    = input{"S3", "GetBucketPolicy"}
+	inBucketPAB       = input{"S3", "GetPublicAccessBlock"}
+	inAccountPAB      = input{"S3 Control", "GetPublicAccessBlock"}
+	inVersioning      = input{"S3", "GetBucketVersioning"}
+	inLogging         = input{"S3", "GetBucketLogging"}
+	inObjectLock      = input{"S3", "GetObjectLockConfiguration"}
+	inLifecycle       = input{"S3", "GetBucketLifecycleConfiguration"}
+	inDescribeRegions = input{"EC2", "DescribeRegions"}
+	inDescribeTrails  = input{"CloudTrail", "DescribeTrails"}
+	inTrailStatus     = input{"CloudTrail", "GetTrailStatus"}
+	inEventSelectors  = input{"CloudTrail", "GetEventSelectors"}
+	inLogGroups       = input{"CloudWatch Logs", "DescribeLogGroups"}
+	inCallerIdentity  = input{"STS", "GetCallerIdentity"}
+	inAssumeRole      = input{"STS", "AssumeRole"}
+	inListAccounts    = input{"Organizations", "ListAccounts"}
+)
+
+// dependency is one input a check's verdict rests on, in production.
+type dependency struct {
+	in input
+	// edit makes the input decisive, where in the demo estate other data
+	// that was read settles the verdict on its own (Object Lock keeps the
+	// trail logs whatever the lifecycle says).
+	edit func(*awssim.Sim, *collector.AWSSource)
+	// reason is what every error finding's reason says could not be read.
+	reason string
+}
+
+// allRegions reads every enabled region, so that they are listed.
+func allRegions(_ *awssim.Sim, src *collector.AWSSource) { src.Regions = nil }
+
+// noBucketRegion makes each bucket's region a GetBucketLocation call.
+func noBucketRegion(sim *awssim.Sim, _ *collector.AWSSource) { sim.OmitBucketRegion = true }
+
+func trailBucket(sim *awssim.Sim) *awssim.Bucket {
+	for _, b := range sim.Accounts[prod].Buckets {
+		if b.Name == "acme-cloudtrail-logs" {
+			return b
+		}
+	}
+	panic("no trail bucket")
+}
+
+// bucketDeps is what every S3 check reads before the bucket's own setting.
+func bucketDeps(own dependency) []dependency {
+	return []dependency{
+		{in: inListBuckets, reason: "buckets could not all be listed"},
+		{in: inBucketLocation, edit: noBucketRegion, reason: "could not be read"},
+		own,
+	}
+}
+
+// trailDeps is what every per-trail check reads before its own inputs.
+func trailDeps(own ...dependency) []dependency {
+	return append([]dependency{
+		{in: inDescribeTrails, reason: "could not be listed"},
+		{in: inDescribeRegions, edit: allRegions, reason: "regions could not be listed"},
+	}, own...)
+}
+
+// checkDependencies maps every check the AWS collectors declare to the
+// inputs its verdict rests on.
+var checkDependencies = map[string][]dependency{
+	checkRootMFA:        {{in: inGenerateReport, reason: "credential report could not be read"}, {in: inGetReport, reason: "credential report could not be read"}},
+	checkRootKeys:       {{in: inGenerateReport, reason: "credential report could not be read"}, {in: inGetReport, reason: "credential report could not be read"}},
+	checkConsoleMFA:     {{in: inGenerateReport, reason: "credential report could not be read"}, {in: inGetReport, reason: "credential report could not be read"}},
+	checkKeyAge:         {{in: inGenerateReport, reason: "credential report could not be read"}, {in: inGetReport, reason: "credential report could not be read"}},
+	checkUnused:         {{in: inGenerateReport, reason: "credential report could not be read"}, {in: inGetReport, reason: "credential report could not be read"}},
+	checkPasswordPolicy: {{in: inPasswordPolicy, reason: "password policy could not be read"}},
+	checkNoDirectAdmin:  {{in: inAuthDetails, reason: "policies could not all be read"}},
+	checkAccessList:     {{in: inAuthDetails, reason: "authorization details could not all be read"}},
+
+	checkS3Encryption: bucketDeps(dependency{in: inEncryption, reason: "encryption configuration could not be read"}),
+	checkS3TLS:        bucketDeps(dependency{in: inBucketPolicy, reason: "policy could not be read"}),
+	checkS3PublicAccess: append(bucketDeps(dependency{in: inBucketPAB, reason: "public access block could not be read"}),
+		dependency{in: inAccountPAB, reason: "account-level public access block could not be read", edit: func(sim *awssim.Sim, _ *collector.AWSSource) {
+			// Buckets without a block of their own rest on the account's.
+			a := sim.Accounts[prod]
+			a.PublicAccessBlock = &awssim.PublicAccessBlock{BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true}
+			for _, b := range a.Buckets {
+				b.PublicAccessBlock = nil
+			}
+		}}),
+	checkS3Versioning: bucketDeps(dependency{in: inVersioning, reason: "versioning could not be read"}),
+	checkS3Logging:    bucketDeps(dependency{in: inLogging, reason: "logging configuration could not be read"}),
+
+	checkTrailMultiRegion: trailDeps(
+		dependency{in: inTrailStatus, reason: "could not be read"},
+		dependency{in: inEventSelectors, reason: "could not be read"}),
+	checkTrailValidation: trailDeps(),
+	checkTrailKMS:        trailDeps(),
+	checkTrailDelivery:   trailDeps(dependency{in: inTrailStatus, reason: "status could not be read"}),
+	checkTrailCloudWatch: trailDeps(dependency{in: inTrailStatus, reason: "delivery errors, could not be read"}),
+	checkTrailRetention: trailDeps(
+		dependency{in: inBucketLocation, reason: "region could not be read"},
+		dependency{in: inLifecycle, reason: "lifecycle could not be read", edit: func(sim *awssim.Sim, _ *collector.AWSSource) {
+			// Without Object Lock the lifecycle alone keeps the logs.
+			trailBucket(sim).ObjectLockDays = 0
+		}},
+		dependency{in: inObjectLock, reason: "Object Lock configuration, which may keep them, could not be read", edit: func(sim *awssim.Sim, _ *collector.AWSSource) {
+			// The lifecycle expires logs early; only Object Lock keeps them.
+			trailBucket(sim).Lifecycle = []awssim.LifecycleRule{{ID: "expire-early", Enabled: true, ExpireDays: 90}}
+		}},
+		dependency{in: inLogGroups, reason: "log group aws-cloudtrail-logs-org-audit's retention could not be read"}),
+}
+
+// undecisive are the inputs a collector reads that decide no verdict,
+// and why.
+var undecisive = map[string]map[input]string{
+	"aws.iam": {inVirtualMFA: "whether root's MFA is hardware is a note beside the verdict"},
+	"aws.s3": {
+		inObjectLock:      "Object Lock is recorded, not judged, by the S3 checks",
+		inDescribeRegions: "buckets are read in their own regions, listed or not",
+	},
+}
+
+// scopeInputs fail a whole scope: nothing in it is observed or judged.
+var scopeInputs = []dependency{
+	{in: inCallerIdentity},
+	{in: inAssumeRole},
+	{in: inListAccounts, edit: func(sim *awssim.Sim, src *collector.AWSSource) {
+		sim.Org = []awssim.OrgAccount{{ID: prod, State: "ACTIVE"}, {ID: staging, State: "ACTIVE"}}
+		src.Accounts, src.Organization, src.ExternalID = nil, true, awssim.StagingExternalID
+	}},
+}
+
+var newFuncs = map[string]newFunc{"aws.iam": iamNew, "aws.s3": s3New, "aws.cloudtrail": trailNew}
+
+// failedRun is a collector's outcome over every scope, scope discovery
+// allowed to fail.
+type failedRun struct {
+	scopesErr error
+	results   map[string]scopeResult
+}
+
+func runFailing(t *testing.T, typ string, in input, status int, edit func(*awssim.Sim, *collector.AWSSource)) (failedRun, *awssim.Sim) {
+	t.Helper()
+	isolateEnv(t)
+	sim := awssim.NewAt(simNow)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	src := sim.Source(srv.URL)
+	if edit != nil {
+		edit(sim, src)
+	}
+	if in.op != "" {
+		sim.Fail(prod, simService[in.service], in.op, status)
+	}
+	c, err := newFuncs[typ](collector.Settings{
+		ID: typ, Sources: collector.Sources{AWS: src}, Thresholds: collector.DefaultThresholds(),
+		HTTPClient: collector.NewHTTPClient(nil), Logger: zap.NewNop(),
+	}, fastTuning())
+	require.NoError(t, err)
+	ctx := collector.WithRecorder(t.Context(), collector.NewRecorder())
+	out := failedRun{results: map[string]scopeResult{}}
+	scopes, err := c.Scopes(ctx)
+	if err != nil {
+		out.scopesErr = err
+		return out, sim
+	}
+	for _, sc := range scopes {
+		res, err := c.Collect(ctx, collector.Request{Scope: sc, Now: sim.Now})
+		r := scopeResult{Scope: sc, Status: evidence.StatusComplete}
+		var pe *collector.PartialError
+		switch {
+		case err == nil:
+		case errors.As(err, &pe):
+			r.Status, r.Errors = evidence.StatusPartial, pe.Errors
+		default:
+			r.Status, r.Errors = evidence.StatusFailed, []evidence.RunError{{Where: "account/" + sc.Account, Message: err.Error()}}
+		}
+		if res != nil {
+			r.Records, r.Findings = res.Records, res.Findings
+		}
+		out.results[sc.Account] = r
+	}
+	return out, sim
+}
+
+// refused counts the calls of in the simulator answered with status.
+func refused(sim *awssim.Sim, in input, status int) int {
+	n := 0
+	for _, r := range sim.Requests() {
+		if r.Service == simService[in.service] && r.Operation == in.op && r.Status == status {
+			n++
+		}
+	}
+	return n
+}
+
+// statuses maps "check resource" to the verdict.
+func statuses(r scopeResult) map[string]evidence.Result {
+	out := map[string]evidence.Result{}
+	for _, f := range r.Findings {
+		out[f.Check+" "+f.Resource] = f.Status
+	}
+	return out
+}
+
+// TestEveryInputFailing: for every check an AWS collector declares and
+// every API input its verdict rests on, that input failing (AccessDenied,
+// or an internal error the SDK retries and gives up on) makes every
+// finding of the check in the account error, never pass or fail, with a
+// reason naming what could not be read, and the run records the failure.
+// Every permission a collector declares is an input of one of its checks,
+// an input that decides nothing, or one whose failure fails the scope.
+func TestEveryInputFailing(t *testing.T) {
+	for _, f := range Factories() {
+		t.Run(f.Type, func(t *testing.T) {
+			covered := map[string]bool{}
+			for _, chk := range f.Checks {
+				deps := checkDependencies[chk]
+				require.NotEmpty(t, deps, "check %s has no dependency cases", chk)
+				for _, d := range deps {
+					covered[d.in.action()] = true
+					for _, status := range []int{http.StatusForbidden, http.StatusInternalServerError} {
+						t.Run(fmt.Sprintf("%s/%s/%s/%d", chk, d.in.service, d.in.op, status), func(t *testing.T) {
+							run, sim := runFailing(t, f.Type, d.in, status, d.edit)
+							require.NoError(t, run.scopesErr)
+							require.NotZero(t, refused(sim, d.in, status), "the input was never refused")
+							r := run.results[prod]
+							require.Equal(t, evidence.StatusPartial, r.Status, "%v", r.Errors)
+							var ops []string
+							for _, e := range r.Errors {
+								ops = append(ops, e.Operation)
+							}
+							require.Contains(t, ops, d.in.action(), "the run's errors do not record the failure")
+							n := 0
+							for _, x := range r.Findings {
+								if x.Check != chk {
+									continue
+								}
+								n++
+								require.Equal(t, evidence.Error, x.Status, "%s %s: %s", x.Check, x.Resource, x.Reason)
+								require.Contains(t, x.Reason, d.reason, x.Resource)
+							}
+							require.NotZero(t, n, "no %s finding at all", chk)
+						})
+					}
+				}
+			}
+			for in, why := range undecisive[f.Type] {
+				covered[in.action()] = true
+				t.Run("undecisive/"+in.service+"/"+in.op, func(t *testing.T) {
+					// Listing regions happens only when none are configured.
+					base, _ := runFailing(t, f.Type, input{}, 0, allRegions)
+					run, sim := runFailing(t, f.Type, in, http.StatusForbidden, allRegions)
+					require.NotZero(t, refused(sim, in, http.StatusForbidden), "the input was never refused")
+					require.Equal(t, statuses(base.results[prod]), statuses(run.results[prod]), why)
+				})
+			}
+			for _, d := range scopeInputs {
+				if !contains(f.Permissions, d.in.action()) {
+					continue
+				}
+				covered[d.in.action()] = true
+				t.Run("scope/"+d.in.service+"/"+d.in.op, func(t *testing.T) {
+					run, sim := runFailing(t, f.Type, d.in, http.StatusForbidden, d.edit)
+					require.NotZero(t, refused(sim, d.in, http.StatusForbidden), "the input was never refused")
+					if run.scopesErr != nil {
+						return // no scope, so nothing judged; the agent records a failed discovery
+					}
+					// AssumeRole is called with the home account's
+					// credentials for the other account.
+					acct := prod
+					if d.in == inAssumeRole {
+						acct = staging
+					}
+					r := run.results[acct]
+					require.Equal(t, evidence.StatusFailed, r.Status)
+					for _, x := range r.Findings {
+						require.Equal(t, evidence.Error, x.Status, "%s %s", x.Check, x.Resource)
+					}
+				})
+			}
+			for _, p := range f.Permissions {
+				require.True(t, covered[p], "%s declares %s, which no case makes fail", f.Type, p)
+			}
+		})
+	}
+}
+
+// TestEveryCheckHasDependencies: the table above names only declared checks.
+func TestEveryCheckHasDependencies(t *testing.T) {
+	declared := map[string]bool{}
+	for _, f := range Factories() {
+		for _, c := range f.Checks {
+			declared[c] = true
+		}
+	}
+	for chk := range checkDependencies {
+		require.True(t, declared[chk], "%s is not declared by any factory", chk)
+		require.True(t, strings.HasPrefix(chk, "aws."), chk)
+	}
+}
