@@ -120,6 +120,15 @@ func (d *directory) evaluate(org string, now time.Time, th collector.Thresholds)
 		}
 	}
 
+	if !d.usersRead {
+		// Without the user list no user is judged; each user check says so
+		// for the org rather than holding no finding at all.
+		for _, check := range []string{CheckUserMFA, CheckDeprovisioned, CheckInactive} {
+			finds = append(finds, evidence.Finding{Check: check, Resource: "users", Status: evidence.Error,
+				Reason: "the org's users could not be listed, so no user was judged"})
+		}
+	}
+
 	activePolicies := 0
 	for _, p := range d.policies {
 		rules, read := d.rules[p.Id]
@@ -144,6 +153,18 @@ func (d *directory) evaluate(org string, now time.Time, th collector.Thresholds)
 			continue
 		}
 		finds = append(finds, authPolicyMFAFinding(p, rules, read, policyApps[p.Id]))
+	}
+	if !d.policiesRead {
+		for _, check := range []string{CheckPolicyMFA, CheckSessionIdle} {
+			finds = append(finds, evidence.Finding{Check: check, Resource: "policies", Status: evidence.Error,
+				Reason: "the org's global session (OKTA_SIGN_ON) policies could not be listed"})
+		}
+	}
+	if d.engine == "" {
+		// Neither Classic (no such policies) nor a list of them: on
+		// Identity Engine the policies not read would decide MFA per app.
+		finds = append(finds, evidence.Finding{Check: CheckPolicyMFA, Resource: "authentication_policies", Status: evidence.Error,
+			Reason: "the org's authentication (ACCESS_POLICY) policies could not be listed"})
 	}
 	if d.policiesRead && activePolicies == 0 {
 		for _, check := range []string{CheckPolicyMFA, CheckSessionIdle} {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,7 +48,9 @@ func (s *Sim) GrantedScopes() []string {
 }
 
 // Fail makes every request for path (e.g. /api/v1/users/ID/factors) answer
-// status, as an API token without the needed permission gets 403.
+// status, as an API token without the needed permission gets 403; a "*"
+// segment matches any one segment (/api/v1/users/*/factors). 403 answers
+// Okta's permission error, 5xx its internal server error.
 func (s *Sim) Fail(path string, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -92,7 +95,12 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if throttled {
 		s.throttle--
 	}
-	failWith := s.fail[r.URL.Path]
+	failWith := 0
+	for pattern, status := range s.fail {
+		if ok, _ := path.Match(pattern, r.URL.Path); ok {
+			failWith = status
+		}
+	}
 	s.mu.Unlock()
 
 	h := w.Header()
@@ -116,7 +124,11 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusTooManyRequests, "E0000047", "API call exceeded rate limit due to too many requests.")
 		return
 	}
-	if failWith != 0 {
+	switch {
+	case failWith >= 500:
+		writeError(w, failWith, "E0000009", "Internal Server Error")
+		return
+	case failWith != 0:
 		writeError(w, failWith, "E0000006", "You do not have permission to perform the requested action")
 		return
 	}
