@@ -49,14 +49,19 @@ func (a *access) Collect(ctx context.Context, req collector.Request) (*collector
 
 	o, _, err := a.clients.rest.Organizations.Get(collector.WithOperation(ctx, "github", "orgs.get"), org)
 	if err != nil {
-		return nil, fmt.Errorf("get organization %s: %w", org, err)
+		// The organization's settings are not read; its lists may still be.
+		err = fmt.Errorf("get organization %s: %w", org, err)
+		partial.Add(org, "orgs.get", err)
+		res.Findings = append(res.Findings, evidence.Finding{Check: CheckTwoFactor, Resource: org, Status: evidence.Error,
+			Reason: fmt.Sprintf("the settings of %s could not be read", org), Observed: map[string]any{"error": err.Error()}})
+	} else {
+		res.Findings = append(res.Findings, twoFactorFinding(org, o))
+		res.Records = append(res.Records, evidence.Record{Type: "github.organization", ID: org, Attributes: map[string]any{
+			"two_factor_requirement_enabled":  boolOrNil(o.TwoFactorRequirementEnabled),
+			"default_repository_permission":   o.GetDefaultRepoPermission(),
+			"members_can_create_repositories": boolOrNil(o.MembersCanCreateRepos),
+		}})
 	}
-	res.Findings = append(res.Findings, twoFactorFinding(org, o))
-	res.Records = append(res.Records, evidence.Record{Type: "github.organization", ID: org, Attributes: map[string]any{
-		"two_factor_requirement_enabled":  boolOrNil(o.TwoFactorRequirementEnabled),
-		"default_repository_permission":   o.GetDefaultRepoPermission(),
-		"members_can_create_repositories": boolOrNil(o.MembersCanCreateRepos),
-	}})
 
 	members, errM := a.members(ctx, org)
 	if errM != nil {
@@ -74,7 +79,7 @@ func (a *access) Collect(ctx context.Context, req collector.Request) (*collector
 	}
 	admins, errA := a.repoAdmins(ctx, org)
 	if errA != nil {
-		partial.Add(org, "repos.list_collaborators", errA)
+		partial.Add(org, failedOp(errA, "repos.list_collaborators"), errA)
 	}
 	for _, m := range members {
 		var disabled any // unknown unless GitHub told

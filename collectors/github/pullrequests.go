@@ -2,6 +2,7 @@ package github
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -59,7 +60,26 @@ type repoResult struct {
 }
 
 func (r *repoResult) fail(where, op string, err error) {
-	r.errs = append(r.errs, evidence.RunError{Where: where, Operation: op, Message: err.Error()})
+	r.errs = append(r.errs, evidence.RunError{Where: where, Operation: failedOp(err, op), Message: err.Error()})
+}
+
+// opError names the operation whose call failed when it is not the one a
+// listing is known by (the REST fallback of a GraphQL listing).
+type opError struct {
+	op  string
+	err error
+}
+
+func (e *opError) Error() string { return e.err.Error() }
+func (e *opError) Unwrap() error { return e.err }
+
+// failedOp is the operation err names, else fallback.
+func failedOp(err error, fallback string) string {
+	var oe *opError
+	if errors.As(err, &oe) {
+		return oe.op
+	}
+	return fallback
 }
 
 func (p *pullRequests) Collect(ctx context.Context, req collector.Request) (*collector.Result, error) {
@@ -76,10 +96,18 @@ func (p *pullRequests) Collect(ctx context.Context, req collector.Request) (*col
 
 	repos, err := p.clients.repositories(ctx, src, org)
 	if err != nil {
-		if len(repos) == 0 {
-			return nil, err
-		}
+		// Repositories not listed are judged nowhere; each check says so
+		// for the org. The ones listed are still read.
 		partial.Add(org, "repos.list_by_org", err)
+		for _, chk := range []string{CheckPRApproved, CheckPRApprovedFinal, CheckDirectPush, CheckProtection} {
+			res.Findings = append(res.Findings, evidence.Finding{Check: chk, Resource: org, Status: evidence.Error,
+				Reason:   fmt.Sprintf("the repositories of %s could not all be listed, so not every repository was judged", org),
+				Observed: map[string]any{"error": err.Error(), "repositories_listed": len(repos)}})
+		}
+		if len(repos) == 0 {
+			// Nothing was observed: the run failed, with its findings.
+			return res, err
+		}
 	}
 
 	results := make([]repoResult, len(repos))
@@ -131,8 +159,16 @@ func (p *pullRequests) collectRepo(ctx context.Context, repo repository, w windo
 		prs, err := p.clients.mergedPullRequests(ctx, repo.Owner, repo.Name, b, w)
 		if err != nil {
 			// The pull requests read before the failure are still
-			// evidence; the run is partial.
+			// evidence; those not listed are judged nowhere, so both
+			// approval checks say so for the branch.
 			out.fail(repo.fullName(), "graphql.pull_requests", err)
+			for _, chk := range []string{CheckPRApproved, CheckPRApprovedFinal} {
+				out.findings = append(out.findings, evidence.Finding{
+					Check: chk, Resource: repo.fullName() + ":" + b, Status: evidence.Error,
+					Reason:   fmt.Sprintf("the pull requests merged into %s of %s could not all be listed", b, repo.fullName()),
+					Observed: map[string]any{"error": err.Error(), "pull_requests_listed": len(prs)},
+				})
+			}
 		}
 		for _, pr := range prs {
 			o := evaluate(pr, required)

@@ -265,7 +265,7 @@ func (c *clients) reviewsREST(ctx context.Context, owner, repo string, number in
 	for {
 		page, resp, err := c.rest.PullRequests.ListReviews(ctx, owner, repo, number, opts)
 		if err != nil {
-			return nil, fmt.Errorf("list reviews of %s/%s#%d: %w", owner, repo, number, err)
+			return nil, &opError{"pulls.list_reviews", fmt.Errorf("list reviews of %s/%s#%d: %w", owner, repo, number, err)}
 		}
 		for _, r := range page {
 			rv := review{State: r.GetState(), CommitOID: r.GetCommitID(), SubmittedAt: r.GetSubmittedAt().UTC()}
@@ -293,7 +293,7 @@ func (c *clients) mergedPullRequestsREST(ctx context.Context, owner, repo, base 
 		for {
 			page, resp, err := c.rest.PullRequests.List(collector.WithOperation(ctx, "github", "pulls.list"), owner, repo, opts)
 			if err != nil {
-				return pages, fmt.Errorf("list pull requests into %s: %w", base, err)
+				return pages, &opError{"pulls.list", fmt.Errorf("list pull requests into %s: %w", base, err)}
 			}
 			pages++
 			for _, p := range page {
@@ -331,7 +331,7 @@ func (c *clients) mergedPullRequestsREST(ctx context.Context, owner, repo, base 
 func (c *clients) pullRequestREST(ctx context.Context, owner, repo string, number int) (*pullRequest, error) {
 	full, _, err := c.rest.PullRequests.Get(collector.WithOperation(ctx, "github", "pulls.get"), owner, repo, number)
 	if err != nil {
-		return nil, fmt.Errorf("get pull request %s/%s#%d: %w", owner, repo, number, err)
+		return nil, &opError{"pulls.get", fmt.Errorf("get pull request %s/%s#%d: %w", owner, repo, number, err)}
 	}
 	pr := &pullRequest{
 		Repo:        owner + "/" + repo,

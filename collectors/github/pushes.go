@@ -164,7 +164,7 @@ func (c *clients) branchCommitsREST(ctx context.Context, owner, repo, branch str
 		return c.rest.Repositories.ListCommits(lctx, owner, repo, &gh.CommitsListOptions{SHA: branch, Since: w.Start, Until: w.End, ListOptions: o})
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list commits on %s: %w", branch, err)
+		return nil, &opError{"repos.list_commits", fmt.Errorf("list commits on %s: %w", branch, err)}
 	}
 	pctx := collector.WithOperation(ctx, "github", "pulls.list_with_commit")
 	var out []branchCommit
@@ -187,7 +187,7 @@ func (c *clients) branchCommitsREST(ctx context.Context, owner, repo, branch str
 				return c.rest.PullRequests.ListPullRequestsWithCommit(pctx, owner, repo, bc.OID, &o)
 			})
 			if err != nil {
-				return out, fmt.Errorf("list pull requests of commit %s: %w", bc.OID, err)
+				return out, &opError{"pulls.list_with_commit", fmt.Errorf("list pull requests of commit %s: %w", bc.OID, err)}
 			}
 			for _, p := range prs {
 				if p.MergedAt != nil && p.GetBase().GetRef() == branch {

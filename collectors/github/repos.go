@@ -46,7 +46,7 @@ func (c *clients) repositories(ctx context.Context, src *collector.GitHubSource,
 	for {
 		page, resp, err := c.rest.Repositories.ListByOrg(ctx, org, opts)
 		if err != nil {
-			return out, fmt.Errorf("list repositories of %s: %w", org, err)
+			return out, &opError{"repos.list_by_org", fmt.Errorf("list repositories of %s: %w", org, err)}
 		}
 		for _, r := range page {
 			repo := repository{

@@ -40,6 +40,23 @@ func (s *Sim) graphql(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"data": nil, "errors": []any{map[string]any{"message": "`" + str("cursor") + "` does not appear to be a valid cursor."}}})
 		return
 	}
+	for _, field := range []string{"pullRequests", "history"} {
+		s.mu.Lock()
+		status := s.fail["graphql:"+field]
+		s.mu.Unlock()
+		switch {
+		case status == 0 || !strings.Contains(req.Query, field+"("):
+			continue
+		case status == http.StatusForbidden:
+			writeJSON(w, http.StatusOK, map[string]any{
+				"data":   map[string]any{"repository": nil},
+				"errors": []any{map[string]any{"type": "FORBIDDEN", "path": []string{"repository"}, "message": "Resource not accessible by integration"}},
+			})
+		default:
+			writeJSON(w, http.StatusBadGateway, map[string]any{"message": "Server Error"})
+		}
+		return
+	}
 	switch {
 	case strings.Contains(req.Query, "pullRequests("):
 		writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"repository": map[string]any{

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,6 +35,34 @@ type Sim struct {
 	mu       sync.Mutex
 	throttle []throttle
 	requests int
+	fail     map[string]int
+}
+
+// Fail makes requests for target answer status, as GitHub does when the
+// credentials lack a permission (403) or the server fails (5xx). target is
+// a REST path pattern ("/api/v3/orgs/acme/members", a "*" segment matches
+// any one segment) or "graphql:pullRequests" / "graphql:history" for the
+// GraphQL queries with that connection; GraphQL refuses a field with HTTP
+// 200 and a FORBIDDEN error, and fails with 502.
+func (s *Sim) Fail(target string, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail == nil {
+		s.fail = map[string]int{}
+	}
+	s.fail[target] = status
+}
+
+// failure returns the injected status for a REST path, or 0.
+func (s *Sim) failure(urlPath string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for pattern, status := range s.fail {
+		if ok, _ := path.Match(pattern, urlPath); ok {
+			return status
+		}
+	}
+	return 0
 }
 
 type throttle struct {
@@ -95,6 +124,10 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-RateLimit-Resource", "core")
 	auth := r.Header.Get("Authorization")
 	if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/api/v3/app/installations/") && strings.HasSuffix(r.URL.Path, "/access_tokens") {
+		if status := s.failure(r.URL.Path); status != 0 {
+			writeJSON(w, status, apiError("Server Error"))
+			return
+		}
 		// A GitHub App trades its signed JWT for an installation token.
 		jwt, ok := strings.CutPrefix(auth, "Bearer ")
 		if !ok || strings.Count(jwt, ".") != 2 {
@@ -123,6 +156,12 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/api/graphql" && r.Method == http.MethodPost:
 		h.Set("X-RateLimit-Resource", "graphql")
 		s.graphql(w, r)
+	case strings.HasPrefix(r.URL.Path, "/api/v3/") && r.Method == http.MethodGet && s.failure(r.URL.Path) != 0:
+		status, msg := s.failure(r.URL.Path), "Server Error"
+		if status == http.StatusForbidden {
+			msg = "Resource not accessible by integration"
+		}
+		writeJSON(w, status, apiError(msg))
 	case strings.HasPrefix(r.URL.Path, "/api/v3/") && r.Method == http.MethodGet:
 		s.rest(w, r, strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/api/v3/"), "/"), "/"))
 	default:
