@@ -31,7 +31,8 @@ func TestKeyAgeBoundaries(t *testing.T) {
 		{"exactly 90 days", [2]credKey{{Active: true, LastRotated: daysAgo(90)}}, evidence.Pass},
 		{"91 days", [2]credKey{{Active: true, LastRotated: daysAgo(91)}}, evidence.Fail},
 		{"second key old", [2]credKey{{Active: true, LastRotated: daysAgo(1)}, {Active: true, LastRotated: daysAgo(200)}}, evidence.Fail},
-		{"active key without rotation date", [2]credKey{{Active: true}}, evidence.Fail},
+		{"active key without rotation date", [2]credKey{{Active: true}}, evidence.Error},
+		{"undated key beside an old one", [2]credKey{{Active: true}, {Active: true, LastRotated: daysAgo(200)}}, evidence.Fail},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := keyAge(credRow{User: "u", ARN: "arn:aws:iam::1:user/u", Keys: tc.keys}, now, 90)
@@ -53,7 +54,8 @@ func TestUnusedCredentialBoundaries(t *testing.T) {
 		{"password never used, set 100 days ago", credRow{PasswordEnabled: true, PasswordLastChanged: daysAgo(100), Created: daysAgo(300)}, evidence.Fail},
 		{"key never used, rotated 95 days ago", credRow{Keys: [2]credKey{{Active: true, LastRotated: daysAgo(95)}}}, evidence.Fail},
 		{"key used yesterday", credRow{Keys: [2]credKey{{Active: true, LastRotated: daysAgo(95), LastUsed: daysAgo(1)}}}, evidence.Pass},
-		{"no dates at all", credRow{PasswordEnabled: true}, evidence.Fail},
+		{"no dates at all", credRow{PasswordEnabled: true}, evidence.Error},
+		{"undated key beside a stale password", credRow{PasswordEnabled: true, PasswordLastUsed: daysAgo(120), Keys: [2]credKey{{Active: true}}}, evidence.Fail},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.row.User, tc.row.ARN = "u", "arn:aws:iam::1:user/u"

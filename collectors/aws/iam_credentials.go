@@ -112,7 +112,7 @@ func consoleMFA(r credRow) evidence.Finding {
 
 func keyAge(r credRow, now time.Time, maxDays int) evidence.Finding {
 	obs := map[string]any{"max_age_days": maxDays}
-	active, old := 0, 0
+	active, old, undated := 0, 0, 0
 	for i, k := range r.Keys {
 		p := fmt.Sprintf("access_key_%d_", i+1)
 		obs[p+"active"] = k.Active
@@ -122,7 +122,9 @@ func keyAge(r credRow, now time.Time, maxDays int) evidence.Finding {
 		active++
 		obs[p+"last_rotated"] = ts(k.LastRotated)
 		if k.LastRotated.IsZero() {
-			old++ // an active key with no rotation date cannot be shown to be fresh
+			// The report gives no date to judge this key by: neither
+			// fresh nor old was read.
+			undated++
 			continue
 		}
 		age := days(now, k.LastRotated)
@@ -136,6 +138,8 @@ func keyAge(r credRow, now time.Time, maxDays int) evidence.Finding {
 		return finding(checkKeyAge, r.ARN, evidence.NotApplicable, fmt.Sprintf("User %s has no active access keys.", r.User), obs)
 	case old > 0:
 		return finding(checkKeyAge, r.ARN, evidence.Fail, fmt.Sprintf("User %s has an active access key not rotated within %d days.", r.User, maxDays), obs)
+	case undated > 0:
+		return finding(checkKeyAge, r.ARN, evidence.Error, fmt.Sprintf("The credential report gives no rotation date for an active access key of user %s.", r.User), obs)
 	}
 	return finding(checkKeyAge, r.ARN, evidence.Pass, fmt.Sprintf("Every active access key of user %s was rotated within %d days.", r.User, maxDays), obs)
 }
@@ -151,14 +155,21 @@ func lastActivity(used, since time.Time) time.Time {
 
 func unusedCredentials(r credRow, now time.Time, maxDays int) evidence.Finding {
 	obs := map[string]any{"unused_days_limit": maxDays}
-	active, stale := 0, 0
+	// undated counts credentials the report gives no date for: their use
+	// was not read, so they decide nothing.
+	active, stale, undated := 0, 0, 0
 	if r.PasswordEnabled {
 		active++
 		last := lastActivity(r.PasswordLastUsed, maxTime(r.PasswordLastChanged, r.Created))
 		obs["password_last_used"] = ts(r.PasswordLastUsed)
-		obs["password_idle_days"] = days(now, last)
-		if last.IsZero() || days(now, last) >= maxDays {
+		switch {
+		case last.IsZero():
+			undated++
+		case days(now, last) >= maxDays:
 			stale++
+		}
+		if !last.IsZero() {
+			obs["password_idle_days"] = days(now, last)
 		}
 	}
 	for i, k := range r.Keys {
@@ -169,16 +180,22 @@ func unusedCredentials(r credRow, now time.Time, maxDays int) evidence.Finding {
 		p := fmt.Sprintf("access_key_%d_", i+1)
 		last := lastActivity(k.LastUsed, k.LastRotated)
 		obs[p+"last_used"] = ts(k.LastUsed)
-		obs[p+"idle_days"] = days(now, last)
-		if last.IsZero() || days(now, last) >= maxDays {
+		switch {
+		case last.IsZero():
+			undated++
+			continue
+		case days(now, last) >= maxDays:
 			stale++
 		}
+		obs[p+"idle_days"] = days(now, last)
 	}
 	switch {
 	case active == 0:
 		return finding(checkUnused, r.ARN, evidence.NotApplicable, fmt.Sprintf("User %s has no active password or access key.", r.User), obs)
 	case stale > 0:
 		return finding(checkUnused, r.ARN, evidence.Fail, fmt.Sprintf("User %s has an active credential unused for %d days or more.", r.User, maxDays), obs)
+	case undated > 0:
+		return finding(checkUnused, r.ARN, evidence.Error, fmt.Sprintf("The credential report gives no date of use, change or creation for an active credential of user %s.", r.User), obs)
 	}
 	return finding(checkUnused, r.ARN, evidence.Pass, fmt.Sprintf("Every active credential of user %s was used within %d days.", r.User, maxDays), obs)
 }
