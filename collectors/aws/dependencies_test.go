@@ -296,9 +296,13 @@ func TestEveryInputFailing(t *testing.T) {
 				t.Run("scope/"+d.in.service+"/"+d.in.op, func(t *testing.T) {
 					run, sim := runFailing(t, f.Type, d.in, http.StatusForbidden, d.edit)
 					require.NotZero(t, refused(sim, d.in, http.StatusForbidden), "the input was never refused")
-					if run.scopesErr != nil {
-						return // no scope, so nothing judged; the agent records a failed discovery
+					if d.in == inListAccounts {
+						// No scope, so nothing is judged; the agent writes a
+						// failed discovery snapshot.
+						require.ErrorContains(t, run.scopesErr, "AccessDenied")
+						return
 					}
+					require.NoError(t, run.scopesErr)
 					// AssumeRole is called with the home account's
 					// credentials for the other account.
 					acct := prod
