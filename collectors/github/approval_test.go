@@ -97,6 +97,15 @@ func TestProtectionBoundaries(t *testing.T) {
 		{"force push allowed", func(p *protection) { p.ForcePushBlocked = false }, evidence.Fail},
 		{"deletion allowed", func(p *protection) { p.DeletionBlocked = false }, evidence.Fail},
 		{"nothing at all", func(p *protection) { *p = protection{} }, evidence.Fail},
+		{"force pushes not stated", func(p *protection) {
+			p.ForcePushBlocked = false
+			p.Unstated = []string{"allow_force_pushes"}
+		}, evidence.Error},
+		{"force pushes not stated, a ruleset blocks them", func(p *protection) { p.Unstated = []string{"allow_force_pushes"} }, evidence.Pass},
+		{"admins not stated, deletion allowed", func(p *protection) {
+			p.EnforceAdmins, p.DeletionBlocked = false, false
+			p.Unstated = []string{"enforce_admins"}
+		}, evidence.Fail},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

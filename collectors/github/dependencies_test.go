@@ -186,3 +186,21 @@ func TestEveryInputFailing(t *testing.T) {
 		})
 	}
 }
+
+// TestProtectionUnstatedSetting: a classic protection whose answer leaves
+// out allow_force_pushes is not taken to block them: with no ruleset to
+// settle it, the branch's protection is an error, not a pass.
+func TestProtectionUnstatedSetting(t *testing.T) {
+	h := newHarness(t)
+	h.sim.Org.Repo("api").Protection.AllowForcePushes = nil
+	res, err := h.collect(t, pullRequestsFactory(), thresholds(1), collector.Request{Since: since(60)})
+	require.NoError(t, err)
+	for _, f := range res.Findings {
+		if f.Check == CheckProtection && f.Resource == "acme/api:main" {
+			require.Equal(t, evidence.Error, f.Status, f.Reason)
+			require.Contains(t, f.Reason, "allow_force_pushes")
+			return
+		}
+	}
+	t.Fatal("no protection finding for acme/api:main")
+}

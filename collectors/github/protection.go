@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -28,6 +29,10 @@ type protection struct {
 	NoBypassRuleset  bool     // a ruleset requiring review has no bypass actors
 	ForcePushBlocked bool
 	DeletionBlocked  bool
+	// Unstated lists the classic settings GitHub's answer left out
+	// (enforce_admins, allow_force_pushes, allow_deletions): not read, so
+	// they can neither pass nor fail the branch.
+	Unstated []string
 }
 
 // protectionErr is a failure to read the settings: the check is then an
@@ -91,8 +96,17 @@ func (c *clients) branchProtection(ctx context.Context, repo repository, branch 
 			p.DismissStale = r.DismissStaleReviews
 		}
 		p.EnforceAdmins = classic.EnforceAdmins != nil && classic.EnforceAdmins.Enabled
-		p.ForcePushBlocked = classic.AllowForcePushes == nil || !classic.AllowForcePushes.Enabled
-		p.DeletionBlocked = classic.AllowDeletions == nil || !classic.AllowDeletions.Enabled
+		p.ForcePushBlocked = classic.AllowForcePushes != nil && !classic.AllowForcePushes.Enabled
+		p.DeletionBlocked = classic.AllowDeletions != nil && !classic.AllowDeletions.Enabled
+		for field, absent := range map[string]bool{
+			"enforce_admins": classic.EnforceAdmins == nil, "allow_force_pushes": classic.AllowForcePushes == nil,
+			"allow_deletions": classic.AllowDeletions == nil,
+		} {
+			if absent {
+				p.Unstated = append(p.Unstated, field)
+			}
+		}
+		sort.Strings(p.Unstated)
 	}
 
 	for _, rs := range rulesets {
@@ -189,7 +203,14 @@ func protectionFinding(repo repository, branch string, p protection, perr *prote
 		f.Reason = fmt.Sprintf("%s is not protected: no branch protection and no active ruleset", res)
 		return f, rec
 	}
-	var missing []string
+	var missing, unknown []string
+	lacks := func(field, what string) {
+		if slices.Contains(p.Unstated, field) {
+			unknown = append(unknown, field)
+			return
+		}
+		missing = append(missing, what)
+	}
 	if p.RequiredReviews < 1 {
 		missing = append(missing, "does not require an approving review")
 	}
@@ -197,17 +218,23 @@ func protectionFinding(repo repository, branch string, p protection, perr *prote
 		missing = append(missing, "does not dismiss stale approvals")
 	}
 	if !p.EnforceAdmins && !p.NoBypassRuleset {
-		missing = append(missing, "lets administrators or bypass actors skip it")
+		lacks("enforce_admins", "lets administrators or bypass actors skip it")
 	}
 	if !p.ForcePushBlocked {
-		missing = append(missing, "allows force pushes")
+		lacks("allow_force_pushes", "allows force pushes")
 	}
 	if !p.DeletionBlocked {
-		missing = append(missing, "allows deletion")
+		lacks("allow_deletions", "allows deletion")
 	}
-	if len(missing) > 0 {
+	switch {
+	case len(missing) > 0:
 		f.Status = evidence.Fail
 		f.Reason = fmt.Sprintf("protection of %s %s", res, strings.Join(missing, ", "))
+		return f, rec
+	case len(unknown) > 0:
+		observed["unstated_settings"] = unknown
+		f.Status = evidence.Error
+		f.Reason = fmt.Sprintf("GitHub's branch protection of %s does not state %s, and no ruleset settles it", res, strings.Join(unknown, ", "))
 		return f, rec
 	}
 	f.Status = evidence.Pass
