@@ -84,7 +84,7 @@ func trailBucket(sim *awssim.Sim) *awssim.Bucket {
 func bucketDeps(own dependency) []dependency {
 	return []dependency{
 		{in: inListBuckets, reason: "buckets could not all be listed"},
-		{in: inBucketLocation, edit: noBucketRegion, reason: "could not be read"},
+		{in: inBucketLocation, edit: noBucketRegion, reason: "region could not be read"},
 		own,
 	}
 }

@@ -62,13 +62,17 @@ func sseName(alg string) string {
 	return alg
 }
 
-func readError(check, arn, what string, err error) evidence.Finding {
-	return finding(check, arn, evidence.Error, fmt.Sprintf("The bucket's %s could not be read.", what), map[string]any{"error": err.Error()})
+func readError(check string, st *bucketState, what string, err error) evidence.Finding {
+	reason := fmt.Sprintf("The bucket's %s could not be read.", what)
+	if st.unreadErr != nil && st.unreadOp == "s3:GetBucketLocation" {
+		reason = fmt.Sprintf("The bucket's region could not be read, so neither was its %s.", what)
+	}
+	return finding(check, st.arn, evidence.Error, reason, map[string]any{"error": err.Error()})
 }
 
 func encryption(st *bucketState) evidence.Finding {
 	if st.encErr != nil {
-		return readError(checkS3Encryption, st.arn, "encryption configuration", st.encErr)
+		return readError(checkS3Encryption, st, "encryption configuration", st.encErr)
 	}
 	alg, key, bk, ok := sseDefault(st)
 	if !ok {
@@ -87,7 +91,7 @@ func encryption(st *bucketState) evidence.Finding {
 
 func tlsOnly(st *bucketState) evidence.Finding {
 	if st.policyErr != nil {
-		return readError(checkS3TLS, st.arn, "policy", st.policyErr)
+		return readError(checkS3TLS, st, "policy", st.policyErr)
 	}
 	if st.policy == nil {
 		return finding(checkS3TLS, st.arn, evidence.Fail, fmt.Sprintf("Bucket %s has no bucket policy, so requests without TLS are not denied.", st.name), map[string]any{"policy": nil})
@@ -110,7 +114,7 @@ func publicAccess(st *bucketState, account *s3types.PublicAccessBlockConfigurati
 	case blockAll(account):
 		return finding(checkS3PublicAccess, st.arn, evidence.Pass, fmt.Sprintf("The account blocks all public access, covering bucket %s.", st.name), obs)
 	case st.pabErr != nil:
-		return readError(checkS3PublicAccess, st.arn, "public access block", st.pabErr)
+		return readError(checkS3PublicAccess, st, "public access block", st.pabErr)
 	case accountErr != nil:
 		obs["error"] = accountErr.Error()
 		return finding(checkS3PublicAccess, st.arn, evidence.Error, "The account-level public access block could not be read.", obs)
@@ -120,7 +124,7 @@ func publicAccess(st *bucketState, account *s3types.PublicAccessBlockConfigurati
 
 func versioning(st *bucketState) evidence.Finding {
 	if st.versioningErr != nil {
-		return readError(checkS3Versioning, st.arn, "versioning", st.versioningErr)
+		return readError(checkS3Versioning, st, "versioning", st.versioningErr)
 	}
 	status := string(st.versioning.Status)
 	obs := map[string]any{"status": status, "mfa_delete": string(st.versioning.MFADelete)}
@@ -135,7 +139,7 @@ func versioning(st *bucketState) evidence.Finding {
 
 func accessLogging(st *bucketState) evidence.Finding {
 	if st.loggingErr != nil {
-		return readError(checkS3Logging, st.arn, "logging configuration", st.loggingErr)
+		return readError(checkS3Logging, st, "logging configuration", st.loggingErr)
 	}
 	if le := st.logging.LoggingEnabled; le != nil {
 		return finding(checkS3Logging, st.arn, evidence.Pass, fmt.Sprintf("Bucket %s logs server access to %s.", st.name, aws.ToString(le.TargetBucket)),
