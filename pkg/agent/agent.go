@@ -149,6 +149,10 @@ type Job struct {
 	// OncePerSlot skips storing a run whose schedule slot another writer
 	// (a replica on the same store) already recorded complete.
 	OncePerSlot bool
+	// Checks are the checks the collector declares. A failed run records
+	// each as undetermined, so that the failure counts against every
+	// control the run was meant to evidence.
+	Checks []string
 }
 
 // Written describes one stored snapshot.
@@ -321,12 +325,34 @@ func (a *Agent) build(job Job, scope evidence.Scope, series string, o *outcome) 
 	if s.Status == evidence.StatusPartial && len(s.Errors) == 0 {
 		s.Errors = []evidence.RunError{{Where: scope.Provider + ":" + scope.Account, Message: o.err.Error()}}
 	}
+	if s.Status == evidence.StatusFailed {
+		s.Findings = append(s.Findings, a.undetermined(job, scope, o.err)...)
+	}
 	for _, att := range atts {
 		s.Attachments = append(s.Attachments, evidence.Attachment{
 			Name: att.Name, MediaType: att.MediaType, SHA256: evidence.Digest(att.Data), Size: int64(len(att.Data)),
 		})
 	}
 	return s, atts
+}
+
+// undetermined is one error finding per check the job declares, for a run
+// that failed before it could judge anything: a failed collection is a
+// failure everywhere it shows (report, exports, samples), never a silent
+// absence of findings.
+func (a *Agent) undetermined(job Job, scope evidence.Scope, err error) []evidence.Finding {
+	resource := scope.Provider + ":" + scope.Account
+	out := make([]evidence.Finding, 0, len(job.Checks))
+	for _, check := range job.Checks {
+		out = append(out, evidence.Finding{
+			Check:    check,
+			Resource: resource,
+			Status:   evidence.Error,
+			Controls: a.opts.Refs(check),
+			Reason:   "not determined: the collection failed: " + err.Error(),
+		})
+	}
+	return out
 }
 
 // offlineHead is the best knowledge of a series while the store is out of

@@ -93,7 +93,7 @@ func NewEnv(t testing.TB, start time.Time) *Env {
 
 // Job wraps c as a job with the given id and schedule.
 func Job(id, spec string, c collector.Collector) agent.Job {
-	return agent.Job{ID: id, Type: "test.collector", Version: "1", Provider: "test", Schedule: spec, Collector: c}
+	return agent.Job{ID: id, Type: "test.collector", Version: "1", Provider: "test", Schedule: spec, Collector: c, Checks: []string{"test.check"}}
 }
 
 // Fill runs job n times, advancing the clock by step between runs.
