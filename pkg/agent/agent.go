@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -326,7 +327,7 @@ func (a *Agent) build(job Job, scope evidence.Scope, series string, o *outcome) 
 		s.Errors = []evidence.RunError{{Where: scope.Provider + ":" + scope.Account, Message: o.err.Error()}}
 	}
 	if s.Status == evidence.StatusFailed {
-		s.Findings = append(s.Findings, a.undetermined(job, scope, o.err)...)
+		s.Findings = append(s.Findings, a.undetermined(job, scope, s.Findings, o.err)...)
 	}
 	for _, att := range atts {
 		s.Attachments = append(s.Attachments, evidence.Attachment{
@@ -336,14 +337,17 @@ func (a *Agent) build(job Job, scope evidence.Scope, series string, o *outcome) 
 	return s, atts
 }
 
-// undetermined is one error finding per check the job declares, for a run
-// that failed before it could judge anything: a failed collection is a
-// failure everywhere it shows (report, exports, samples), never a silent
-// absence of findings.
-func (a *Agent) undetermined(job Job, scope evidence.Scope, err error) []evidence.Finding {
+// undetermined is one error finding for each check the job declares that a
+// failed run left without any finding: a failed collection is a failure
+// everywhere it shows (report, exports, samples), never a silent absence of
+// findings.
+func (a *Agent) undetermined(job Job, scope evidence.Scope, judged []evidence.Finding, err error) []evidence.Finding {
 	resource := scope.Provider + ":" + scope.Account
-	out := make([]evidence.Finding, 0, len(job.Checks))
+	var out []evidence.Finding
 	for _, check := range job.Checks {
+		if slices.ContainsFunc(judged, func(f evidence.Finding) bool { return f.Check == check }) {
+			continue
+		}
 		out = append(out, evidence.Finding{
 			Check:    check,
 			Resource: resource,
