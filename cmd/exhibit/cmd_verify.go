@@ -18,6 +18,8 @@ func cmdVerify(ctx context.Context, args []string, s streams) error {
 	fs.Var(&to, "to", "check snapshots started before this `date`")
 	var keys multiFlag
 	fs.Var(&keys, "key", "trust only this public key `file` (PEM; repeatable) instead of the keys the store publishes")
+	storeDelay := fs.Duration("store-delay", audit.DefaultStoreDelay, "on S3, how much later than its finished_at a snapshot may have been stored by the server's clock")
+	minRetain := fs.Int("min-retain-days", audit.DefaultMinRetainDays, "on S3, the Object Lock retention every snapshot and signature must have (0: only that each is locked in COMPLIANCE mode)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -25,7 +27,13 @@ func cmdVerify(ctx context.Context, args []string, s streams) error {
 	if !from.t.IsZero() && !to.t.IsZero() && !to.t.After(from.t) {
 		return usageErr("verify: --to must be after --from")
 	}
-	opts := audit.VerifyOptions{From: from.t, To: to.t}
+	if *storeDelay <= 0 {
+		return usageErr("verify: --store-delay must be positive")
+	}
+	if *minRetain < 0 {
+		return usageErr("verify: --min-retain-days must not be negative")
+	}
+	opts := audit.VerifyOptions{From: from.t, To: to.t, StoreDelay: *storeDelay, MinRetainDays: *minRetain}
 	for _, k := range keys {
 		b, err := os.ReadFile(k)
 		if err != nil {
