@@ -47,6 +47,8 @@ type Agent struct {
 	mu    sync.Mutex
 	heads map[string]*head
 	locks map[string]*sync.Mutex
+	// checkpointed is the digest of the heads the last checkpoint pinned.
+	checkpointed string
 }
 
 // head is what the agent knows of a series' latest snapshot.

@@ -45,6 +45,9 @@ type VerifyOptions struct {
 	// been stored, by the server's clock, where the store records it (S3);
 	// DefaultStoreDelay when zero.
 	StoreDelay time.Duration
+	// Checkpoints are checkpoints the auditor kept: every series they pin
+	// must still be extended by the store (as must those the agent stored).
+	Checkpoints []KeptCheckpoint
 	// MinRetainDays is the Object Lock retention every snapshot and
 	// signature must have, where the store records it (S3); 0 checks only
 	// that each is locked in COMPLIANCE mode.
@@ -120,6 +123,9 @@ func Verify(ctx context.Context, st store.Store, opts VerifyOptions) (*VerifyRep
 		v.problem(store.EvidencePrefix, "no snapshot started in the period")
 	}
 	v.reportLocks()
+	if err := v.checkCheckpoints(ctx); err != nil {
+		return nil, err
+	}
 	if err := v.index(ctx, series); err != nil {
 		return nil, err
 	}
