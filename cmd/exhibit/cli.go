@@ -57,6 +57,7 @@ func commands() []command {
 		{"run", "run the daemon: collectors on their schedules, /healthz /readyz /metrics", cmdRun},
 		{"collect", "run collectors once now", cmdCollect},
 		{"verify", "check a store's hashes, signatures, chains and gaps", cmdVerify},
+		{"checkpoint", "write the head of every series of a store to a file an auditor keeps, for verify --checkpoint", cmdCheckpoint},
 		{"sample", "draw a reproducible sample of a control's evidence for an auditor, as a zip", cmdSample},
 		{"export", "export findings for GRC tools: OSCAL assessment results, OCSF findings or CSV", cmdExport},
 		{"report", "write a self-contained HTML page: per control, day by day, over a period", cmdReport},

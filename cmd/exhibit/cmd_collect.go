@@ -8,6 +8,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/exhibit-dev/exhibit/pkg/agent"
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
 )
@@ -40,6 +42,11 @@ func cmdCollect(ctx context.Context, args []string, s streams) error {
 	}
 	if left, _ := w.agent.FlushSpool(ctx); left > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("the store %s is unavailable: %d snapshot(s) wait in the spool %s and will be uploaded by the next collect or run", w.store, left, cfg.SpoolDir)}
+	}
+	// The evidence is stored; a checkpoint that could not be is not worth
+	// failing the collection over, the next one pins the same heads.
+	if _, err := w.agent.WriteCheckpoint(ctx); err != nil {
+		log.Warn("checkpoint not written", zap.Error(err))
 	}
 	return collectionResult(written)
 }

@@ -126,8 +126,17 @@ func cmdRun(ctx context.Context, args []string, s streams) error {
 	}
 	spoolCtx, stopSpool := context.WithCancel(ctx)
 	g.Add(func() error { return w.agent.RunSpool(spoolCtx) }, func(error) { stopSpool() })
+	cpCtx, stopCheckpoints := context.WithCancel(ctx)
+	g.Add(func() error { return w.agent.RunCheckpoints(cpCtx, agent.CheckpointInterval) }, func(error) { stopCheckpoints() })
 	runCtx, stop := context.WithCancel(ctx)
 	g.Add(func() error { return runner.Run(runCtx) }, func(error) { stop() })
 	log.Info("exhibit running", zap.String("version", version), zap.Int("collectors", len(jobs)), zap.String("store", w.store.String()))
-	return g.Run()
+	err = g.Run()
+	// Every run has ended: pin the heads it left.
+	finalCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if _, cerr := w.agent.WriteCheckpoint(finalCtx); cerr != nil {
+		log.Warn("final checkpoint not written", zap.Error(cerr))
+	}
+	return err
 }

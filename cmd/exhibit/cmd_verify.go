@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 
 	"github.com/exhibit-dev/exhibit/pkg/audit"
+	"github.com/exhibit-dev/exhibit/pkg/evidence"
 	"github.com/exhibit-dev/exhibit/pkg/signing"
 )
 
@@ -18,6 +20,10 @@ func cmdVerify(ctx context.Context, args []string, s streams) error {
 	fs.Var(&to, "to", "check snapshots started before this `date`")
 	var keys multiFlag
 	fs.Var(&keys, "key", "trust only this public key `file` (PEM; repeatable) instead of the keys the store publishes")
+	storeDelay := fs.Duration("store-delay", audit.DefaultStoreDelay, "on S3, how much later than its finished_at a snapshot may have been stored by the server's clock")
+	minRetain := fs.Int("min-retain-days", audit.DefaultMinRetainDays, "on S3, the Object Lock retention every snapshot and signature must have (0: only that each is locked in COMPLIANCE mode)")
+	var checkpoints multiFlag
+	fs.Var(&checkpoints, "checkpoint", "a checkpoint `file` kept from exhibit checkpoint (repeatable): every series it pins must still be extended")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -25,7 +31,13 @@ func cmdVerify(ctx context.Context, args []string, s streams) error {
 	if !from.t.IsZero() && !to.t.IsZero() && !to.t.After(from.t) {
 		return usageErr("verify: --to must be after --from")
 	}
-	opts := audit.VerifyOptions{From: from.t, To: to.t}
+	if *storeDelay <= 0 {
+		return usageErr("verify: --store-delay must be positive")
+	}
+	if *minRetain < 0 {
+		return usageErr("verify: --min-retain-days must not be negative")
+	}
+	opts := audit.VerifyOptions{From: from.t, To: to.t, StoreDelay: *storeDelay, MinRetainDays: *minRetain}
 	for _, k := range keys {
 		b, err := os.ReadFile(k)
 		if err != nil {
@@ -36,6 +48,17 @@ func cmdVerify(ctx context.Context, args []string, s streams) error {
 			return usageErr("verify: --key %s: %v", k, err)
 		}
 		opts.TrustedKeys = append(opts.TrustedKeys, pub)
+	}
+	for _, name := range checkpoints {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return usageErr("verify: --checkpoint: %v", err)
+		}
+		cp, err := evidence.ParseCheckpoint(bytes.TrimSuffix(b, []byte("\n")))
+		if err != nil {
+			return usageErr("verify: --checkpoint %s: %v", name, err)
+		}
+		opts.Checkpoints = append(opts.Checkpoints, audit.KeptCheckpoint{Name: name, Checkpoint: cp})
 	}
 	st, err := sf.open(ctx, "verify")
 	if err != nil {

@@ -200,7 +200,7 @@ func TestStoreOutageLosesNoRun(t *testing.T) {
 	// Verify from the store alone with read-only credentials, including the
 	// schedule's completeness over the period.
 	r := exhibit(t, t.TempDir(), srv.ReadOnlyEnv(t), "verify", "--store", "s3://evidence/prod",
-		"--endpoint", srv.Endpoint(), "--region", minio.Region,
+		"--endpoint", srv.Endpoint(), "--region", minio.Region, "--min-retain-days", "1",
 		"--from", start.Add(10*time.Second).Format(time.RFC3339), "--to", end.Add(-10*time.Second).Format(time.RFC3339))
 	require.Equal(t, 0, r.code, "%s\n%s", r.stdout, r.stderr)
 	require.NotContains(t, r.stdout, "gap")
@@ -245,7 +245,7 @@ func TestTwoReplicasOneBucket(t *testing.T) {
 		dup += strings.Count(d.logs.String(), "run slot already recorded by another writer")
 	}
 	require.NotZero(t, dup, "both replicas ran the same slots; one of each pair was set aside")
-	r := exhibit(t, t.TempDir(), srv.ReadOnlyEnv(t), "verify", "--store", "s3://evidence/prod", "--endpoint", srv.Endpoint(), "--region", minio.Region)
+	r := exhibit(t, t.TempDir(), srv.ReadOnlyEnv(t), "verify", "--store", "s3://evidence/prod", "--endpoint", srv.Endpoint(), "--region", minio.Region, "--min-retain-days", "1")
 	require.Equal(t, 0, r.code, r.stdout)
 	require.Contains(t, r.stdout, fmt.Sprintf("%d snapshot(s)", written))
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -46,6 +47,8 @@ type Agent struct {
 	mu    sync.Mutex
 	heads map[string]*head
 	locks map[string]*sync.Mutex
+	// checkpointed is the digest of the heads the last checkpoint pinned.
+	checkpointed string
 }
 
 // head is what the agent knows of a series' latest snapshot.
@@ -149,6 +152,10 @@ type Job struct {
 	// OncePerSlot skips storing a run whose schedule slot another writer
 	// (a replica on the same store) already recorded complete.
 	OncePerSlot bool
+	// Checks are the checks the collector declares. A failed run records
+	// each as undetermined, so that the failure counts against every
+	// control the run was meant to evidence.
+	Checks []string
 }
 
 // Written describes one stored snapshot.
@@ -331,12 +338,37 @@ func (a *Agent) build(job Job, scope evidence.Scope, series string, o *outcome) 
 	if o.err != nil && len(s.Errors) == 0 {
 		s.Errors = []evidence.RunError{{Where: scope.Provider + ":" + scope.Account, Message: o.err.Error()}}
 	}
+	if s.Status == evidence.StatusFailed {
+		s.Findings = append(s.Findings, a.undetermined(job, scope, s.Findings, o.err)...)
+	}
 	for _, att := range atts {
 		s.Attachments = append(s.Attachments, evidence.Attachment{
 			Name: att.Name, MediaType: att.MediaType, SHA256: evidence.Digest(att.Data), Size: int64(len(att.Data)),
 		})
 	}
 	return s, atts
+}
+
+// undetermined is one error finding for each check the job declares that a
+// failed run left without any finding: a failed collection is a failure
+// everywhere it shows (report, exports, samples), never a silent absence of
+// findings.
+func (a *Agent) undetermined(job Job, scope evidence.Scope, judged []evidence.Finding, err error) []evidence.Finding {
+	resource := scope.Provider + ":" + scope.Account
+	var out []evidence.Finding
+	for _, check := range job.Checks {
+		if slices.ContainsFunc(judged, func(f evidence.Finding) bool { return f.Check == check }) {
+			continue
+		}
+		out = append(out, evidence.Finding{
+			Check:    check,
+			Resource: resource,
+			Status:   evidence.Error,
+			Controls: a.opts.Refs(check),
+			Reason:   "not determined: the collection failed: " + err.Error(),
+		})
+	}
+	return out
 }
 
 // offlineHead is the best knowledge of a series while the store is out of

@@ -116,6 +116,14 @@ func TestPartialAndFailedRunsAreRecorded(t *testing.T) {
 	s3, _ := read(t, env.Store, store.SnapshotKey("t/acme", 3))
 	require.Equal(t, evidence.StatusFailed, s3.Status)
 	require.Contains(t, s3.Errors[0].Message, "credentials rejected")
+	// A failed run judged nothing: every check it was to run is undecided,
+	// with the references it supports, so the failure shows against them.
+	require.Equal(t, []evidence.Finding{{
+		Check: "test.check", Resource: "test:acme", Status: evidence.Error,
+		Controls: []string{"hipaa:164.312(a)(1)", "soc2:CC6.1"},
+		Reason:   "not determined: the collection failed: credentials rejected",
+	}}, s3.Findings)
+	require.Equal(t, []string{"hipaa:164.312(a)(1)", "soc2:CC6.1"}, s3.Controls)
 	// Windows restart from the last complete snapshot, so nothing a partial
 	// run missed falls through.
 	require.Equal(t, since[1], since[3])

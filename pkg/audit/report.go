@@ -23,14 +23,18 @@ type ReportOptions struct {
 // Day statuses in the report, from worst to best. A day takes the worst
 // status of the control's findings and gaps that day.
 const (
-	DayFail  = "fail"
-	DayError = "error"
-	DayGap   = "gap"
-	DayPass  = "pass"
-	DayNone  = "none"
+	DayFail = "fail"
+	// DayFailed is a day with a collection that failed as a whole: the
+	// control was not evidenced by that run, which is a failure of its own
+	// kind rather than an absence of evidence.
+	DayFailed = "failed"
+	DayError  = "error"
+	DayGap    = "gap"
+	DayPass   = "pass"
+	DayNone   = "none"
 )
 
-var dayRank = map[string]int{DayFail: 0, DayError: 1, DayGap: 2, DayPass: 3, DayNone: 4}
+var dayRank = map[string]int{DayFail: 0, DayFailed: 1, DayError: 2, DayGap: 3, DayPass: 4, DayNone: 5}
 
 type reportDay struct {
 	Date   string
@@ -139,7 +143,11 @@ func WriteReport(w io.Writer, members []Member, opts ReportOptions) error {
 					mark(c, s.StartedAt, DayPass)
 				case evidence.Fail, evidence.Error:
 					status := DayFail
-					if f.Status == evidence.Error {
+					switch {
+					case f.Status == evidence.Fail:
+					case s.Status == evidence.StatusFailed:
+						status = DayFailed
+					default:
 						status = DayError
 					}
 					mark(c, s.StartedAt, status)
@@ -150,6 +158,9 @@ func WriteReport(w io.Writer, members []Member, opts ReportOptions) error {
 		}
 		for ref := range refsHere {
 			c := byRef[ref]
+			if s.Status == evidence.StatusFailed {
+				c.Counts[DayFailed]++
+			}
 			c.Evidence = append(c.Evidence, reportEvidence{Key: m.Key, SHA256: m.SHA256, Started: started, Status: string(s.Status)})
 			if !slices.Contains(seriesRefs[s.Series], ref) {
 				seriesRefs[s.Series] = append(seriesRefs[s.Series], ref)
@@ -167,7 +178,7 @@ func WriteReport(w io.Writer, members []Member, opts ReportOptions) error {
 	for _, c := range byRef {
 		for i := range c.Days {
 			d := &c.Days[i]
-			d.Note = d.Date + ": " + map[string]string{DayFail: "a check failed", DayError: "a check could not be decided",
+			d.Note = d.Date + ": " + map[string]string{DayFail: "a check failed", DayFailed: "a collection failed", DayError: "a check could not be decided",
 				DayGap: "a scheduled run left no snapshot", DayPass: "every check passed", DayNone: "no evidence"}[d.Status]
 		}
 	}
@@ -177,7 +188,7 @@ func WriteReport(w io.Writer, members []Member, opts ReportOptions) error {
 		From:      opts.Period.From.UTC().Format(time.RFC3339),
 		To:        opts.Period.To.UTC().Format(time.RFC3339),
 		Snapshots: len(members),
-		Legend:    []string{DayPass, DayFail, DayError, DayGap, DayNone},
+		Legend:    []string{DayPass, DayFail, DayFailed, DayError, DayGap, DayNone},
 	}
 	series := map[string]bool{}
 	for _, m := range members {
@@ -235,7 +246,7 @@ section.control{border:1px solid #d0d7de;border-radius:6px;padding:12px 14px;mar
 .counts{color:#57606a;font-size:12px}
 .strip{display:flex;flex-wrap:wrap;gap:2px;margin:10px 0 6px}
 .c{display:inline-block;width:12px;height:18px;border-radius:2px}
-.pass{background:#2da44e}.fail{background:#cf222e}.error{background:#bf8700}.gap{background:repeating-linear-gradient(45deg,#8c959f,#8c959f 3px,#eaeef2 3px,#eaeef2 6px)}.none{background:#eaeef2}
+.pass{background:#2da44e}.fail{background:#cf222e}.error{background:#bf8700}.failed{background:repeating-linear-gradient(45deg,#cf222e,#cf222e 3px,#bf8700 3px,#bf8700 6px)}.gap{background:repeating-linear-gradient(45deg,#8c959f,#8c959f 3px,#eaeef2 3px,#eaeef2 6px)}.none{background:#eaeef2}
 details{margin-top:6px}
 summary{cursor:pointer;color:#0969da}
 table{border-collapse:collapse;margin:6px 0;width:100%}
@@ -252,7 +263,7 @@ ul.uncovered{columns:2}
 {{range .Controls}}
 <section class="control" id="{{.Anchor}}" data-control="{{.Ref}}">
 <div class="head"><h2 class="ref">{{.Ref}}</h2><span>{{.Title}}</span>{{if .Requirement}}<span class="req">{{.Requirement}}</span>{{end}}
-<span class="counts">findings: {{index .Counts "pass"}} pass · {{index .Counts "fail"}} fail · {{index .Counts "error"}} error · {{index .Counts "gap"}} gap(s)</span></div>
+<span class="counts">findings: {{index .Counts "pass"}} pass · {{index .Counts "fail"}} fail · {{index .Counts "error"}} error · {{index .Counts "gap"}} gap(s) · {{index .Counts "failed"}} failed collection(s)</span></div>
 <div class="strip" role="img" aria-label="{{.Ref}} day by day">{{range .Days}}<span class="c {{.Status}}" title="{{.Note}}"></span>{{end}}</div>
 {{if .Failing}}<details><summary>{{.FailingTimes}} failing or undecided finding(s): {{len .Failing}} check and resource pair(s)</summary>
 <table><thead><tr><th>check</th><th>resource</th><th>status</th><th>times</th><th>latest reason</th><th>first seen (evidence, sha256)</th><th>last seen (evidence, sha256)</th></tr></thead><tbody>

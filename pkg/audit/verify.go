@@ -41,6 +41,17 @@ type VerifyOptions struct {
 	OnProblem func(Problem)
 	// OnProgress is called after each series is checked.
 	OnProgress func(series string, done, total int)
+	// StoreDelay is how much later than its finished_at a snapshot may have
+	// been stored, by the server's clock, where the store records it (S3);
+	// DefaultStoreDelay when zero.
+	StoreDelay time.Duration
+	// Checkpoints are checkpoints the auditor kept: every series they pin
+	// must still be extended by the store (as must those the agent stored).
+	Checkpoints []KeptCheckpoint
+	// MinRetainDays is the Object Lock retention every snapshot and
+	// signature must have, where the store records it (S3); 0 checks only
+	// that each is locked in COMPLIANCE mode.
+	MinRetainDays int
 }
 
 // VerifyReport summarizes a verification.
@@ -60,6 +71,7 @@ type verifier struct {
 	keys   map[string]*ecdsa.PublicKey
 	report *VerifyReport
 	runs   map[string][]run // series → its readable snapshots, for completeness
+	server *serverSide      // the store's own record of versions, if it keeps one
 }
 
 func (v *verifier) problem(key, format string, args ...any) {
@@ -77,6 +89,9 @@ func (v *verifier) problem(key, format string, args ...any) {
 func Verify(ctx context.Context, st store.Store, opts VerifyOptions) (*VerifyReport, error) {
 	v := &verifier{st: st, opts: opts, keys: map[string]*ecdsa.PublicKey{}, report: &VerifyReport{Problems: []Problem{}}}
 	if err := v.loadKeys(ctx); err != nil {
+		return nil, err
+	}
+	if err := v.loadServerSide(ctx); err != nil {
 		return nil, err
 	}
 	series, err := listSeries(ctx, st)
@@ -106,6 +121,10 @@ func Verify(ctx context.Context, st store.Store, opts VerifyOptions) (*VerifyRep
 		v.problem(store.EvidencePrefix, "the store holds no evidence (check the store URL and prefix)")
 	case v.report.Snapshots == 0:
 		v.problem(store.EvidencePrefix, "no snapshot started in the period")
+	}
+	v.reportLocks()
+	if err := v.checkCheckpoints(ctx); err != nil {
+		return nil, err
 	}
 	if err := v.index(ctx, series); err != nil {
 		return nil, err
@@ -326,6 +345,7 @@ func (v *verifier) series(ctx context.Context, name string, objs *seriesObjects)
 			}
 			if f.inPeriod {
 				v.checkAttachments(key, snap, f.atts)
+				v.checkServerSide(ctx, key, snap)
 			}
 		}
 		prevDigest, prevKnown = digest, true

@@ -17,11 +17,13 @@ import (
 //	index/<YYYY-MM-DD>/<collector id>/<scope>/<seq> empty marker, by start date
 //	attachments/sha256/<hex>                        raw artefacts, content-addressed
 //	keys/<key id>.pem                               published public keys
+//	checkpoints/<YYYY-MM-DD>/<id>.json(.sig)        the agent's signed checkpoints
 const (
 	EvidencePrefix   = "evidence/"
 	IndexPrefix      = "index/"
 	AttachmentPrefix = "attachments/sha256/"
 	KeysPrefix       = "keys/"
+	CheckpointPrefix = "checkpoints/"
 )
 
 const seqWidth = 12
@@ -52,6 +54,32 @@ func AttachmentKey(sha256hex string) string { return AttachmentPrefix + sha256he
 
 // PublicKeyKey is where a public key is published.
 func PublicKeyKey(keyID string) string { return KeysPrefix + keyID + ".pem" }
+
+// CheckpointKey is where the agent stores a checkpoint taken at t.
+func CheckpointKey(t time.Time, id string) string {
+	return CheckpointPrefix + t.UTC().Format(time.DateOnly) + "/" + id + ".json"
+}
+
+// ParseCheckpointKey reports whether key names a stored checkpoint.
+func ParseCheckpointKey(key string) (day time.Time, id string, ok bool) {
+	rest, found := strings.CutPrefix(key, CheckpointPrefix)
+	if !found {
+		return time.Time{}, "", false
+	}
+	d, name, found := strings.Cut(rest, "/")
+	if !found {
+		return time.Time{}, "", false
+	}
+	t, err := time.Parse(time.DateOnly, d)
+	if err != nil {
+		return time.Time{}, "", false
+	}
+	id, found = strings.CutSuffix(name, ".json")
+	if !found || id == "" || strings.Contains(id, "/") {
+		return time.Time{}, "", false
+	}
+	return t, id, true
+}
 
 // ParseSnapshotKey splits a snapshot key into its series and seq.
 func ParseSnapshotKey(key string) (series string, seq int64, ok bool) {

@@ -76,6 +76,18 @@ func NewEnv(t testing.TB, start time.Time) *Env {
 	require.NoError(t, err)
 	key, err := signing.GenerateFileKey(filepath.Join(dir, "key.pem"))
 	require.NoError(t, err)
+	return newEnv(t, dir, st, key, start)
+}
+
+// NewEnvOn starts a second agent, with its own clock, on the store and key
+// of env: another process, or one restarted, knowing nothing of env's.
+func NewEnvOn(t testing.TB, env *Env, start time.Time) *Env {
+	t.Helper()
+	return newEnv(t, env.Dir, env.Store, env.Signer, start)
+}
+
+func newEnv(t testing.TB, dir string, st *fsstore.Store, key *signing.FileKey, start time.Time) *Env {
+	t.Helper()
 	clock := &Clock{}
 	clock.t.Store(start.UnixNano())
 	a, err := agent.New(context.Background(), agent.Options{
@@ -93,7 +105,7 @@ func NewEnv(t testing.TB, start time.Time) *Env {
 
 // Job wraps c as a job with the given id and schedule.
 func Job(id, spec string, c collector.Collector) agent.Job {
-	return agent.Job{ID: id, Type: "test.collector", Version: "1", Provider: "test", Schedule: spec, Collector: c}
+	return agent.Job{ID: id, Type: "test.collector", Version: "1", Provider: "test", Schedule: spec, Collector: c, Checks: []string{"test.check"}}
 }
 
 // Fill runs job n times, advancing the clock by step between runs.

@@ -178,12 +178,19 @@ func (s *Server) Env() []string {
 // readOnlyPolicy is what a reader of the store (verify, sample, export) is
 // granted: read objects and list buckets, nothing else.
 const readOnlyPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
-	`"Action":["s3:GetObject","s3:ListBucket","s3:GetBucketLocation"],"Resource":["arn:aws:s3:::*"]}]}`
+	`"Action":["s3:GetObject","s3:ListBucket","s3:GetBucketLocation","s3:ListBucketVersions","s3:GetObjectRetention"],"Resource":["arn:aws:s3:::*"]}]}`
 
 // ReadOnlyCredentials are temporary credentials (from the server's STS
 // AssumeRole with an inline session policy) that may only get objects and
 // list buckets: what an auditor's read-only access looks like.
 func (s *Server) ReadOnlyCredentials(t testing.TB) aws.Credentials {
+	t.Helper()
+	return s.SessionCredentials(t, readOnlyPolicy)
+}
+
+// SessionCredentials are temporary credentials narrowed by an inline
+// session policy (IAM JSON).
+func (s *Server) SessionCredentials(t testing.TB, policy string) aws.Credentials {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
 	defer cancel()
@@ -193,7 +200,7 @@ func (s *Server) ReadOnlyCredentials(t testing.TB) aws.Credentials {
 		// narrows the session.
 		RoleArn:         aws.String("arn:minio:iam:::role/exhibit-reader"),
 		RoleSessionName: aws.String("exhibit-reader"),
-		Policy:          aws.String(readOnlyPolicy),
+		Policy:          aws.String(policy),
 		DurationSeconds: aws.Int32(3600),
 	}
 	out, err := c.AssumeRole(ctx, in)

@@ -1,0 +1,90 @@
+package audit_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/exhibit-dev/exhibit/pkg/agent/agenttest"
+	"github.com/exhibit-dev/exhibit/pkg/audit"
+	"github.com/exhibit-dev/exhibit/pkg/audit/audittest"
+	"github.com/exhibit-dev/exhibit/pkg/collector"
+	"github.com/exhibit-dev/exhibit/pkg/evidence"
+)
+
+// failing returns the members of a store whose first daily run passed and
+// whose two later runs failed as a whole (the credentials were revoked).
+func failing(t *testing.T) []audit.Member {
+	env := agenttest.NewEnv(t, t0)
+	n := 0
+	c := &agenttest.Collector{Accounts: []string{"111122223333"}, Fn: func(req collector.Request) (*collector.Result, error) {
+		n++
+		if n > 1 {
+			return nil, errors.New("ExpiredToken: the security token included in the request is expired")
+		}
+		return agenttest.Passing(req)
+	}}
+	env.Fill(t, agenttest.Job("t", "@daily", c), 3, 24*time.Hour)
+	members, err := audit.LoadPeriod(t.Context(), env.Store, audit.Period{From: t0, To: t0.AddDate(0, 0, 3)})
+	require.NoError(t, err)
+	require.Len(t, members, 3)
+	require.Equal(t, evidence.StatusFailed, members[2].Snapshot.Status)
+	return members
+}
+
+// A failed collection is a failure in every output: never a quiet absence
+// of findings that leaves the last passing day standing.
+func TestFailedCollectionsCountEverywhere(t *testing.T) {
+	members := failing(t)
+
+	t.Run("csv", func(t *testing.T) {
+		rows, err := csv.NewReader(bytes.NewReader(export(t, audit.FormatCSV, members))).ReadAll()
+		require.NoError(t, err)
+		require.Len(t, rows, 1+3, "the passing run's finding and one row per failed run")
+		for _, row := range rows[2:] {
+			require.Equal(t, []string{"test.check", "test:111122223333", "error", "hipaa:164.312(a)(1);soc2:CC6.1"}, row[4:8])
+			require.Contains(t, row[8], "the collection failed: ExpiredToken")
+		}
+	})
+
+	t.Run("ocsf", func(t *testing.T) {
+		sc := bufio.NewScanner(bytes.NewReader(export(t, audit.FormatOCSF, members)))
+		var statuses []string
+		for sc.Scan() {
+			var ev map[string]any
+			require.NoError(t, json.Unmarshal(sc.Bytes(), &ev))
+			require.Empty(t, audittest.CheckOCSFComplianceFinding(ev))
+			statuses = append(statuses, ev["compliance"].(map[string]any)["status"].(string))
+		}
+		require.Equal(t, []string{"Pass", "Warning", "Warning"}, statuses)
+	})
+
+	t.Run("oscal", func(t *testing.T) {
+		var doc map[string]any
+		require.NoError(t, json.Unmarshal(export(t, audit.FormatOSCAL, members), &doc))
+		require.Empty(t, audittest.CheckOSCALAssessmentResults(doc))
+		findings := doc["assessment-results"].(map[string]any)["results"].([]any)[0].(map[string]any)["findings"].([]any)
+		require.Len(t, findings, 2)
+		for _, f := range findings {
+			status := f.(map[string]any)["target"].(map[string]any)["status"].(map[string]any)
+			require.Equal(t, "not-satisfied", status["state"], "later runs failed: the control is not shown as satisfied")
+		}
+	})
+
+	t.Run("report", func(t *testing.T) {
+		var out bytes.Buffer
+		require.NoError(t, audit.WriteReport(&out, members, audit.ReportOptions{Period: audit.Period{From: t0, To: t0.AddDate(0, 0, 3)}}))
+		html := out.String()
+		require.Equal(t, 2, strings.Count(html, `<div class="strip" role="img" aria-label="soc2:CC6.1 day by day"><span class="c pass" title="2026-03-01: every check passed"></span><span class="c failed" title="2026-03-02: a collection failed"></span><span class="c failed" title="2026-03-03: a collection failed"></span></div>`)+
+			strings.Count(html, `aria-label="hipaa:164.312(a)(1) day by day"><span class="c pass" title="2026-03-01: every check passed"></span><span class="c failed" title="2026-03-02: a collection failed"></span><span class="c failed" title="2026-03-03: a collection failed"></span></div>`))
+		require.Contains(t, html, "2 failed collection(s)")
+		require.Contains(t, html, "not determined: the collection failed: ExpiredToken")
+	})
+}
