@@ -126,7 +126,34 @@ func (s *Server) start() error {
 		s.stopLocked()
 		return fmt.Errorf("server on %s: %w; output:\n%s", s.addr, err, logs.String())
 	}
+	if err := s.waitInitialized(done); err != nil {
+		s.stopLocked()
+		return fmt.Errorf("server on %s: %w; output:\n%s", s.addr, err, logs.String())
+	}
 	return nil
+}
+
+// waitInitialized waits until the server answers an authenticated request:
+// it reports ready before its object layer and IAM are, and until then
+// answers 503 XMinioServerNotInitialized, which a loaded machine can stretch
+// past the SDK's retries of a test's first call.
+func (s *Server) waitInitialized(done <-chan struct{}) error {
+	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+	defer cancel()
+	c := s.Client()
+	for {
+		_, err := c.ListBuckets(ctx, &s3.ListBucketsInput{})
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-done:
+			return errors.New("exited before it was initialized")
+		case <-ctx.Done():
+			return fmt.Errorf("not initialized after %s: %w", readyTimeout, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 func waitReady(endpoint string, done <-chan struct{}) error {
