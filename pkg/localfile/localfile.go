@@ -50,24 +50,32 @@ func Read(path string, limit int64) ([]byte, error) {
 }
 
 func regular(path string, fi fs.FileInfo) error {
-	m := fi.Mode()
-	if m.IsRegular() {
+	if fi.Mode().IsRegular() {
 		return nil
 	}
-	kind := "not a regular file"
+	return fmt.Errorf("%s: %s, not a regular file", path, Kind(fi.Mode()))
+}
+
+// Kind names what a file that is not regular is, for messages: "a
+// directory", "a named pipe (FIFO)", "a character device", …
+func Kind(m fs.FileMode) string {
 	switch {
+	case m.IsRegular():
+		return "a regular file"
 	case m.IsDir():
-		kind = "a directory"
+		return "a directory"
+	case m&fs.ModeSymlink != 0:
+		return "a symlink"
 	case m&fs.ModeNamedPipe != 0:
-		kind = "a named pipe (FIFO)"
+		return "a named pipe (FIFO)"
 	case m&fs.ModeCharDevice != 0:
-		kind = "a character device"
+		return "a character device"
 	case m&fs.ModeDevice != 0:
-		kind = "a block device"
+		return "a block device"
 	case m&fs.ModeSocket != 0:
-		kind = "a socket"
+		return "a socket"
 	}
-	return fmt.Errorf("%s: %s, not a regular file", path, kind)
+	return "not a regular file"
 }
 
 // Size prints a byte count the way limits are documented: 1 MiB, 64 KiB.
