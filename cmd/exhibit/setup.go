@@ -126,7 +126,14 @@ type wiring struct {
 
 // wire builds the store, signer, agent and one job per configured collector.
 // only, when non-empty, keeps the collectors of those types or ids.
-func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat *controls.Catalog, log *zap.Logger, metrics *agent.Metrics, only []string) (*wiring, error) {
+// A signal while wiring (a store or KMS that is slow to answer) ends it:
+// the error is then an interrupted start, not a setup problem.
+func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat *controls.Catalog, log *zap.Logger, metrics *agent.Metrics, only []string) (_ *wiring, err error) {
+	defer func() {
+		if err != nil && ctx.Err() != nil {
+			err = &exitError{code: 1, err: fmt.Errorf("interrupted while starting, before collecting anything: %w", context.Cause(ctx))}
+		}
+	}()
 	var selected []config.Collector
 	for _, c := range cfg.Collectors {
 		if len(only) == 0 || contains(only, c.Type) || contains(only, c.ID) {
@@ -143,6 +150,9 @@ func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat 
 	jobs := make([]agent.Job, 0, len(selected))
 	var errs []error
 	for i, c := range selected {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		f, _ := reg.Lookup(c.Type)
 		coll, err := f.New(collector.Settings{
 			ID:         c.ID,
