@@ -47,7 +47,11 @@ func cmdKeys(ctx context.Context, args []string, s streams) error {
 		if err != nil {
 			return usageErr("keys public: %v", err)
 		}
-		return printPublic(ctx, k, s)
+		if err := printPublic(ctx, k, s); err != nil {
+			// A KMS key that opened but will not give its public key.
+			return configErr(fmt.Errorf("keys public: %w", err))
+		}
+		return nil
 	}
 	return usageErr("keys: unknown subcommand %q (want generate or public)", args[0])
 }
