@@ -210,10 +210,12 @@ func (c *Config) Validate(reg *collector.Registry) error {
 	case n > MaxCollectors:
 		// Each would be checked, built and scheduled before anything runs.
 		add("collectors", fmt.Errorf("%d entries; at most %d are supported", n, MaxCollectors))
-		return errors.Join(errs...)
 	}
 	ids := map[string]int{}
 	for i, col := range c.Collectors {
+		if i == MaxCollectors {
+			break // the list is refused whole; its items would only add noise
+		}
 		p := fmt.Sprintf("collectors[%d]", i)
 		f, known := reg.Lookup(col.Type)
 		switch {

@@ -186,6 +186,21 @@ func TestAcceptsTheLimits(t *testing.T) {
 	require.Equal(t, 59*time.Minute, cfg.Collectors[0].Jitter)
 }
 
+// A configuration built in code meets the same limit as a file.
+func TestValidateLimitsCollectors(t *testing.T) {
+	cfg := Defaults()
+	for i := range MaxCollectors + 1 {
+		cfg.Collectors = append(cfg.Collectors, Collector{Type: "demo.noop", ID: fmt.Sprintf("n%d", i), Schedule: "@daily"})
+	}
+	cfg.Log.Level = "loud"
+	err := cfg.Validate(testRegistry())
+	require.ErrorContains(t, err, "collectors: 1001 entries; at most 1000 are supported")
+	require.ErrorContains(t, err, "log.level", "the rest is still checked")
+	cfg.Collectors = cfg.Collectors[:MaxCollectors]
+	cfg.Log.Level = "info"
+	require.NoError(t, cfg.Validate(testRegistry()))
+}
+
 // Unknown keys, unset variables, bad schedules and bad types used to come in
 // three rounds; they come in one, in the order of the file.
 func TestManyProblemsInOneRun(t *testing.T) {
