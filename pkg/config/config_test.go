@@ -272,6 +272,19 @@ func TestAliasExpansionIsBounded(t *testing.T) {
 	require.ErrorContains(t, err, "(top level): more than 100000 values")
 }
 
+// An alias to the value it sits in used to crash the walker.
+func TestSelfReferringAliases(t *testing.T) {
+	for doc, want := range map[string]string{
+		"collectors: &l [*l, ~]\n":                   "collectors[0]: an alias inside the value it refers to (line 1)",
+		"sources: &s {aws: *s}\n":                    "sources.aws: an alias inside the value it refers to",
+		"controls: &c {custom: [*c, ~]}\n":           "controls.custom[0]: an alias inside the value it refers to",
+		"collectors: [&c {type: demo.noop, id: *c}]": "collectors[0].id: an alias inside the value it refers to",
+	} {
+		_, err := load(t, doc, nil)
+		require.ErrorContains(t, err, want, doc)
+	}
+}
+
 func TestSecretFiles(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "token")
@@ -338,6 +351,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("a: &x [*x]"))
 	f.Add([]byte("collectors: [~, &c {type: demo.noop, schedule: '@every 1s', jitter: 1s}, *c]\nstore: x\nstore: y"))
 	f.Add([]byte("collectors: &l [*l]"))
+	f.Add([]byte("collectors: &l [*l, ~]"))
 	f.Add([]byte("listen: ':99999'\nthresholds: {access_key_max_age_days: [1]}"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		cfg, err := Parse(b, env(map[string]string{"GITHUB_TOKEN": "t", "EXT_ID": "e"}), testRegistry())

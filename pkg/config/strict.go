@@ -44,8 +44,10 @@ type walker struct {
 	// expanded holds secret nodes already expanded: an alias visits its
 	// anchor again.
 	expanded map[*yaml.Node]bool
-	values   int
-	tooBig   bool
+	// active holds the nodes being walked, to refuse an alias to one.
+	active map[*yaml.Node]bool
+	values int
+	tooBig bool
 }
 
 // problem is one thing wrong with the file.
@@ -66,7 +68,7 @@ const topLevel = "(top level)"
 func typeOf(v any) reflect.Type { return reflect.TypeOf(v).Elem() }
 
 func newWalker(lookup func(string) (string, bool)) *walker {
-	return &walker{lookup: lookup, lines: map[string]int{}, expanded: map[*yaml.Node]bool{}}
+	return &walker{lookup: lookup, lines: map[string]int{}, expanded: map[*yaml.Node]bool{}, active: map[*yaml.Node]bool{}}
 }
 
 func (w *walker) fail(path string, line int, format string, args ...any) {
@@ -127,8 +129,16 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 		return
 	}
 	if n.Kind == yaml.AliasNode {
+		ref := n
 		n = n.Alias
+		if w.active[n] {
+			w.fail(path, ref.Line, "an alias inside the value it refers to (line %d)", ref.Line)
+			*ref = *empty(t, ref)
+			return
+		}
 	}
+	w.active[n] = true
+	defer delete(w.active, n)
 	if _, seen := w.lines[path]; !seen && path != "" {
 		w.lines[path] = n.Line
 	}
@@ -160,10 +170,7 @@ func (w *walker) sequence(n *yaml.Node, t reflect.Type, path string) {
 	}
 	for i, c := range n.Content {
 		p := fmt.Sprintf("%s[%d]", path, i)
-		if c.Kind == yaml.AliasNode {
-			c = c.Alias
-		}
-		if isNull(c) {
+		if isNull(c) || c.Kind == yaml.AliasNode && isNull(c.Alias) {
 			// yaml would drop it silently ("collectors: [~]" configures
 			// nothing) and renumber the rest, so that later problems
 			// named the wrong item: it stays, as an empty value.
