@@ -18,7 +18,7 @@ func cmdExport(ctx context.Context, args []string, s streams) error {
 	var from, to dateFlag
 	fs.Var(&from, "from", "export snapshots started on or after this `date` (YYYY-MM-DD or RFC 3339; required)")
 	fs.Var(&to, "to", "export snapshots started before this `date` (required)")
-	out := fs.String("o", "", "write the export to this `file` (required)")
+	out := fs.String("o", "", "write the export to this `file`, or - for standard output (required)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -32,7 +32,7 @@ func cmdExport(ctx context.Context, args []string, s streams) error {
 	if !slices.Contains(audit.Formats, *format) {
 		return usageErr("export: --format %q: want %s", *format, strings.Join(audit.Formats, ", "))
 	}
-	o, err := createOutput("export", *out)
+	o, err := createOutput("export", *out, s)
 	if err != nil {
 		return err
 	}
@@ -48,16 +48,16 @@ func cmdExport(ctx context.Context, args []string, s streams) error {
 	if len(members) == 0 {
 		return fmt.Errorf("export %s: no snapshot started between %s and %s", st, period.From.Format(time.RFC3339), period.To.Format(time.RFC3339))
 	}
-	bw := bufio.NewWriter(o.f)
+	bw := bufio.NewWriter(o.w)
 	if err := audit.Export(bw, *format, members, audit.ExportOptions{Period: period, Version: version}); err != nil {
 		return fmt.Errorf("export %s: %w", st, err)
 	}
 	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", *out, err)
+		return fmt.Errorf("write %s: %w", o.name, err)
 	}
 	if err := o.commit(); err != nil {
 		return err
 	}
-	fmt.Fprintf(s.out, "exported %d snapshot(s) as %s to %s\n", len(members), *format, *out)
+	fmt.Fprintf(o.msgs, "exported %d snapshot(s) as %s to %s\n", len(members), *format, o.name)
 	return nil
 }

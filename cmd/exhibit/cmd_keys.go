@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"strings"
 
-	"go.uber.org/zap"
-
 	"github.com/exhibit-dev/exhibit/pkg/signing"
+	"github.com/exhibit-dev/exhibit/pkg/signing/awskms"
 )
 
 func cmdKeys(ctx context.Context, args []string, s streams) error {
@@ -21,29 +20,38 @@ func cmdKeys(ctx context.Context, args []string, s streams) error {
 	}
 	switch args[0] {
 	case "generate":
+		// The deliberate way to start a new key, for a store that already
+		// has one published: the agent refuses to generate one itself.
 		path, ok := strings.CutPrefix(*key, "file://")
 		if !ok || path == "" {
 			return usageErr("keys generate: --key must be file://PATH")
 		}
 		k, err := signing.GenerateFileKey(path)
 		if err != nil {
-			return err
+			return usageErr("keys generate: %v", err)
 		}
-		fmt.Fprintf(s.err, "wrote %s (mode 0600)\n", path)
+		fmt.Fprintf(s.err, "wrote %s (mode 0600); the agent publishes its public key to the store when it next starts with signing_key: %s\n", path, *key)
 		return printPublic(ctx, k, s)
 	case "public":
 		var k signing.Signer
 		var err error
-		if path, ok := strings.CutPrefix(*key, "file://"); ok {
+		switch {
+		case strings.HasPrefix(*key, "file://"):
 			// Printing a key must never create one.
-			k, err = signing.LoadFileKey(path)
-		} else {
-			k, err = openSigner(ctx, *key, zap.NewNop())
+			k, err = signing.LoadFileKey(strings.TrimPrefix(*key, "file://"))
+		case strings.HasPrefix(*key, awskms.Scheme):
+			k, err = awskms.Open(ctx, *key)
+		default:
+			err = fmt.Errorf("--key %q: want file://PATH or awskms:///KEY-ARN", *key)
 		}
 		if err != nil {
 			return usageErr("keys public: %v", err)
 		}
-		return printPublic(ctx, k, s)
+		if err := printPublic(ctx, k, s); err != nil {
+			// A KMS key that opened but will not give its public key.
+			return configErr(fmt.Errorf("keys public: %w", err))
+		}
+		return nil
 	}
 	return usageErr("keys: unknown subcommand %q (want generate or public)", args[0])
 }

@@ -15,7 +15,7 @@ func cmdReport(ctx context.Context, args []string, s streams) error {
 	var from, to dateFlag
 	fs.Var(&from, "from", "report on snapshots started on or after this `date` (YYYY-MM-DD or RFC 3339; required)")
 	fs.Var(&to, "to", "report on snapshots started before this `date` (required)")
-	out := fs.String("o", "", "write the HTML report to this `file` (required)")
+	out := fs.String("o", "", "write the HTML report to this `file`, or - for standard output (required)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -23,7 +23,7 @@ func cmdReport(ctx context.Context, args []string, s streams) error {
 	if err != nil {
 		return err
 	}
-	o, err := createOutput("report", *out)
+	o, err := createOutput("report", *out, s)
 	if err != nil {
 		return err
 	}
@@ -39,16 +39,16 @@ func cmdReport(ctx context.Context, args []string, s streams) error {
 	if len(members) == 0 {
 		return fmt.Errorf("report %s: no snapshot started between %s and %s", st, period.From.Format(time.RFC3339), period.To.Format(time.RFC3339))
 	}
-	bw := bufio.NewWriter(o.f)
+	bw := bufio.NewWriter(o.w)
 	if err := audit.WriteReport(bw, members, audit.ReportOptions{Period: period, Store: st.String()}); err != nil {
 		return fmt.Errorf("report %s: %w", st, err)
 	}
 	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", *out, err)
+		return fmt.Errorf("write %s: %w", o.name, err)
 	}
 	if err := o.commit(); err != nil {
 		return err
 	}
-	fmt.Fprintf(s.out, "reported on %d snapshot(s) to %s\n", len(members), *out)
+	fmt.Fprintf(o.msgs, "reported on %d snapshot(s) to %s\n", len(members), o.name)
 	return nil
 }

@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -23,7 +20,7 @@ func cmdSample(ctx context.Context, args []string, s streams) error {
 	fs.Var(&to, "to", "end of the period: snapshots started before this `date` (required)")
 	seed := fs.String("seed", "", "any `string`; the same seed redraws the same sample (required)")
 	size := fs.Int("size", 0, "number of snapshots to draw; default: by how often the control runs (see docs/auditors.md)")
-	out := fs.String("o", "", "write the sample package (a zip) to this `file` (required)")
+	out := fs.String("o", "", "write the sample package (a zip) to this `file`, or - for standard output (required)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -43,7 +40,7 @@ func cmdSample(ctx context.Context, args []string, s streams) error {
 	if err != nil {
 		return usageErr("sample: --control: %v", err)
 	}
-	o, err := createOutput("sample", *out)
+	o, err := createOutput("sample", *out, s)
 	if err != nil {
 		return err
 	}
@@ -69,18 +66,18 @@ func cmdSample(ctx context.Context, args []string, s streams) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", st, err)
 	}
-	ver, err := audit.WritePackage(ctx, st, smp, o.f)
+	ver, err := audit.WritePackage(ctx, st, smp, o.w)
 	if err != nil {
 		return fmt.Errorf("sample %s: %w", st, err)
 	}
 	if err := o.commit(); err != nil {
 		return err
 	}
-	fmt.Fprintf(s.out, "sampled %d of %d snapshot(s) carrying %s (runs %s) into %s\n",
-		len(smp.Selected), len(smp.Population), ref, smp.Frequency.Name, *out)
+	fmt.Fprintf(o.msgs, "sampled %d of %d snapshot(s) carrying %s (runs %s) into %s\n",
+		len(smp.Selected), len(smp.Population), ref, smp.Frequency.Name, o.name)
 	for _, c := range ver.Snapshots {
 		if !c.OK {
-			fmt.Fprintf(s.out, "FAIL %s: signature %s; attachments %s\n", c.Key, c.Signature, strings.Join(c.Attachments, ", "))
+			fmt.Fprintf(o.msgs, "FAIL %s: signature %s; attachments %s\n", c.Key, c.Signature, strings.Join(c.Attachments, ", "))
 		}
 	}
 	if !ver.OK {
@@ -146,63 +143,4 @@ func shellJoin(args []string) string {
 		out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 	}
 	return strings.Join(out, " ")
-}
-
-// output is a file being written under a temporary name beside its
-// destination, renamed into place only when complete, so a failed or
-// interrupted command never leaves a partial file at the path given.
-type output struct {
-	f    *os.File
-	path string
-	done bool
-}
-
-// createOutput opens the temporary file at once, so an unwritable
-// destination is reported before any work is done.
-func createOutput(cmd, path string) (*output, error) {
-	if path == "" {
-		return nil, usageErr("%s: -o is required", cmd)
-	}
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return nil, usageErr("%s: -o %s is a directory", cmd, path)
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".exhibit-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return nil, usageErr("%s: -o %s: cannot write there: %v", cmd, path, unwrapPath(err))
-	}
-	return &output{f: f, path: path}, nil
-}
-
-func (o *output) commit() error {
-	if err := o.f.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", o.path, err)
-	}
-	if err := o.f.Chmod(0o644); err != nil {
-		return fmt.Errorf("write %s: %w", o.path, err)
-	}
-	if err := o.f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", o.path, err)
-	}
-	if err := os.Rename(o.f.Name(), o.path); err != nil {
-		return fmt.Errorf("write %s: %w", o.path, err)
-	}
-	o.done = true
-	return nil
-}
-
-// abort removes the temporary file unless it was committed.
-func (o *output) abort() {
-	if o.done {
-		return
-	}
-	o.f.Close()
-	os.Remove(o.f.Name())
-}
-
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

@@ -19,7 +19,9 @@ func main() {
 }
 
 // exitCode maps an error to the documented exit codes: 0 ok, 1 integrity
-// failure or failed collection, 2 usage or configuration error.
+// failure or incomplete collection, 2 usage, configuration or store-setup
+// error. Commands mark 2 (usageErr, configErr) where they know; anything
+// unmarked is 1.
 func exitCode(err error, w interface{ Write([]byte) (int, error) }) int {
 	if err == nil {
 		return 0

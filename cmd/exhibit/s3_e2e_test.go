@@ -78,7 +78,7 @@ func startDaemon(t *testing.T, dir string, env []string) *daemon {
 
 func (d *daemon) stop(t *testing.T) {
 	t.Helper()
-	require.NoError(t, d.cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, d.cmd.Process.Signal(syscall.SIGTERM), "the daemon stopped before SIGTERM\n%s", d.logs.String())
 	select {
 	case err := <-d.exited:
 		require.NoError(t, err, "SIGTERM must end the daemon with exit 0\n%s", d.logs.String())
@@ -216,6 +216,10 @@ func TestTwoReplicasOneBucket(t *testing.T) {
 	for range 2 {
 		dir := t.TempDir()
 		writeFile(t, filepath.Join(dir, "exhibit.yaml"), s3Config(srv, sources, "@every 3s"))
+		// Each signs with its own key, generated deliberately: only the
+		// first key of an empty store is generated on first use.
+		r := exhibit(t, dir, nil, "keys", "generate", "--key", "file://./key.pem")
+		require.Equal(t, 0, r.code, r.stderr)
 		daemons = append(daemons, startDaemon(t, dir, append(env, srv.Env()...)))
 	}
 	reader := readerStore(t, srv)

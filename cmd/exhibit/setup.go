@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 
 	"go.uber.org/zap"
@@ -56,18 +57,35 @@ func loadConfig(path string) (*config.Config, *collector.Registry, *controls.Cat
 	return cfg, reg, cat, nil
 }
 
-// openSigner opens the signing key named by uri, generating a local key file
-// on first use.
-func openSigner(ctx context.Context, uri string, log *zap.Logger) (signing.Signer, error) {
+// openSigner opens the signing key named by uri. A local key file is
+// generated on first use only while st has no published key: once evidence
+// is signed, a missing key file is a mistyped path or a lost key, and a new
+// key must be a deliberate act (exhibit keys generate).
+func openSigner(ctx context.Context, uri string, st store.Store, log *zap.Logger) (signing.Signer, error) {
 	switch {
 	case strings.HasPrefix(uri, "file://"):
 		path := strings.TrimPrefix(uri, "file://")
+		k, err := signing.LoadFileKey(path)
+		if err == nil {
+			return k, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("signing_key: %w", err)
+		}
+		published, err := publishedKey(ctx, st)
+		if err != nil {
+			return nil, fmt.Errorf("signing_key: file %s does not exist, and whether the store %s already has published keys could not be read: %w", path, st, err)
+		}
+		if published != "" {
+			return nil, fmt.Errorf("signing_key: file %s does not exist; the store %s already has published keys (%q), so evidence there is signed with another key; "+
+				"fix the path or restore the key file, or to start a new key deliberately run exhibit keys generate --key %s", path, st, published, uri)
+		}
 		k, created, err := signing.LoadOrCreateFileKey(path)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("signing_key: %w", err)
 		}
 		if created {
-			log.Info("generated a new signing key", zap.String("path", path))
+			log.Info("generated a new signing key: the store has none yet", zap.String("path", path))
 		}
 		return k, nil
 	case strings.HasPrefix(uri, awskms.Scheme):
@@ -81,6 +99,22 @@ func openSigner(ctx context.Context, uri string, log *zap.Logger) (signing.Signe
 	return nil, fmt.Errorf("signing_key %q: want file://PATH or awskms:///KEY-ARN", uri)
 }
 
+// errFound stops a listing at its first key.
+var errFound = errors.New("found")
+
+// publishedKey is the first public key published in st, or "" if none is.
+func publishedKey(ctx context.Context, st store.Store) (string, error) {
+	var first string
+	err := st.List(ctx, store.KeysPrefix, "", func(key string) error {
+		first = key
+		return errFound
+	})
+	if err != nil && !errors.Is(err, errFound) {
+		return "", err
+	}
+	return first, nil
+}
+
 // wiring is what collect and run share.
 type wiring struct {
 	cfg   *config.Config
@@ -92,7 +126,14 @@ type wiring struct {
 
 // wire builds the store, signer, agent and one job per configured collector.
 // only, when non-empty, keeps the collectors of those types or ids.
-func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat *controls.Catalog, log *zap.Logger, metrics *agent.Metrics, only []string) (*wiring, error) {
+// A signal while wiring (a store or KMS that is slow to answer) ends it:
+// the error is then an interrupted start, not a setup problem.
+func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat *controls.Catalog, log *zap.Logger, metrics *agent.Metrics, only []string) (_ *wiring, err error) {
+	defer func() {
+		if err != nil && ctx.Err() != nil {
+			err = &exitError{code: 1, err: fmt.Errorf("interrupted while starting, before collecting anything: %w", context.Cause(ctx))}
+		}
+	}()
 	var selected []config.Collector
 	for _, c := range cfg.Collectors {
 		if len(only) == 0 || contains(only, c.Type) || contains(only, c.ID) {
@@ -109,6 +150,9 @@ func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat 
 	jobs := make([]agent.Job, 0, len(selected))
 	var errs []error
 	for i, c := range selected {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		f, _ := reg.Lookup(c.Type)
 		coll, err := f.New(collector.Settings{
 			ID:         c.ID,
@@ -146,7 +190,7 @@ func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat 
 	if err != nil {
 		return nil, configErr(err)
 	}
-	signer, err := openSigner(ctx, cfg.SigningKey, log)
+	signer, err := openSigner(ctx, cfg.SigningKey, st, log)
 	if err != nil {
 		return nil, configErr(err)
 	}
@@ -165,7 +209,9 @@ func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat 
 		Warnings: warnings,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store %s: %w", st, err)
+		// Publishing the key is the first write: a store that exists but
+		// refuses it is a setup problem, like one that cannot be opened.
+		return nil, configErr(fmt.Errorf("store %s: %w", st, err))
 	}
 	if n := spool.Backlog(); n > 0 {
 		log.Warn("snapshots from an earlier outage wait in the spool; they are uploaded first", zap.Int("backlog", n), zap.String("spool_dir", cfg.SpoolDir))

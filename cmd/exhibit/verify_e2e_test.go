@@ -109,7 +109,7 @@ func TestKeys(t *testing.T) {
 	require.Equal(t, r.stdout, pub.stdout)
 
 	again := exhibit(t, dir, nil, "keys", "generate", "--key", "file://k.pem")
-	require.Equal(t, 1, again.code, "an existing key is never replaced")
+	require.Equal(t, 2, again.code, "an existing key is never replaced")
 
 	require.NoError(t, os.Chmod(filepath.Join(dir, "k.pem"), 0o644))
 	loose := exhibit(t, dir, nil, "keys", "public", "--key", "file://k.pem")

@@ -1,7 +1,7 @@
 // Package config reads exhibit's one YAML configuration file: strictly
 // (unknown keys are errors), with defaults, `${VAR}` expansion for secrets
 // only, and validation whose every error names the field path. All problems
-// are reported together, before anything runs.
+// are reported together, in file order, before anything runs.
 package config
 
 import (
@@ -10,13 +10,16 @@ import (
 	"net"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
 
 	"github.com/exhibit-dev/exhibit/pkg/collector"
 	"github.com/exhibit-dev/exhibit/pkg/controls"
+	"github.com/exhibit-dev/exhibit/pkg/localfile"
 	"github.com/exhibit-dev/exhibit/pkg/schedule"
 )
 
@@ -30,7 +33,7 @@ type Config struct {
 	Log          Log                  `yaml:"log"`
 	Shutdown     Shutdown             `yaml:"shutdown"`
 	Sources      collector.Sources    `yaml:"sources"`
-	Collectors   []Collector          `yaml:"collectors"`
+	Collectors   []Collector          `yaml:"collectors" max:"1000"`
 	Thresholds   collector.Thresholds `yaml:"thresholds"`
 	Controls     Controls             `yaml:"controls"`
 }
@@ -94,42 +97,48 @@ func Defaults() Config {
 // DefaultTimeout bounds a collector run when the config does not.
 const DefaultTimeout = 10 * time.Minute
 
-// Load reads, expands and validates the file at path. reg knows the collector
-// types.
+// MaxCollectors is how many collectors one configuration may list (the max
+// tag on Config.Collectors says the same to the parser). More is a generated
+// file gone wrong, or a job for several agents.
+const MaxCollectors = 1000
+
+// Load reads, expands and validates the file at path, which must be a regular
+// file of at most MaxFileSize bytes. reg knows the collector types.
 func Load(path string, reg *collector.Registry) (*Config, error) {
-	b, err := os.ReadFile(path)
+	b, err := localfile.Read(path, MaxFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	cfg, err := Parse(b, os.LookupEnv)
+	cfg, err := Parse(b, os.LookupEnv, reg)
 	if err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
-	}
-	if err := cfg.Validate(reg); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	return cfg, nil
 }
 
-// Parse decodes YAML over the defaults. Unknown keys, type mismatches,
-// ${VAR} outside secret fields, inline secrets and unset variables are all
-// reported, each with its field path.
-func Parse(b []byte, lookup func(string) (string, bool)) (*Config, error) {
+// Parse decodes YAML over the defaults and validates the result. Unknown and
+// duplicate keys, type mismatches, ${VAR} outside secret fields, inline
+// secrets, unset variables and every Validate problem are reported together,
+// each with its field path, in the order of the file.
+func Parse(b []byte, lookup func(string) (string, bool), reg *collector.Registry) (*Config, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("not valid YAML: %w", err)
 	}
-	cfg := Defaults()
-	if doc.Kind == 0 {
-		return &cfg, nil
+	if doc.Kind == 0 || len(doc.Content) == 0 || isNull(doc.Content[0]) {
+		// Running on defaults alone would write a store, a key and a spool
+		// into the working directory and collect nothing.
+		return nil, fmt.Errorf("%s: the file is empty; want a mapping with at least collectors (see configs/)", topLevel)
 	}
-	w := &walker{lookup: lookup}
+	cfg := Defaults()
+	w := newWalker(lookup)
 	w.walk(&doc, typeOf(&cfg), "")
-	if err := errors.Join(w.errs...); err != nil {
-		return nil, err
+	if w.tooBig {
+		return nil, w.report(nil)
 	}
 	if err := doc.Decode(&cfg); err != nil {
-		return nil, fmt.Errorf("decode: %w", err)
+		// The walker removed what would not decode; this is a bug.
+		return nil, w.report(fmt.Errorf("decode: %w", err))
 	}
 	for i := range cfg.Collectors {
 		c := &cfg.Collectors[i]
@@ -139,6 +148,9 @@ func Parse(b []byte, lookup func(string) (string, bool)) (*Config, error) {
 		if c.Timeout == 0 {
 			c.Timeout = DefaultTimeout
 		}
+	}
+	if err := w.report(cfg.Validate(reg)); err != nil {
+		return nil, err
 	}
 	return &cfg, nil
 }
@@ -174,9 +186,7 @@ func (c *Config) Validate(reg *collector.Registry) error {
 		add("spool_dir", errors.New("required"))
 	}
 	if c.Listen != "" {
-		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-			add("listen", fmt.Errorf("want host:port, got %q", c.Listen))
-		}
+		add("listen", validListen(c.Listen))
 	}
 	if !logLevels[c.Log.Level] {
 		add("log.level", fmt.Errorf("want debug, info, warn or error, got %q", c.Log.Level))
@@ -194,8 +204,18 @@ func (c *Config) Validate(reg *collector.Registry) error {
 		add("sources.okta", c.Sources.Okta.Validate())
 	}
 	add("thresholds", c.Thresholds.Validate())
+	switch n := len(c.Collectors); {
+	case n == 0:
+		add("collectors", errors.New("none configured; there would be nothing to collect"))
+	case n > MaxCollectors:
+		// Each would be checked, built and scheduled before anything runs.
+		add("collectors", fmt.Errorf("%d entries; at most %d are supported", n, MaxCollectors))
+	}
 	ids := map[string]int{}
 	for i, col := range c.Collectors {
+		if i == MaxCollectors {
+			break // the list is refused whole; its items would only add noise
+		}
 		p := fmt.Sprintf("collectors[%d]", i)
 		f, known := reg.Lookup(col.Type)
 		switch {
@@ -212,16 +232,26 @@ func (c *Config) Validate(reg *collector.Registry) error {
 			add(p+".id", fmt.Errorf("%q is already used by collectors[%d]; give one an explicit id", col.ID, j))
 		}
 		ids[col.ID] = i
+		var sched cron.Schedule
 		if col.Schedule == "" {
 			add(p+".schedule", errors.New("required"))
-		} else if _, err := schedule.Parse(col.Schedule); err != nil {
+		} else if s, err := schedule.Parse(col.Schedule); err != nil {
 			add(p+".schedule", err)
+		} else {
+			sched = s
 		}
 		if col.Timeout < 0 {
 			add(p+".timeout", errors.New("must not be negative"))
 		}
-		if col.Jitter < 0 {
+		switch {
+		case col.Jitter < 0:
 			add(p+".jitter", errors.New("must not be negative"))
+		case col.Jitter > 0 && sched != nil:
+			// Jitter delays a run inside its slot; reaching the next slot
+			// would make that run overlap, and be skipped.
+			if iv := schedule.Interval(sched, time.Now()); col.Jitter >= iv {
+				add(p+".jitter", fmt.Errorf("%s must be shorter than the schedule's interval (%s)", col.Jitter, iv))
+			}
 		}
 	}
 	if len(c.Controls.Custom) > 0 {
@@ -290,6 +320,18 @@ func validStoreURL(s string) error {
 		return nil
 	}
 	return fmt.Errorf("want file://PATH or s3://BUCKET[/PREFIX], got %q", s)
+}
+
+// validListen wants host:port with a port from 0 (any free port) to 65535.
+func validListen(s string) error {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("want host:port, got %q", s)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q in %q: want a number from 0 to 65535", port, s)
+	}
+	return nil
 }
 
 func validKeyURI(s string) error {

@@ -100,3 +100,13 @@ func TestExpected(t *testing.T) {
 	require.Len(t, got, 3)
 	require.Equal(t, from, got[0])
 }
+
+func TestExpectedStopsWhenTheLibraryFindsNoRun(t *testing.T) {
+	// 2100 is not a leap year, so after Feb 29 2096 the next run is in 2104,
+	// beyond the five years the cron library looks ahead: Next returns the
+	// zero time, which must end the list rather than repeat forever.
+	from := time.Date(2097, 1, 1, 0, 0, 0, 0, time.UTC)
+	got, err := Expected("0 0 29 2 *", from, from.AddDate(12, 0, 0))
+	require.NoError(t, err)
+	require.Empty(t, got)
+}

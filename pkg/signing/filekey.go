@@ -13,6 +13,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/exhibit-dev/exhibit/pkg/localfile"
 )
 
 // FileKey signs with a P-256 private key held in a local PEM file.
@@ -22,9 +24,14 @@ type FileKey struct {
 
 var _ Signer = (*FileKey)(nil)
 
+// maxKeyFile bounds a key file: a PEM P-256 key is a few hundred bytes.
+const maxKeyFile = 64 << 10
+
 // LoadOrCreateFileKey reads the PKCS#8 PEM key at path, generating it (mode
-// 0600, created exclusively) when it does not exist. A key file that group or
-// others can read is refused: the key is what makes evidence trustworthy.
+// 0600, created exclusively) when it does not exist; the directory must
+// exist, so that a mistyped path fails instead of growing a tree. A key
+// file that group or others can read is refused: the key is what makes
+// evidence trustworthy.
 func LoadOrCreateFileKey(path string) (*FileKey, bool, error) {
 	k, err := LoadFileKey(path)
 	if err == nil {
@@ -42,18 +49,18 @@ func LoadOrCreateFileKey(path string) (*FileKey, bool, error) {
 	return k, err == nil, err
 }
 
-// LoadFileKey reads an existing key file.
+// LoadFileKey reads an existing key file, which must be a regular file.
 func LoadFileKey(path string) (*FileKey, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("signing key %s: %w", path, err)
 	}
-	if st.Mode().Perm()&0o077 != 0 {
+	if st.Mode().IsRegular() && st.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("signing key %s: mode %04o lets others read it; run chmod 600 %s", path, st.Mode().Perm(), path)
 	}
-	b, err := os.ReadFile(path)
+	b, err := localfile.Read(path, maxKeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("signing key %s: %w", path, err)
+		return nil, fmt.Errorf("signing key: %w", err)
 	}
 	block, _ := pem.Decode(b)
 	if block == nil || block.Type != "PRIVATE KEY" {
@@ -70,12 +77,20 @@ func LoadFileKey(path string) (*FileKey, error) {
 	return &FileKey{key: key}, nil
 }
 
-// GenerateFileKey writes a new key to path; it never replaces an existing file.
+// GenerateFileKey writes a new key to path, creating its directory (mode
+// 0700) if needed; it never replaces an existing file.
 func GenerateFileKey(path string) (*FileKey, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("signing key %s: %w", path, err)
+	}
 	return createFileKey(path)
 }
 
 func createFileKey(path string) (*FileKey, error) {
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("signing key %s: directory %s does not exist", path, dir)
+	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("generate key: %w", err)
@@ -83,11 +98,6 @@ func createFileKey(path string) (*FileKey, error) {
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		return nil, fmt.Errorf("encode key: %w", err)
-	}
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("signing key %s: %w", path, err)
-		}
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {

@@ -1,8 +1,10 @@
 package signing
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -10,6 +12,10 @@ import (
 
 func TestFileKeyLifecycle(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keys", "k.pem")
+	_, _, err := LoadOrCreateFileKey(path)
+	require.ErrorContains(t, err, "directory "+filepath.Dir(path)+" does not exist", "a mistyped path does not grow a tree")
+	require.NoDirExists(t, filepath.Dir(path))
+	require.NoError(t, os.Mkdir(filepath.Dir(path), 0o700))
 	k, created, err := LoadOrCreateFileKey(path)
 	require.NoError(t, err)
 	require.True(t, created)
@@ -49,6 +55,48 @@ func TestFileKeyLifecycle(t *testing.T) {
 	require.NoError(t, os.Chmod(path, 0o640))
 	_, err = LoadFileKey(path)
 	require.ErrorContains(t, err, "lets others read it")
+}
+
+func TestGenerateCreatesTheDirectoryButNeverReplaces(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys", "k.pem")
+	k, err := GenerateFileKey(path)
+	require.NoError(t, err)
+	st, err := os.Stat(filepath.Dir(path))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o700), st.Mode().Perm())
+	before, err := os.ReadFile(path)
+	require.NoError(t, err)
+
+	_, err = GenerateFileKey(path)
+	require.ErrorIs(t, err, fs.ErrExist)
+	after, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, before, after)
+
+	// Nor through a dangling symlink: O_EXCL does not follow it.
+	dangling := filepath.Join(filepath.Dir(path), "dangling.pem")
+	require.NoError(t, os.Symlink(filepath.Join(filepath.Dir(path), "elsewhere.pem"), dangling))
+	_, err = GenerateFileKey(dangling)
+	require.ErrorIs(t, err, fs.ErrExist)
+	require.NoFileExists(t, filepath.Join(filepath.Dir(path), "elsewhere.pem"))
+
+	// A Kubernetes Secret mount is a symlink to the key: it is read.
+	link := filepath.Join(filepath.Dir(path), "link.pem")
+	require.NoError(t, os.Symlink(path, link))
+	again, err := LoadFileKey(link)
+	require.NoError(t, err)
+	p1, _ := k.PublicKey(t.Context())
+	p2, _ := again.PublicKey(t.Context())
+	require.True(t, p1.Equal(p2))
+}
+
+func TestKeyFileMustBeRegular(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "k.pem")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	_, err := LoadFileKey(fifo)
+	require.ErrorContains(t, err, "a named pipe (FIFO), not a regular file")
+	_, _, err = LoadOrCreateFileKey(fifo)
+	require.ErrorContains(t, err, "not a regular file")
 }
 
 func TestBadKeyMaterial(t *testing.T) {
