@@ -15,14 +15,11 @@ import (
 func cmdCheckpoint(ctx context.Context, args []string, s streams) error {
 	fs := newFlags("checkpoint", s)
 	sf := addStoreFlags(fs, "take a checkpoint of")
-	out := fs.String("o", "", "write the checkpoint to this `file` (required); keep it where the store's operators cannot change it")
+	out := fs.String("o", "", "write the checkpoint to this `file` (required; - for standard output); keep it where the store's operators cannot change it")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *out == "" {
-		return usageErr("checkpoint: -o is required")
-	}
-	o, err := createOutput("checkpoint", *out)
+	o, err := createOutput("checkpoint", *out, s)
 	if err != nil {
 		return err
 	}
@@ -39,12 +36,12 @@ func cmdCheckpoint(ctx context.Context, args []string, s streams) error {
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	if _, err := o.f.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("write %s: %w", *out, err)
+	if _, err := o.w.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("write %s: %w", o.name, err)
 	}
 	if err := o.commit(); err != nil {
 		return err
 	}
-	fmt.Fprintf(s.out, "checkpoint of %s: %d series, taken %s, written to %s\n", st, len(cp.Heads), cp.TakenAt.UTC().Format(time.RFC3339), *out)
+	fmt.Fprintf(o.msgs, "checkpoint of %s: %d series, taken %s, written to %s\n", st, len(cp.Heads), cp.TakenAt.UTC().Format(time.RFC3339), o.name)
 	return nil
 }

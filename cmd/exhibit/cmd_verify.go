@@ -9,6 +9,7 @@ import (
 
 	"github.com/exhibit-dev/exhibit/pkg/audit"
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
+	"github.com/exhibit-dev/exhibit/pkg/localfile"
 	"github.com/exhibit-dev/exhibit/pkg/signing"
 )
 
@@ -50,7 +51,7 @@ func cmdVerify(ctx context.Context, args []string, s streams) error {
 		opts.TrustedKeys = append(opts.TrustedKeys, pub)
 	}
 	for _, name := range checkpoints {
-		b, err := os.ReadFile(name)
+		b, err := localfile.Read(name, maxCheckpointSize)
 		if err != nil {
 			return usageErr("verify: --checkpoint: %v", err)
 		}
@@ -97,3 +98,6 @@ func cmdVerify(ctx context.Context, args []string, s streams) error {
 	}
 	return nil
 }
+
+// maxCheckpointSize bounds a kept checkpoint file: about 150 bytes a series.
+const maxCheckpointSize = 64 << 20
