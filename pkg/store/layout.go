@@ -17,6 +17,7 @@ import (
 //	index/<YYYY-MM-DD>/<collector id>/<scope>/<seq> empty marker, by start date
 //	attachments/sha256/<hex>                        raw artefacts, content-addressed
 //	keys/<key id>.pem                               published public keys
+//	keys/rotations/<new key id>.json(.sig)          a new key, announced and signed by the previous one
 //	checkpoints/<YYYY-MM-DD>/<id>.json(.sig)        the agent's signed checkpoints
 const (
 	EvidencePrefix   = "evidence/"
@@ -54,6 +55,12 @@ func AttachmentKey(sha256hex string) string { return AttachmentPrefix + sha256he
 
 // PublicKeyKey is where a public key is published.
 func PublicKeyKey(keyID string) string { return KeysPrefix + keyID + ".pem" }
+
+// RotationsPrefix holds the key rotation statements.
+const RotationsPrefix = KeysPrefix + "rotations/"
+
+// RotationKey is where the statement announcing the key toKeyID is stored.
+func RotationKey(toKeyID string) string { return RotationsPrefix + toKeyID + ".json" }
 
 // CheckpointKey is where the agent stores a checkpoint taken at t.
 func CheckpointKey(t time.Time, id string) string {
