@@ -69,7 +69,7 @@ func LoadPeriod(ctx context.Context, st store.Store, p Period) ([]Member, error)
 		prefix := store.IndexDayPrefix(day)
 		err := st.List(ctx, prefix, "", func(key string) error {
 			_, series, seq, ok := store.ParseIndexKey(key)
-			if !ok {
+			if !ok || !evidence.ValidSeries(series) {
 				return nil // verify reports strays in the index
 			}
 			k := store.SnapshotKey(series, seq)

@@ -53,7 +53,9 @@ func AttachmentKey(sha256hex string) string { return AttachmentPrefix + sha256he
 // PublicKeyKey is where a public key is published.
 func PublicKeyKey(keyID string) string { return KeysPrefix + keyID + ".pem" }
 
-// ParseSnapshotKey splits a snapshot key into its series and seq.
+// ParseSnapshotKey splits a snapshot key into its series and seq. Only the
+// form SnapshotKey writes is accepted; whether the series is a name the
+// agent writes is for the caller to check (evidence.ValidSeries).
 func ParseSnapshotKey(key string) (series string, seq int64, ok bool) {
 	rest, found := strings.CutPrefix(key, EvidencePrefix)
 	if !found {
@@ -74,7 +76,8 @@ func ParseSnapshotKey(key string) (series string, seq int64, ok bool) {
 	return rest[:i], n, true
 }
 
-// ParseIndexKey splits a date-index key into day, series and seq.
+// ParseIndexKey splits a date-index key into day, series and seq. Only the
+// form IndexKey writes is accepted, so that IndexKey gives the key back.
 func ParseIndexKey(key string) (day time.Time, series string, seq int64, ok bool) {
 	rest, found := strings.CutPrefix(key, IndexPrefix)
 	if !found {
@@ -85,11 +88,11 @@ func ParseIndexKey(key string) (day time.Time, series string, seq int64, ok bool
 		return time.Time{}, "", 0, false
 	}
 	d, err := time.Parse(time.DateOnly, parts[0])
-	if err != nil {
+	if err != nil || d.Format(time.DateOnly) != parts[0] {
 		return time.Time{}, "", 0, false
 	}
 	n, err := strconv.ParseInt(parts[3], 10, 64)
-	if err != nil || n < 1 {
+	if err != nil || n < 1 || len(parts[3]) != seqWidth {
 		return time.Time{}, "", 0, false
 	}
 	return d, parts[1] + "/" + parts[2], n, true
