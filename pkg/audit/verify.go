@@ -429,7 +429,7 @@ func (v *verifier) series(ctx context.Context, name string, objs *seriesObjects)
 			v.checkSignature(key, f.b, snap, objs.sigs[seq], f.sig, f.sigErr)
 		}
 		if perr != nil {
-			v.problem(key, "altered or corrupt: %s", EscapeText(perr.Error()))
+			v.problem(key, "altered or corrupt: %s", EscapeText(strings.ReplaceAll(perr.Error(), "\n", "; ")))
 			v.unreadable++
 			v.checkMarkers(name, seq, nil, nil)
 		} else {
