@@ -1,3 +1,5 @@
+//go:build unix
+
 package audit_test
 
 import (
@@ -218,4 +220,29 @@ func TestProblemTextEscapesNames(t *testing.T) {
 	require.Equal(t, `"a\\b"`, audit.Escape(`a\b`))
 	require.Equal(t, `"caf\u00e9"`, audit.Escape("café"))
 	require.Equal(t, `bad \x1b[2J byte`, audit.EscapeText("bad \x1b[2J byte"))
+}
+
+// A FIFO or a huge file planted as a snapshot is named, never read: the
+// readers built on LoadPeriod (export, report, sample) cannot be hung or
+// made to exhaust memory by one.
+func TestLoadPeriodNamesUnreadableSnapshots(t *testing.T) {
+	env := hourlyStore(t, 5)
+	k2, k4 := store.SnapshotKey("t/111122223333", 2), store.SnapshotKey("t/111122223333", 4)
+	p2, p4 := filepath.Join(env.Store.Root(), k2), filepath.Join(env.Store.Root(), k4)
+	require.NoError(t, os.Remove(p2))
+	require.NoError(t, syscall.Mkfifo(p2, 0o644))
+	require.NoError(t, os.Chmod(p4, 0o644))
+	require.NoError(t, os.Truncate(p4, 20<<30))
+	done := make(chan error, 1)
+	go func() {
+		_, err := audit.LoadPeriod(t.Context(), env.Store, audit.Period{From: t0, To: t0.Add(5 * time.Hour)})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		require.ErrorContains(t, err, "read "+k2+": not a regular file")
+		require.ErrorContains(t, err, "read "+k4+": larger than the 256 MiB object size limit")
+	case <-time.After(2 * time.Minute):
+		t.Fatal("LoadPeriod hangs") // a guard against a hang, not a timing
+	}
 }
