@@ -41,7 +41,7 @@ var ErrNotExist = fs.ErrNotExist
 const MaxObjectSize = 256 << 20
 
 // ErrTooLarge is the error Get wraps for an object larger than MaxObjectSize.
-var ErrTooLarge = fmt.Errorf("larger than the %d MiB object size limit", MaxObjectSize>>20)
+var ErrTooLarge = errors.New("too large")
 
 // ErrNotRegular is the error Get wraps for a name that holds no plain object:
 // a directory, a FIFO, a device or a symbolic link in a file store.

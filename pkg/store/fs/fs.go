@@ -178,7 +178,7 @@ func ReadRegular(dir, name string, max int64) ([]byte, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%w (%s)", store.ErrNotRegular, kind(fi.Mode()))
 	}
-	f, err := root.OpenFile(name, os.O_RDONLY|openFlags, 0)
+	f, err := root.OpenFile(name, os.O_RDONLY|nonBlock|noFollow, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -188,11 +188,40 @@ func ReadRegular(dir, name string, max int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !st.Mode().IsRegular() || !os.SameFile(fi, st) {
+	if !os.SameFile(fi, st) {
 		return nil, fmt.Errorf("%w (replaced while being opened)", store.ErrNotRegular)
 	}
+	return readOpened(f, st, max)
+}
+
+// ReadFile reads a file the user named (a public key given to verify, say):
+// a symbolic link is followed, as the user chose it, but what it leads to
+// must be a regular file of at most max bytes. A FIFO or a device such as
+// /dev/zero is refused without blocking or reading, with an error wrapping
+// store.ErrNotRegular (store.ErrTooLarge for a file over max).
+func ReadFile(path string, max int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|nonBlock, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	b, err := readOpened(f, st, max)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return b, nil
+}
+
+func readOpened(f *os.File, st iofs.FileInfo, max int64) ([]byte, error) {
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w (%s)", store.ErrNotRegular, kind(st.Mode()))
+	}
 	if st.Size() > max {
-		return nil, fmt.Errorf("%d bytes: %w", st.Size(), store.ErrTooLarge)
+		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", store.ErrTooLarge, st.Size(), max)
 	}
 	// It may still grow while it is read.
 	b, err := io.ReadAll(io.LimitReader(f, max+1))
@@ -200,7 +229,7 @@ func ReadRegular(dir, name string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(b)) > max {
-		return nil, fmt.Errorf("grew while read: %w", store.ErrTooLarge)
+		return nil, fmt.Errorf("%w: grew past the limit of %d bytes while read", store.ErrTooLarge, max)
 	}
 	return b, nil
 }

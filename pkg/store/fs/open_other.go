@@ -2,6 +2,9 @@
 
 package fs
 
-// openFlags: elsewhere there are no FIFOs to block on; ReadRegular's Lstat
-// and same-file check still refuse anything but a regular file.
-const openFlags = 0
+// Elsewhere there are no FIFOs to block on; the Lstat and the same-file
+// check still refuse anything but a regular file.
+const (
+	nonBlock = 0
+	noFollow = 0
+)

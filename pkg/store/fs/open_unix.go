@@ -4,6 +4,9 @@ package fs
 
 import "syscall"
 
-// openFlags make opening a FIFO return at once instead of waiting for a
-// writer, and refuse a symbolic link swapped in after the Lstat.
-const openFlags = syscall.O_NONBLOCK | syscall.O_NOFOLLOW
+// nonBlock makes opening a FIFO return at once instead of waiting for a
+// writer; noFollow refuses a symbolic link swapped in after an Lstat.
+const (
+	nonBlock = syscall.O_NONBLOCK
+	noFollow = syscall.O_NOFOLLOW
+)

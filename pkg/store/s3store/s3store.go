@@ -326,14 +326,14 @@ func (s *Store) get(ctx context.Context, key string) ([]byte, error) {
 	// Refuse a huge object before reading it, and never read past the
 	// limit whatever the length header said.
 	if n := aws.ToInt64(out.ContentLength); n > store.MaxObjectSize {
-		return nil, fmt.Errorf("%d bytes: %w", n, store.ErrTooLarge)
+		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", store.ErrTooLarge, n, store.MaxObjectSize)
 	}
 	b, err := io.ReadAll(io.LimitReader(out.Body, store.MaxObjectSize+1))
 	if err != nil {
 		return nil, err
 	}
 	if len(b) > store.MaxObjectSize {
-		return nil, store.ErrTooLarge
+		return nil, fmt.Errorf("%w: more than the limit of %d bytes", store.ErrTooLarge, store.MaxObjectSize)
 	}
 	return b, nil
 }
