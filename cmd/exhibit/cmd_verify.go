@@ -46,6 +46,7 @@ func cmdVerify(ctx context.Context, args []string, s streams) error {
 	}
 	if !*asJSON {
 		opts.OnProblem = func(p audit.Problem) { fmt.Fprintf(s.out, "FAIL %s\n", p) }
+		opts.OnNote = func(p audit.Problem) { fmt.Fprintf(s.out, "NOTE %s\n", p) }
 		if isTerminal(s.err) {
 			opts.OnProgress = func(series string, done, total int) {
 				fmt.Fprintf(s.err, "\r[%d/%d] %-60.60s", done, total, audit.Escape(series))
@@ -69,6 +70,9 @@ func cmdVerify(ctx context.Context, args []string, s streams) error {
 		verdict := "OK"
 		if !rep.OK() {
 			verdict = fmt.Sprintf("%d problem(s)", len(rep.Problems))
+		}
+		if len(rep.Notes) > 0 {
+			verdict += fmt.Sprintf(", %d note(s)", len(rep.Notes))
 		}
 		fmt.Fprintf(s.out, "verified %s: %d snapshot(s) in %d series, %d key(s): %s\n", audit.Escape(st.String()), rep.Snapshots, rep.Series, rep.Keys, verdict)
 	}

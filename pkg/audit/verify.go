@@ -43,6 +43,8 @@ type VerifyOptions struct {
 	TrustedKeys []*ecdsa.PublicKey
 	// OnProblem is called for each problem as it is found.
 	OnProblem func(Problem)
+	// OnNote is called for each note as it is found.
+	OnNote func(Problem)
 	// OnProgress is called after each series is checked.
 	OnProgress func(series string, done, total int)
 }
@@ -53,6 +55,11 @@ type VerifyReport struct {
 	Snapshots int       `json:"snapshots"`
 	Keys      int       `json:"keys"`
 	Problems  []Problem `json:"problems"`
+	// Notes are what an auditor should see that the agent also writes in
+	// normal operation, so they do not fail the verification: a snapshot
+	// stored out of order, say, which a replica's spool flushed after an
+	// outage can leave as well as a back-dated insert.
+	Notes []Problem `json:"notes"`
 }
 
 // OK reports whether nothing was wrong.
@@ -72,6 +79,14 @@ type verifier struct {
 	unreadable int               // snapshots whose references are unknown
 }
 
+func (v *verifier) note(key, format string, args ...any) {
+	p := Problem{Key: key, Message: fmt.Sprintf(format, args...)}
+	v.report.Notes = append(v.report.Notes, p)
+	if v.opts.OnNote != nil {
+		v.opts.OnNote(p)
+	}
+}
+
 func (v *verifier) problem(key, format string, args ...any) {
 	p := Problem{Key: key, Message: fmt.Sprintf(format, args...)}
 	v.report.Problems = append(v.report.Problems, p)
@@ -88,7 +103,7 @@ func (v *verifier) problem(key, format string, args ...any) {
 // listed, or a cancelled ctx.
 func Verify(ctx context.Context, st store.Store, opts VerifyOptions) (*VerifyReport, error) {
 	v := &verifier{
-		st: st, opts: opts, keys: map[string]*ecdsa.PublicKey{}, report: &VerifyReport{Problems: []Problem{}},
+		st: st, opts: opts, keys: map[string]*ecdsa.PublicKey{}, report: &VerifyReport{Problems: []Problem{}, Notes: []Problem{}},
 		ids: map[string]string{}, referenced: map[string]bool{}, signers: map[string]bool{},
 	}
 	if !opts.From.IsZero() && opts.To.IsZero() {
@@ -127,7 +142,9 @@ func Verify(ctx context.Context, st store.Store, opts VerifyOptions) (*VerifyRep
 	v.orphanMarkers()
 	v.strayAttachments()
 	v.unusedKeys()
-	slices.SortStableFunc(v.report.Problems, func(a, b Problem) int { return strings.Compare(a.Key, b.Key) })
+	byKey := func(a, b Problem) int { return strings.Compare(a.Key, b.Key) }
+	slices.SortStableFunc(v.report.Problems, byKey)
+	slices.SortStableFunc(v.report.Notes, byKey)
 	return v.report, nil
 }
 
@@ -462,9 +479,14 @@ func (v *verifier) series(ctx context.Context, name string, objs *seriesObjects)
 
 // checkConsistency checks what a signer could forge but not make agree: time
 // along the chain, and the snapshot's id.
+//
+// A chain going back in time is a note, not a problem: besides a back-dated
+// insert, it is what a replica leaves when it flushes the runs it spooled
+// during an outage after another replica's newer ones, and nothing in the
+// evidence tells the two apart.
 func (v *verifier) checkConsistency(key string, snap *evidence.Snapshot, prevStarted time.Time) {
 	if snap.StartedAt.Before(prevStarted) {
-		v.problem(key, "started_at %s is before the previous snapshot's %s: the chain goes back in time",
+		v.note(key, "started_at %s is before the previous snapshot's %s: the chain goes back in time (a run spooled by one replica and stored after another's, or back-dated)",
 			snap.StartedAt.Format(time.RFC3339Nano), prevStarted.Format(time.RFC3339Nano))
 	}
 	if first, dup := v.ids[snap.ID]; dup {
