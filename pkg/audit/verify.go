@@ -633,8 +633,11 @@ func (o *seriesObjects) maxSeq() int64 {
 	return m
 }
 
-// strayAttachments reports stored attachments no snapshot references: what
-// is left when a snapshot was replaced by one that does not name them.
+// strayAttachments notes stored attachments no snapshot references: what is
+// left when a snapshot was replaced by one that does not name them, but also
+// when the agent stored a run's attachments and then not its snapshot (a
+// duplicate of the run another replica recorded, or a write cut short), so
+// a note rather than a problem.
 func (v *verifier) strayAttachments() {
 	for _, d := range v.inv.attachments {
 		if v.referenced[d] {
@@ -644,12 +647,13 @@ func (v *verifier) strayAttachments() {
 		if v.unreadable > 0 {
 			why = fmt.Sprintf("no readable snapshot references it (%d could not be read)", v.unreadable)
 		}
-		v.problem(store.AttachmentKey(d), "unreferenced attachment: %s (a snapshot replaced, or a write interrupted before its snapshot)", why)
+		v.note(store.AttachmentKey(d), "unreferenced attachment: %s (a replaced snapshot, or a run whose snapshot was not stored)", why)
 	}
 }
 
-// unusedKeys reports published keys that sign no snapshot: what is left when
-// a chain was re-signed with another key.
+// unusedKeys notes published keys that sign no snapshot: what is left when a
+// chain was re-signed with another key, but also by an agent started with a
+// new key that has not run yet.
 func (v *verifier) unusedKeys() {
 	if v.unreadable > 0 {
 		return // an unreadable snapshot may be the one it signs
@@ -657,7 +661,7 @@ func (v *verifier) unusedKeys() {
 	for _, key := range v.inv.keys {
 		id, ok := strings.CutSuffix(strings.TrimPrefix(key, store.KeysPrefix), ".pem")
 		if ok && isDigest(id) && !v.signers[id] && len(v.inv.series) > 0 {
-			v.problem(key, "published key signs no snapshot in the store (was the evidence re-signed with another key?)")
+			v.note(key, "published key signs no snapshot in the store (a new key not used yet, or evidence re-signed with another key)")
 		}
 	}
 }
