@@ -3,6 +3,7 @@
 package audit_test
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"os"
@@ -260,4 +261,44 @@ func TestLoadPeriodNamesUnreadableSnapshots(t *testing.T) {
 	case <-time.After(2 * time.Minute):
 		t.Fatal("LoadPeriod hangs") // a guard against a hang, not a timing
 	}
+}
+
+// A selected snapshot replaced by a FIFO after the sample was drawn is a
+// failed check in the package, which is still written with the rest; a FIFO
+// among the published keys is skipped, not read.
+func TestSamplePackageSurvivesPlantedObjects(t *testing.T) {
+	env := populated(t)
+	s, err := audit.DrawSample(t.Context(), env.Store, audit.SampleOptions{
+		Control: "soc2:CC6.1", Period: audit.Period{From: t0, To: t0.AddDate(0, 0, 5)}, Seed: "s", Size: 10,
+	})
+	require.NoError(t, err)
+	k := store.SnapshotKey(series, 2)
+	require.NoError(t, os.Remove(path(env, k)))
+	require.NoError(t, syscall.Mkfifo(path(env, k), 0o644))
+	require.NoError(t, syscall.Mkfifo(path(env, store.PublicKeyKey(strings.Repeat("0", 64))), 0o644))
+
+	done := make(chan error, 1)
+	var ver *audit.SampleVerification
+	var buf bytes.Buffer
+	go func() {
+		var err error
+		ver, err = audit.WritePackage(t.Context(), env.Store, s, &buf)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(2 * time.Minute):
+		t.Fatal("WritePackage hangs") // a guard against a hang, not a timing
+	}
+	require.False(t, ver.OK)
+	var bad []string
+	for _, c := range ver.Snapshots {
+		if !c.OK {
+			bad = append(bad, c.Key+": "+c.Signature)
+		}
+	}
+	require.Equal(t, []string{k + ": the snapshot is unreadable now: not a regular file (a FIFO, device, directory or symbolic link); not read"}, bad)
+	require.Len(t, ver.Snapshots, 10, "the other snapshots are still checked")
+	require.NotZero(t, buf.Len())
 }
