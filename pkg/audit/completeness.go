@@ -62,7 +62,8 @@ func (v *verifier) completenessWanted() bool {
 // the first snapshot that carries it until a snapshot carries another, so a
 // changed schedule is honoured from the run that introduced it, and a series
 // is not expected to have run before its first snapshot. Runs due after the
-// last snapshot are expected: a collector that stopped is a gap.
+// last snapshot are expected: a collector that stopped is a gap. An
+// "@every" schedule has no fixed slots; everyGaps says how it is judged.
 func (v *verifier) completeness(names []string) {
 	for _, name := range names {
 		runs := v.runs[name]
