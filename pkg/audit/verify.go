@@ -237,7 +237,7 @@ func isDigest(s string) bool {
 }
 
 // dayNumber and dayTime convert a UTC date to and from days since 1970.
-func dayNumber(t time.Time) int32 { return int32(t.UTC().Unix() / 86400) }
+func dayNumber(t time.Time) int32 { return int32(t.UTC().Truncate(24*time.Hour).Unix() / 86400) }
 
 func dayTime(n int32) time.Time { return time.Unix(int64(n)*86400, 0).UTC() }
 
