@@ -69,8 +69,8 @@ func ParseSnapshotKey(key string) (series string, seq int64, ok bool) {
 	if i < 0 || strings.Count(rest, "/") != 2 {
 		return "", 0, false
 	}
-	n, err := strconv.ParseInt(rest[i+1:], 10, 64)
-	if err != nil || n < 1 || len(rest[i+1:]) != seqWidth {
+	n, ok := parseSeq(rest[i+1:])
+	if !ok {
 		return "", 0, false
 	}
 	return rest[:i], n, true
@@ -91,9 +91,19 @@ func ParseIndexKey(key string) (day time.Time, series string, seq int64, ok bool
 	if err != nil || d.Format(time.DateOnly) != parts[0] {
 		return time.Time{}, "", 0, false
 	}
-	n, err := strconv.ParseInt(parts[3], 10, 64)
-	if err != nil || n < 1 || len(parts[3]) != seqWidth {
+	n, ok := parseSeq(parts[3])
+	if !ok {
 		return time.Time{}, "", 0, false
 	}
 	return d, parts[1] + "/" + parts[2], n, true
+}
+
+// parseSeq reads a seq as the layout writes it: exactly seqWidth digits
+// (no sign), 1 or more.
+func parseSeq(s string) (int64, bool) {
+	if len(s) != seqWidth || strings.Trim(s, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil && n >= 1
 }
