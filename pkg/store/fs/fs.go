@@ -262,6 +262,12 @@ func (s *Store) List(ctx context.Context, prefix, startAfter string, fn func(key
 		dirKey = ""
 	}
 	base := filepath.Join(s.root, filepath.FromSlash(dirKey))
+	if dirKey == "" {
+		// Start inside the root even when it is a symbolic link to the
+		// store's directory (a mounted volume, say), which WalkDir would
+		// otherwise list as a file.
+		base += string(filepath.Separator)
+	}
 	var keys []string
 	err := filepath.WalkDir(base, func(p string, d iofs.DirEntry, err error) error {
 		if err != nil {

@@ -54,3 +54,25 @@ func TestListShowsEveryName(t *testing.T) {
 	}))
 	require.Equal(t, []string{"a/.tmp-0123", "a/b", "a/back\\slash", "a/new\nline"}, got)
 }
+
+// A store whose root is a symbolic link to its directory lists whole.
+func TestListThroughALinkedRoot(t *testing.T) {
+	dir := t.TempDir()
+	s, err := fsstore.Open(filepath.Join(dir, "real"))
+	require.NoError(t, err)
+	require.NoError(t, s.Put(t.Context(), "a/b", []byte("x")))
+	require.NoError(t, os.Symlink(filepath.Join(dir, "real"), filepath.Join(dir, "link")))
+	linked, err := fsstore.OpenExisting(filepath.Join(dir, "link"))
+	require.NoError(t, err)
+	for _, prefix := range []string{"", "a/"} {
+		var got []string
+		require.NoError(t, linked.List(t.Context(), prefix, "", func(k string) error {
+			got = append(got, k)
+			return nil
+		}))
+		require.Equal(t, []string{"a/b"}, got, "prefix %q", prefix)
+	}
+	b, err := linked.Get(t.Context(), "a/b")
+	require.NoError(t, err)
+	require.Equal(t, "x", string(b))
+}
