@@ -77,7 +77,7 @@ func cmdSample(ctx context.Context, args []string, s streams) error {
 		len(smp.Selected), len(smp.Population), ref, smp.Frequency.Name, o.name)
 	for _, c := range ver.Snapshots {
 		if !c.OK {
-			fmt.Fprintf(o.msgs, "FAIL %s: signature %s; attachments %s\n", c.Key, c.Signature, strings.Join(c.Attachments, ", "))
+			fmt.Fprintf(o.msgs, "FAIL %s: signature %s; attachments %s\n", audit.Escape(c.Key), audit.EscapeText(c.Signature), audit.EscapeText(strings.Join(c.Attachments, ", ")))
 		}
 	}
 	if !ver.OK {

@@ -5,13 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 
 	"github.com/exhibit-dev/exhibit/pkg/audit"
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
 	"github.com/exhibit-dev/exhibit/pkg/localfile"
 	"github.com/exhibit-dev/exhibit/pkg/signing"
+	fsstore "github.com/exhibit-dev/exhibit/pkg/store/fs"
 )
+
+// maxKeyFile bounds a --key file: a PEM public key is a few hundred bytes.
+const maxKeyFile = 64 << 10
 
 func cmdVerify(ctx context.Context, args []string, s streams) error {
 	fs := newFlags("verify", s)
@@ -40,7 +43,7 @@ func cmdVerify(ctx context.Context, args []string, s streams) error {
 	}
 	opts := audit.VerifyOptions{From: from.t, To: to.t, StoreDelay: *storeDelay, MinRetainDays: *minRetain}
 	for _, k := range keys {
-		b, err := os.ReadFile(k)
+		b, err := fsstore.ReadFile(k, maxKeyFile)
 		if err != nil {
 			return usageErr("verify: --key: %v", err)
 		}
@@ -67,9 +70,10 @@ func cmdVerify(ctx context.Context, args []string, s streams) error {
 	}
 	if !*asJSON {
 		opts.OnProblem = func(p audit.Problem) { fmt.Fprintf(s.out, "FAIL %s\n", p) }
+		opts.OnNote = func(p audit.Problem) { fmt.Fprintf(s.out, "NOTE %s\n", p) }
 		if isTerminal(s.err) {
 			opts.OnProgress = func(series string, done, total int) {
-				fmt.Fprintf(s.err, "\r[%d/%d] %-60.60s", done, total, series)
+				fmt.Fprintf(s.err, "\r[%d/%d] %-60.60s", done, total, audit.Escape(series))
 				if done == total {
 					fmt.Fprintln(s.err)
 				}
@@ -78,7 +82,7 @@ func cmdVerify(ctx context.Context, args []string, s streams) error {
 	}
 	rep, err := audit.Verify(ctx, st, opts)
 	if err != nil {
-		return fmt.Errorf("verify %s: %w", st, err)
+		return fmt.Errorf("verify %s: %w", audit.Escape(st.String()), err)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(s.out)
@@ -91,7 +95,10 @@ func cmdVerify(ctx context.Context, args []string, s streams) error {
 		if !rep.OK() {
 			verdict = fmt.Sprintf("%d problem(s)", len(rep.Problems))
 		}
-		fmt.Fprintf(s.out, "verified %s: %d snapshot(s) in %d series, %d key(s): %s\n", st, rep.Snapshots, rep.Series, rep.Keys, verdict)
+		if len(rep.Notes) > 0 {
+			verdict += fmt.Sprintf(", %d note(s)", len(rep.Notes))
+		}
+		fmt.Fprintf(s.out, "verified %s: %d snapshot(s) in %d series, %d key(s): %s\n", audit.Escape(st.String()), rep.Snapshots, rep.Series, rep.Keys, verdict)
 	}
 	if !rep.OK() {
 		return failed

@@ -14,6 +14,11 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], streams{in: os.Stdin, out: os.Stdout, err: os.Stderr})
+	if err != nil && ctx.Err() != nil {
+		// A reader stopped by SIGINT or SIGTERM gave no verdict; say so
+		// rather than leave "context canceled" to explain it.
+		err = fmt.Errorf("interrupted: %w", err)
+	}
 	stop()
 	os.Exit(exitCode(err, os.Stderr))
 }

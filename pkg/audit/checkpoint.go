@@ -93,23 +93,22 @@ func (v *verifier) checkCheckpoints(ctx context.Context) error {
 	for _, k := range v.opts.Checkpoints {
 		pin("checkpoint "+Escape(k.Name)+" (taken "+k.Checkpoint.TakenAt.UTC().Format(time.RFC3339)+")", k.Checkpoint)
 	}
-	err := v.st.List(ctx, store.CheckpointPrefix, "", func(key string) error {
+	for _, key := range v.inv.checkpoints {
 		if base, ok := strings.CutSuffix(key, ".sig"); ok {
 			if _, _, ok := store.ParseCheckpointKey(base); ok {
-				return nil // checked with its checkpoint
+				continue // checked with its checkpoint
 			}
 		}
 		if _, _, ok := store.ParseCheckpointKey(key); !ok {
 			v.problem(key, "unexpected object among checkpoints")
-			return nil
+			continue
 		}
 		if cp := v.storedCheckpoint(ctx, key); cp != nil {
 			pin("stored checkpoint "+Escape(key), cp)
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("list checkpoints: %w", err)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 	}
 	names := make([]string, 0, len(pins))
 	for name := range pins {

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"github.com/exhibit-dev/exhibit/pkg/schedule"
 	"github.com/exhibit-dev/exhibit/pkg/store"
 )
@@ -42,10 +44,12 @@ func (v *verifier) observeRun(series string, started time.Time, spec string) {
 	v.runs[series] = append(v.runs[series], run{started: started.UTC(), schedule: spec})
 }
 
-// completenessWanted reports whether the period is closed, the only case in
-// which the runs a schedule called for can be counted.
+// completenessWanted reports whether a period was asked for. Its end is
+// needed to count the runs a schedule called for; Verify makes it now when
+// only the start was given. Without a start, each series is judged from its
+// first snapshot.
 func (v *verifier) completenessWanted() bool {
-	return !v.opts.From.IsZero() && !v.opts.To.IsZero()
+	return !v.opts.To.IsZero()
 }
 
 // completeness compares, for every series, the runs its schedule called for
@@ -58,7 +62,8 @@ func (v *verifier) completenessWanted() bool {
 // the first snapshot that carries it until a snapshot carries another, so a
 // changed schedule is honoured from the run that introduced it, and a series
 // is not expected to have run before its first snapshot. Runs due after the
-// last snapshot are expected: a collector that stopped is a gap.
+// last snapshot are expected: a collector that stopped is a gap. An
+// "@every" schedule has no fixed slots; everyGaps says how it is judged.
 func (v *verifier) completeness(names []string) {
 	for _, name := range names {
 		runs := v.runs[name]
@@ -128,14 +133,19 @@ func segmentGaps(runs []run, seg segment, p Period) ([]time.Time, error) {
 	if !from.Before(to) {
 		return nil, nil
 	}
+	if every, ok := sched.(cron.ConstantDelaySchedule); ok {
+		if n := to.Sub(from) / every.Delay; n > MaxExpectedRuns {
+			return nil, tooMany(seg.spec, from, to)
+		}
+		return everyGaps(runs, seg, every.Delay, from, to, current), nil
+	}
 	// The slot the segment's first run belongs to started before that run;
 	// that run is its evidence, so counting starts at the next slot. The
 	// loop below is schedule.Expected, bounded.
 	var slots []time.Time
 	for t := sched.Next(from.UTC().Add(-time.Nanosecond)); t.Before(to); t = sched.Next(t) {
 		if len(slots) == MaxExpectedRuns {
-			return nil, fmt.Errorf("completeness not checked: schedule %s calls for more than %d runs between %s and %s; verify a shorter period",
-				seg.spec, MaxExpectedRuns, from.Format(time.RFC3339), to.Format(time.RFC3339))
+			return nil, tooMany(seg.spec, from, to)
 		}
 		slots = append(slots, t)
 	}
@@ -153,6 +163,47 @@ func segmentGaps(runs []run, seg segment, p Period) ([]time.Time, error) {
 		gaps = append(gaps, slot)
 	}
 	return gaps, nil
+}
+
+func tooMany(spec string, from, to time.Time) error {
+	return fmt.Errorf("completeness not checked: schedule %s calls for more than %d runs between %s and %s; verify a shorter period",
+		spec, MaxExpectedRuns, from.Format(time.RFC3339), to.Format(time.RFC3339))
+}
+
+// everyGaps finds the gaps of an "@every d" segment. The daemon fires such a
+// schedule every d counted from when it started, not at set times of the
+// clock, and it restarts the count whenever it restarts; so the runs are due
+// relative to one another, not on a grid. After a run that started at a, the
+// next was due by a+d at the latest (the run at a was itself due at or
+// before a), and a run that started at a+2d or later cannot be that one:
+// each run anchors the slots after it, [a+kd, a+(k+1)d) for k ≥ 1, until the
+// next run starts, and a slot whose window closed before then is a gap.
+// Anchoring on the run rather than on the segment's first snapshot (or the
+// period's start) never reports a run the daemon was not yet due to make,
+// at a shutdown, say, while a run that was missed is still found.
+func everyGaps(runs []run, seg segment, d time.Duration, from, to, current time.Time) []time.Time {
+	var gaps []time.Time
+	for i, r := range runs {
+		if r.started.Before(seg.start) || !r.started.Before(seg.end) {
+			continue
+		}
+		k := int64(1)
+		if r.started.Add(d).Before(from) {
+			k = int64((from.Sub(r.started) + d - 1) / d) // the first slot in the period
+		}
+		for ; ; k++ {
+			slot := r.started.Add(time.Duration(k) * d)
+			closes := slot.Add(d)
+			if !slot.Before(to) || closes.After(current) {
+				break
+			}
+			if i+1 < len(runs) && closes.After(runs[i+1].started) {
+				break // the next run is in this slot's window, or an earlier one's
+			}
+			gaps = append(gaps, slot)
+		}
+	}
+	return gaps
 }
 
 // Gap is a scheduled run of a series that left no snapshot.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
@@ -57,7 +58,8 @@ func (p Period) Days() []time.Time {
 // LoadPeriod reads every snapshot started in the period, found through the
 // date index so that a period is read without listing the whole store, and
 // returns them sorted by key. A snapshot that cannot be read or parsed is an
-// error naming it: a sample or an export must not silently leave it out.
+// error naming it — every such snapshot, not only the first: a sample or an
+// export must not silently leave one out.
 // (Whether the bytes are the ones that were signed is verify's job.)
 func LoadPeriod(ctx context.Context, st store.Store, p Period) ([]Member, error) {
 	if err := p.Validate(); err != nil {
@@ -69,7 +71,7 @@ func LoadPeriod(ctx context.Context, st store.Store, p Period) ([]Member, error)
 		prefix := store.IndexDayPrefix(day)
 		err := st.List(ctx, prefix, "", func(key string) error {
 			_, series, seq, ok := store.ParseIndexKey(key)
-			if !ok {
+			if !ok || !evidence.ValidSeries(series) {
 				return nil // verify reports strays in the index
 			}
 			k := store.SnapshotKey(series, seq)
@@ -94,17 +96,25 @@ func LoadPeriod(ctx context.Context, st store.Store, p Period) ([]Member, error)
 	})
 	defer stop()
 	out := make([]Member, 0, len(keys))
+	var errs []error
 	for i := range keys {
 		l, err := next(i)
-		if err == nil {
-			err = l.err
-		}
 		if err != nil {
 			return nil, err
+		}
+		if l.err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			errs = append(errs, l.err) // and go on: every one is named
+			continue
 		}
 		if p.Contains(l.m.Snapshot.StartedAt) {
 			out = append(out, *l.m)
 		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return out, nil
 }
@@ -116,14 +126,14 @@ func LoadPeriod(ctx context.Context, st store.Store, p Period) ([]Member, error)
 func loadMember(ctx context.Context, st store.Store, k string) (*Member, error) {
 	b, err := st.Get(ctx, k)
 	if errors.Is(err, store.ErrNotExist) {
-		return nil, fmt.Errorf("snapshot %s is listed in the date index but absent (run exhibit verify)", k)
+		return nil, fmt.Errorf("snapshot %s is listed in the date index but absent (run exhibit verify)", Escape(k))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", k, err)
+		return nil, fmt.Errorf("read %s: %s (run exhibit verify)", Escape(k), readError(err))
 	}
 	snap, err := evidence.Parse(b)
 	if err != nil {
-		return nil, fmt.Errorf("snapshot %s: %w (run exhibit verify)", k, err)
+		return nil, fmt.Errorf("snapshot %s: %s (run exhibit verify)", Escape(k), EscapeText(strings.ReplaceAll(err.Error(), "\n", "; ")))
 	}
 	snap.Records, snap.Calls = nil, nil
 	return &Member{Key: k, SHA256: evidence.Digest(b), Snapshot: snap}, nil

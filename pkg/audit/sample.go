@@ -278,20 +278,29 @@ func WritePackage(ctx context.Context, st store.Store, s *Sample, w io.Writer) (
 
 	ver := &SampleVerification{OK: true, Snapshots: []SampleCheck{}}
 	for _, m := range s.Selected {
-		b, err := st.Get(ctx, m.Key)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", m.Key, err)
-		}
-		files[m.Key] = b
-		c := SampleCheck{Key: m.Key, SHA256: evidence.Digest(b), KeyID: m.Snapshot.KeyID, Attachments: []string{}, OK: true}
+		c := SampleCheck{Key: m.Key, KeyID: m.Snapshot.KeyID, Attachments: []string{}, OK: true}
 		fail := func(format string, args ...any) string {
 			c.OK = false
 			return fmt.Sprintf(format, args...)
 		}
+		b, err := st.Get(ctx, m.Key)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			// Read once when the sample was drawn, unreadable now: the
+			// auditor must see that, and the rest of the sample.
+			c.Signature = fail("the snapshot is unreadable now: %s", readError(err))
+			ver.OK = false
+			ver.Snapshots = append(ver.Snapshots, c)
+			continue
+		}
+		files[m.Key] = b
+		c.SHA256 = evidence.Digest(b)
 		if c.SHA256 != m.SHA256 {
 			c.Signature = fail("the snapshot changed while the sample was drawn (hashed %s, now %s)", m.SHA256, c.SHA256)
 		} else if sig, err := st.Get(ctx, store.SignatureKey(m.Key)); err != nil {
-			c.Signature = fail("signature unreadable: %v", err)
+			c.Signature = fail("signature unreadable: %s", readError(err))
 		} else {
 			files[store.SignatureKey(m.Key)] = sig
 			c.Signature = checkSig(keys, m.Snapshot.KeyID, b, sig, fail)
@@ -301,7 +310,7 @@ func WritePackage(ctx context.Context, st store.Store, s *Sample, w io.Writer) (
 			ab, err := st.Get(ctx, akey)
 			switch {
 			case err != nil:
-				c.Attachments = append(c.Attachments, fail("%s: unreadable: %v", akey, err))
+				c.Attachments = append(c.Attachments, fail("%s: unreadable: %s", akey, readError(err)))
 			case evidence.Digest(ab) != a.SHA256 || int64(len(ab)) != a.Size:
 				c.Attachments = append(c.Attachments, fail("%s: altered (content hashes to %s)", akey, evidence.Digest(ab)))
 			default:
@@ -382,12 +391,17 @@ func publishedKeys(ctx context.Context, st store.Store, files map[string][]byte)
 	keys := map[string]*ecdsa.PublicKey{}
 	err := st.List(ctx, store.KeysPrefix, "", func(key string) error {
 		id, ok := strings.CutSuffix(strings.TrimPrefix(key, store.KeysPrefix), ".pem")
-		if !ok {
-			return nil
+		if !ok || !isDigest(id) {
+			return nil // verify reports strays among the keys
 		}
 		b, err := st.Get(ctx, key)
 		if err != nil {
-			return fmt.Errorf("read %s: %w", key, err)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			// Not published, as far as the sample can tell; a snapshot it
+			// signed fails its check, and verify names the key.
+			return nil
 		}
 		files[key] = b
 		pub, err := signing.ParsePublicKey(b)

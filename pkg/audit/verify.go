@@ -8,10 +8,12 @@ import (
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"time"
+
+	"github.com/oklog/ulid/v2"
 
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
 	"github.com/exhibit-dev/exhibit/pkg/signing"
@@ -24,21 +26,25 @@ type Problem struct {
 	Message string `json:"message"`
 }
 
-func (p Problem) String() string { return p.Key + ": " + p.Message }
+// String is the problem as one line of text: the key escaped (see Escape)
+// and anything unprintable in the message escaped.
+func (p Problem) String() string { return Escape(p.Key) + ": " + EscapeText(p.Message) }
 
 // VerifyOptions narrow and shape a verification.
 type VerifyOptions struct {
 	// From and To, when set, limit the snapshots checked to those started in
-	// [From, To). Chains are still walked from the start so that a link
-	// into the period is proven. When both are set, the completeness stage
-	// also reports every run a series' schedule called for in the period
-	// that left no snapshot (see completeness.go).
+	// [From, To); a From without a To ends the period now. Chains are still
+	// walked from the start so that a link into the period is proven. With
+	// a period, the completeness stage also reports every run a series'
+	// schedule called for in it that left no snapshot (see completeness.go).
 	From, To time.Time
 	// TrustedKeys, when set, are the only keys accepted, whatever the store
 	// publishes: an auditor pins the key obtained out of band.
 	TrustedKeys []*ecdsa.PublicKey
 	// OnProblem is called for each problem as it is found.
 	OnProblem func(Problem)
+	// OnNote is called for each note as it is found.
+	OnNote func(Problem)
 	// OnProgress is called after each series is checked.
 	OnProgress func(series string, done, total int)
 	// StoreDelay is how much later than its finished_at a snapshot may have
@@ -60,6 +66,11 @@ type VerifyReport struct {
 	Snapshots int       `json:"snapshots"`
 	Keys      int       `json:"keys"`
 	Problems  []Problem `json:"problems"`
+	// Notes are what an auditor should see that the agent also writes in
+	// normal operation, so they do not fail the verification: a snapshot
+	// stored out of order, say, which a replica's spool flushed after an
+	// outage can leave as well as a back-dated insert.
+	Notes []Problem `json:"notes"`
 }
 
 // OK reports whether nothing was wrong.
@@ -70,8 +81,22 @@ type verifier struct {
 	opts   VerifyOptions
 	keys   map[string]*ecdsa.PublicKey
 	report *VerifyReport
+	inv    *inventory
 	runs   map[string][]run // series → its readable snapshots, for completeness
 	server *serverSide      // the store's own record of versions, if it keeps one
+
+	ids        map[string]string // snapshot id → the key that first had it
+	referenced map[string]bool   // attachment digests named by a readable snapshot
+	signers    map[string]bool   // key ids named by a readable snapshot
+	unreadable int               // snapshots whose references are unknown
+}
+
+func (v *verifier) note(key, format string, args ...any) {
+	p := Problem{Key: key, Message: fmt.Sprintf(format, args...)}
+	v.report.Notes = append(v.report.Notes, p)
+	if v.opts.OnNote != nil {
+		v.opts.OnNote(p)
+	}
 }
 
 func (v *verifier) problem(key, format string, args ...any) {
@@ -83,29 +108,36 @@ func (v *verifier) problem(key, format string, args ...any) {
 }
 
 // Verify re-hashes every snapshot, checks every signature against the
-// published (or trusted) keys, walks every chain and checks attachments and
-// the date index. It reports every problem rather than stopping at the first;
-// the error is only for a store that could not be read.
+// published (or trusted) keys, walks every chain and checks attachments, the
+// date index and that every object in the store belongs to the layout. It
+// reports every problem rather than stopping at the first, an object it
+// cannot read included; the error is only for a store that could not be
+// listed, or a cancelled ctx.
 func Verify(ctx context.Context, st store.Store, opts VerifyOptions) (*VerifyReport, error) {
-	v := &verifier{st: st, opts: opts, keys: map[string]*ecdsa.PublicKey{}, report: &VerifyReport{Problems: []Problem{}}}
-	if err := v.loadKeys(ctx); err != nil {
-		return nil, err
+	v := &verifier{
+		st: st, opts: opts, keys: map[string]*ecdsa.PublicKey{}, report: &VerifyReport{Problems: []Problem{}, Notes: []Problem{}},
+		ids: map[string]string{}, referenced: map[string]bool{}, signers: map[string]bool{},
+	}
+	if !opts.From.IsZero() && opts.To.IsZero() {
+		// An open-ended period ends now, for completeness as for the
+		// snapshots checked.
+		v.opts.To = now().UTC()
 	}
 	if err := v.loadServerSide(ctx); err != nil {
 		return nil, err
 	}
-	series, err := listSeries(ctx, st)
+	inv, err := v.list(ctx)
 	if err != nil {
 		return nil, err
 	}
-	names := make([]string, 0, len(series))
-	for name := range series {
-		names = append(names, name)
+	v.inv = inv
+	if err := v.loadKeys(ctx); err != nil {
+		return nil, err
 	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(inv.series))
 	v.report.Series = len(names)
 	for i, name := range names {
-		if err := v.series(ctx, name, series[name]); err != nil {
+		if err := v.series(ctx, name, inv.series[name]); err != nil {
 			return nil, err
 		}
 		if opts.OnProgress != nil {
@@ -126,27 +158,133 @@ func Verify(ctx context.Context, st store.Store, opts VerifyOptions) (*VerifyRep
 	if err := v.checkCheckpoints(ctx); err != nil {
 		return nil, err
 	}
-	if err := v.index(ctx, series); err != nil {
-		return nil, err
-	}
+	v.orphanMarkers()
+	v.strayAttachments()
+	v.unusedKeys()
+	byKey := func(a, b Problem) int { return strings.Compare(a.Key, b.Key) }
+	slices.SortStableFunc(v.report.Problems, byKey)
+	slices.SortStableFunc(v.report.Notes, byKey)
 	return v.report, nil
 }
 
+// inventory is what the one listing of the whole store found, sorted by
+// where it belongs in the layout.
+type inventory struct {
+	series      map[string]*seriesObjects
+	markers     map[string]map[int64][]int32 // series → seq → the days (since 1970) of its markers
+	attachments []string                     // the hex digests stored under attachments/sha256/
+	keys        []string                     // every object under keys/ but rotations
+	rotations   []string                     // every object under keys/rotations/
+	checkpoints []string                     // every object under checkpoints/
+}
+
+// seriesObjects is what one series' listing holds.
+type seriesObjects struct {
+	snapshots map[int64]bool
+	sigs      map[int64]bool
+}
+
+// list reads the store's listing once, and reports at once every name that
+// has no place in the layout: a stray is one problem, never the end of the
+// verification, and no object is read on the strength of an odd name.
+func (v *verifier) list(ctx context.Context) (*inventory, error) {
+	inv := &inventory{series: map[string]*seriesObjects{}, markers: map[string]map[int64][]int32{}}
+	objs := func(name string) *seriesObjects {
+		s := inv.series[name]
+		if s == nil {
+			s = &seriesObjects{snapshots: map[int64]bool{}, sigs: map[int64]bool{}}
+			inv.series[name] = s
+		}
+		return s
+	}
+	err := v.st.List(ctx, "", "", func(key string) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		switch {
+		case isTemp(key):
+			v.problem(key, "leftover temporary file: a write was interrupted (or is under way)")
+		case strings.HasPrefix(key, store.EvidencePrefix):
+			if name, seq, ok := parseSnapshotKey(key); ok {
+				objs(name).snapshots[seq] = true
+			} else if name, seq, ok := parseSnapshotKey(strings.TrimSuffix(key, ".sig")); ok && strings.HasSuffix(key, ".sig") {
+				objs(name).sigs[seq] = true
+			} else {
+				v.problem(key, "unexpected object in the evidence tree")
+			}
+		case strings.HasPrefix(key, store.IndexPrefix):
+			day, name, seq, ok := store.ParseIndexKey(key)
+			if !ok || !evidence.ValidSeries(name) {
+				v.problem(key, "unexpected object in the date index")
+				break
+			}
+			if inv.markers[name] == nil {
+				inv.markers[name] = map[int64][]int32{}
+			}
+			inv.markers[name][seq] = append(inv.markers[name][seq], dayNumber(day))
+		case strings.HasPrefix(key, store.AttachmentPrefix):
+			if d := strings.TrimPrefix(key, store.AttachmentPrefix); isDigest(d) {
+				inv.attachments = append(inv.attachments, d)
+			} else {
+				v.problem(key, "unexpected object among attachments")
+			}
+		case strings.HasPrefix(key, store.RotationsPrefix):
+			inv.rotations = append(inv.rotations, key)
+		case strings.HasPrefix(key, store.KeysPrefix):
+			inv.keys = append(inv.keys, key)
+		case strings.HasPrefix(key, store.CheckpointPrefix):
+			inv.checkpoints = append(inv.checkpoints, key)
+		default:
+			v.problem(key, "unexpected object outside the store's layout (evidence/, index/, attachments/sha256/, keys/, checkpoints/)")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list: %w", err)
+	}
+	return inv, nil
+}
+
+// parseSnapshotKey is store.ParseSnapshotKey for a series name the agent
+// could have written: a backslash, a control character or a ".tmp-" in a
+// name makes it a stray, never a series whose objects are read.
+func parseSnapshotKey(key string) (series string, seq int64, ok bool) {
+	series, seq, ok = store.ParseSnapshotKey(key)
+	return series, seq, ok && evidence.ValidSeries(series)
+}
+
+func isTemp(key string) bool {
+	return strings.HasPrefix(key, ".tmp-") || strings.Contains(key, "/.tmp-")
+}
+
+func isDigest(s string) bool {
+	return len(s) == 64 && strings.Trim(s, "0123456789abcdef") == ""
+}
+
+// dayNumber and dayTime convert a UTC date to and from days since 1970.
+func dayNumber(t time.Time) int32 { return int32(t.UTC().Truncate(24*time.Hour).Unix() / 86400) }
+
+func dayTime(n int32) time.Time { return time.Unix(int64(n)*86400, 0).UTC() }
+
 func (v *verifier) loadKeys(ctx context.Context) error {
-	err := v.st.List(ctx, store.KeysPrefix, "", func(key string) error {
+	for _, key := range v.inv.keys {
 		id, ok := strings.CutSuffix(strings.TrimPrefix(key, store.KeysPrefix), ".pem")
-		if !ok {
+		if !ok || !isDigest(id) {
 			v.problem(key, "unexpected object among published keys")
-			return nil
+			continue
 		}
 		b, err := v.st.Get(ctx, key)
 		if err != nil {
-			return err
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			v.problem(key, "unreadable: %s", readError(err))
+			continue
 		}
 		pub, err := signing.ParsePublicKey(b)
 		if err != nil {
 			v.problem(key, "published key unreadable: %v", err)
-			return nil
+			continue
 		}
 		got, err := signing.KeyID(pub)
 		if err != nil {
@@ -154,13 +292,9 @@ func (v *verifier) loadKeys(ctx context.Context) error {
 		}
 		if got != id {
 			v.problem(key, "published key does not match its id (its content hashes to %s): the key was replaced", got)
-			return nil
+			continue
 		}
 		v.keys[id] = pub
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("list keys: %w", err)
 	}
 	v.report.Keys = len(v.keys)
 	if len(v.opts.TrustedKeys) > 0 {
@@ -180,57 +314,19 @@ func (v *verifier) loadKeys(ctx context.Context) error {
 	return nil
 }
 
-// seriesObjects is what one series' listing holds.
-type seriesObjects struct {
-	snapshots map[int64]bool
-	sigs      map[int64]bool
-	other     []string
-}
-
-func listSeries(ctx context.Context, st store.Store) (map[string]*seriesObjects, error) {
-	out := map[string]*seriesObjects{}
-	get := func(name string) *seriesObjects {
-		s := out[name]
-		if s == nil {
-			s = &seriesObjects{snapshots: map[int64]bool{}, sigs: map[int64]bool{}}
-			out[name] = s
-		}
-		return s
+// readError says why an object could not be read, without the key (the
+// problem names it) and with any odd character of the store's own error
+// text escaped.
+func readError(err error) string {
+	switch {
+	case errors.Is(err, store.ErrNotExist):
+		return "it vanished while the store was verified"
+	case errors.Is(err, store.ErrTooLarge):
+		return fmt.Sprintf("larger than the %d MiB object size limit; not read", store.MaxObjectSize>>20)
+	case errors.Is(err, store.ErrNotRegular):
+		return "not a regular file (a FIFO, device, directory or symbolic link); not read"
 	}
-	err := st.List(ctx, store.EvidencePrefix, "", func(key string) error {
-		if name, seq, ok := store.ParseSnapshotKey(key); ok {
-			get(name).snapshots[seq] = true
-			return nil
-		}
-		if base, isSig := strings.CutSuffix(key, ".sig"); isSig {
-			if name, seq, ok := store.ParseSnapshotKey(base); ok {
-				get(name).sigs[seq] = true
-				return nil
-			}
-		}
-		rest := strings.TrimPrefix(key, store.EvidencePrefix)
-		name := rest
-		if parts := strings.SplitN(rest, "/", 3); len(parts) == 3 {
-			name = parts[0] + "/" + parts[1]
-		}
-		get(name).other = append(get(name).other, key)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list evidence: %w", err)
-	}
-	return out, nil
-}
-
-func (o *seriesObjects) max() int64 {
-	var m int64
-	for seq := range o.snapshots {
-		m = maxInt(m, seq)
-	}
-	for seq := range o.sigs {
-		m = maxInt(m, seq)
-	}
-	return m
+	return EscapeText(err.Error())
 }
 
 func (v *verifier) inPeriod(t time.Time) bool {
@@ -254,19 +350,37 @@ type fetched struct {
 	sig      []byte // when inPeriod and a signature exists
 	sigErr   error
 	atts     []fetchedObject // when inPeriod, one per snapshot attachment
+	marker   *fetchedObject  // when inPeriod, the marker on its start date, if listed
 }
 
+// fetchedObject is an object read for its digest: its bytes are let go at
+// once, so that what is read ahead stays small.
 type fetchedObject struct {
-	b   []byte
-	err error
+	digest string
+	size   int64
+	err    error
 }
 
-func (v *verifier) fetch(ctx context.Context, key string, haveSig bool) fetched {
+func (v *verifier) getDigest(ctx context.Context, key string) fetchedObject {
+	b, err := v.st.Get(ctx, key)
+	if err != nil {
+		return fetchedObject{err: err}
+	}
+	return fetchedObject{digest: evidence.Digest(b), size: int64(len(b))}
+}
+
+func (v *verifier) fetch(ctx context.Context, name string, seq int64, haveSig bool) fetched {
+	key := store.SnapshotKey(name, seq)
 	var f fetched
 	if f.b, f.err = v.st.Get(ctx, key); f.err != nil {
 		return f
 	}
 	f.snap, f.perr = evidence.Parse(f.b)
+	if f.perr == nil {
+		// Verify needs none of these, and a large access list parsed
+		// costs several times its bytes.
+		f.snap.Records, f.snap.Calls, f.snap.Findings = nil, nil, nil
+	}
 	f.inPeriod = f.perr != nil || v.inPeriod(f.snap.StartedAt)
 	if !f.inPeriod {
 		return f
@@ -276,52 +390,79 @@ func (v *verifier) fetch(ctx context.Context, key string, haveSig bool) fetched 
 	}
 	if f.perr == nil {
 		for _, a := range f.snap.Attachments {
-			b, err := v.st.Get(ctx, store.AttachmentKey(a.SHA256))
-			f.atts = append(f.atts, fetchedObject{b, err})
+			f.atts = append(f.atts, v.getDigest(ctx, store.AttachmentKey(a.SHA256)))
+		}
+		day := dayNumber(f.snap.StartedAt)
+		if slices.Contains(v.inv.markers[name][seq], day) {
+			m := v.getDigest(ctx, store.IndexKey(f.snap.StartedAt, name, seq))
+			f.marker = &m
 		}
 	}
 	return f
 }
 
-func (v *verifier) series(ctx context.Context, name string, objs *seriesObjects) error {
-	for _, key := range objs.other {
-		v.problem(key, "unexpected object in the evidence tree")
+// seqRun is a run of consecutive seqs, first to last.
+type seqRun struct{ first, last int64 }
+
+// absent lists the runs of seqs in [1, max] that hold neither a snapshot nor
+// a signature. It looks only at the seqs present, so a planted
+// 999999999999.json costs one problem, not a loop over every number below.
+func (o *seriesObjects) absent() (runs []seqRun, max int64) {
+	seqs := slices.Sorted(maps.Keys(o.snapshots))
+	for seq := range o.sigs {
+		if !o.snapshots[seq] {
+			seqs = append(seqs, seq)
+		}
 	}
-	max := objs.max()
+	slices.Sort(seqs)
+	prev := int64(0)
+	for _, seq := range seqs {
+		if seq > prev+1 {
+			runs = append(runs, seqRun{prev + 1, seq - 1})
+		}
+		prev = seq
+	}
+	return runs, prev
+}
+
+func (v *verifier) series(ctx context.Context, name string, objs *seriesObjects) error {
 	for seq := range objs.sigs {
 		if !objs.snapshots[seq] {
 			v.problem(store.SnapshotKey(name, seq), "missing: its signature exists but the snapshot does not (deleted?)")
 		}
 	}
-	var present []int64
-	for seq := int64(1); seq <= max; seq++ {
-		if objs.snapshots[seq] {
-			present = append(present, seq)
+	absent, max := objs.absent()
+	for _, r := range absent {
+		if r.first == r.last {
+			v.problem(store.SnapshotKey(name, r.first), "missing: seq %d of %d is absent from the series (deleted?)", r.first, max)
+		} else {
+			v.problem(store.SnapshotKey(name, r.first), "missing: seqs %d–%d of %d are absent from the series (deleted?)", r.first, r.last, max)
 		}
 	}
+	present := slices.Sorted(maps.Keys(objs.snapshots))
 	next, stop := readAhead(ctx, len(present), readAheadDepth, func(ctx context.Context, i int) fetched {
-		return v.fetch(ctx, store.SnapshotKey(name, present[i]), objs.sigs[present[i]])
+		return v.fetch(ctx, name, present[i], objs.sigs[present[i]])
 	})
 	defer stop()
 	prevDigest := ""
-	prevKnown := true
-	read := 0
-	for seq := int64(1); seq <= max; seq++ {
+	var prevStarted time.Time // of the latest readable snapshot before this one
+	prevSeq := int64(0)
+	for i, seq := range present {
 		key := store.SnapshotKey(name, seq)
-		if !objs.snapshots[seq] {
-			if !objs.sigs[seq] {
-				v.problem(key, "missing: seq %d of %d is absent from the series (deleted?)", seq, max)
-			}
-			prevKnown = false
-			continue
-		}
-		f, err := next(read)
-		read++
-		if err == nil {
-			err = f.err
-		}
+		f, err := next(i)
 		if err != nil {
-			return fmt.Errorf("read %s: %w", key, err)
+			return err
+		}
+		prevKnown := seq == prevSeq+1
+		prevSeq = seq
+		if f.err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			v.problem(key, "unreadable: %s", readError(f.err))
+			v.unreadable++
+			prevSeq = -1 // its digest is unknown: the next link cannot be checked
+			continue
 		}
 		digest := evidence.Digest(f.b)
 		snap, perr := f.snap, f.perr
@@ -330,11 +471,13 @@ func (v *verifier) series(ctx context.Context, name string, objs *seriesObjects)
 			v.checkSignature(key, f.b, snap, objs.sigs[seq], f.sig, f.sigErr)
 		}
 		if perr != nil {
-			v.problem(key, "altered or corrupt: %v", perr)
+			v.problem(key, "altered or corrupt: %s", EscapeText(strings.ReplaceAll(perr.Error(), "\n", "; ")))
+			v.unreadable++
+			v.checkMarkers(name, seq, nil, nil)
 		} else {
 			v.observeRun(name, snap.StartedAt, snap.Schedule)
 			if snap.Series != name || snap.Seq != seq {
-				v.problem(key, "stored under the wrong name: it says series %s seq %d (replayed or moved?)", snap.Series, snap.Seq)
+				v.problem(key, "stored under the wrong name: it says series %s seq %d (replayed or moved?)", Escape(snap.Series), snap.Seq)
 			}
 			if prevKnown && snap.Prev != prevDigest {
 				if seq == 1 {
@@ -343,14 +486,84 @@ func (v *verifier) series(ctx context.Context, name string, objs *seriesObjects)
 					v.problem(key, "chain broken: prev is %s, but seq %d hashes to %s", short(snap.Prev), seq-1, short(prevDigest))
 				}
 			}
+			v.checkConsistency(key, snap, prevStarted)
+			prevStarted = snap.StartedAt
+			v.checkMarkers(name, seq, snap, f.marker)
+			for _, a := range snap.Attachments {
+				v.referenced[a.SHA256] = true
+			}
+			v.signers[snap.KeyID] = true
 			if f.inPeriod {
 				v.checkAttachments(key, snap, f.atts)
 				v.checkServerSide(ctx, key, snap)
 			}
 		}
-		prevDigest, prevKnown = digest, true
+		prevDigest = digest
 	}
 	return nil
+}
+
+// checkConsistency checks what a signer could forge but not make agree: time
+// along the chain, and the snapshot's id.
+//
+// A chain going back in time is a note, not a problem: besides a back-dated
+// insert, it is what a replica leaves when it flushes the runs it spooled
+// during an outage after another replica's newer ones, and nothing in the
+// evidence tells the two apart.
+func (v *verifier) checkConsistency(key string, snap *evidence.Snapshot, prevStarted time.Time) {
+	if snap.StartedAt.Before(prevStarted) {
+		v.note(key, "started_at %s is before the previous snapshot's %s: the chain goes back in time (a run spooled by one replica and stored after another's, or back-dated)",
+			snap.StartedAt.Format(time.RFC3339Nano), prevStarted.Format(time.RFC3339Nano))
+	}
+	if first, dup := v.ids[snap.ID]; dup {
+		v.problem(key, "id %s is also the id of %s (copied?)", snap.ID, Escape(first))
+	} else {
+		v.ids[snap.ID] = key
+	}
+	// Parse has checked the id is a ULID; its time is the start, to the
+	// millisecond.
+	if id, err := ulid.ParseStrict(snap.ID); err == nil && int64(id.Time()) != snap.StartedAt.UnixMilli() {
+		v.problem(key, "id %s was made at %s, but started_at is %s", snap.ID,
+			ulid.Time(id.Time()).UTC().Format(time.RFC3339Nano), snap.StartedAt.Format(time.RFC3339Nano))
+	}
+}
+
+// checkMarkers checks the date-index markers of one snapshot: exactly one,
+// on its start date, and empty. Period listings (sample, export, report)
+// find snapshots through the index: a snapshot without its marker, or with
+// it on another day, silently drops out of them. snap is nil when the
+// snapshot is unreadable.
+func (v *verifier) checkMarkers(name string, seq int64, snap *evidence.Snapshot, marker *fetchedObject) {
+	key := store.SnapshotKey(name, seq)
+	days := v.inv.markers[name][seq]
+	if len(days) == 0 {
+		v.problem(key, "no date-index marker: listings of a period (sample, export, report) would leave it out")
+		return
+	}
+	if snap == nil {
+		if len(days) > 1 {
+			v.problem(key, "%d date-index markers for one snapshot", len(days))
+		}
+		return
+	}
+	want := dayNumber(snap.StartedAt)
+	if !slices.Contains(days, want) {
+		v.problem(key, "no date-index marker on its start date %s: listings of a period (sample, export, report) would leave it out",
+			snap.StartedAt.Format(time.DateOnly))
+	}
+	for _, d := range days {
+		if d != want {
+			v.problem(store.IndexKey(dayTime(d), name, seq), "date-index marker on the wrong day: %s started on %s (moved, or a duplicate)",
+				key, snap.StartedAt.Format(time.DateOnly))
+		}
+	}
+	switch {
+	case marker == nil:
+	case marker.err != nil:
+		v.problem(store.IndexKey(snap.StartedAt, name, seq), "unreadable: %s", readError(marker.err))
+	case marker.size != 0:
+		v.problem(store.IndexKey(snap.StartedAt, name, seq), "date-index marker is not empty (%d bytes): markers carry nothing", marker.size)
+	}
 }
 
 func (v *verifier) checkSignature(key string, b []byte, snap *evidence.Snapshot, haveSig bool, raw []byte, err error) {
@@ -398,57 +611,85 @@ func (v *verifier) keySource() string {
 func (v *verifier) checkAttachments(key string, snap *evidence.Snapshot, atts []fetchedObject) {
 	for i, a := range snap.Attachments {
 		akey := store.AttachmentKey(a.SHA256)
-		b, err := atts[i].b, atts[i].err
-		if errors.Is(err, store.ErrNotExist) {
+		got := atts[i]
+		if errors.Is(got.err, store.ErrNotExist) {
 			v.problem(akey, "attachment %q of %s is missing", a.Name, key)
 			continue
 		}
-		if err != nil {
-			v.problem(akey, "unreadable: %v", err)
+		if got.err != nil {
+			v.problem(akey, "unreadable: %s", readError(got.err))
 			continue
 		}
-		if got := evidence.Digest(b); got != a.SHA256 || int64(len(b)) != a.Size {
-			v.problem(akey, "attachment %q of %s altered: content hashes to %s", a.Name, key, short(got))
+		if got.digest != a.SHA256 || got.size != a.Size {
+			v.problem(akey, "attachment %q of %s altered: content hashes to %s", a.Name, key, short(got.digest))
 		}
 	}
 }
 
-// index checks that every date-index marker points at a snapshot: a marker
-// without its snapshot means the snapshot was removed, even from the end of a
-// series where the chain alone cannot show it.
-func (v *verifier) index(ctx context.Context, series map[string]*seriesObjects) error {
-	indexed := map[string]map[int64]bool{}
-	err := v.st.List(ctx, store.IndexPrefix, "", func(key string) error {
-		_, name, seq, ok := store.ParseIndexKey(key)
-		if !ok {
-			v.problem(key, "unexpected object in the date index")
-			return nil
-		}
-		if indexed[name] == nil {
-			indexed[name] = map[int64]bool{}
-		}
-		indexed[name][seq] = true
-		objs := series[name]
-		// Gaps inside a series were already reported by the chain walk.
-		if objs == nil || !objs.snapshots[seq] && !objs.sigs[seq] && seq > objs.max() {
-			v.problem(store.SnapshotKey(name, seq), "missing: the date index lists it (%s) but the snapshot is absent", key)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("list index: %w", err)
-	}
-	// Period listings (sample, export, report) find snapshots through the
-	// index; one without a marker would silently drop out of them.
-	for name, objs := range series {
-		for seq := range objs.snapshots {
-			if !indexed[name][seq] {
-				v.problem(store.SnapshotKey(name, seq), "no date-index marker: listings of a period (sample, export, report) would leave it out")
+// orphanMarkers reports date-index markers whose snapshot is absent: a
+// removed snapshot, even from the end of a series where the chain alone
+// cannot show it.
+func (v *verifier) orphanMarkers() {
+	for _, name := range slices.Sorted(maps.Keys(v.inv.markers)) {
+		objs := v.inv.series[name]
+		for seq, days := range v.inv.markers[name] {
+			if objs != nil && objs.snapshots[seq] {
+				continue // checked with its snapshot
+			}
+			// Gaps inside a series were already reported by the chain walk.
+			if objs != nil && (objs.sigs[seq] || seq < objs.maxSeq()) {
+				continue
+			}
+			for _, d := range days {
+				v.problem(store.SnapshotKey(name, seq), "missing: the date index lists it (%s) but the snapshot is absent",
+					Escape(store.IndexKey(dayTime(d), name, seq)))
 			}
 		}
 	}
-	slices.SortStableFunc(v.report.Problems, func(a, b Problem) int { return strings.Compare(a.Key, b.Key) })
-	return nil
+}
+
+func (o *seriesObjects) maxSeq() int64 {
+	var m int64
+	for seq := range o.snapshots {
+		m = max(m, seq)
+	}
+	for seq := range o.sigs {
+		m = max(m, seq)
+	}
+	return m
+}
+
+// strayAttachments notes stored attachments no snapshot references: what is
+// left when a snapshot was replaced by one that does not name them, but also
+// when the agent stored a run's attachments and then not its snapshot (a
+// duplicate of the run another replica recorded, or a write cut short), so
+// a note rather than a problem.
+func (v *verifier) strayAttachments() {
+	for _, d := range v.inv.attachments {
+		if v.referenced[d] {
+			continue
+		}
+		why := "no snapshot references it"
+		if v.unreadable > 0 {
+			why = fmt.Sprintf("no readable snapshot references it (%d could not be read)", v.unreadable)
+		}
+		v.note(store.AttachmentKey(d), "unreferenced attachment: %s (a replaced snapshot, or a run whose snapshot was not stored)", why)
+	}
+}
+
+// unusedKeys notes published keys that sign no snapshot: what is left when a
+// chain was re-signed with another key, but also by an agent started with a
+// new key that has not run yet.
+func (v *verifier) unusedKeys() {
+	if v.unreadable > 0 {
+		return // an unreadable snapshot may be the one it signs
+	}
+	for _, key := range v.inv.keys {
+		id, ok := strings.CutSuffix(strings.TrimPrefix(key, store.KeysPrefix), ".pem")
+		if ok && isDigest(id) && !v.signers[id] && len(v.inv.series) > 0 {
+			v.note(key, "published key signs no snapshot in the store (a new key not used yet, or evidence re-signed with another key)")
+		}
+	}
 }
 
 func short(d string) string {
@@ -459,11 +700,4 @@ func short(d string) string {
 		return `""`
 	}
 	return d
-}
-
-func maxInt(a, b int64) int64 {
-	if a > b {
-		return a
-	}
-	return b
 }

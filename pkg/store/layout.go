@@ -88,7 +88,9 @@ func ParseCheckpointKey(key string) (day time.Time, id string, ok bool) {
 	return t, id, true
 }
 
-// ParseSnapshotKey splits a snapshot key into its series and seq.
+// ParseSnapshotKey splits a snapshot key into its series and seq. Only the
+// form SnapshotKey writes is accepted; whether the series is a name the
+// agent writes is for the caller to check (evidence.ValidSeries).
 func ParseSnapshotKey(key string) (series string, seq int64, ok bool) {
 	rest, found := strings.CutPrefix(key, EvidencePrefix)
 	if !found {
@@ -102,14 +104,15 @@ func ParseSnapshotKey(key string) (series string, seq int64, ok bool) {
 	if i < 0 || strings.Count(rest, "/") != 2 {
 		return "", 0, false
 	}
-	n, err := strconv.ParseInt(rest[i+1:], 10, 64)
-	if err != nil || n < 1 || len(rest[i+1:]) != seqWidth {
+	n, ok := parseSeq(rest[i+1:])
+	if !ok {
 		return "", 0, false
 	}
 	return rest[:i], n, true
 }
 
-// ParseIndexKey splits a date-index key into day, series and seq.
+// ParseIndexKey splits a date-index key into day, series and seq. Only the
+// form IndexKey writes is accepted, so that IndexKey gives the key back.
 func ParseIndexKey(key string) (day time.Time, series string, seq int64, ok bool) {
 	rest, found := strings.CutPrefix(key, IndexPrefix)
 	if !found {
@@ -120,12 +123,22 @@ func ParseIndexKey(key string) (day time.Time, series string, seq int64, ok bool
 		return time.Time{}, "", 0, false
 	}
 	d, err := time.Parse(time.DateOnly, parts[0])
-	if err != nil {
+	if err != nil || d.Format(time.DateOnly) != parts[0] {
 		return time.Time{}, "", 0, false
 	}
-	n, err := strconv.ParseInt(parts[3], 10, 64)
-	if err != nil || n < 1 {
+	n, ok := parseSeq(parts[3])
+	if !ok {
 		return time.Time{}, "", 0, false
 	}
 	return d, parts[1] + "/" + parts[2], n, true
+}
+
+// parseSeq reads a seq as the layout writes it: exactly seqWidth digits
+// (no sign), 1 or more.
+func parseSeq(s string) (int64, bool) {
+	if len(s) != seqWidth || strings.Trim(s, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil && n >= 1
 }

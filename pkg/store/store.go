@@ -15,8 +15,12 @@ import (
 //
 // Put never replaces an object: it returns an error wrapping ErrExists when
 // the key is already taken. Get returns an error wrapping fs.ErrNotExist for
-// a missing key. List calls fn for every key with the prefix, in lexical
-// order, starting after startAfter ("" for the beginning).
+// a missing key, ErrTooLarge for an object larger than MaxObjectSize (read
+// no further) and ErrNotRegular for a name that is not a plain stored object
+// (a directory, a FIFO, a device, a symbolic link). List calls fn for every
+// key with the prefix, in lexical order, starting after startAfter ("" for
+// the beginning) — every name the store holds, including ones Put would
+// refuse, so that a reader can report what it did not expect.
 type Store interface {
 	Put(ctx context.Context, key string, data []byte) error
 	Get(ctx context.Context, key string) ([]byte, error)
@@ -30,6 +34,18 @@ var ErrExists = errors.New("object already exists")
 
 // ErrNotExist is the error Get wraps for a missing key.
 var ErrNotExist = fs.ErrNotExist
+
+// MaxObjectSize is the largest object Get returns: 256 MiB. Readers hold an
+// object in memory, and a few are read at once, so a planted huge (or
+// endless) object must be refused rather than read.
+const MaxObjectSize = 256 << 20
+
+// ErrTooLarge is the error Get wraps for an object larger than MaxObjectSize.
+var ErrTooLarge = errors.New("too large")
+
+// ErrNotRegular is the error Get wraps for a name that holds no plain object:
+// a directory, a FIFO, a device or a symbolic link in a file store.
+var ErrNotRegular = errors.New("not a regular file")
 
 // ValidKey reports why key cannot be used as an object key, or nil.
 func ValidKey(key string) error {

@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	iofs "io/fs"
 	"os"
 	"path/filepath"
@@ -138,16 +139,18 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-// Get implements store.Store.
+// Get implements store.Store. Only a regular file is read, never a FIFO (it
+// would block), a device or a symbolic link (it could lead out of the store),
+// and never more than store.MaxObjectSize bytes of it: a reader must survive
+// whatever was planted in the directory.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	p, err := s.path(key)
-	if err != nil {
+	if _, err := s.path(key); err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(p)
+	b, err := ReadRegular(s.root, filepath.FromSlash(key), store.MaxObjectSize)
 	if err != nil {
 		if errors.Is(err, iofs.ErrNotExist) {
 			return nil, fmt.Errorf("get %s: %w", key, store.ErrNotExist)
@@ -157,8 +160,100 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	return b, nil
 }
 
+// ReadRegular reads the file name below dir, refusing anything but a regular
+// file inside dir (a symbolic link, even one that stays inside, is refused)
+// and anything larger than max bytes, with errors wrapping
+// store.ErrNotRegular and store.ErrTooLarge. A FIFO is opened without
+// blocking, so a reader never hangs on one.
+func ReadRegular(dir, name string, max int64) ([]byte, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	fi, err := root.Lstat(name)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w (%s)", store.ErrNotRegular, kind(fi.Mode()))
+	}
+	f, err := root.OpenFile(name, os.O_RDONLY|nonBlock|noFollow, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	// The name may have been swapped between the Lstat and the open.
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !os.SameFile(fi, st) {
+		return nil, fmt.Errorf("%w (replaced while being opened)", store.ErrNotRegular)
+	}
+	return readOpened(f, st, max)
+}
+
+// ReadFile reads a file the user named (a public key given to verify, say):
+// a symbolic link is followed, as the user chose it, but what it leads to
+// must be a regular file of at most max bytes. A FIFO or a device such as
+// /dev/zero is refused without blocking or reading, with an error wrapping
+// store.ErrNotRegular (store.ErrTooLarge for a file over max).
+func ReadFile(path string, max int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|nonBlock, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	b, err := readOpened(f, st, max)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return b, nil
+}
+
+func readOpened(f *os.File, st iofs.FileInfo, max int64) ([]byte, error) {
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w (%s)", store.ErrNotRegular, kind(st.Mode()))
+	}
+	if st.Size() > max {
+		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", store.ErrTooLarge, st.Size(), max)
+	}
+	// It may still grow while it is read.
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%w: grew past the limit of %d bytes while read", store.ErrTooLarge, max)
+	}
+	return b, nil
+}
+
+func kind(m iofs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&iofs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m&iofs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&iofs.ModeDevice != 0:
+		return "a device"
+	case m&iofs.ModeSocket != 0:
+		return "a socket"
+	}
+	return "not a plain file"
+}
+
 // List implements store.Store. Keys are gathered below the prefix's directory
-// and sorted, so the order matches an object store's lexical listing.
+// and sorted, so the order matches an object store's lexical listing. Every
+// non-directory entry is a key, whatever it is (symbolic links are listed,
+// not followed); Get decides whether it can be read.
 func (s *Store) List(ctx context.Context, prefix, startAfter string, fn func(key string) error) error {
 	dirKey := prefix
 	if i := strings.LastIndex(prefix, "/"); i >= 0 {
@@ -167,6 +262,12 @@ func (s *Store) List(ctx context.Context, prefix, startAfter string, fn func(key
 		dirKey = ""
 	}
 	base := filepath.Join(s.root, filepath.FromSlash(dirKey))
+	if dirKey == "" {
+		// Start inside the root even when it is a symbolic link to the
+		// store's directory (a mounted volume, say), which WalkDir would
+		// otherwise list as a file.
+		base += string(filepath.Separator)
+	}
 	var keys []string
 	err := filepath.WalkDir(base, func(p string, d iofs.DirEntry, err error) error {
 		if err != nil {
@@ -178,7 +279,9 @@ func (s *Store) List(ctx context.Context, prefix, startAfter string, fn func(key
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if d.IsDir() || strings.HasPrefix(d.Name(), ".tmp-") {
+		// Temporary files and odd names are listed too: a reader must see
+		// them to report them, and readers skip what they cannot parse.
+		if d.IsDir() {
 			return nil
 		}
 		rel, err := filepath.Rel(s.root, p)

@@ -2,6 +2,7 @@ package fs_test
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -34,4 +35,44 @@ func TestStoredFilesAreReadOnlyAndNoTempsRemain(t *testing.T) {
 func TestOpenExistingRefusesMissingDir(t *testing.T) {
 	_, err := fsstore.OpenExisting(t.TempDir() + "/nope")
 	require.ErrorContains(t, err, "nope")
+}
+
+// List shows every name, including a leftover temporary file and names Put
+// would refuse, so that verify can report them.
+func TestListShowsEveryName(t *testing.T) {
+	dir := t.TempDir()
+	s, err := fsstore.Open(dir)
+	require.NoError(t, err)
+	require.NoError(t, s.Put(t.Context(), "a/b", []byte("x")))
+	for _, name := range []string{"a/.tmp-0123", "a/back\\slash", "a/new\nline"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, filepath.FromSlash(name)), nil, 0o644))
+	}
+	var got []string
+	require.NoError(t, s.List(t.Context(), "a/", "", func(k string) error {
+		got = append(got, k)
+		return nil
+	}))
+	require.Equal(t, []string{"a/.tmp-0123", "a/b", "a/back\\slash", "a/new\nline"}, got)
+}
+
+// A store whose root is a symbolic link to its directory lists whole.
+func TestListThroughALinkedRoot(t *testing.T) {
+	dir := t.TempDir()
+	s, err := fsstore.Open(filepath.Join(dir, "real"))
+	require.NoError(t, err)
+	require.NoError(t, s.Put(t.Context(), "a/b", []byte("x")))
+	require.NoError(t, os.Symlink(filepath.Join(dir, "real"), filepath.Join(dir, "link")))
+	linked, err := fsstore.OpenExisting(filepath.Join(dir, "link"))
+	require.NoError(t, err)
+	for _, prefix := range []string{"", "a/"} {
+		var got []string
+		require.NoError(t, linked.List(t.Context(), prefix, "", func(k string) error {
+			got = append(got, k)
+			return nil
+		}))
+		require.Equal(t, []string{"a/b"}, got, "prefix %q", prefix)
+	}
+	b, err := linked.Get(t.Context(), "a/b")
+	require.NoError(t, err)
+	require.Equal(t, "x", string(b))
 }

@@ -159,3 +159,28 @@ func TestConditionalWriteEdgeCases(t *testing.T) {
 		require.Contains(t, err.Error(), "put k (bucket b)")
 	})
 }
+
+// An object larger than the limit is refused from its length, before its
+// body is read: a planted 20 GB object cannot exhaust a reader's memory.
+func TestGetRefusesAnObjectOverTheSizeLimit(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(int64(20)<<30))
+		w.WriteHeader(http.StatusOK)
+		zeros := make([]byte, 1<<16)
+		for {
+			if _, err := w.Write(zeros); err != nil {
+				return // the client hung up
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	s, err := s3store.Open(t.Context(), "b", "", s3store.Options{
+		Region:      "us-east-1",
+		Endpoint:    srv.URL,
+		Credentials: credentials.NewStaticCredentialsProvider("id", "secret", ""),
+	})
+	require.NoError(t, err)
+	_, err = s.Get(t.Context(), "evidence/a/b/000000000001.json")
+	require.ErrorIs(t, err, store.ErrTooLarge)
+	require.ErrorContains(t, err, "evidence/a/b/000000000001.json")
+}

@@ -297,7 +297,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // Get implements store.Store. The SDK checks the stored SHA-256 checksum
-// against the bytes read when the object has one.
+// against the bytes read when the object has one. An object larger than
+// store.MaxObjectSize is refused without being read.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if err := store.ValidKey(key); err != nil {
 		return nil, err
@@ -322,7 +323,19 @@ func (s *Store) get(ctx context.Context, key string) ([]byte, error) {
 		return nil, err
 	}
 	defer out.Body.Close()
-	return io.ReadAll(out.Body)
+	// Refuse a huge object before reading it, and never read past the
+	// limit whatever the length header said.
+	if n := aws.ToInt64(out.ContentLength); n > store.MaxObjectSize {
+		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", store.ErrTooLarge, n, store.MaxObjectSize)
+	}
+	b, err := io.ReadAll(io.LimitReader(out.Body, store.MaxObjectSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > store.MaxObjectSize {
+		return nil, fmt.Errorf("%w: more than the limit of %d bytes", store.ErrTooLarge, store.MaxObjectSize)
+	}
+	return b, nil
 }
 
 // List implements store.Store with ListObjectsV2, whose UTF-8 binary order is
