@@ -4,14 +4,20 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
+	"github.com/exhibit-dev/exhibit/pkg/agent"
 	"github.com/exhibit-dev/exhibit/pkg/signing"
 	"github.com/exhibit-dev/exhibit/pkg/signing/awskms"
+	"github.com/exhibit-dev/exhibit/pkg/store"
 )
 
 func cmdKeys(ctx context.Context, args []string, s streams) error {
 	if len(args) == 0 {
-		return usageErr("keys: want a subcommand: generate or public")
+		return usageErr("keys: want a subcommand: generate, rotate or public")
+	}
+	if args[0] == "rotate" {
+		return cmdKeysRotate(ctx, args[1:], s)
 	}
 	fs := newFlags("keys "+args[0], s)
 	key := fs.String("key", "file://./exhibit-signing.pem", "signing key `URI`: file://PATH or awskms:///KEY-ARN")
@@ -33,17 +39,8 @@ func cmdKeys(ctx context.Context, args []string, s streams) error {
 		fmt.Fprintf(s.err, "wrote %s (mode 0600); the agent publishes its public key to the store when it next starts with signing_key: %s\n", path, *key)
 		return printPublic(ctx, k, s)
 	case "public":
-		var k signing.Signer
-		var err error
-		switch {
-		case strings.HasPrefix(*key, "file://"):
-			// Printing a key must never create one.
-			k, err = signing.LoadFileKey(strings.TrimPrefix(*key, "file://"))
-		case strings.HasPrefix(*key, awskms.Scheme):
-			k, err = awskms.Open(ctx, *key)
-		default:
-			err = fmt.Errorf("--key %q: want file://PATH or awskms:///KEY-ARN", *key)
-		}
+		// Printing a key must never create one.
+		k, err := openKey(ctx, *key)
 		if err != nil {
 			return usageErr("keys public: %v", err)
 		}
@@ -53,7 +50,7 @@ func cmdKeys(ctx context.Context, args []string, s streams) error {
 		}
 		return nil
 	}
-	return usageErr("keys: unknown subcommand %q (want generate or public)", args[0])
+	return usageErr("keys: unknown subcommand %q (want generate, rotate or public)", args[0])
 }
 
 func printPublic(ctx context.Context, k signing.Signer, s streams) error {
@@ -72,4 +69,67 @@ func printPublic(ctx context.Context, k signing.Signer, s streams) error {
 	fmt.Fprintf(s.err, "key id %s\n", id)
 	_, err = s.out.Write(pemBytes)
 	return err
+}
+
+// cmdKeysRotate announces a new signing key in the configured store with a
+// statement signed by the key in use (signing_key), and publishes it. The
+// operator then points signing_key at the new key and restarts the agent;
+// verify accepts the change of key along each series from there on.
+func cmdKeysRotate(ctx context.Context, args []string, s streams) error {
+	fs := newFlags("keys rotate", s)
+	cfgPath := fs.String("c", "exhibit.yaml", "configuration `file`; its signing_key is the key in use")
+	to := fs.String("to", "", "the new key `URI`: file://PATH (generated if absent) or awskms:///KEY-ARN (required)")
+	reason := fs.String("reason", "", "why the key changes, recorded in the statement for the auditor")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *to == "" {
+		return usageErr("keys rotate: --to is required")
+	}
+	cfg, _, _, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if *to == cfg.SigningKey {
+		return usageErr("keys rotate: --to is the signing_key already in use")
+	}
+	current, err := openKey(ctx, cfg.SigningKey)
+	if err != nil {
+		return configErr(fmt.Errorf("signing_key: %w", err))
+	}
+	var next signing.Signer
+	if path, ok := strings.CutPrefix(*to, "file://"); ok && path != "" {
+		k, created, err := signing.LoadOrCreateFileKey(path)
+		if err != nil {
+			return usageErr("keys rotate: --to: %v", err)
+		}
+		if created {
+			fmt.Fprintf(s.err, "generated %s (mode 0600)\n", path)
+		}
+		next = k
+	} else if next, err = openKey(ctx, *to); err != nil {
+		return usageErr("keys rotate: --to: %v", err)
+	}
+	st, _, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	r, err := agent.Rotate(ctx, st, current, next, *reason, time.Now())
+	if err != nil {
+		return configErr(fmt.Errorf("keys rotate: %w", err))
+	}
+	fmt.Fprintf(s.out, "rotated %s: key %s announces key %s (%s); set signing_key: %s and restart the agent\n",
+		st, r.From, r.To, store.RotationKey(r.To), *to)
+	return nil
+}
+
+// openKey opens an existing key, never creating one.
+func openKey(ctx context.Context, uri string) (signing.Signer, error) {
+	switch {
+	case strings.HasPrefix(uri, "file://"):
+		return signing.LoadFileKey(strings.TrimPrefix(uri, "file://"))
+	case strings.HasPrefix(uri, awskms.Scheme):
+		return awskms.Open(ctx, uri)
+	}
+	return nil, fmt.Errorf("%q: want file://PATH or awskms:///KEY-ARN", uri)
 }

@@ -76,7 +76,8 @@ func TestMissingKeyFileWithPublishedKeys(t *testing.T) {
 	require.Equal(t, 2, r.code, r.stdout+r.stderr)
 	require.NoDirExists(t, filepath.Join(dir, "keys"))
 
-	// The deliberate way: generate, then collect with it.
+	// The deliberate way after a lost key: generate, then collect with it.
+	// Nothing can vouch for the new key, and verify says so.
 	writeFile(t, filepath.Join(dir, "exhibit.yaml"), typo)
 	r = exhibit(t, dir, nil, "keys", "generate", "--key", "file://./kee.pem")
 	require.Equal(t, 0, r.code, r.stderr)
@@ -84,7 +85,9 @@ func TestMissingKeyFileWithPublishedKeys(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stdout+r.stderr)
 	require.Len(t, publishedKeys(t, dir), 2, "the new key is published beside the old one")
 	r = exhibit(t, dir, nil, "verify", "--store", "file://./evidence")
-	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	require.Equal(t, 1, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "a key that appeared without notice")
+	require.Contains(t, r.stdout, "the series changes signing key here")
 
 	// generate never replaces a key.
 	before, err := os.ReadFile(filepath.Join(dir, "kee.pem"))
@@ -112,4 +115,42 @@ func TestUnwritableExistingStoreExits2(t *testing.T) {
 	r = exhibit(t, dir, env, "collect", "-c", "exhibit.yaml")
 	require.Equal(t, 2, r.code, r.stdout+r.stderr)
 	require.Contains(t, r.stderr, "store file://"+filepath.Join(dir, "evidence")+": publish key keys/")
+}
+
+// Rotating the key: the key in use announces the next one, the agent then
+// signs with it, and verify accepts the change and says which key signed
+// what.
+func TestKeysRotate(t *testing.T) {
+	dir := t.TempDir()
+	cfg, env := ghConfig(t, "./key.pem")
+	writeFile(t, filepath.Join(dir, "exhibit.yaml"), cfg)
+	r := exhibit(t, dir, env, "collect", "-c", "exhibit.yaml")
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+
+	r = exhibit(t, dir, env, "keys", "rotate", "-c", "exhibit.yaml", "--to", "file://./key-2027.pem", "--reason", "yearly rotation")
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "set signing_key: file://./key-2027.pem and restart the agent")
+	require.FileExists(t, filepath.Join(dir, "key-2027.pem"))
+	require.Len(t, publishedKeys(t, dir), 3, "two keys and the rotations folder")
+
+	writeFile(t, filepath.Join(dir, "exhibit.yaml"), strings.Replace(cfg, "file://./key.pem", "file://./key-2027.pem", 1))
+	r = exhibit(t, dir, env, "collect", "-c", "exhibit.yaml")
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	r = exhibit(t, dir, nil, "verify", "--store", "file://./evidence")
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "signed github.access/acme seq 1")
+	require.Contains(t, r.stdout, "signed github.access/acme seq 2")
+
+	// Pinning the first key, the auditor trusts the key it announced.
+	r = exhibit(t, dir, nil, "keys", "public", "--key", "file://./key.pem")
+	require.Equal(t, 0, r.code)
+	writeFile(t, filepath.Join(dir, "first.pem"), r.stdout)
+	r = exhibit(t, dir, nil, "verify", "--store", "file://./evidence", "--key", "first.pem")
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "trusted: announced on")
+
+	// Bad use is a usage error.
+	r = exhibit(t, dir, env, "keys", "rotate", "-c", "exhibit.yaml")
+	require.Equal(t, 2, r.code)
+	require.Contains(t, r.stderr, "--to is required")
 }

@@ -213,13 +213,16 @@ func TestTwoReplicasOneBucket(t *testing.T) {
 	srv.CreateBucket(t, "evidence", true)
 	sources, env, series := estate(t)
 	var daemons []*daemon
+	// Replicas of one agent sign with one key (a KMS key, or one key file
+	// from a Secret): a series both write must not change key mid-chain.
+	keyDir := t.TempDir()
+	r := exhibit(t, keyDir, nil, "keys", "generate", "--key", "file://./key.pem")
+	require.Equal(t, 0, r.code, r.stderr)
+	key := readFile(t, filepath.Join(keyDir, "key.pem"))
 	for range 2 {
 		dir := t.TempDir()
 		writeFile(t, filepath.Join(dir, "exhibit.yaml"), s3Config(srv, sources, "@every 3s"))
-		// Each signs with its own key, generated deliberately: only the
-		// first key of an empty store is generated on first use.
-		r := exhibit(t, dir, nil, "keys", "generate", "--key", "file://./key.pem")
-		require.Equal(t, 0, r.code, r.stderr)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "key.pem"), key, 0o600))
 		daemons = append(daemons, startDaemon(t, dir, append(env, srv.Env()...)))
 	}
 	reader := readerStore(t, srv)
@@ -249,7 +252,7 @@ func TestTwoReplicasOneBucket(t *testing.T) {
 		dup += strings.Count(d.logs.String(), "run slot already recorded by another writer")
 	}
 	require.NotZero(t, dup, "both replicas ran the same slots; one of each pair was set aside")
-	r := exhibit(t, t.TempDir(), srv.ReadOnlyEnv(t), "verify", "--store", "s3://evidence/prod", "--endpoint", srv.Endpoint(), "--region", minio.Region, "--min-retain-days", "1")
+	r = exhibit(t, t.TempDir(), srv.ReadOnlyEnv(t), "verify", "--store", "s3://evidence/prod", "--endpoint", srv.Endpoint(), "--region", minio.Region, "--min-retain-days", "1")
 	require.Equal(t, 0, r.code, r.stdout)
 	require.Contains(t, r.stdout, fmt.Sprintf("%d snapshot(s)", written))
 }

@@ -57,6 +57,29 @@ func loadConfig(path string) (*config.Config, *collector.Registry, *controls.Cat
 	return cfg, reg, cat, nil
 }
 
+// openStore opens the configured store for writing. The warnings are for
+// every snapshot: a store that is not write-once, accepted by the config.
+func openStore(ctx context.Context, cfg *config.Config) (store.Store, []string, error) {
+	so := cfg.StoreOptions
+	var warnings []string
+	st, err := storeurl.OpenWith(ctx, cfg.Store, storeurl.Options{
+		Mode: storeurl.ReadWrite,
+		S3: s3store.Options{
+			Region: so.Region, Endpoint: so.Endpoint,
+			ObjectLockMode: so.ObjectLockMode, RetainDays: so.RetainDays, SSEKMSKey: so.SSEKMSKey,
+		},
+		AcceptUnlockedBucket: so.AcceptUnlockedBucket,
+		OnUnlocked: func(reason error) {
+			// Logged on every run and recorded in every snapshot.
+			warnings = append(warnings, "the store is not write-once (accepted by store_options.accept_unlocked_bucket): "+reason.Error())
+		},
+	})
+	if err != nil {
+		return nil, nil, configErr(err)
+	}
+	return st, warnings, nil
+}
+
 // openSigner opens the signing key named by uri. A local key file is
 // generated on first use only while st has no published key: once evidence
 // is signed, a missing key file is a mistyped path or a lost key, and a new
@@ -173,22 +196,9 @@ func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat 
 	if err := errors.Join(errs...); err != nil {
 		return nil, configErr(err)
 	}
-	so := cfg.StoreOptions
-	var warnings []string
-	st, err := storeurl.OpenWith(ctx, cfg.Store, storeurl.Options{
-		Mode: storeurl.ReadWrite,
-		S3: s3store.Options{
-			Region: so.Region, Endpoint: so.Endpoint,
-			ObjectLockMode: so.ObjectLockMode, RetainDays: so.RetainDays, SSEKMSKey: so.SSEKMSKey,
-		},
-		AcceptUnlockedBucket: so.AcceptUnlockedBucket,
-		OnUnlocked: func(reason error) {
-			// Logged on every run and recorded in every snapshot.
-			warnings = append(warnings, "the store is not write-once (accepted by store_options.accept_unlocked_bucket): "+reason.Error())
-		},
-	})
+	st, warnings, err := openStore(ctx, cfg)
 	if err != nil {
-		return nil, configErr(err)
+		return nil, err
 	}
 	signer, err := openSigner(ctx, cfg.SigningKey, st, log)
 	if err != nil {

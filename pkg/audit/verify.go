@@ -84,6 +84,7 @@ type verifier struct {
 	inv    *inventory
 	runs   map[string][]run // series → its readable snapshots, for completeness
 	server *serverSide      // the store's own record of versions, if it keeps one
+	ledger *keyLedger       // rotations, and which key signed what
 
 	ids        map[string]string // snapshot id → the key that first had it
 	referenced map[string]bool   // attachment digests named by a readable snapshot
@@ -154,6 +155,7 @@ func Verify(ctx context.Context, st store.Store, opts VerifyOptions) (*VerifyRep
 	case v.report.Snapshots == 0:
 		v.problem(store.EvidencePrefix, "no snapshot started in the period")
 	}
+	v.keyContinuity()
 	v.reportLocks()
 	if err := v.checkCheckpoints(ctx); err != nil {
 		return nil, err
@@ -297,6 +299,7 @@ func (v *verifier) loadKeys(ctx context.Context) error {
 		v.keys[id] = pub
 	}
 	v.report.Keys = len(v.keys)
+	published := v.keys
 	if len(v.opts.TrustedKeys) > 0 {
 		trusted := map[string]*ecdsa.PublicKey{}
 		for _, k := range v.opts.TrustedKeys {
@@ -307,6 +310,9 @@ func (v *verifier) loadKeys(ctx context.Context) error {
 			trusted[id] = k
 		}
 		v.keys = trusted
+	}
+	if err := v.loadRotations(ctx, published); err != nil {
+		return err
 	}
 	if len(v.keys) == 0 {
 		v.problem(store.KeysPrefix, "no usable public key is published")
@@ -493,6 +499,7 @@ func (v *verifier) series(ctx context.Context, name string, objs *seriesObjects)
 				v.referenced[a.SHA256] = true
 			}
 			v.signers[snap.KeyID] = true
+			v.signedBy(key, snap)
 			if f.inPeriod {
 				v.checkAttachments(key, snap, f.atts)
 				v.checkServerSide(ctx, key, snap)

@@ -86,6 +86,13 @@ func NewEnvOn(t testing.TB, env *Env, start time.Time) *Env {
 	return newEnv(t, env.Dir, env.Store, env.Signer, start)
 }
 
+// NewEnvWithKey starts an agent on the store of env that signs with key:
+// one restarted with a new signing key.
+func NewEnvWithKey(t testing.TB, env *Env, key *signing.FileKey, start time.Time) *Env {
+	t.Helper()
+	return newEnv(t, env.Dir, env.Store, key, start)
+}
+
 func newEnv(t testing.TB, dir string, st *fsstore.Store, key *signing.FileKey, start time.Time) *Env {
 	t.Helper()
 	clock := &Clock{}
