@@ -11,6 +11,7 @@ import (
 	"github.com/exhibit-dev/exhibit/pkg/localfile"
 	"github.com/exhibit-dev/exhibit/pkg/signing"
 	fsstore "github.com/exhibit-dev/exhibit/pkg/store/fs"
+	"github.com/exhibit-dev/exhibit/pkg/timestamp"
 )
 
 // maxKeyFile bounds a --key file: a PEM public key is a few hundred bytes.
@@ -26,6 +27,8 @@ func cmdVerify(ctx context.Context, args []string, s streams) error {
 	fs.Var(&keys, "key", "trust only this public key `file` (PEM; repeatable) instead of the keys the store publishes")
 	storeDelay := fs.Duration("store-delay", audit.DefaultStoreDelay, "on S3, how much later than its finished_at a snapshot may have been stored by the server's clock")
 	minRetain := fs.Int("min-retain-days", audit.DefaultMinRetainDays, "on S3, the Object Lock retention every snapshot and signature must have (0: only that each is locked in COMPLIANCE mode)")
+	tsaCerts := fs.String("tsa-certs", "", "the time-stamping authority's certificates (PEM `file`, obtained from the TSA): check every snapshot's RFC 3161 token against them")
+	tsaTolerance := fs.Duration("tsa-tolerance", audit.DefaultTSATolerance, "how far a token's time may lie from the snapshot's finished_at")
 	var checkpoints multiFlag
 	fs.Var(&checkpoints, "checkpoint", "a checkpoint `file` kept from exhibit checkpoint (repeatable): every series it pins must still be extended")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
@@ -52,6 +55,19 @@ func cmdVerify(ctx context.Context, args []string, s streams) error {
 			return usageErr("verify: --key %s: %v", k, err)
 		}
 		opts.TrustedKeys = append(opts.TrustedKeys, pub)
+	}
+	if *tsaTolerance <= 0 {
+		return usageErr("verify: --tsa-tolerance must be positive")
+	}
+	opts.TSATolerance = *tsaTolerance
+	if *tsaCerts != "" {
+		b, err := localfile.Read(*tsaCerts, maxCertificatesSize)
+		if err != nil {
+			return usageErr("verify: --tsa-certs: %v", err)
+		}
+		if opts.TSACerts, err = timestamp.ParseCertificates(b); err != nil {
+			return usageErr("verify: --tsa-certs %s: %v", *tsaCerts, err)
+		}
 	}
 	for _, name := range checkpoints {
 		b, err := localfile.Read(name, maxCheckpointSize)
@@ -105,6 +121,9 @@ func cmdVerify(ctx context.Context, args []string, s streams) error {
 	}
 	return nil
 }
+
+// maxCertificatesSize bounds a PEM file of a TSA's certificates.
+const maxCertificatesSize = 1 << 20
 
 // maxCheckpointSize bounds a kept checkpoint file: about 150 bytes a series.
 const maxCheckpointSize = 64 << 20

@@ -118,7 +118,11 @@ func orNone(kept []string) string {
 // checkServerSide compares what a snapshot says of its own time with when
 // the server stored it, and checks the Object Lock retention of the
 // snapshot and its signature.
-func (v *verifier) checkServerSide(ctx context.Context, key string, snap *evidence.Snapshot) {
+//
+// anchored says a time-stamp token already dates the snapshot to its
+// finished_at: then a late upload (from the agent's spool, after a store
+// outage) is explained, and only an early one is a problem.
+func (v *verifier) checkServerSide(ctx context.Context, key string, snap *evidence.Snapshot, anchored bool) {
 	s := v.server
 	if s == nil || snap == nil {
 		return
@@ -134,6 +138,7 @@ func (v *verifier) checkServerSide(ctx context.Context, key string, snap *eviden
 		tolerance = DefaultStoreDelay
 	}
 	switch {
+	case delay > tolerance && anchored:
 	case delay > tolerance:
 		v.problem(key, "stored %s after the finished_at it claims (%s; server time %s): backdated, or uploaded late from a spool",
 			delay.Round(time.Second), snap.FinishedAt.UTC().Format(time.RFC3339), ver.LastModified.UTC().Format(time.RFC3339))

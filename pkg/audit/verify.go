@@ -6,6 +6,7 @@ package audit
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"maps"
@@ -54,6 +55,13 @@ type VerifyOptions struct {
 	// Checkpoints are checkpoints the auditor kept: every series they pin
 	// must still be extended by the store (as must those the agent stored).
 	Checkpoints []KeptCheckpoint
+	// TSACerts, when set, are the time-stamping authority's certificates
+	// the auditor pinned: every snapshot's RFC 3161 token must verify
+	// against them and agree with the finished_at it claims.
+	TSACerts *x509.CertPool
+	// TSATolerance is how far a token's time may lie from the snapshot's
+	// finished_at; DefaultTSATolerance when zero.
+	TSATolerance time.Duration
 	// MinRetainDays is the Object Lock retention every snapshot and
 	// signature must have, where the store records it (S3); 0 checks only
 	// that each is locked in COMPLIANCE mode.
@@ -85,6 +93,7 @@ type verifier struct {
 	runs   map[string][]run // series → its readable snapshots, for completeness
 	server *serverSide      // the store's own record of versions, if it keeps one
 	ledger *keyLedger       // rotations, and which key signed what
+	tokens tokenState       // time-stamp tokens seen per series
 
 	ids        map[string]string // snapshot id → the key that first had it
 	referenced map[string]bool   // attachment digests named by a readable snapshot
@@ -156,6 +165,7 @@ func Verify(ctx context.Context, st store.Store, opts VerifyOptions) (*VerifyRep
 		v.problem(store.EvidencePrefix, "no snapshot started in the period")
 	}
 	v.keyContinuity()
+	v.reportUncheckedTokens()
 	v.reportLocks()
 	if err := v.checkCheckpoints(ctx); err != nil {
 		return nil, err
@@ -184,6 +194,7 @@ type inventory struct {
 type seriesObjects struct {
 	snapshots map[int64]bool
 	sigs      map[int64]bool
+	tokens    map[int64]bool // RFC 3161 time-stamp tokens
 }
 
 // list reads the store's listing once, and reports at once every name that
@@ -194,7 +205,7 @@ func (v *verifier) list(ctx context.Context) (*inventory, error) {
 	objs := func(name string) *seriesObjects {
 		s := inv.series[name]
 		if s == nil {
-			s = &seriesObjects{snapshots: map[int64]bool{}, sigs: map[int64]bool{}}
+			s = &seriesObjects{snapshots: map[int64]bool{}, sigs: map[int64]bool{}, tokens: map[int64]bool{}}
 			inv.series[name] = s
 		}
 		return s
@@ -211,6 +222,8 @@ func (v *verifier) list(ctx context.Context) (*inventory, error) {
 				objs(name).snapshots[seq] = true
 			} else if name, seq, ok := parseSnapshotKey(strings.TrimSuffix(key, ".sig")); ok && strings.HasSuffix(key, ".sig") {
 				objs(name).sigs[seq] = true
+			} else if name, seq, ok := parseSnapshotKey(strings.TrimSuffix(key, ".tsr")); ok && strings.HasSuffix(key, ".tsr") {
+				objs(name).tokens[seq] = true
 			} else {
 				v.problem(key, "unexpected object in the evidence tree")
 			}
@@ -355,6 +368,8 @@ type fetched struct {
 	inPeriod bool
 	sig      []byte // when inPeriod and a signature exists
 	sigErr   error
+	token    []byte // when inPeriod and a time-stamp token exists
+	tokenErr error
 	atts     []fetchedObject // when inPeriod, one per snapshot attachment
 	marker   *fetchedObject  // when inPeriod, the marker on its start date, if listed
 }
@@ -375,7 +390,7 @@ func (v *verifier) getDigest(ctx context.Context, key string) fetchedObject {
 	return fetchedObject{digest: evidence.Digest(b), size: int64(len(b))}
 }
 
-func (v *verifier) fetch(ctx context.Context, name string, seq int64, haveSig bool) fetched {
+func (v *verifier) fetch(ctx context.Context, name string, seq int64, haveSig, haveToken bool) fetched {
 	key := store.SnapshotKey(name, seq)
 	var f fetched
 	if f.b, f.err = v.st.Get(ctx, key); f.err != nil {
@@ -393,6 +408,9 @@ func (v *verifier) fetch(ctx context.Context, name string, seq int64, haveSig bo
 	}
 	if haveSig {
 		f.sig, f.sigErr = v.st.Get(ctx, store.SignatureKey(key))
+	}
+	if haveToken {
+		f.token, f.tokenErr = v.st.Get(ctx, store.TokenKey(key))
 	}
 	if f.perr == nil {
 		for _, a := range f.snap.Attachments {
@@ -447,7 +465,7 @@ func (v *verifier) series(ctx context.Context, name string, objs *seriesObjects)
 	}
 	present := slices.Sorted(maps.Keys(objs.snapshots))
 	next, stop := readAhead(ctx, len(present), readAheadDepth, func(ctx context.Context, i int) fetched {
-		return v.fetch(ctx, name, present[i], objs.sigs[present[i]])
+		return v.fetch(ctx, name, present[i], objs.sigs[present[i]], objs.tokens[present[i]])
 	})
 	defer stop()
 	prevDigest := ""
@@ -502,7 +520,8 @@ func (v *verifier) series(ctx context.Context, name string, objs *seriesObjects)
 			v.signedBy(key, snap)
 			if f.inPeriod {
 				v.checkAttachments(key, snap, f.atts)
-				v.checkServerSide(ctx, key, snap)
+				anchored := v.checkToken(key, snap, f.b, objs.tokens[seq], f.token, f.tokenErr)
+				v.checkServerSide(ctx, key, snap, anchored)
 			}
 		}
 		prevDigest = digest

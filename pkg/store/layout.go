@@ -14,6 +14,7 @@ import (
 //
 //	evidence/<collector id>/<scope>/<seq>.json      the snapshot (canonical JSON)
 //	evidence/<collector id>/<scope>/<seq>.json.sig  base64 DER ECDSA signature
+//	evidence/<collector id>/<scope>/<seq>.json.tsr  RFC 3161 time-stamp response, when a TSA is configured
 //	index/<YYYY-MM-DD>/<collector id>/<scope>/<seq> empty marker, by start date
 //	attachments/sha256/<hex>                        raw artefacts, content-addressed
 //	keys/<key id>.pem                               published public keys
@@ -36,6 +37,10 @@ func SnapshotKey(series string, seq int64) string {
 
 // SignatureKey is where the signature of the object at key is stored.
 func SignatureKey(key string) string { return key + ".sig" }
+
+// TokenKey is where the RFC 3161 time-stamp token of the object at key is
+// stored: the TSA's whole response, DER.
+func TokenKey(key string) string { return key + ".tsr" }
 
 // SeriesPrefix is the prefix under which a series' snapshots are listed.
 func SeriesPrefix(series string) string { return EvidencePrefix + series + "/" }
