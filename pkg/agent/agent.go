@@ -4,6 +4,7 @@ package agent
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"os"
@@ -40,6 +41,7 @@ type Options struct {
 type Agent struct {
 	opts     Options
 	keyID    string
+	pub      *ecdsa.PublicKey
 	hostname string
 	log      *zap.Logger
 
@@ -58,6 +60,15 @@ type head struct {
 	startedAt time.Time
 	schedule  string
 	status    evidence.Status
+	keyID     string
+
+	// whole means its signature and date-index marker are known to be
+	// stored: it was written by this agent, or checked since.
+	whole bool
+	// signed means the store listed its signature.
+	signed bool
+	// damage is why its bytes are not a snapshot, if they are not.
+	damage string
 }
 
 // sameSlot reports whether the latest snapshot is a complete record of the
@@ -89,11 +100,16 @@ func New(ctx context.Context, opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	pub, err := opts.Signer.PublicKey(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
 	host, _ := os.Hostname()
 	opts.Metrics.spooled(opts.Spool.Backlog())
 	return &Agent{
 		opts:     opts,
 		keyID:    keyID,
+		pub:      pub,
 		hostname: host,
 		log:      opts.Logger.Named("agent"),
 		heads:    map[string]*head{},
@@ -340,6 +356,15 @@ func (a *Agent) offlineHead(series string) head {
 	return head{}
 }
 
+// markWhole records that the cached head seq of series is whole.
+func (a *Agent) markWhole(series string, seq int64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if h := a.heads[series]; h != nil && h.seq == seq {
+		h.whole = true
+	}
+}
+
 func (a *Agent) forget(series string) {
 	a.mu.Lock()
 	delete(a.heads, series)
@@ -354,8 +379,12 @@ func (a *Agent) advance(series string, snap *evidence.Snapshot, digest string) {
 		h = &head{}
 		a.heads[series] = h
 	}
-	h.seq, h.digest = snap.Seq, digest
-	h.startedAt, h.schedule, h.status = snap.StartedAt, snap.Schedule, snap.Status
+	if h.seq > snap.Seq {
+		// An older snapshot completed late; the cached head is newer.
+		return
+	}
+	*h = head{seq: snap.Seq, digest: digest, since: h.since, startedAt: snap.StartedAt, schedule: snap.Schedule,
+		status: snap.Status, keyID: snap.KeyID, whole: true, signed: true}
 	if snap.Status == evidence.StatusComplete && snap.Window != nil {
 		h.since = snap.Window.End
 	}
