@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -186,12 +187,19 @@ type Written struct {
 // Run runs a job once over every scope it reports, writing one snapshot per
 // scope. Every scope yields a snapshot, failed ones included; the returned
 // error is only for evidence that could not be written.
+//
+// A run interrupted by ctx (a shutdown, Ctrl-C) writes nothing for work it
+// had not started: no snapshot for scopes not yet collected, none for a
+// scope discovery cut short. A collection in progress is written, partial
+// or failed, with the reason. The job's own timeout is different: a run
+// that outlasts it is a failure, and a failure is evidence.
 func (a *Agent) Run(ctx context.Context, job Job) ([]Written, error) {
 	log := a.log.With(zap.String("collector", job.ID), zap.String("run_id", ulid.Make().String()))
 	start := a.opts.Now()
 	for _, w := range a.opts.Warnings {
 		log.Warn(w)
 	}
+	shutdown := ctx
 	if job.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, job.Timeout)
@@ -199,10 +207,17 @@ func (a *Agent) Run(ctx context.Context, job Job) ([]Written, error) {
 	}
 	rec := collector.NewRecorder()
 	scopes, err := job.Collector.Scopes(collector.WithRecorder(ctx, rec))
+	if err == nil {
+		err = checkScopes(scopes)
+	}
+	if err != nil && shutdown.Err() != nil {
+		log.Warn("interrupted during scope discovery; nothing is written for this run", zap.Error(err))
+		return nil, nil
+	}
 	if err != nil {
 		log.Error("scope discovery failed", zap.Error(err))
 		scope := evidence.Scope{Provider: job.Provider, Account: "discovery"}
-		res := &outcome{started: start, finished: a.opts.Now(), err: runErr(ctx, job, err), calls: rec.Calls()}
+		res := &outcome{started: start, finished: a.opts.Now(), err: runErr(ctx, shutdown, job, err), calls: rec.Calls()}
 		w, werr := a.write(ctx, job, scope, res)
 		if werr != nil {
 			return nil, werr
@@ -211,15 +226,32 @@ func (a *Agent) Run(ctx context.Context, job Job) ([]Written, error) {
 	}
 	var out []Written
 	var errs []error
-	for _, scope := range scopes {
-		w, err := a.collectScope(ctx, job, scope, log)
+	for i, scope := range scopes {
+		if shutdown.Err() != nil {
+			log.Warn("interrupted; scopes not started are not written", zap.Int("not_started", len(scopes)-i))
+			break
+		}
+		w, started, err := a.collectScope(ctx, shutdown, job, scope, log)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		out = append(out, w)
+		if started {
+			out = append(out, w)
+		}
 	}
 	return out, errors.Join(errs...)
+}
+
+// checkScopes refuses a scope without an account: it would become a series
+// named "default", evidence of nothing (a list cut short, say).
+func checkScopes(scopes []evidence.Scope) error {
+	for i, s := range scopes {
+		if strings.TrimSpace(s.Account) == "" {
+			return fmt.Errorf("scope discovery: scope %d of %d has no account", i+1, len(scopes))
+		}
+	}
+	return nil
 }
 
 type outcome struct {
@@ -229,16 +261,20 @@ type outcome struct {
 	calls             []evidence.Call
 }
 
-func (a *Agent) collectScope(ctx context.Context, job Job, scope evidence.Scope, log *zap.Logger) (Written, error) {
+// collectScope collects one scope and writes its snapshot. started is false
+// when a shutdown came before the collection began: nothing is written.
+func (a *Agent) collectScope(ctx, shutdown context.Context, job Job, scope evidence.Scope, log *zap.Logger) (w Written, started bool, err error) {
 	series := evidence.SeriesName(job.ID, scope.Account)
 	lock := a.seriesLock(series)
 	lock.Lock()
 	defer lock.Unlock()
 
-	h, err := a.head(ctx, series)
+	// The head is read to its end even when a shutdown comes meanwhile:
+	// the store's deadline bounds it.
+	h, err := a.head(context.WithoutCancel(ctx), series)
 	if err != nil {
 		if a.opts.Spool == nil {
-			return Written{}, err
+			return Written{}, true, err
 		}
 		// The store is out of reach; collect anyway and spool the result.
 		h = a.offlineHead(series)
@@ -247,6 +283,10 @@ func (a *Agent) collectScope(ctx context.Context, job Job, scope evidence.Scope,
 	if last, _ := a.opts.Spool.last(series); last != nil && last.Snapshot.Status == evidence.StatusComplete && last.Snapshot.Window != nil {
 		// Spooled evidence is newer than anything in the store.
 		h.since = last.Snapshot.Window.End
+	}
+	if shutdown.Err() != nil {
+		log.Warn("interrupted before collecting; nothing is written", zap.String("series", series))
+		return Written{}, false, nil
 	}
 	rec := collector.NewRecorder()
 	o := &outcome{started: a.opts.Now()}
@@ -258,19 +298,25 @@ func (a *Agent) collectScope(ctx context.Context, job Job, scope evidence.Scope,
 	o.finished = a.opts.Now()
 	o.calls = rec.Calls()
 	if o.err != nil {
-		o.err = runErr(ctx, job, o.err)
+		o.err = runErr(ctx, shutdown, job, o.err)
 		log.Warn("collection incomplete", zap.String("series", series), zap.Error(o.err))
 	}
-	return a.writeLocked(ctx, job, scope, series, o)
+	w, err = a.writeLocked(ctx, job, scope, series, o)
+	return w, true, err
 }
 
-// runErr explains a deadline in terms of the configured timeout.
-func runErr(ctx context.Context, job Job, err error) error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		var pe *collector.PartialError
-		if !errors.As(err, &pe) {
-			return fmt.Errorf("run exceeded its timeout of %s: %w", job.Timeout, err)
-		}
+// runErr explains a deadline in terms of the configured timeout, and a
+// cancellation as the shutdown it was.
+func runErr(ctx, shutdown context.Context, job Job, err error) error {
+	var pe *collector.PartialError
+	if errors.As(err, &pe) {
+		return err
+	}
+	switch {
+	case shutdown.Err() != nil:
+		return fmt.Errorf("run interrupted by a shutdown: %w", err)
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("run exceeded its timeout of %s: %w", job.Timeout, err)
 	}
 	return err
 }
