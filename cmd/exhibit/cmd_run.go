@@ -97,7 +97,13 @@ func cmdRun(ctx context.Context, args []string, s streams) error {
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) { rw.Write([]byte("ok\n")) }) //nolint:errcheck
 	mux.HandleFunc("GET /readyz", func(rw http.ResponseWriter, _ *http.Request) {
 		backlog := w.agent.Backlog()
-		if !storeOK.Load() || backlog > 0 {
+		switch {
+		case !w.store.Available():
+			// Known at the deadline of the call the store left unanswered,
+			// before the run that made it ends.
+			http.Error(rw, fmt.Sprintf("store unavailable: no answer within %s; %d snapshot(s) wait in the spool", w.store.Timeout(), backlog), http.StatusServiceUnavailable)
+			return
+		case !storeOK.Load() || backlog > 0:
 			http.Error(rw, fmt.Sprintf("store unavailable: %d snapshot(s) wait in the spool", backlog), http.StatusServiceUnavailable)
 			return
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/exhibit-dev/exhibit/pkg/signing"
 	"github.com/exhibit-dev/exhibit/pkg/signing/awskms"
 	"github.com/exhibit-dev/exhibit/pkg/store"
+	fsstore "github.com/exhibit-dev/exhibit/pkg/store/fs"
 	"github.com/exhibit-dev/exhibit/pkg/store/s3store"
 	"github.com/exhibit-dev/exhibit/pkg/store/storeurl"
 )
@@ -83,9 +84,10 @@ func openSigner(ctx context.Context, uri string, log *zap.Logger) (signing.Signe
 
 // wiring is what collect and run share.
 type wiring struct {
-	cfg   *config.Config
-	cat   *controls.Catalog
-	store store.Store
+	cfg *config.Config
+	cat *controls.Catalog
+	// store is the configured store with a deadline on every call.
+	store *store.Bounded
 	agent *agent.Agent
 	jobs  []agent.Job
 }
@@ -131,7 +133,11 @@ func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat 
 	}
 	so := cfg.StoreOptions
 	var warnings []string
-	st, err := storeurl.OpenWith(ctx, cfg.Store, storeurl.Options{
+	// Opening an s3:// store for writing reads the bucket's configuration:
+	// a store that does not answer is an error at start, not a hang.
+	openCtx, cancel := context.WithTimeout(ctx, so.Timeout)
+	defer cancel()
+	opened, err := storeurl.OpenWith(openCtx, cfg.Store, storeurl.Options{
 		Mode: storeurl.ReadWrite,
 		S3: s3store.Options{
 			Region: so.Region, Endpoint: so.Endpoint,
@@ -146,6 +152,17 @@ func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat 
 	if err != nil {
 		return nil, configErr(err)
 	}
+	if fst, ok := opened.(*fsstore.Store); ok {
+		// What writes interrupted by a crash left; verify would report it.
+		removed, err := fst.RemoveTemps()
+		if len(removed) > 0 {
+			log.Warn("removed temporary files of interrupted writes", zap.Int("files", len(removed)), zap.String("store", fst.String()))
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	st := store.WithTimeout(opened, so.Timeout)
 	signer, err := openSigner(ctx, cfg.SigningKey, log)
 	if err != nil {
 		return nil, configErr(err)
