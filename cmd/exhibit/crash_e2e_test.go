@@ -422,10 +422,13 @@ func hangOn(h http.Handler, hang func(*http.Request) bool) (*httptest.Server, ch
 func TestInterruptedCollectWritesOnlyWorkStarted(t *testing.T) {
 	sources, env, series := estate(t)
 	aws := awssim.New()
-	awsSrv, inDiscovery := hangOn(aws, func(r *http.Request) bool {
-		return strings.Contains(r.Header.Get("Authorization"), "/ec2/aws4_request")
-	})
-	defer awsSrv.Close()
+	hangInDiscovery := func(t *testing.T) (*httptest.Server, chan struct{}) {
+		srv, reached := hangOn(aws, func(r *http.Request) bool {
+			return strings.Contains(r.Header.Get("Authorization"), "/ec2/aws4_request")
+		})
+		t.Cleanup(srv.Close)
+		return srv, reached
+	}
 	ghSrv, inCollection := hangOn(http.NotFoundHandler(), func(*http.Request) bool { return true })
 	defer ghSrv.Close()
 	awsEnv := []string{
@@ -456,26 +459,55 @@ func TestInterruptedCollectWritesOnlyWorkStarted(t *testing.T) {
 		return dir, result{code: code, stdout: out.String(), stderr: errb.String()}
 	}
 
-	t.Run("during scope discovery", func(t *testing.T) {
-		dir, r := collect(t, fmt.Sprintf(`store: file://./evidence
-signing_key: file://./key.pem
-spool_dir: ./spool
-sources:
+	awsConfig := func(awsURL string) string {
+		return fmt.Sprintf(`sources:
   aws:
     endpoint: %s
     accounts:
       - id: %q
+%s`, awsURL, aws.Home, strings.TrimPrefix(sources, "sources:\n"))
+	}
+	t.Run("during scope discovery", func(t *testing.T) {
+		awsSrv, inDiscovery := hangInDiscovery(t)
+		dir, r := collect(t, fmt.Sprintf(`store: file://./evidence
+signing_key: file://./key.pem
+spool_dir: ./spool
 %scollectors:
   - type: aws.s3
     schedule: "@daily"
   - type: okta.access
     schedule: "@daily"
-`, awsSrv.URL, aws.Home, strings.TrimPrefix(sources, "sources:\n")), inDiscovery)
+`, awsConfig(awsSrv.URL)), inDiscovery)
 		require.Equal(t, 1, r.code, "%s\n%s", r.stdout, r.stderr)
 		require.Contains(t, r.stderr, "interrupted")
 		st, err := fsstore.Open(filepath.Join(dir, "evidence"))
 		require.NoError(t, err)
 		require.Empty(t, listKeys(t, st, store.EvidencePrefix), "nothing was collected, so nothing is recorded")
+	})
+	t.Run("the daemon's grace expiring during scope discovery", func(t *testing.T) {
+		awsSrv, inDiscovery := hangInDiscovery(t)
+		dir := t.TempDir()
+		writeFile(t, filepath.Join(dir, "exhibit.yaml"), fmt.Sprintf(`store: file://./evidence
+signing_key: file://./key.pem
+spool_dir: ./spool
+listen: 127.0.0.1:0
+shutdown:
+  grace: 1s
+%scollectors:
+  - type: aws.s3
+    schedule: "@every 1s"
+`, awsConfig(awsSrv.URL)))
+		d := startDaemon(t, dir, append(append([]string(nil), env...), awsEnv...))
+		select {
+		case <-inDiscovery:
+		case <-time.After(time.Minute):
+			t.Fatalf("the daemon never reached scope discovery\n%s", d.logs.String())
+		}
+		d.stop(t)
+		require.Contains(t, d.logs.String(), "interrupted during scope discovery; nothing is written for this run")
+		st, err := fsstore.Open(filepath.Join(dir, "evidence"))
+		require.NoError(t, err)
+		require.Empty(t, listKeys(t, st, store.EvidencePrefix))
 	})
 	t.Run("during a collection", func(t *testing.T) {
 		cfg := strings.Replace(fmt.Sprintf(`store: file://./evidence
