@@ -234,14 +234,22 @@ func (a *Agent) putSignature(ctx context.Context, key string, b, sig []byte) err
 // repairHead completes the series' head when another process stopped
 // between its writes: a missing signature is made again over the stored
 // bytes (only with the key the head names, this agent's), a missing
-// date-index marker is added at the head's start date. What cannot be
-// repaired is returned, to be recorded in the next snapshot's errors.
+// date-index marker is added at the head's start date. Bytes that are not a
+// snapshot cannot be repaired: that is returned, to be recorded in the next
+// snapshot's errors.
+//
+// The head may also be another writer's write still in progress: doing its
+// remaining writes first is harmless (it accepts a signature that verifies
+// and a marker already there). So a head signed with another key and not
+// yet signed is not recorded as a problem: its writer may be about to sign
+// it, and if it crashed instead verify reports the missing signature.
 func (a *Agent) repairHead(ctx context.Context, series string, h head) ([]evidence.RunError, error) {
 	if h.seq == 0 || h.whole {
 		return nil, nil
 	}
 	key := store.SnapshotKey(series, h.seq)
 	var notes []evidence.RunError
+	incomplete := false
 	note := func(msg string) {
 		a.log.Warn("the series head cannot be completed", zap.String("key", key), zap.String("problem", msg))
 		notes = append(notes, evidence.RunError{Where: key, Operation: "recover", Message: msg})
@@ -250,7 +258,9 @@ func (a *Agent) repairHead(ctx context.Context, series string, h head) ([]eviden
 	case h.damage != "":
 		note("the stored bytes are not a whole snapshot (" + h.damage + "); nothing after them can be checked against them")
 	case !h.signed && h.keyID != a.keyID:
-		note(fmt.Sprintf("no signature is stored, and the snapshot names key %s, not this agent's, so it cannot be signed again", h.keyID))
+		a.log.Warn("the series head has no signature yet and names another key; only its writer can sign it",
+			zap.String("key", key), zap.String("key_id", h.keyID))
+		incomplete = true
 	case !h.signed:
 		b, err := a.opts.Store.Get(ctx, key)
 		if err != nil {
@@ -277,7 +287,7 @@ func (a *Agent) repairHead(ctx context.Context, series string, h head) ([]eviden
 			return nil, &storeError{fmt.Errorf("series %s: store index of %s: %w", series, key, err)}
 		}
 	}
-	if len(notes) == 0 {
+	if len(notes) == 0 && !incomplete {
 		a.markWhole(series, h.seq)
 	}
 	return notes, nil
