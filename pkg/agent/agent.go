@@ -24,6 +24,9 @@ import (
 
 // Options assemble an Agent.
 type Options struct {
+	// Store takes the evidence. Give it a deadline (store.WithTimeout): a
+	// call that never returns holds its series, and a store error is what
+	// sends a snapshot to the spool.
 	Store  store.Store
 	Signer signing.Signer
 	// Refs returns the control references a check supports.
@@ -33,7 +36,8 @@ type Options struct {
 	// Warnings are recorded in every snapshot (an accepted risk, say).
 	Warnings []string
 	Metrics  *Metrics
-	// Spool keeps snapshots the store could not take; nil to fail instead.
+	// Spool journals every snapshot until the store holds it whole, and
+	// keeps those the store could not take; nil to fail instead.
 	Spool *Spool
 	Now   func() time.Time
 }
