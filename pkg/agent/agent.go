@@ -301,6 +301,11 @@ func (a *Agent) collectScope(ctx, shutdown context.Context, job Job, scope evide
 	})
 	o.finished = a.opts.Now()
 	o.calls = rec.Calls()
+	var pe *collector.PartialError
+	if o.err != nil && shutdown.Err() != nil && errors.As(o.err, &pe) {
+		// A partial run's errors are its record: say why it stopped.
+		pe.Add(scope.Provider+":"+scope.Account, "", errInterrupted)
+	}
 	if o.err != nil {
 		o.err = runErr(ctx, shutdown, job, o.err)
 		log.Warn("collection incomplete", zap.String("series", series), zap.Error(o.err))
@@ -308,6 +313,9 @@ func (a *Agent) collectScope(ctx, shutdown context.Context, job Job, scope evide
 	w, err = a.writeLocked(ctx, job, scope, series, o)
 	return w, true, err
 }
+
+// errInterrupted is the reason recorded for a collection a shutdown cut short.
+var errInterrupted = errors.New("run interrupted by a shutdown")
 
 // runErr explains a deadline in terms of the configured timeout, and a
 // cancellation as the shutdown it was.
@@ -318,7 +326,7 @@ func runErr(ctx, shutdown context.Context, job Job, err error) error {
 	}
 	switch {
 	case shutdown.Err() != nil:
-		return fmt.Errorf("run interrupted by a shutdown: %w", err)
+		return fmt.Errorf("%w: %w", errInterrupted, err)
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return fmt.Errorf("run exceeded its timeout of %s: %w", job.Timeout, err)
 	}

@@ -68,6 +68,29 @@ func TestShutdownWritesOnlyWorkStarted(t *testing.T) {
 	requireVerified(t, env.Store)
 }
 
+// A partial collection cut short by a shutdown keeps what it gathered and
+// records why it stopped.
+func TestShutdownDuringAPartialCollectionSaysWhy(t *testing.T) {
+	env := agenttest.NewEnv(t, t0)
+	ctx, interrupt := context.WithCancel(t.Context())
+	c := &scripted{scopes: threeScopes, collect: func(ctx context.Context, req collector.Request) (*collector.Result, error) {
+		res, _ := agenttest.Passing(req)
+		interrupt()
+		pe := &collector.PartialError{}
+		pe.Add("eu-west-1", "ListThings", ctx.Err())
+		return res, pe
+	}}
+	w, err := env.Agent.Run(ctx, agenttest.Job("t", "@hourly", c))
+	require.NoError(t, err)
+	require.Len(t, w, 1)
+	require.Equal(t, evidence.StatusPartial, w[0].Status)
+	require.Len(t, w[0].Snapshot.Findings, 1)
+	require.Equal(t, []evidence.RunError{
+		{Where: "eu-west-1", Operation: "ListThings", Message: "context canceled"},
+		{Where: "test:a", Message: "run interrupted by a shutdown"},
+	}, w[0].Errors)
+}
+
 // A shutdown during scope discovery writes nothing: neither a "discovery"
 // snapshot made of the cancellation nor series for a list cut short.
 func TestShutdownDuringDiscoveryWritesNothing(t *testing.T) {
