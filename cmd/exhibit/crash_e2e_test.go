@@ -209,10 +209,10 @@ func requireWholeChains(t *testing.T, st store.Store, series []string) {
 	}
 }
 
-// The daemon is killed with SIGKILL 50 times in all: through a proxy at
+// The daemon is killed with SIGKILL 62 times in all: 48 through a proxy at
 // each step of a snapshot's write (before and after each PUT of snapshot,
 // signature and marker, and of the recovery's own writes) on S3, and at
-// spread-out instants on a file store. After each kill it is started again;
+// 14 spread-out instants on a file store. After each kill it is started again;
 // at the end every store verifies, with contiguous seqs, no run stored
 // twice and no temporary file left.
 func TestSIGKILLAnywhereLeavesAStoreThatVerifies(t *testing.T) {
