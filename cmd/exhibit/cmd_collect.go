@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -40,6 +41,11 @@ func cmdCollect(ctx context.Context, args []string, s streams) error {
 	if err != nil {
 		return err
 	}
+	if ctx.Err() != nil {
+		// What was collected is stored; what was not started is not
+		// recorded at all, so the collection is incomplete.
+		return &exitError{code: 1, err: errors.New("interrupted: collectors not started were not run, and nothing is recorded for them")}
+	}
 	if left, _ := w.agent.FlushSpool(ctx); left > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("the store %s is unavailable: %d snapshot(s) wait in the spool %s and will be uploaded by the next collect or run", w.store, left, cfg.SpoolDir)}
 	}
@@ -56,6 +62,9 @@ func collectOnce(ctx context.Context, a *agent.Agent, jobs []agent.Job, progress
 	tty := isTerminal(progress)
 	var all []agent.Written
 	for i, job := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
 		if tty {
 			fmt.Fprintf(progress, "[%d/%d] %s … ", i+1, len(jobs), job.ID)
 		}

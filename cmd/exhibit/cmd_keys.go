@@ -110,10 +110,11 @@ func cmdKeysRotate(ctx context.Context, args []string, s streams) error {
 	} else if next, err = openKey(ctx, *to); err != nil {
 		return usageErr("keys rotate: --to: %v", err)
 	}
-	st, _, err := openStore(ctx, cfg)
+	opened, _, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
+	st := store.WithTimeout(opened, cfg.StoreOptions.Timeout)
 	r, err := agent.Rotate(ctx, st, current, next, *reason, time.Now())
 	if err != nil {
 		return configErr(fmt.Errorf("keys rotate: %w", err))

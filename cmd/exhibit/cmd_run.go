@@ -42,7 +42,7 @@ func cmdRun(ctx context.Context, args []string, s streams) error {
 	promReg := prometheus.NewRegistry()
 	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	runs := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "exhibit_runs_total", Help: "Collector runs, by collector and outcome (ok, incomplete, spooled, store_error, skipped_overlap).",
+		Name: "exhibit_runs_total", Help: "Collector runs, by collector and outcome (ok, incomplete, spooled, store_error, interrupted, skipped_overlap).",
 	}, []string{"collector", "outcome"})
 	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "exhibit_run_duration_seconds", Help: "How long collector runs take.",
@@ -79,8 +79,13 @@ func cmdRun(ctx context.Context, args []string, s streams) error {
 					outcome = "spooled"
 				case collectionResult(written) != nil:
 					outcome = "incomplete"
+				case ctx.Err() != nil:
+					// The grace ran out; work not started was not written.
+					outcome = "interrupted"
 				}
-				storeOK.Store(outcome != "store_error" && outcome != "spooled")
+				if outcome != "interrupted" {
+					storeOK.Store(outcome != "store_error" && outcome != "spooled")
+				}
 				runs.WithLabelValues(job.ID, outcome).Inc()
 			},
 		})
@@ -97,7 +102,13 @@ func cmdRun(ctx context.Context, args []string, s streams) error {
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) { rw.Write([]byte("ok\n")) }) //nolint:errcheck
 	mux.HandleFunc("GET /readyz", func(rw http.ResponseWriter, _ *http.Request) {
 		backlog := w.agent.Backlog()
-		if !storeOK.Load() || backlog > 0 {
+		switch {
+		case !w.store.Available():
+			// Known at the deadline of the call the store left unanswered,
+			// before the run that made it ends.
+			http.Error(rw, fmt.Sprintf("store unavailable: no answer within %s; %d snapshot(s) wait in the spool", w.store.Timeout(), backlog), http.StatusServiceUnavailable)
+			return
+		case !storeOK.Load() || backlog > 0:
 			http.Error(rw, fmt.Sprintf("store unavailable: %d snapshot(s) wait in the spool", backlog), http.StatusServiceUnavailable)
 			return
 		}

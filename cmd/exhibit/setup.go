@@ -19,6 +19,7 @@ import (
 	"github.com/exhibit-dev/exhibit/pkg/signing"
 	"github.com/exhibit-dev/exhibit/pkg/signing/awskms"
 	"github.com/exhibit-dev/exhibit/pkg/store"
+	fsstore "github.com/exhibit-dev/exhibit/pkg/store/fs"
 	"github.com/exhibit-dev/exhibit/pkg/store/s3store"
 	"github.com/exhibit-dev/exhibit/pkg/store/storeurl"
 )
@@ -62,7 +63,11 @@ func loadConfig(path string) (*config.Config, *collector.Registry, *controls.Cat
 func openStore(ctx context.Context, cfg *config.Config) (store.Store, []string, error) {
 	so := cfg.StoreOptions
 	var warnings []string
-	st, err := storeurl.OpenWith(ctx, cfg.Store, storeurl.Options{
+	// Opening an s3:// store for writing reads the bucket's configuration:
+	// a store that does not answer is an error at start, not a hang.
+	openCtx, cancel := context.WithTimeout(ctx, so.Timeout)
+	defer cancel()
+	st, err := storeurl.OpenWith(openCtx, cfg.Store, storeurl.Options{
 		Mode: storeurl.ReadWrite,
 		S3: s3store.Options{
 			Region: so.Region, Endpoint: so.Endpoint,
@@ -140,9 +145,10 @@ func publishedKey(ctx context.Context, st store.Store) (string, error) {
 
 // wiring is what collect and run share.
 type wiring struct {
-	cfg   *config.Config
-	cat   *controls.Catalog
-	store store.Store
+	cfg *config.Config
+	cat *controls.Catalog
+	// store is the configured store with a deadline on every call.
+	store *store.Bounded
 	agent *agent.Agent
 	jobs  []agent.Job
 }
@@ -196,10 +202,21 @@ func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat 
 	if err := errors.Join(errs...); err != nil {
 		return nil, configErr(err)
 	}
-	st, warnings, err := openStore(ctx, cfg)
+	opened, warnings, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
+	if fst, ok := opened.(*fsstore.Store); ok {
+		// What writes interrupted by a crash left; verify would report it.
+		removed, err := fst.RemoveTemps()
+		if len(removed) > 0 {
+			log.Warn("removed temporary files of interrupted writes", zap.Int("files", len(removed)), zap.String("store", fst.String()))
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	st := store.WithTimeout(opened, cfg.StoreOptions.Timeout)
 	signer, err := openSigner(ctx, cfg.SigningKey, st, log)
 	if err != nil {
 		return nil, configErr(err)

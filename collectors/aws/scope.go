@@ -2,6 +2,7 @@ package awscollector
 
 import (
 	"context"
+	"fmt"
 	"sort"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -51,6 +52,11 @@ func (s *session) scopes(ctx context.Context, withRegions bool) ([]evidence.Scop
 		}
 		out[i] = sc
 	})
+	if err := ctx.Err(); err != nil {
+		// forEach stops early: the scopes not reached are empty, and the
+		// regions of those reached may be missing.
+		return nil, fmt.Errorf("list scopes: %w", err)
+	}
 	return out, nil
 }
 

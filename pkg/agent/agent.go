@@ -4,10 +4,12 @@ package agent
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +25,9 @@ import (
 
 // Options assemble an Agent.
 type Options struct {
+	// Store takes the evidence. Give it a deadline (store.WithTimeout): a
+	// call that never returns holds its series, and a store error is what
+	// sends a snapshot to the spool.
 	Store  store.Store
 	Signer signing.Signer
 	// Refs returns the control references a check supports.
@@ -32,7 +37,8 @@ type Options struct {
 	// Warnings are recorded in every snapshot (an accepted risk, say).
 	Warnings []string
 	Metrics  *Metrics
-	// Spool keeps snapshots the store could not take; nil to fail instead.
+	// Spool journals every snapshot until the store holds it whole, and
+	// keeps those the store could not take; nil to fail instead.
 	Spool *Spool
 	Now   func() time.Time
 }
@@ -41,6 +47,7 @@ type Options struct {
 type Agent struct {
 	opts     Options
 	keyID    string
+	pub      *ecdsa.PublicKey
 	hostname string
 	log      *zap.Logger
 
@@ -61,6 +68,15 @@ type head struct {
 	startedAt time.Time
 	schedule  string
 	status    evidence.Status
+	keyID     string
+
+	// whole means its signature and date-index marker are known to be
+	// stored: it was written by this agent, or checked since.
+	whole bool
+	// signed means the store listed its signature.
+	signed bool
+	// damage is why its bytes are not a snapshot, if they are not.
+	damage string
 }
 
 // sameSlot reports whether the latest snapshot is a complete record of the
@@ -92,11 +108,16 @@ func New(ctx context.Context, opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	pub, err := opts.Signer.PublicKey(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
 	host, _ := os.Hostname()
 	opts.Metrics.spooled(opts.Spool.Backlog())
 	return &Agent{
 		opts:     opts,
 		keyID:    keyID,
+		pub:      pub,
 		hostname: host,
 		log:      opts.Logger.Named("agent"),
 		heads:    map[string]*head{},
@@ -177,12 +198,19 @@ type Written struct {
 // Run runs a job once over every scope it reports, writing one snapshot per
 // scope. Every scope yields a snapshot, failed ones included; the returned
 // error is only for evidence that could not be written.
+//
+// A run interrupted by ctx (a shutdown, Ctrl-C) writes nothing for work it
+// had not started: no snapshot for scopes not yet collected, none for a
+// scope discovery cut short. A collection in progress is written, partial
+// or failed, with the reason. The job's own timeout is different: a run
+// that outlasts it is a failure, and a failure is evidence.
 func (a *Agent) Run(ctx context.Context, job Job) ([]Written, error) {
 	log := a.log.With(zap.String("collector", job.ID), zap.String("run_id", ulid.Make().String()))
 	start := a.opts.Now()
 	for _, w := range a.opts.Warnings {
 		log.Warn(w)
 	}
+	shutdown := ctx
 	if job.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, job.Timeout)
@@ -190,10 +218,17 @@ func (a *Agent) Run(ctx context.Context, job Job) ([]Written, error) {
 	}
 	rec := collector.NewRecorder()
 	scopes, err := job.Collector.Scopes(collector.WithRecorder(ctx, rec))
+	if err == nil {
+		err = checkScopes(scopes)
+	}
+	if err != nil && shutdown.Err() != nil {
+		log.Warn("interrupted during scope discovery; nothing is written for this run", zap.Error(err))
+		return nil, nil
+	}
 	if err != nil {
 		log.Error("scope discovery failed", zap.Error(err))
 		scope := evidence.Scope{Provider: job.Provider, Account: "discovery"}
-		res := &outcome{started: start, finished: a.opts.Now(), err: runErr(ctx, job, err), calls: rec.Calls()}
+		res := &outcome{started: start, finished: a.opts.Now(), err: runErr(ctx, shutdown, job, err), calls: rec.Calls()}
 		w, werr := a.write(ctx, job, scope, res)
 		if werr != nil {
 			return nil, werr
@@ -202,15 +237,32 @@ func (a *Agent) Run(ctx context.Context, job Job) ([]Written, error) {
 	}
 	var out []Written
 	var errs []error
-	for _, scope := range scopes {
-		w, err := a.collectScope(ctx, job, scope, log)
+	for i, scope := range scopes {
+		if shutdown.Err() != nil {
+			log.Warn("interrupted; scopes not started are not written", zap.Int("not_started", len(scopes)-i))
+			break
+		}
+		w, started, err := a.collectScope(ctx, shutdown, job, scope, log)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		out = append(out, w)
+		if started {
+			out = append(out, w)
+		}
 	}
 	return out, errors.Join(errs...)
+}
+
+// checkScopes refuses a scope without an account: it would become a series
+// named "default", evidence of nothing (a list cut short, say).
+func checkScopes(scopes []evidence.Scope) error {
+	for i, s := range scopes {
+		if strings.TrimSpace(s.Account) == "" {
+			return fmt.Errorf("scope discovery: scope %d of %d has no account", i+1, len(scopes))
+		}
+	}
+	return nil
 }
 
 type outcome struct {
@@ -220,16 +272,20 @@ type outcome struct {
 	calls             []evidence.Call
 }
 
-func (a *Agent) collectScope(ctx context.Context, job Job, scope evidence.Scope, log *zap.Logger) (Written, error) {
+// collectScope collects one scope and writes its snapshot. started is false
+// when a shutdown came before the collection began: nothing is written.
+func (a *Agent) collectScope(ctx, shutdown context.Context, job Job, scope evidence.Scope, log *zap.Logger) (w Written, started bool, err error) {
 	series := evidence.SeriesName(job.ID, scope.Account)
 	lock := a.seriesLock(series)
 	lock.Lock()
 	defer lock.Unlock()
 
-	h, err := a.head(ctx, series)
+	// The head is read to its end even when a shutdown comes meanwhile:
+	// the store's deadline bounds it.
+	h, err := a.head(context.WithoutCancel(ctx), series)
 	if err != nil {
 		if a.opts.Spool == nil {
-			return Written{}, err
+			return Written{}, true, err
 		}
 		// The store is out of reach; collect anyway and spool the result.
 		h = a.offlineHead(series)
@@ -238,6 +294,10 @@ func (a *Agent) collectScope(ctx context.Context, job Job, scope evidence.Scope,
 	if last, _ := a.opts.Spool.last(series); last != nil && last.Snapshot.Status == evidence.StatusComplete && last.Snapshot.Window != nil {
 		// Spooled evidence is newer than anything in the store.
 		h.since = last.Snapshot.Window.End
+	}
+	if shutdown.Err() != nil {
+		log.Warn("interrupted before collecting; nothing is written", zap.String("series", series))
+		return Written{}, false, nil
 	}
 	rec := collector.NewRecorder()
 	o := &outcome{started: a.opts.Now()}
@@ -248,20 +308,34 @@ func (a *Agent) collectScope(ctx context.Context, job Job, scope evidence.Scope,
 	})
 	o.finished = a.opts.Now()
 	o.calls = rec.Calls()
+	var pe *collector.PartialError
+	if o.err != nil && shutdown.Err() != nil && errors.As(o.err, &pe) {
+		// A partial run's errors are its record: say why it stopped.
+		pe.Add(scope.Provider+":"+scope.Account, "", errInterrupted)
+	}
 	if o.err != nil {
-		o.err = runErr(ctx, job, o.err)
+		o.err = runErr(ctx, shutdown, job, o.err)
 		log.Warn("collection incomplete", zap.String("series", series), zap.Error(o.err))
 	}
-	return a.writeLocked(ctx, job, scope, series, o)
+	w, err = a.writeLocked(ctx, job, scope, series, o)
+	return w, true, err
 }
 
-// runErr explains a deadline in terms of the configured timeout.
-func runErr(ctx context.Context, job Job, err error) error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		var pe *collector.PartialError
-		if !errors.As(err, &pe) {
-			return fmt.Errorf("run exceeded its timeout of %s: %w", job.Timeout, err)
-		}
+// errInterrupted is the reason recorded for a collection a shutdown cut short.
+var errInterrupted = errors.New("run interrupted by a shutdown")
+
+// runErr explains a deadline in terms of the configured timeout, and a
+// cancellation as the shutdown it was.
+func runErr(ctx, shutdown context.Context, job Job, err error) error {
+	var pe *collector.PartialError
+	if errors.As(err, &pe) {
+		return err
+	}
+	switch {
+	case shutdown.Err() != nil:
+		return fmt.Errorf("%w: %w", errInterrupted, err)
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("run exceeded its timeout of %s: %w", job.Timeout, err)
 	}
 	return err
 }
@@ -382,6 +456,15 @@ func (a *Agent) offlineHead(series string) head {
 	return head{}
 }
 
+// markWhole records that the cached head seq of series is whole.
+func (a *Agent) markWhole(series string, seq int64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if h := a.heads[series]; h != nil && h.seq == seq {
+		h.whole = true
+	}
+}
+
 func (a *Agent) forget(series string) {
 	a.mu.Lock()
 	delete(a.heads, series)
@@ -396,8 +479,12 @@ func (a *Agent) advance(series string, snap *evidence.Snapshot, digest string) {
 		h = &head{}
 		a.heads[series] = h
 	}
-	h.seq, h.digest = snap.Seq, digest
-	h.startedAt, h.schedule, h.status = snap.StartedAt, snap.Schedule, snap.Status
+	if h.seq > snap.Seq {
+		// An older snapshot completed late; the cached head is newer.
+		return
+	}
+	*h = head{seq: snap.Seq, digest: digest, since: h.since, startedAt: snap.StartedAt, schedule: snap.Schedule,
+		status: snap.Status, keyID: snap.KeyID, whole: true, signed: true}
 	if snap.Status == evidence.StatusComplete && snap.Window != nil {
 		h.since = snap.Window.End
 	}

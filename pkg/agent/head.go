@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -30,10 +31,16 @@ func (a *Agent) head(ctx context.Context, series string) (head, error) {
 	if h.seq > 0 {
 		after = store.SnapshotKey(series, h.seq)
 	}
-	var latest int64
+	var latest, signed int64
 	err := a.opts.Store.List(ctx, store.SeriesPrefix(series), after, func(key string) error {
-		if s, seq, ok := store.ParseSnapshotKey(key); ok && s == series && seq > latest {
-			latest = seq
+		snapKey, isSig := strings.CutSuffix(key, ".sig")
+		s, seq, ok := store.ParseSnapshotKey(snapKey)
+		switch {
+		case !ok || s != series:
+		case isSig:
+			signed = max(signed, seq)
+		default:
+			latest = max(latest, seq)
 		}
 		return nil
 	})
@@ -43,8 +50,9 @@ func (a *Agent) head(ctx context.Context, series string) (head, error) {
 	if latest == 0 {
 		return h, nil
 	}
-	// Newer snapshots exist (first use, or another replica wrote them).
-	fresh := head{seq: latest, since: h.since}
+	// Newer snapshots exist (first use, or another replica wrote them),
+	// perhaps not whole: the next write checks.
+	fresh := head{seq: latest, since: h.since, signed: signed == latest}
 	for seq := latest; seq >= 1 && latest-seq < maxLookback; seq-- {
 		b, err := a.opts.Store.Get(ctx, store.SnapshotKey(series, seq))
 		if err != nil {
@@ -59,6 +67,9 @@ func (a *Agent) head(ctx context.Context, series string) (head, error) {
 			fresh.digest = evidence.Digest(b)
 			if err == nil {
 				fresh.startedAt, fresh.schedule, fresh.status = snap.StartedAt, snap.Schedule, snap.Status
+				fresh.keyID = snap.KeyID
+			} else {
+				fresh.damage = err.Error()
 			}
 		}
 		if err != nil {

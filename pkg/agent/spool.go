@@ -17,9 +17,13 @@ import (
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
 )
 
-// Spool keeps finished snapshots on local disk while the store cannot be
-// reached, so that no evidence is lost to an outage. Entries survive
-// restarts and are uploaded in order, per series, when the store returns.
+// Spool keeps finished snapshots on local disk until the store holds them
+// whole, so that no evidence is lost to an outage or a crash. Every signed
+// snapshot is written here before its first byte goes to the store (a
+// write-ahead log) and removed once its snapshot, signature and date-index
+// marker are all stored; while the store cannot be reached entries wait.
+// Entries survive restarts and are uploaded in order, per series, when the
+// store returns.
 //
 // One process owns a spool at a time: two processes draining one directory
 // would upload an entry twice or trip over each other's removals, so a
@@ -30,6 +34,8 @@ type Spool struct {
 
 	mu      sync.Mutex
 	pending map[string][]string // series -> entry file names, oldest first
+	// inflight are entries of writes in progress: journaled, not waiting.
+	inflight map[string]bool
 }
 
 // spoolEntry is one waiting snapshot. When the series head was known at
@@ -41,6 +47,11 @@ type spoolEntry struct {
 	Signature   []byte                 `json:"signature,omitempty"`
 	Attachments []collector.Attachment `json:"attachments,omitempty"`
 	OncePerSlot bool                   `json:"once_per_slot,omitempty"`
+
+	// name is the entry's file name once it is in the spool; dirty means
+	// Bytes changed since it was written there.
+	name  string
+	dirty bool
 }
 
 // ErrSpoolInUse is returned by OpenSpool when another process holds the
@@ -59,10 +70,15 @@ func OpenSpool(dir string) (*Spool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spool %s: %w", dir, err)
 	}
-	s := &Spool{dir: dir, lock: lock, pending: map[string][]string{}}
+	s := &Spool{dir: dir, lock: lock, pending: map[string][]string{}, inflight: map[string]bool{}}
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(d.Name(), ".tmp") {
+			// A crash while an entry was being written: the entry was never
+			// added, and the write it journaled never began.
+			return os.Remove(p)
 		}
 		if d.IsDir() || !strings.HasSuffix(d.Name(), ".json") {
 			return nil
@@ -98,7 +114,8 @@ func (s *Spool) Close() error {
 // Dir is the spool's directory.
 func (s *Spool) Dir() string { return s.dir }
 
-// Backlog is the number of snapshots waiting.
+// Backlog is the number of snapshots waiting, not counting the writes in
+// progress.
 func (s *Spool) Backlog() int {
 	if s == nil {
 		return 0
@@ -109,7 +126,7 @@ func (s *Spool) Backlog() int {
 	for _, names := range s.pending {
 		n += len(names)
 	}
-	return n
+	return n - len(s.inflight)
 }
 
 // has reports whether series has entries waiting.
@@ -135,8 +152,9 @@ func (s *Spool) seriesList() []string {
 	return out
 }
 
-// add writes an entry atomically; its name sorts after every earlier one.
-func (s *Spool) add(series string, e *spoolEntry) error {
+// add writes a new entry atomically; its name sorts after every earlier
+// one. An inflight entry is a write in progress, not yet waiting.
+func (s *Spool) add(series string, e *spoolEntry, inflight bool) error {
 	b, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("spool: encode: %w", err)
@@ -151,6 +169,40 @@ func (s *Spool) add(series string, e *spoolEntry) error {
 	if names := s.pending[series]; len(names) > 0 && name <= names[len(names)-1] {
 		return errors.New("spool: entry names out of order (clock moved backwards?)")
 	}
+	if err := writeEntry(dir, name, b); err != nil {
+		return err
+	}
+	s.pending[series] = append(s.pending[series], name)
+	e.name = name
+	if inflight {
+		s.inflight[name] = true
+	}
+	return nil
+}
+
+// rewrite replaces an entry's file with its new content (a snapshot chained
+// again after another writer took its place), atomically: the entry is
+// always the one or the other.
+func (s *Spool) rewrite(series string, e *spoolEntry) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("spool: encode: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return writeEntry(filepath.Join(s.dir, filepath.FromSlash(series)), e.name, b)
+}
+
+// release turns a write in progress into a waiting entry.
+func (s *Spool) release(e *spoolEntry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.inflight, e.name)
+}
+
+// writeEntry writes dir/name through a temporary file, a rename and a sync
+// of the directory, so that a crash leaves the old entry or the new one.
+func writeEntry(dir, name string, b []byte) error {
 	tmp := filepath.Join(dir, "."+name+".tmp")
 	if err := writeSync(tmp, b); err != nil {
 		return fmt.Errorf("spool: %w", err)
@@ -163,7 +215,6 @@ func (s *Spool) add(series string, e *spoolEntry) error {
 		d.Sync() //nolint:errcheck // best effort; the rename is already visible
 		d.Close()
 	}
-	s.pending[series] = append(s.pending[series], name)
 	return nil
 }
 
@@ -201,6 +252,7 @@ func (s *Spool) first(series string) (string, *spoolEntry, error) {
 	if err := json.Unmarshal(b, &e); err != nil {
 		return "", nil, fmt.Errorf("spool: entry %s/%s unreadable: %w", series, names[0], err)
 	}
+	e.name = names[0]
 	return names[0], &e, nil
 }
 
@@ -226,10 +278,11 @@ func (s *Spool) last(series string) (*spoolEntry, error) {
 	return &e, nil
 }
 
-// done removes an uploaded entry.
+// done removes an entry whose snapshot the store holds whole.
 func (s *Spool) done(series, name string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	delete(s.inflight, name)
 	if err := os.Remove(filepath.Join(s.dir, filepath.FromSlash(series), name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("spool: %w", err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/exhibit-dev/exhibit/pkg/controls"
 	"github.com/exhibit-dev/exhibit/pkg/localfile"
 	"github.com/exhibit-dev/exhibit/pkg/schedule"
+	"github.com/exhibit-dev/exhibit/pkg/store"
 )
 
 // Config is the whole configuration file.
@@ -38,13 +39,16 @@ type Config struct {
 	Controls     Controls             `yaml:"controls"`
 }
 
-// StoreOptions configure the s3:// store.
+// StoreOptions configure the store; all but Timeout apply to s3:// only.
 type StoreOptions struct {
-	Region         string `yaml:"region"`
-	Endpoint       string `yaml:"endpoint"`
-	ObjectLockMode string `yaml:"object_lock_mode"`
-	RetainDays     int    `yaml:"retain_days"`
-	SSEKMSKey      string `yaml:"sse_kms_key"`
+	// Timeout bounds every store call: a store that does not answer within
+	// it is unavailable, and snapshots go to the spool.
+	Timeout        time.Duration `yaml:"timeout"`
+	Region         string        `yaml:"region"`
+	Endpoint       string        `yaml:"endpoint"`
+	ObjectLockMode string        `yaml:"object_lock_mode"`
+	RetainDays     int           `yaml:"retain_days"`
+	SSEKMSKey      string        `yaml:"sse_kms_key"`
 	// AcceptUnlockedBucket lets the agent write to a bucket without
 	// versioning or Object Lock. Every snapshot then records the risk.
 	AcceptUnlockedBucket bool `yaml:"accept_unlocked_bucket"`
@@ -82,6 +86,7 @@ func Defaults() Config {
 	return Config{
 		Store: "file://./evidence",
 		StoreOptions: StoreOptions{
+			Timeout:        store.DefaultTimeout,
 			ObjectLockMode: "COMPLIANCE",
 			RetainDays:     2190,
 		},
@@ -179,6 +184,9 @@ func (c *Config) Validate(reg *collector.Registry) error {
 	}
 	add("store", validStoreURL(c.Store))
 	add("signing_key", validKeyURI(c.SigningKey))
+	if c.StoreOptions.Timeout <= 0 {
+		add("store_options.timeout", fmt.Errorf("must be positive, got %s", c.StoreOptions.Timeout))
+	}
 	if strings.HasPrefix(c.Store, "s3://") {
 		add("store_options", c.StoreOptions.Validate())
 	}

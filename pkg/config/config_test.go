@@ -69,6 +69,7 @@ func TestGoodConfig(t *testing.T) {
 	require.Equal(t, "2m0s", cfg.Collectors[1].Timeout.String())
 	require.Equal(t, 90, cfg.Thresholds.AccessKeyMaxAgeDays)
 	require.Equal(t, "127.0.0.1:9464", cfg.Listen)
+	require.Equal(t, 30*time.Second, cfg.StoreOptions.Timeout, "every store call has a deadline by default")
 }
 
 func TestSecretsNeverPrint(t *testing.T) {
@@ -101,6 +102,7 @@ func TestBadConfigs(t *testing.T) {
 		{"duplicate id", "collectors:\n  - {type: demo.noop, schedule: '@daily'}\n  - {type: demo.noop, schedule: '@daily'}\n", []string{`collectors[1].id: "demo.noop" is already used by collectors[0]`}},
 		{"bad account", strings.Replace(good, `"111122223333"`, `"1234"`, 1), []string{`sources.aws.accounts[0].id: "1234" is not a 12-digit account id`}},
 		{"unknown custom check", strings.Replace(good, "[aws.iam.root_mfa]", "[okta.nope]", 1), []string{`controls.custom[0].checks[0]: unknown check "okta.nope"`}},
+		{"zero store timeout", "store_options:\n  timeout: 0s\n", []string{"store_options.timeout: must be positive, got 0s"}},
 		{"bad store", "store: ftp://x\n", []string{`store: want file://PATH or s3://BUCKET[/PREFIX], got "ftp://x"`}},
 		{"not yaml", "a: [\n", []string{"not valid YAML"}},
 		{"list where mapping", "sources: [1]\n", []string{"sources: want a mapping"}},
