@@ -49,6 +49,8 @@ func cmdCollect(ctx context.Context, args []string, s streams) error {
 	if left, _ := w.agent.FlushSpool(ctx); left > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("the store %s is unavailable: %d snapshot(s) wait in the spool %s and will be uploaded by the next collect or run", w.store, left, cfg.SpoolDir)}
 	}
+	// Tokens the TSA did not give during the run get one more try.
+	w.agent.AttachPendingTokens(ctx)
 	// The evidence is stored; a checkpoint that could not be is not worth
 	// failing the collection over, the next one pins the same heads.
 	if _, err := w.agent.WriteCheckpoint(ctx); err != nil {

@@ -137,6 +137,8 @@ func cmdRun(ctx context.Context, args []string, s streams) error {
 	}
 	spoolCtx, stopSpool := context.WithCancel(ctx)
 	g.Add(func() error { return w.agent.RunSpool(spoolCtx) }, func(error) { stopSpool() })
+	tsCtx, stopTimestamps := context.WithCancel(ctx)
+	g.Add(func() error { return w.agent.RunTimestamps(tsCtx, time.Minute) }, func(error) { stopTimestamps() })
 	cpCtx, stopCheckpoints := context.WithCancel(ctx)
 	g.Add(func() error { return w.agent.RunCheckpoints(cpCtx, agent.CheckpointInterval) }, func(error) { stopCheckpoints() })
 	runCtx, stop := context.WithCancel(ctx)

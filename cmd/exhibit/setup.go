@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"strings"
 
 	"go.uber.org/zap"
@@ -22,6 +23,7 @@ import (
 	fsstore "github.com/exhibit-dev/exhibit/pkg/store/fs"
 	"github.com/exhibit-dev/exhibit/pkg/store/s3store"
 	"github.com/exhibit-dev/exhibit/pkg/store/storeurl"
+	"github.com/exhibit-dev/exhibit/pkg/timestamp"
 )
 
 // newLogger writes zap JSON, or readable console lines on a terminal.
@@ -225,15 +227,22 @@ func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat 
 	if err != nil {
 		return nil, configErr(fmt.Errorf("spool_dir: %w", err))
 	}
+	var tsa agent.Timestamper
+	if cfg.TimestampAuthority != "" {
+		// Through the agent's one transport, so AWS_CA_BUNDLE and proxies
+		// apply to the TSA as to every other call.
+		tsa = &timestamp.Client{URL: cfg.TimestampAuthority, HTTP: &http.Client{Transport: transport}}
+	}
 	a, err := agent.New(ctx, agent.Options{
-		Store:    st,
-		Signer:   signer,
-		Refs:     cat.Refs,
-		Logger:   log,
-		Version:  version,
-		Metrics:  metrics,
-		Spool:    spool,
-		Warnings: warnings,
+		Store:       st,
+		Signer:      signer,
+		Refs:        cat.Refs,
+		Logger:      log,
+		Version:     version,
+		Metrics:     metrics,
+		Spool:       spool,
+		Warnings:    warnings,
+		Timestamper: tsa,
 	})
 	if err != nil {
 		// Publishing the key is the first write: a store that exists but

@@ -40,7 +40,10 @@ type Options struct {
 	// Spool journals every snapshot until the store holds it whole, and
 	// keeps those the store could not take; nil to fail instead.
 	Spool *Spool
-	Now   func() time.Time
+	// Timestamper, when set, gets an RFC 3161 token over every snapshot,
+	// stored beside it as X.json.tsr.
+	Timestamper Timestamper
+	Now         func() time.Time
 }
 
 // Agent writes evidence. It is safe for concurrent use by several jobs.
@@ -54,6 +57,9 @@ type Agent struct {
 	mu    sync.Mutex
 	heads map[string]*head
 	locks map[string]*sync.Mutex
+	// pendingTokens are the series with a snapshot whose time-stamp token
+	// the TSA did not give yet.
+	pendingTokens map[string]bool
 	// checkpointed is the digest of the heads the last checkpoint pinned.
 	checkpointed string
 }
@@ -122,6 +128,8 @@ func New(ctx context.Context, opts Options) (*Agent, error) {
 		log:      opts.Logger.Named("agent"),
 		heads:    map[string]*head{},
 		locks:    map[string]*sync.Mutex{},
+
+		pendingTokens: map[string]bool{},
 	}, nil
 }
 

@@ -42,9 +42,11 @@ type Spool struct {
 // spooling time the snapshot is already chained and signed (Bytes and
 // Signature set); otherwise it is chained and signed on upload.
 type spoolEntry struct {
-	Snapshot    *evidence.Snapshot     `json:"snapshot"`
-	Bytes       []byte                 `json:"bytes,omitempty"`
-	Signature   []byte                 `json:"signature,omitempty"`
+	Snapshot  *evidence.Snapshot `json:"snapshot"`
+	Bytes     []byte             `json:"bytes,omitempty"`
+	Signature []byte             `json:"signature,omitempty"`
+	// Token is the TSA's time-stamp token over Bytes, when it gave one.
+	Token       []byte                 `json:"token,omitempty"`
 	Attachments []collector.Attachment `json:"attachments,omitempty"`
 	OncePerSlot bool                   `json:"once_per_slot,omitempty"`
 

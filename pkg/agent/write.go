@@ -193,10 +193,22 @@ func (a *Agent) finish(ctx context.Context, series string, e *spoolEntry) (Writt
 	if err := a.putSignature(ctx, key, e.Bytes, e.Signature); err != nil {
 		return Written{}, fmt.Errorf("series %s: %w", series, err)
 	}
+	if e.Token != nil {
+		if err := a.putToken(ctx, key, e.Token); err != nil {
+			return Written{}, fmt.Errorf("series %s: %w", series, err)
+		}
+	}
 	if err := a.opts.Store.Put(ctx, store.IndexKey(snap.StartedAt, series, snap.Seq), nil); err != nil && !errors.Is(err, store.ErrExists) {
 		return Written{}, &storeError{fmt.Errorf("series %s: store index of %s: %w", series, key, err)}
 	}
 	a.advance(series, snap, evidence.Digest(e.Bytes))
+	// The TSA answers again: tokens it did not give before, to this
+	// series' earlier snapshots (left by this process or one that stopped).
+	if e.Token != nil && snap.Seq > 1 {
+		if err := a.attachTokens(ctx, series, snap.Seq-1); err != nil {
+			a.log.Warn("pending time-stamp tokens not attached yet", zap.String("series", series), zap.Error(err))
+		}
+	}
 	if err := a.unjournal(series, e); err != nil {
 		return Written{}, err
 	}
@@ -327,6 +339,7 @@ func (a *Agent) chain(ctx context.Context, e *spoolEntry, h head, notes []eviden
 		return fmt.Errorf("sign snapshot: %w", err)
 	}
 	e.Bytes, e.Signature = b, sig
+	e.Token = a.stamp(ctx, snap.Series, snap.Seq, b)
 	e.dirty = true
 	return nil
 }

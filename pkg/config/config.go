@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -26,17 +27,21 @@ import (
 
 // Config is the whole configuration file.
 type Config struct {
-	Store        string               `yaml:"store"`
-	StoreOptions StoreOptions         `yaml:"store_options"`
-	SigningKey   string               `yaml:"signing_key"`
-	SpoolDir     string               `yaml:"spool_dir"`
-	Listen       string               `yaml:"listen"`
-	Log          Log                  `yaml:"log"`
-	Shutdown     Shutdown             `yaml:"shutdown"`
-	Sources      collector.Sources    `yaml:"sources"`
-	Collectors   []Collector          `yaml:"collectors" max:"1000"`
-	Thresholds   collector.Thresholds `yaml:"thresholds"`
-	Controls     Controls             `yaml:"controls"`
+	Store        string       `yaml:"store"`
+	StoreOptions StoreOptions `yaml:"store_options"`
+	SigningKey   string       `yaml:"signing_key"`
+	// TimestampAuthority is an RFC 3161 time-stamping authority's URL: each
+	// snapshot gets a token over its digest from a clock the operator does
+	// not control.
+	TimestampAuthority string               `yaml:"timestamp_authority"`
+	SpoolDir           string               `yaml:"spool_dir"`
+	Listen             string               `yaml:"listen"`
+	Log                Log                  `yaml:"log"`
+	Shutdown           Shutdown             `yaml:"shutdown"`
+	Sources            collector.Sources    `yaml:"sources"`
+	Collectors         []Collector          `yaml:"collectors" max:"1000"`
+	Thresholds         collector.Thresholds `yaml:"thresholds"`
+	Controls           Controls             `yaml:"controls"`
 }
 
 // StoreOptions configure the store; all but Timeout apply to s3:// only.
@@ -184,6 +189,9 @@ func (c *Config) Validate(reg *collector.Registry) error {
 	}
 	add("store", validStoreURL(c.Store))
 	add("signing_key", validKeyURI(c.SigningKey))
+	if c.TimestampAuthority != "" {
+		add("timestamp_authority", validTSA(c.TimestampAuthority))
+	}
 	if c.StoreOptions.Timeout <= 0 {
 		add("store_options.timeout", fmt.Errorf("must be positive, got %s", c.StoreOptions.Timeout))
 	}
@@ -361,4 +369,17 @@ func unjoin(err error) []error {
 		return out
 	}
 	return []error{err}
+}
+
+// validTSA accepts an http(s) URL without credentials in it: a TSA that
+// needs them is reached through a proxy, never with secrets in the config.
+func validTSA(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return fmt.Errorf("want an http(s) URL of an RFC 3161 time-stamping authority, got %q", raw)
+	case u.User != nil:
+		return errors.New("the URL must not carry credentials")
+	}
+	return nil
 }

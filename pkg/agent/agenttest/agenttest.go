@@ -93,11 +93,23 @@ func NewEnvWithKey(t testing.TB, env *Env, key *signing.FileKey, start time.Time
 	return newEnv(t, env.Dir, env.Store, key, start)
 }
 
-func newEnv(t testing.TB, dir string, st *fsstore.Store, key *signing.FileKey, start time.Time) *Env {
+// NewEnvWith is NewEnv with the agent's options changed by opt (a
+// Timestamper, say).
+func NewEnvWith(t testing.TB, start time.Time, opt func(*agent.Options)) *Env {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := fsstore.Open(filepath.Join(dir, "evidence"))
+	require.NoError(t, err)
+	key, err := signing.GenerateFileKey(filepath.Join(dir, "key.pem"))
+	require.NoError(t, err)
+	return newEnv(t, dir, st, key, start, opt)
+}
+
+func newEnv(t testing.TB, dir string, st *fsstore.Store, key *signing.FileKey, start time.Time, opts ...func(*agent.Options)) *Env {
 	t.Helper()
 	clock := &Clock{}
 	clock.t.Store(start.UnixNano())
-	a, err := agent.New(context.Background(), agent.Options{
+	o := agent.Options{
 		Store: st, Signer: key, Version: "test", Now: clock.Now,
 		Refs: func(check string) []string {
 			if check == "test.check" {
@@ -105,7 +117,11 @@ func newEnv(t testing.TB, dir string, st *fsstore.Store, key *signing.FileKey, s
 			}
 			return nil
 		},
-	})
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	a, err := agent.New(context.Background(), o)
 	require.NoError(t, err)
 	return &Env{Dir: dir, Store: st, Signer: key, Agent: a, Clock: clock}
 }
