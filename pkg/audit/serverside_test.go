@@ -35,12 +35,14 @@ type s3Env struct {
 	clock  *agenttest.Clock
 }
 
-func newS3Env(t *testing.T, srv *minio.Server, locked bool) *s3Env {
+// newS3Env's lock is the Object Lock mode the agent writes with ("": a
+// bucket without Object Lock).
+func newS3Env(t *testing.T, srv *minio.Server, lock string) *s3Env {
 	e := &s3Env{srv: srv, bucket: fmt.Sprintf("exhibit-serverside-%d", serverBucket.Add(1)), clock: &agenttest.Clock{}}
-	srv.CreateBucket(t, e.bucket, locked)
+	srv.CreateBucket(t, e.bucket, lock != "")
 	o := s3store.Options{Region: minio.Region, Endpoint: srv.Endpoint(), Credentials: srv.CredentialsProvider()}
-	if locked {
-		o.ObjectLockMode, o.RetainDays = "COMPLIANCE", 1
+	if lock != "" {
+		o.ObjectLockMode, o.RetainDays = lock, 1
 	}
 	var err error
 	e.writer, err = s3store.Open(t.Context(), e.bucket, "prod", o)
@@ -89,7 +91,7 @@ func TestVerifyReadsTheServersRecord(t *testing.T) {
 	srv := minio.Start(t)
 
 	t.Run("honest", func(t *testing.T) {
-		e := newS3Env(t, srv, true)
+		e := newS3Env(t, srv, "COMPLIANCE")
 		e.run(t, 0)
 		e.run(t, 0)
 		require.Empty(t, e.verify(t))
@@ -99,7 +101,7 @@ func TestVerifyReadsTheServersRecord(t *testing.T) {
 		// An insider with the signing key writes snapshots claiming to have
 		// run an hour and two days ago: signatures and chain are fine, the
 		// server's clock is not theirs.
-		e := newS3Env(t, srv, true)
+		e := newS3Env(t, srv, "COMPLIANCE")
 		e.run(t, -48*time.Hour)
 		e.run(t, -time.Hour)
 		e.run(t, 0)
@@ -114,7 +116,7 @@ func TestVerifyReadsTheServersRecord(t *testing.T) {
 		// Deleting the newest snapshot and its date-index marker leaves no
 		// gap in the chain and no dangling marker: only the bucket's version
 		// history shows it.
-		e := newS3Env(t, srv, true)
+		e := newS3Env(t, srv, "COMPLIANCE")
 		e.run(t, 0)
 		e.run(t, 0)
 		root := srv.Client()
@@ -137,18 +139,46 @@ func TestVerifyReadsTheServersRecord(t *testing.T) {
 		require.Contains(t, got, "retained: version ")
 	})
 
+	t.Run("rewritten under object lock", func(t *testing.T) {
+		// A plain PUT (without the agent's If-None-Match) over the newest
+		// snapshot and its signature, re-signed with the key: the bucket
+		// keeps the locked version beside the new one.
+		e := newS3Env(t, srv, "COMPLIANCE")
+		e.run(t, 0)
+		e.run(t, 0)
+		k := "evidence/t/acme/000000000002.json"
+		old, err := e.writer.Get(t.Context(), k)
+		require.NoError(t, err)
+		edited := []byte(strings.Replace(string(old), `"reason":"fine"`, `"reason":"all fine"`, 1))
+		require.NotEqual(t, old, edited)
+		root := srv.Client()
+		_, err = root.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(e.bucket), Key: aws.String("prod/" + k), Body: strings.NewReader(string(edited))})
+		require.NoError(t, err)
+		got := problemsText(e.verify(t))
+		require.Contains(t, got, k+": written 2 times")
+	})
+
 	t.Run("not locked", func(t *testing.T) {
-		e := newS3Env(t, srv, false)
+		e := newS3Env(t, srv, "")
 		e.run(t, 0)
 		got := problemsText(e.verify(t))
 		require.Contains(t, got, "evidence/t/acme/: 2 snapshot(s) or signature(s) have no Object Lock retention")
+	})
+
+	t.Run("governance mode", func(t *testing.T) {
+		// Whoever may bypass governance retention deletes versions without
+		// leaving a marker: not write-once against an insider.
+		e := newS3Env(t, srv, "GOVERNANCE")
+		e.run(t, 0)
+		got := problemsText(e.verify(t))
+		require.Contains(t, got, "evidence/t/acme/: 2 snapshot(s) or signature(s) are locked in GOVERNANCE mode only")
 	})
 
 	t.Run("reader without s3:GetObjectRetention", func(t *testing.T) {
 		// An auditor with the older read-only policy still gets every other
 		// check (MinIO lists versions under s3:ListBucket, so the server
 		// times are read), and is told what was left unchecked.
-		e := newS3Env(t, srv, true)
+		e := newS3Env(t, srv, "COMPLIANCE")
 		e.run(t, -48*time.Hour)
 		ps := e.verifyAs(t, srv.SessionCredentials(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",`+
 			`"Action":["s3:GetObject","s3:ListBucket","s3:GetBucketLocation"],"Resource":["arn:aws:s3:::*"]}]}`))
