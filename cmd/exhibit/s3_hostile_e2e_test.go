@@ -31,9 +31,11 @@ func TestVerifyHostileS3Store(t *testing.T) {
 		_, err := c.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String("hostile"), Key: aws.String("prod/" + key), Body: bytes.NewReader(b)})
 		require.NoError(t, err, "put %q", key)
 	}
-	env := agenttest.NewEnv(t, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC))
+	// Written now, so that the bucket's server times agree with what the
+	// snapshots claim: only the planted objects are out of place.
+	env := agenttest.NewEnv(t, time.Now().Add(-time.Minute))
 	col := &agenttest.Collector{Accounts: []string{"111122223333"}, Fn: agenttest.Passing}
-	env.Fill(t, agenttest.Job("aws.iam", "@daily", col), 3, 24*time.Hour)
+	env.Fill(t, agenttest.Job("aws.iam", "@daily", col), 3, time.Second)
 	root := env.Store.Root()
 	require.NoError(t, filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -68,5 +70,9 @@ func TestVerifyHostileS3Store(t *testing.T) {
 	}
 	require.NotContains(t, r.stdout, "\u202e", "a right-to-left override reaches no terminal")
 	require.Contains(t, r.stdout, "3 snapshot(s) in 1 series, 1 key(s): ")
-	require.Equal(t, len(strays)+1, strings.Count(r.stdout, "\n"), "one line per stray and the verdict:\n%s", r.stdout)
+	// The bucket has no Object Lock, which verify reports once for the
+	// series, and the key's span is noted.
+	require.Contains(t, r.stdout, "FAIL evidence/aws.iam/111122223333/: 6 snapshot(s) or signature(s) have no Object Lock retention")
+	require.Contains(t, r.stdout, "NOTE keys/")
+	require.Equal(t, len(strays)+3, strings.Count(r.stdout, "\n"), "one line per stray, the retention, the key's span and the verdict:\n%s", r.stdout)
 }
