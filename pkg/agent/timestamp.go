@@ -95,8 +95,11 @@ func (a *Agent) attachTokens(ctx context.Context, series string, seq int64) erro
 }
 
 // RunTimestamps attaches pending tokens every interval until ctx is done.
+// Without a TSA it only waits: it runs beside the daemon's other parts,
+// and returning early would stop them all.
 func (a *Agent) RunTimestamps(ctx context.Context, interval time.Duration) error {
 	if a.opts.Timestamper == nil {
+		<-ctx.Done()
 		return nil
 	}
 	t := time.NewTicker(interval)
