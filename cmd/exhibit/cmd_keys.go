@@ -115,7 +115,11 @@ func cmdKeysRotate(ctx context.Context, args []string, s streams) error {
 		return err
 	}
 	st := store.WithTimeout(opened, cfg.StoreOptions.Timeout)
-	r, err := agent.Rotate(ctx, st, current, next, *reason, time.Now())
+	transport, err := baseTransport()
+	if err != nil {
+		return configErr(err)
+	}
+	r, err := agent.Rotate(ctx, st, current, next, timestamper(cfg, transport), *reason, time.Now())
 	if err != nil {
 		return configErr(fmt.Errorf("keys rotate: %w", err))
 	}

@@ -87,6 +87,16 @@ func openStore(ctx context.Context, cfg *config.Config) (store.Store, []string, 
 	return st, warnings, nil
 }
 
+// timestamper is the configured TSA's client, nil without one. It goes
+// through the agent's one transport, so AWS_CA_BUNDLE and proxies apply to
+// the TSA as to every other call.
+func timestamper(cfg *config.Config, transport http.RoundTripper) agent.Timestamper {
+	if cfg.TimestampAuthority == "" {
+		return nil
+	}
+	return &timestamp.Client{URL: cfg.TimestampAuthority, HTTP: &http.Client{Transport: transport}}
+}
+
 // openSigner opens the signing key named by uri. A local key file is
 // generated on first use only while st has no published key: once evidence
 // is signed, a missing key file is a mistyped path or a lost key, and a new
@@ -227,12 +237,7 @@ func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat 
 	if err != nil {
 		return nil, configErr(fmt.Errorf("spool_dir: %w", err))
 	}
-	var tsa agent.Timestamper
-	if cfg.TimestampAuthority != "" {
-		// Through the agent's one transport, so AWS_CA_BUNDLE and proxies
-		// apply to the TSA as to every other call.
-		tsa = &timestamp.Client{URL: cfg.TimestampAuthority, HTTP: &http.Client{Transport: transport}}
-	}
+	tsa := timestamper(cfg, transport)
 	a, err := agent.New(ctx, agent.Options{
 		Store:       st,
 		Signer:      signer,

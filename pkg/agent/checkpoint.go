@@ -65,6 +65,13 @@ func (a *Agent) WriteCheckpoint(ctx context.Context) (string, error) {
 	if err := a.opts.Store.Put(ctx, key, b); err != nil {
 		return "", fmt.Errorf("checkpoint: store %s: %w", key, err)
 	}
+	// With a TSA, the checkpoint is dated too: a kept copy of it then
+	// proves when the heads it pins already existed.
+	if tok := a.stampObject(ctx, key, b); tok != nil {
+		if err := a.putToken(ctx, key, tok); err != nil {
+			a.log.Warn("checkpoint written without its time-stamp token", zap.String("key", key), zap.Error(err))
+		}
+	}
 	a.mu.Lock()
 	a.checkpointed = pinned
 	a.mu.Unlock()

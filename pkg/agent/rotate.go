@@ -16,7 +16,10 @@ import (
 // published. It returns the statement. Rotating to a key that already has a
 // statement is an error naming it; so is a current key the store does not
 // publish (it cannot vouch for anything there).
-func Rotate(ctx context.Context, st store.Store, current, next signing.Signer, reason string, now time.Time) (*evidence.Rotation, error) {
+//
+// With tsa (nil for none), the statement is time-stamped too, so that when
+// the key changed does not rest on the statement's own word.
+func Rotate(ctx context.Context, st store.Store, current, next signing.Signer, tsa Timestamper, reason string, now time.Time) (*evidence.Rotation, error) {
 	fromPub, err := current.PublicKey(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("current key: %w", err)
@@ -69,6 +72,16 @@ func Rotate(ctx context.Context, st store.Store, current, next signing.Signer, r
 	}
 	if err := putSignature(ctx, st, key, b, current); err != nil {
 		return nil, err
+	}
+	if tsa != nil {
+		var stampErr error
+		tok := stampWith(ctx, tsa, b, func(err error) { stampErr = err })
+		if tok == nil {
+			return nil, fmt.Errorf("time-stamp the rotation: %w (run the rotation again once the TSA answers)", stampErr)
+		}
+		if err := st.Put(ctx, store.TokenKey(key), tok); err != nil && !errors.Is(err, store.ErrExists) {
+			return nil, fmt.Errorf("store %s: %w", store.TokenKey(key), err)
+		}
 	}
 	if _, err := PublishKey(ctx, st, next); err != nil {
 		return nil, err

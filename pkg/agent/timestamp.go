@@ -30,15 +30,34 @@ func (a *Agent) stamp(ctx context.Context, series string, seq int64, b []byte) [
 	if a.opts.Timestamper == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, stampTimeout)
-	defer cancel()
-	tok, err := a.opts.Timestamper.Stamp(ctx, b)
-	if err != nil {
+	return stampWith(ctx, a.opts.Timestamper, b, func(err error) {
 		a.log.Warn("time-stamp token pending: the TSA did not give one; the snapshot is written and the token fetched later",
 			zap.String("series", series), zap.Int64("seq", seq), zap.Error(err))
 		a.mu.Lock()
 		a.pendingTokens[series] = true
 		a.mu.Unlock()
+	})
+}
+
+// stampObject is stamp for an object outside the series (a checkpoint): a
+// TSA that does not answer leaves it without a token, which is logged.
+func (a *Agent) stampObject(ctx context.Context, key string, b []byte) []byte {
+	if a.opts.Timestamper == nil {
+		return nil
+	}
+	return stampWith(ctx, a.opts.Timestamper, b, func(err error) {
+		a.log.Warn("no time-stamp token: the TSA did not give one", zap.String("key", key), zap.Error(err))
+	})
+}
+
+// stampWith asks tsa for a token over b, bounded by stampTimeout; nil when
+// it gave none (onErr is told why).
+func stampWith(ctx context.Context, tsa Timestamper, b []byte, onErr func(error)) []byte {
+	ctx, cancel := context.WithTimeout(ctx, stampTimeout)
+	defer cancel()
+	tok, err := tsa.Stamp(ctx, b)
+	if err != nil {
+		onErr(err)
 		return nil
 	}
 	return tok

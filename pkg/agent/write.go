@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"slices"
 	"time"
 
@@ -34,8 +35,14 @@ import (
 // reached leaves the entry waiting in the spool.
 
 // maxClaimAttempts bounds how often a writer re-reads the head after another
-// writer claimed the next number first.
-const maxClaimAttempts = 10
+// writer claimed the next number first. Each lost claim is another writer's
+// snapshot stored, so N replicas writing a series in step can make one lose
+// many times; between attempts it waits a little, at random, so that the
+// same writer does not keep arriving second.
+const maxClaimAttempts = 50
+
+// claimBackoff is the longest wait after a lost claim.
+const claimBackoff = 100 * time.Millisecond
 
 // storeError marks a failure of the store to take evidence: the snapshot is
 // spooled rather than lost.
@@ -151,6 +158,12 @@ func (a *Agent) upload(ctx context.Context, series string, e *spoolEntry) (Writt
 				}
 				// Another writer took this number: re-read the head and chain after it.
 				a.forget(series)
+				wait := time.Duration(mrand.Int64N(int64(min(time.Duration(attempt)*10*time.Millisecond, claimBackoff))))
+				select {
+				case <-ctx.Done():
+					return Written{}, &storeError{ctx.Err()}
+				case <-time.After(wait):
+				}
 				continue
 			}
 			// Ours, from an earlier attempt that did not finish.

@@ -99,6 +99,11 @@ func (v *verifier) checkCheckpoints(ctx context.Context) error {
 				continue // checked with its checkpoint
 			}
 		}
+		if base, ok := strings.CutSuffix(key, ".tsr"); ok {
+			if _, _, ok := store.ParseCheckpointKey(base); ok {
+				continue // checked with its checkpoint
+			}
+		}
 		if _, _, ok := store.ParseCheckpointKey(key); !ok {
 			v.problem(key, "unexpected object among checkpoints")
 			continue
@@ -163,6 +168,7 @@ func (v *verifier) storedCheckpoint(ctx context.Context, key string) *evidence.C
 		v.problem(store.SignatureKey(key), "signature does not verify against key %s", short(cp.KeyID))
 		return nil
 	}
+	v.checkObjectToken(ctx, key, b, cp.TakenAt)
 	return cp
 }
 

@@ -58,6 +58,9 @@ func (v *verifier) loadRotations(ctx context.Context, published map[string]*ecds
 		if base, ok := strings.CutSuffix(key, ".sig"); ok && isRotationKey(base) {
 			continue // read with its statement
 		}
+		if base, ok := strings.CutSuffix(key, ".tsr"); ok && isRotationKey(base) {
+			continue // read with its statement
+		}
 		if !isRotationKey(key) {
 			v.problem(key, "unexpected object among key rotations")
 			continue
@@ -101,6 +104,7 @@ func (v *verifier) loadRotations(ctx context.Context, published map[string]*ecds
 			v.problem(store.SignatureKey(s.key), "the key rotation is not signed by the key it rotates from (%s)", short(s.r.From))
 			continue
 		}
+		v.checkObjectToken(ctx, s.key, s.b, s.r.At)
 		l.next[s.r.From] = append(l.next[s.r.From], s.r.To)
 		l.announced[s.r.To] = s.r.At
 	}

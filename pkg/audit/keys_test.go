@@ -27,7 +27,7 @@ func continued(t *testing.T, rotate bool) (env *agenttest.Env, old, next *ecdsa.
 	key, err := signing.GenerateFileKey(filepath.Join(t.TempDir(), "next.pem"))
 	require.NoError(t, err)
 	if rotate {
-		_, err := agent.Rotate(t.Context(), env.Store, env.Signer, key, "yearly rotation", t0.AddDate(0, 0, 3))
+		_, err := agent.Rotate(t.Context(), env.Store, env.Signer, key, nil, "yearly rotation", t0.AddDate(0, 0, 3))
 		require.NoError(t, err)
 	}
 	later := agenttest.NewEnvWithKey(t, env, key, t0.AddDate(0, 0, 3))

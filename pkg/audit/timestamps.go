@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"context"
+	"errors"
 	"time"
 
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
@@ -74,6 +76,37 @@ func (v *verifier) checkToken(key string, snap *evidence.Snapshot, b []byte, hav
 // checked.
 func (v *verifier) reportUncheckedTokens() {
 	if n := v.tokens.unchecked; n > 0 {
-		v.note(store.EvidencePrefix, "%d snapshot(s) carry an RFC 3161 time-stamp token that was not checked: pass --tsa-certs FILE (the TSA's certificates, obtained from the TSA, not from the store) to check them", n)
+		v.note(store.EvidencePrefix, "%d snapshot(s) or other object(s) carry an RFC 3161 time-stamp token that was not checked: pass --tsa-certs FILE (the TSA's certificates, obtained from the TSA, not from the store) to check them", n)
+	}
+}
+
+// checkObjectToken checks the time-stamp token beside an object that is not
+// a snapshot (a checkpoint, a key rotation), when one is there: it must
+// verify and date the object within the tolerance of the time it claims.
+// Such objects need no token, so a missing one is no problem.
+func (v *verifier) checkObjectToken(ctx context.Context, key string, b []byte, claimed time.Time) {
+	tkey := store.TokenKey(key)
+	raw, err := v.st.Get(ctx, tkey)
+	switch {
+	case errors.Is(err, store.ErrNotExist):
+		return
+	case err != nil:
+		v.problem(tkey, "unreadable: %s", readError(err))
+		return
+	case v.opts.TSACerts == nil:
+		v.tokens.unchecked++
+		return
+	}
+	tok, err := timestamp.Verify(raw, b, v.opts.TSACerts)
+	if err != nil {
+		v.problem(tkey, "time-stamp token does not verify: %s", EscapeText(err.Error()))
+		return
+	}
+	tolerance := v.opts.TSATolerance
+	if tolerance <= 0 {
+		tolerance = DefaultTSATolerance
+	}
+	if d := tok.Time.Sub(claimed); d > tolerance+tok.Accuracy || -d > tolerance+tok.Accuracy {
+		v.problem(tkey, "time-stamped %s, but it says it was made %s", tok.Time.Format(time.RFC3339), claimed.UTC().Format(time.RFC3339))
 	}
 }

@@ -56,10 +56,20 @@ func TestTimestampTokens(t *testing.T) {
 		runOnce(t, env)
 		_, err := env.Store.Get(t.Context(), store.TokenKey(k(2)))
 		require.NoError(t, err)
+		// The agent's checkpoint is time-stamped too.
+		cp, err := env.Agent.WriteCheckpoint(t.Context())
+		require.NoError(t, err)
+		_, err = env.Store.Get(t.Context(), store.TokenKey(cp))
+		require.NoError(t, err)
 		rep := verifyOpts(t, env, opts)
 		require.True(t, rep.OK(), "%v", rep.Problems)
 		// Without the TSA's certificates nothing is claimed of the tokens.
-		requireNote(t, verifyOpts(t, env, audit.VerifyOptions{}), store.EvidencePrefix, "2 snapshot(s) carry an RFC 3161 time-stamp token that was not checked")
+		requireNote(t, verifyOpts(t, env, audit.VerifyOptions{}), store.EvidencePrefix, "3 snapshot(s) or other object(s) carry an RFC 3161 time-stamp token that was not checked")
+		// A checkpoint's token that is not over its bytes is a problem.
+		other, err := env.Store.Get(t.Context(), store.TokenKey(k(1)))
+		require.NoError(t, err)
+		overwrite(t, path(env, store.TokenKey(cp)), other)
+		requireProblem(t, verifyOpts(t, env, opts), store.TokenKey(cp), "not over these bytes")
 	})
 
 	for _, back := range []time.Duration{time.Hour, 48 * time.Hour} {

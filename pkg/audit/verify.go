@@ -165,11 +165,11 @@ func Verify(ctx context.Context, st store.Store, opts VerifyOptions) (*VerifyRep
 		v.problem(store.EvidencePrefix, "no snapshot started in the period")
 	}
 	v.keyContinuity()
-	v.reportUncheckedTokens()
 	v.reportLocks()
 	if err := v.checkCheckpoints(ctx); err != nil {
 		return nil, err
 	}
+	v.reportUncheckedTokens()
 	v.orphanMarkers()
 	v.strayAttachments()
 	v.unusedKeys()
