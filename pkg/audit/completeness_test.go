@@ -141,6 +141,12 @@ func TestCompleteness(t *testing.T) {
 				return
 			}
 			require.Equal(t, tc.want, rep.Problems)
+			require.Len(t, rep.Runs, 1)
+			notChecked := strings.HasPrefix(tc.want[0].Message, "completeness not checked")
+			require.Equal(t, !notChecked, rep.Runs[0].Checked, "a series not judged says so")
+			if !notChecked {
+				require.Equal(t, len(tc.want), rep.Runs[0].Missing)
+			}
 
 			// A period without an end ends now: the same problems are
 			// found, and more, since the collector stopped long ago.
