@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -342,4 +343,20 @@ func (d *discoveryFails) Scopes(ctx context.Context) ([]evidence.Scope, error) {
 		return nil, errors.New("ListAccounts: AccessDenied")
 	}
 	return d.Collector.Scopes(ctx)
+}
+
+// A failed run's error is quoted cut short, on a character boundary: the
+// stage keeps one per run, and an error can be as long as a snapshot.
+func TestCompletenessCutsLongErrors(t *testing.T) {
+	defer audit.SetNow(func() time.Time { return time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC) })()
+	env := agenttest.NewEnv(t, t0)
+	c := &agenttest.Collector{Accounts: []string{"111122223333"}, Fn: outcomes(strings.Repeat("é", 400))}
+	runAt(t, env, agenttest.Job("aws.s3", "@daily", c), t0)
+	rep, err := audit.Verify(t.Context(), env.Store, audit.VerifyOptions{From: t0, To: t0.AddDate(0, 0, 1)})
+	require.NoError(t, err)
+	require.Len(t, rep.Problems, 1)
+	msg := rep.Problems[0].Message
+	require.True(t, utf8.ValidString(msg), msg)
+	// "test:111122223333: " is 19 bytes; 500 leave room for 240 é.
+	require.Contains(t, msg, "failed: test:111122223333: "+strings.Repeat("é", 240)+"… (evidence/aws.s3/111122223333/000000000001.json)")
 }
