@@ -31,6 +31,7 @@ func cmdVerify(ctx context.Context, args []string, s streams) error {
 	tsaTolerance := fs.Duration("tsa-tolerance", audit.DefaultTSATolerance, "how far a token's time may lie from the snapshot's finished_at")
 	var checkpoints multiFlag
 	fs.Var(&checkpoints, "checkpoint", "a checkpoint `file` kept from exhibit checkpoint (repeatable): every series it pins must still be extended")
+	allowFailed := fs.Bool("allow-failed-runs", false, "with a period, print runs that failed as notes instead of problems (they are still listed and counted; a missing run still fails)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -38,13 +39,16 @@ func cmdVerify(ctx context.Context, args []string, s streams) error {
 	if !from.t.IsZero() && !to.t.IsZero() && !to.t.After(from.t) {
 		return usageErr("verify: --to must be after --from")
 	}
+	if *allowFailed && from.t.IsZero() && to.t.IsZero() {
+		return usageErr("verify: --allow-failed-runs needs a period (--from, --to): runs are only judged in one")
+	}
 	if *storeDelay <= 0 {
 		return usageErr("verify: --store-delay must be positive")
 	}
 	if *minRetain < 0 {
 		return usageErr("verify: --min-retain-days must not be negative")
 	}
-	opts := audit.VerifyOptions{From: from.t, To: to.t, StoreDelay: *storeDelay, MinRetainDays: *minRetain}
+	opts := audit.VerifyOptions{From: from.t, To: to.t, StoreDelay: *storeDelay, MinRetainDays: *minRetain, AllowFailedRuns: *allowFailed}
 	for _, k := range keys {
 		b, err := fsstore.ReadFile(k, maxKeyFile)
 		if err != nil {
@@ -107,6 +111,14 @@ func cmdVerify(ctx context.Context, args []string, s streams) error {
 			return err
 		}
 	} else {
+		for _, r := range rep.Runs {
+			unchecked := ""
+			if !r.Checked {
+				unchecked = " (part of the period not checked)"
+			}
+			fmt.Fprintf(s.out, "RUNS %s: %d complete, %d partial, %d failed, %d missing%s\n", audit.Escape(r.Series),
+				r.Complete, r.Partial, r.Failed, r.Missing, unchecked)
+		}
 		verdict := "OK"
 		if !rep.OK() {
 			verdict = fmt.Sprintf("%d problem(s)", len(rep.Problems))

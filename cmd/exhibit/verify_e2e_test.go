@@ -1,10 +1,13 @@
 package main
 
 import (
+	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/exhibit-dev/exhibit/pkg/agent/agenttest"
+	"github.com/exhibit-dev/exhibit/pkg/collector"
 	"github.com/exhibit-dev/exhibit/pkg/store"
 	"github.com/exhibit-dev/exhibit/pkg/testtool"
 )
@@ -35,6 +39,52 @@ func TestVerifyExitCodes(t *testing.T) {
 	r = exhibit(t, t.TempDir(), nil, "verify", "--store", url, "--from", "2026-13-01")
 	require.Equal(t, 2, r.code)
 	require.Contains(t, r.stderr, "want YYYY-MM-DD")
+}
+
+// A store whose runs all failed does not verify over its period: each failed
+// run is listed. Allowing failed runs makes them notes, still listed.
+func TestVerifyFailsOnFailedRuns(t *testing.T) {
+	env := agenttest.NewEnv(t, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC))
+	c := &agenttest.Collector{Accounts: []string{"111122223333"}, Fn: func(collector.Request) (*collector.Result, error) {
+		return nil, errors.New("ExpiredToken: the security token included in the request is expired")
+	}}
+	env.Fill(t, agenttest.Job("aws.iam", "@daily", c), 3, 24*time.Hour)
+	url := "file://" + env.Store.Root()
+	period := []string{"verify", "--store", url, "--from", "2026-05-01", "--to", "2026-05-04"}
+	failedRun := func(day, seq string) string {
+		return "evidence/aws.iam/111122223333/: collection failed: the run due 2026-05-0" + day + "T00:00:00Z (schedule @daily) failed: " +
+			"test:111122223333: ExpiredToken: the security token included in the request is expired (evidence/aws.iam/111122223333/00000000000" + seq + ".json)\n"
+	}
+
+	r := exhibit(t, t.TempDir(), nil, period...)
+	require.Equal(t, 1, r.code, r.stdout+r.stderr)
+	for i, day := range []string{"1", "2", "3"} {
+		require.Contains(t, r.stdout, "FAIL "+failedRun(day, strconv.Itoa(i+1)))
+	}
+	require.Contains(t, r.stdout, "RUNS aws.iam/111122223333: 0 complete, 0 partial, 3 failed, 0 missing\n")
+	require.Contains(t, r.stdout, ": 3 problem(s)")
+
+	r = exhibit(t, t.TempDir(), nil, append(period, "--allow-failed-runs")...)
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	require.NotContains(t, r.stdout, "FAIL ")
+	for i, day := range []string{"1", "2", "3"} {
+		require.Contains(t, r.stdout, "NOTE "+failedRun(day, strconv.Itoa(i+1)))
+	}
+	require.Contains(t, r.stdout, "RUNS aws.iam/111122223333: 0 complete, 0 partial, 3 failed, 0 missing\n")
+
+	r = exhibit(t, t.TempDir(), nil, append(period, "--json")...)
+	require.Equal(t, 1, r.code, r.stdout+r.stderr)
+	var rep struct {
+		Problems []struct{ Key, Message string }
+		Runs     []map[string]any
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep))
+	require.Len(t, rep.Problems, 3)
+	require.Equal(t, []map[string]any{{"series": "aws.iam/111122223333", "complete": 0.0, "partial": 0.0, "failed": 3.0, "missing": 0.0, "checked": true}}, rep.Runs)
+
+	r = exhibit(t, t.TempDir(), nil, "verify", "--store", url, "--allow-failed-runs")
+	require.Equal(t, 2, r.code, "without a period no run is judged: %s", r.stdout)
+	require.Contains(t, r.stderr, "--allow-failed-runs needs a period")
 }
 
 // Each kind of tampering makes verify exit 1 and name the object.

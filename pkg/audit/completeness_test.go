@@ -1,15 +1,20 @@
 package audit_test
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/exhibit-dev/exhibit/pkg/agent"
 	"github.com/exhibit-dev/exhibit/pkg/agent/agenttest"
 	"github.com/exhibit-dev/exhibit/pkg/audit"
+	"github.com/exhibit-dev/exhibit/pkg/collector"
+	"github.com/exhibit-dev/exhibit/pkg/evidence"
 	"github.com/exhibit-dev/exhibit/pkg/store"
 )
 
@@ -137,6 +142,12 @@ func TestCompleteness(t *testing.T) {
 				return
 			}
 			require.Equal(t, tc.want, rep.Problems)
+			require.Len(t, rep.Runs, 1)
+			notChecked := strings.HasPrefix(tc.want[0].Message, "completeness not checked")
+			require.Equal(t, !notChecked, rep.Runs[0].Checked, "a series not judged says so")
+			if !notChecked {
+				require.Equal(t, len(tc.want), rep.Runs[0].Missing)
+			}
 
 			// A period without an end ends now: the same problems are
 			// found, and more, since the collector stopped long ago.
@@ -184,4 +195,168 @@ func TestCompletenessStopsAtNow(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, rep.Problems, 1, "%v", rep.Problems)
 	require.Contains(t, rep.Problems[0].Message, "due 2026-03-02T00:00:00Z", "day 1 was missed; day 3 may still run")
+}
+
+// outcomes scripts a collector's runs in order: "pass", "partial", or any
+// other text, which fails the run with that error.
+func outcomes(list ...string) func(collector.Request) (*collector.Result, error) {
+	n := 0
+	return func(req collector.Request) (*collector.Result, error) {
+		o := list[n]
+		n++
+		switch o {
+		case "pass":
+			return agenttest.Passing(req)
+		case "partial":
+			res, _ := agenttest.Passing(req)
+			pe := &collector.PartialError{}
+			pe.Add("us-east-1", "ListBuckets", errors.New("AccessDenied"))
+			pe.Add("eu-west-1", "ListBuckets", errors.New("AccessDenied"))
+			return res, pe
+		}
+		return nil, errors.New(o)
+	}
+}
+
+// A slot covered only by failed snapshots is a failure of its own, naming
+// the snapshot and its error; one only partly collected is a note; each
+// series' runs are counted.
+func TestCompletenessJudgesFailedAndPartialRuns(t *testing.T) {
+	defer audit.SetNow(func() time.Time { return time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC) })()
+	env := agenttest.NewEnv(t, t0)
+	c := &agenttest.Collector{Accounts: []string{"111122223333"}, Fn: outcomes(
+		"pass",                           // day 0
+		"ExpiredToken: \x1b[2Jexpired\n", // day 1
+		"partial",                        // day 2; day 3 left no snapshot
+		"Throttling", "pass",             // day 4: retried, and the retry passed
+		"Throttling", "Throttling", // day 5: retried, and failed again
+	)}
+	runAt(t, env, agenttest.Job("aws.s3", "@daily", c), days(t0, 0, 1, 2, 4, 4.5, 5, 5.5)...)
+	const prefix = "evidence/aws.s3/111122223333/"
+	failedRun := func(day int, seq, err string) audit.Problem {
+		return audit.Problem{Key: prefix, Message: "collection failed: the run due " + t0.AddDate(0, 0, day).Format(time.RFC3339) +
+			" (schedule @daily) failed: test:111122223333: " + err + " (" + prefix + seq + ".json)"}
+	}
+	failed := []audit.Problem{
+		failedRun(1, "000000000002", `ExpiredToken: \x1b[2Jexpired\n`),
+		failedRun(5, "000000000006", "Throttling"),
+	}
+	gap := audit.Problem{Key: prefix, Message: "gap: no snapshot for the run due 2026-03-04T00:00:00Z (schedule @daily)"}
+	partial := audit.Problem{Key: prefix, Message: "partial collection: the run due 2026-03-03T00:00:00Z (schedule @daily) gathered only part of its evidence, " +
+		"2 error(s), the first: us-east-1: ListBuckets: AccessDenied (" + prefix + "000000000003.json)"}
+	period := audit.VerifyOptions{From: t0, To: t0.AddDate(0, 0, 6)}
+
+	rep, err := audit.Verify(t.Context(), env.Store, period)
+	require.NoError(t, err)
+	require.Equal(t, []audit.Problem{failed[0], gap, failed[1]}, rep.Problems)
+	require.Equal(t, []audit.Problem{partial}, notesUnder(rep, prefix))
+	counts := []audit.SeriesRuns{{Series: "aws.s3/111122223333", Complete: 2, Partial: 1, Failed: 2, Missing: 1, Checked: true}}
+	require.Equal(t, counts, rep.Runs)
+
+	// Allowed, failed runs are still listed, as notes; a gap stays a problem.
+	period.AllowFailedRuns = true
+	rep, err = audit.Verify(t.Context(), env.Store, period)
+	require.NoError(t, err)
+	require.Equal(t, []audit.Problem{gap}, rep.Problems)
+	require.Equal(t, []audit.Problem{failed[0], partial, failed[1]}, notesUnder(rep, prefix))
+	require.Equal(t, counts, rep.Runs)
+
+	// Without a period nothing is judged or counted.
+	rep, err = audit.Verify(t.Context(), env.Store, audit.VerifyOptions{})
+	require.NoError(t, err)
+	require.True(t, rep.OK(), "%v", rep.Problems)
+	require.Empty(t, rep.Runs)
+}
+
+// notesUnder is the report's notes on keys under prefix: the others (which
+// key signed what) are not the completeness stage's.
+func notesUnder(rep *audit.VerifyReport, prefix string) []audit.Problem {
+	var out []audit.Problem
+	for _, n := range rep.Notes {
+		if strings.HasPrefix(n.Key, prefix) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// A run that started after its slot began, as a series' first run does, is
+// judged as that slot's run: a failure there is not hidden for want of a
+// slot that began in the period.
+func TestCompletenessJudgesTheFirstRunOfASeries(t *testing.T) {
+	defer audit.SetNow(func() time.Time { return time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC) })()
+	env := agenttest.NewEnv(t, t0)
+	c := &agenttest.Collector{Accounts: []string{"111122223333"}, Fn: outcomes("AccessDenied", "pass")}
+	runAt(t, env, agenttest.Job("aws.s3", "@daily", c), days(t0, 0.5, 1)...)
+	rep, err := audit.Verify(t.Context(), env.Store, audit.VerifyOptions{From: t0, To: t0.AddDate(0, 0, 2)})
+	require.NoError(t, err)
+	require.Equal(t, []audit.Problem{{Key: "evidence/aws.s3/111122223333/",
+		Message: "collection failed: the run due 2026-03-01T00:00:00Z (schedule @daily) failed: test:111122223333: AccessDenied (evidence/aws.s3/111122223333/000000000001.json)"}},
+		rep.Problems)
+	require.Equal(t, []audit.SeriesRuns{{Series: "aws.s3/111122223333", Complete: 1, Failed: 1, Checked: true}}, rep.Runs)
+}
+
+// "@every" runs are judged each by its own status, named by when it
+// started.
+func TestCompletenessJudgesEveryRuns(t *testing.T) {
+	defer audit.SetNow(func() time.Time { return time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC) })()
+	env := agenttest.NewEnv(t, t0)
+	c := &agenttest.Collector{Accounts: []string{"111122223333"}, Fn: outcomes("pass", "Throttling", "pass")}
+	runAt(t, env, agenttest.Job("aws.s3", "@every 5m", c), minutes(t0, 5, 10, 15)...)
+	rep, err := audit.Verify(t.Context(), env.Store, audit.VerifyOptions{From: t0, To: t0.Add(17 * time.Minute)})
+	require.NoError(t, err)
+	require.Equal(t, []audit.Problem{{Key: "evidence/aws.s3/111122223333/",
+		Message: "collection failed: the run started 2026-03-01T00:10:00Z (schedule @every 5m) failed: test:111122223333: Throttling (evidence/aws.s3/111122223333/000000000002.json)"}},
+		rep.Problems)
+	require.Equal(t, []audit.SeriesRuns{{Series: "aws.s3/111122223333", Complete: 2, Failed: 1, Checked: true}}, rep.Runs)
+}
+
+// A run whose collector could not list its scopes is a failed run, in its
+// discovery series; the series it would have extended show the gap.
+func TestCompletenessDiscoveryFailures(t *testing.T) {
+	defer audit.SetNow(func() time.Time { return time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC) })()
+	env := agenttest.NewEnv(t, t0)
+	c := &discoveryFails{Collector: agenttest.Collector{Accounts: []string{"111122223333"}, Fn: agenttest.Passing}, fail: []bool{false, true, false}}
+	runAt(t, env, agenttest.Job("aws.s3", "@daily", c), days(t0, 0, 1, 2)...)
+	rep, err := audit.Verify(t.Context(), env.Store, audit.VerifyOptions{From: t0, To: t0.AddDate(0, 0, 3)})
+	require.NoError(t, err)
+	require.Equal(t, []audit.Problem{
+		{Key: "evidence/aws.s3/111122223333/", Message: "gap: no snapshot for the run due 2026-03-02T00:00:00Z (schedule @daily)"},
+		{Key: "evidence/aws.s3/discovery/", Message: "collection failed: the run started 2026-03-02T00:00:00Z (schedule @daily) failed: test:discovery: ListAccounts: AccessDenied (evidence/aws.s3/discovery/000000000001.json)"},
+	}, rep.Problems)
+	require.Equal(t, []audit.SeriesRuns{
+		{Series: "aws.s3/111122223333", Complete: 2, Missing: 1, Checked: true},
+		{Series: "aws.s3/discovery", Failed: 1, Checked: true},
+	}, rep.Runs)
+}
+
+// discoveryFails fails its scope discovery on the runs fail says.
+type discoveryFails struct {
+	agenttest.Collector
+	fail []bool
+	n    int
+}
+
+func (d *discoveryFails) Scopes(ctx context.Context) ([]evidence.Scope, error) {
+	d.n++
+	if d.fail[d.n-1] {
+		return nil, errors.New("ListAccounts: AccessDenied")
+	}
+	return d.Collector.Scopes(ctx)
+}
+
+// A failed run's error is quoted cut short, on a character boundary: the
+// stage keeps one per run, and an error can be as long as a snapshot.
+func TestCompletenessCutsLongErrors(t *testing.T) {
+	defer audit.SetNow(func() time.Time { return time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC) })()
+	env := agenttest.NewEnv(t, t0)
+	c := &agenttest.Collector{Accounts: []string{"111122223333"}, Fn: outcomes(strings.Repeat("é", 400))}
+	runAt(t, env, agenttest.Job("aws.s3", "@daily", c), t0)
+	rep, err := audit.Verify(t.Context(), env.Store, audit.VerifyOptions{From: t0, To: t0.AddDate(0, 0, 1)})
+	require.NoError(t, err)
+	require.Len(t, rep.Problems, 1)
+	msg := rep.Problems[0].Message
+	require.True(t, utf8.ValidString(msg), msg)
+	// "test:111122223333: " is 19 bytes; 500 leave room for 240 é.
+	require.Contains(t, msg, "failed: test:111122223333: "+strings.Repeat("é", 240)+"… (evidence/aws.s3/111122223333/000000000001.json)")
 }

@@ -22,6 +22,14 @@ import (
 // failing returns the members of a store whose first daily run passed and
 // whose two later runs failed as a whole (the credentials were revoked).
 func failing(t *testing.T) []audit.Member {
+	members, err := audit.LoadPeriod(t.Context(), failingStore(t).Store, audit.Period{From: t0, To: t0.AddDate(0, 0, 3)})
+	require.NoError(t, err)
+	require.Len(t, members, 3)
+	require.Equal(t, evidence.StatusFailed, members[2].Snapshot.Status)
+	return members
+}
+
+func failingStore(t *testing.T) *agenttest.Env {
 	env := agenttest.NewEnv(t, t0)
 	n := 0
 	c := &agenttest.Collector{Accounts: []string{"111122223333"}, Fn: func(req collector.Request) (*collector.Result, error) {
@@ -32,11 +40,7 @@ func failing(t *testing.T) []audit.Member {
 		return agenttest.Passing(req)
 	}}
 	env.Fill(t, agenttest.Job("t", "@daily", c), 3, 24*time.Hour)
-	members, err := audit.LoadPeriod(t.Context(), env.Store, audit.Period{From: t0, To: t0.AddDate(0, 0, 3)})
-	require.NoError(t, err)
-	require.Len(t, members, 3)
-	require.Equal(t, evidence.StatusFailed, members[2].Snapshot.Status)
-	return members
+	return env
 }
 
 // A failed collection is a failure in every output: never a quiet absence
@@ -87,4 +91,30 @@ func TestFailedCollectionsCountEverywhere(t *testing.T) {
 		require.Contains(t, html, "2 failed collection(s)")
 		require.Contains(t, html, "not determined: the collection failed: ExpiredToken")
 	})
+}
+
+// A control's sample population holds the runs that were to evidence it and
+// failed: drawing from the passing runs alone would hide the failure.
+func TestSamplePopulationIncludesFailedRuns(t *testing.T) {
+	env := failingStore(t)
+	s, err := audit.DrawSample(t.Context(), env.Store, audit.SampleOptions{
+		Control: "soc2:CC6.1", Period: audit.Period{From: t0, To: t0.AddDate(0, 0, 3)}, Seed: "s",
+	})
+	require.NoError(t, err)
+	var statuses []evidence.Status
+	for _, m := range s.Population {
+		statuses = append(statuses, m.Snapshot.Status)
+	}
+	require.Equal(t, []evidence.Status{evidence.StatusComplete, evidence.StatusFailed, evidence.StatusFailed}, statuses)
+
+	// A period in which every run failed still has its population.
+	s, err = audit.DrawSample(t.Context(), env.Store, audit.SampleOptions{
+		Control: "soc2:CC6.1", Period: audit.Period{From: t0.AddDate(0, 0, 1), To: t0.AddDate(0, 0, 3)}, Seed: "s",
+	})
+	require.NoError(t, err)
+	require.Len(t, s.Population, 2)
+	require.Len(t, s.Selected, 2)
+	for _, m := range s.Population {
+		require.Equal(t, evidence.StatusFailed, m.Snapshot.Status)
+	}
 }

@@ -37,8 +37,13 @@ type VerifyOptions struct {
 	// [From, To); a From without a To ends the period now. Chains are still
 	// walked from the start so that a link into the period is proven. With
 	// a period, the completeness stage also reports every run a series'
-	// schedule called for in it that left no snapshot (see completeness.go).
+	// schedule called for in it that left no snapshot, or only failed ones,
+	// and notes those only partly collected (see completeness.go).
 	From, To time.Time
+	// AllowFailedRuns makes a run that failed a note instead of a problem:
+	// for an auditor who judges known outages apart. A run that left no
+	// snapshot stays a problem.
+	AllowFailedRuns bool
 	// TrustedKeys, when set, are the only keys accepted, whatever the store
 	// publishes: an auditor pins the key obtained out of band.
 	TrustedKeys []*ecdsa.PublicKey
@@ -79,6 +84,9 @@ type VerifyReport struct {
 	// stored out of order, say, which a replica's spool flushed after an
 	// outage can leave as well as a back-dated insert.
 	Notes []Problem `json:"notes"`
+	// Runs counts, per series, how the runs called for in the period went;
+	// only with a period.
+	Runs []SeriesRuns `json:"runs,omitempty"`
 }
 
 // OK reports whether nothing was wrong.
@@ -499,7 +507,7 @@ func (v *verifier) series(ctx context.Context, name string, objs *seriesObjects)
 			v.unreadable++
 			v.checkMarkers(name, seq, nil, nil)
 		} else {
-			v.observeRun(name, snap.StartedAt, snap.Schedule)
+			v.observeRun(name, seq, snap)
 			if snap.Series != name || snap.Seq != seq {
 				v.problem(key, "stored under the wrong name: it says series %s seq %d (replayed or moved?)", Escape(snap.Series), snap.Seq)
 			}
