@@ -10,7 +10,6 @@ import (
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
 	"github.com/exhibit-dev/exhibit/pkg/localfile"
 	"github.com/exhibit-dev/exhibit/pkg/signing"
-	fsstore "github.com/exhibit-dev/exhibit/pkg/store/fs"
 	"github.com/exhibit-dev/exhibit/pkg/timestamp"
 )
 
@@ -50,7 +49,7 @@ func cmdVerify(ctx context.Context, args []string, s streams) error {
 	}
 	opts := audit.VerifyOptions{From: from.t, To: to.t, StoreDelay: *storeDelay, MinRetainDays: *minRetain, AllowFailedRuns: *allowFailed}
 	for _, k := range keys {
-		b, err := fsstore.ReadFile(k, maxKeyFile)
+		b, err := localfile.Read(k, maxKeyFile)
 		if err != nil {
 			return usageErr("verify: --key: %v", err)
 		}

@@ -194,28 +194,6 @@ func ReadRegular(dir, name string, max int64) ([]byte, error) {
 	return readOpened(f, st, max)
 }
 
-// ReadFile reads a file the user named (a public key given to verify, say):
-// a symbolic link is followed, as the user chose it, but what it leads to
-// must be a regular file of at most max bytes. A FIFO or a device such as
-// /dev/zero is refused without blocking or reading, with an error wrapping
-// store.ErrNotRegular (store.ErrTooLarge for a file over max).
-func ReadFile(path string, max int64) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|nonBlock, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	b, err := readOpened(f, st, max)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return b, nil
-}
-
 func readOpened(f *os.File, st iofs.FileInfo, max int64) ([]byte, error) {
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%w (%s)", store.ErrNotRegular, kind(st.Mode()))

@@ -64,37 +64,3 @@ func TestGetRefusesWhatIsNotAPlainObject(t *testing.T) {
 	}
 
 }
-
-// ReadFile, for a file the user names, follows a symbolic link but reads
-// only a regular file, bounded, and never blocks on a FIFO.
-func TestReadFileRefusesFIFOsDevicesAndHugeFiles(t *testing.T) {
-	dir := t.TempDir()
-	ok := filepath.Join(dir, "key.pem")
-	require.NoError(t, os.WriteFile(ok, []byte("pem"), 0o644))
-	require.NoError(t, os.Symlink(ok, filepath.Join(dir, "link.pem")))
-	require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644))
-	big := filepath.Join(dir, "big")
-	require.NoError(t, os.WriteFile(big, make([]byte, 100), 0o644))
-
-	b, err := fsstore.ReadFile(filepath.Join(dir, "link.pem"), 10)
-	require.NoError(t, err)
-	require.Equal(t, "pem", string(b))
-	for name, want := range map[string]error{
-		filepath.Join(dir, "fifo"): store.ErrNotRegular,
-		"/dev/zero":                store.ErrNotRegular,
-		big:                        store.ErrTooLarge,
-	} {
-		done := make(chan error, 1)
-		go func() {
-			_, err := fsstore.ReadFile(name, 10)
-			done <- err
-		}()
-		select {
-		case err := <-done:
-			require.ErrorIs(t, err, want, name)
-			require.ErrorContains(t, err, name)
-		case <-time.After(30 * time.Second):
-			t.Fatalf("ReadFile %s hangs", name)
-		}
-	}
-}
