@@ -57,12 +57,12 @@ func commands() []command {
 		{"run", "run the daemon: collectors on their schedules, /healthz /readyz /metrics", cmdRun},
 		{"collect", "run collectors once now", cmdCollect},
 		{"verify", "check a store's hashes, signatures, chains and gaps", cmdVerify},
-		{"checkpoint", "write the head of every series of a store to a file an auditor keeps, for verify --checkpoint", cmdCheckpoint},
+		{"checkpoint", "write the head of every series to a file an auditor keeps (verify --checkpoint)", cmdCheckpoint},
 		{"sample", "draw a reproducible sample of a control's evidence for an auditor, as a zip", cmdSample},
 		{"export", "export findings for GRC tools: OSCAL assessment results, OCSF findings or CSV", cmdExport},
 		{"report", "write a self-contained HTML page: per control, day by day, over a period", cmdReport},
 		{"controls", "print the control catalog and which checks map to which references", cmdControls},
-		{"keys", "generate a new signing key (never replacing a file) or print a key's public half", cmdKeys},
+		{"keys", "generate or rotate a signing key (never replacing a file), or print a key's public half", cmdKeys},
 		{"demo", "collect from a simulated estate on loopback, verify and summarize", cmdDemo},
 		{"version", "print the version", cmdVersion},
 	}
@@ -89,7 +89,7 @@ func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "exhibit collects signed, hash-chained evidence for SOC 2 and HIPAA audits.")
 	fmt.Fprintln(w, "\nUsage: exhibit COMMAND [flags]\n\nCommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'exhibit COMMAND -h' for a command's flags.")
 }
