@@ -131,10 +131,52 @@ func TestDataCallsPerResource(t *testing.T) {
 	require.Equal(t, 4, sim.Count(prod, "dynamodb", "DescribeTable"))
 	require.Equal(t, 4, sim.Count(prod, "dynamodb", "DescribeContinuousBackups"))
 	require.Equal(t, 2, sim.Count(prod, "kms", "DescribeKey"), "two KMS-encrypted tables, two keys")
+	require.Equal(t, 4, sim.Count(prod, "dynamodb", "ListTagsOfResource"))
 	sim = awssim.NewAt(simNow)
 	runCollector(t, sim, "aws.kms", kmsNew, nil)
 	require.Equal(t, 7, sim.Count(prod, "kms", "DescribeKey"))
 	// 1234abcd… and 0987dcba… only: not the AWS managed, RSA, HMAC,
 	// disabled or pending-deletion keys.
 	require.Equal(t, 2, sim.Count(prod, "kms", "GetKeyRotationStatus"))
+	// Tags of the six customer managed keys; AWS managed keys carry none.
+	require.Equal(t, 6, sim.Count(prod, "kms", "ListResourceTags"))
+}
+
+// TestPHITags: with phi_tags configured, the snapshot records them and
+// every finding on a tagged table or key says it holds ePHI; untagged
+// resources are judged the same way. Without phi_tags no tag is read.
+func TestPHITags(t *testing.T) {
+	sim := awssim.NewAt(simNow)
+	ddb := runCollector(t, sim, "aws.dynamodb", dynamoNew, nil).results[0]
+	keys := runCollector(t, sim, "aws.kms", kmsNew, nil).results[0]
+	for _, r := range []scopeResult{ddb, keys} {
+		var rec *evidence.Record
+		for i := range r.Records {
+			if r.Records[i].Type == "aws.phi_tags" {
+				rec = &r.Records[i]
+			}
+		}
+		require.NotNil(t, rec, "the snapshot records which tags mark ePHI")
+		require.Equal(t, []map[string]any{{"key": "data-classification", "value": "phi"}}, rec.Attributes["phi_tags"])
+	}
+	claims := findingOf(t, ddb, checkDynamoPITR, "arn:aws:dynamodb:us-east-1:111122223333:table/phi-claims")
+	require.Equal(t, evidence.Fail, claims.Status)
+	require.Equal(t, true, claims.Observed["phi"])
+	require.Contains(t, claims.Reason, "ePHI")
+	sessions := findingOf(t, ddb, checkDynamoPITR, "arn:aws:dynamodb:us-east-1:111122223333:table/sessions")
+	require.Equal(t, evidence.Pass, sessions.Status, "untagged tables are still checked")
+	require.Equal(t, false, sessions.Observed["phi"])
+	appKey := findingOf(t, keys, checkKMSRotation, "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+	require.Equal(t, true, appKey.Observed["phi"])
+	legacy := findingOf(t, keys, checkKMSRotation, "arn:aws:kms:eu-west-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321")
+	require.Equal(t, evidence.Fail, legacy.Status, "untagged keys are still checked")
+	require.NotContains(t, legacy.Reason, "ePHI")
+
+	sim = awssim.NewAt(simNow)
+	none := func(src *collector.AWSSource) { src.PHITags = nil }
+	ddb = runCollector(t, sim, "aws.dynamodb", dynamoNew, none).results[0]
+	runCollector(t, sim, "aws.kms", kmsNew, none)
+	require.Zero(t, sim.Count(prod, "dynamodb", "ListTagsOfResource"))
+	require.Zero(t, sim.Count(prod, "kms", "ListResourceTags"))
+	require.NotContains(t, findingOf(t, ddb, checkDynamoPITR, "arn:aws:dynamodb:us-east-1:111122223333:table/phi-claims").Observed, "phi")
 }

@@ -59,6 +59,8 @@ var (
 	inListKeys        = input{"KMS", "ListKeys"}
 	inDescribeKey     = input{"KMS", "DescribeKey"}
 	inRotationStatus  = input{"KMS", "GetKeyRotationStatus"}
+	inTableTags       = input{"DynamoDB", "ListTagsOfResource"}
+	inKeyTags         = input{"KMS", "ListResourceTags"}
 )
 
 // tableDeps is what every DynamoDB check reads before the table's own input.
@@ -194,6 +196,8 @@ var undecisive = map[string]map[input]string{
 		inObjectLock:      "Object Lock is recorded, not judged, by the S3 checks",
 		inDescribeRegions: "buckets are read in their own regions, listed or not",
 	},
+	"aws.dynamodb": {inTableTags: "tags say whether a table holds ePHI, a note beside the verdict; untagged tables are checked the same"},
+	"aws.kms":      {inKeyTags: "tags say whether a key protects ePHI, a note beside the verdict; untagged keys are checked the same"},
 }
 
 // scopeInputs fail a whole scope: nothing in it is observed or judged.

@@ -22,6 +22,7 @@ type tableAPI interface {
 	dynamodb.ListTablesAPIClient
 	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
 	DescribeContinuousBackups(ctx context.Context, in *dynamodb.DescribeContinuousBackupsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeContinuousBackupsOutput, error)
+	ListTagsOfResource(ctx context.Context, in *dynamodb.ListTagsOfResourceInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ListTagsOfResourceOutput, error)
 }
 
 // tableKeyAPI tells an AWS managed table key from a customer managed one.
@@ -59,6 +60,10 @@ type tableState struct {
 	keyErr     error
 	backups    *ddbtypes.ContinuousBackupsDescription
 	backupsErr error
+	// phi is whether the table's tags mark it as holding ePHI; tags are
+	// read only when phi_tags are configured.
+	phi     bool
+	tagsErr error
 }
 
 func (c *dynamoCollector) client(cfg aws.Config, region string) tableAPI {
@@ -90,6 +95,7 @@ func (c *dynamoCollector) Collect(ctx context.Context, req collector.Request) (*
 	}
 	cfg, part, res, partial := run.cfg, run.part, run.res, run.partial
 	root := accountARN(part, acct)
+	res.Records = append(res.Records, phiRecord(root, c.s.src.PHITags))
 	regions, err := c.s.regions(ctx, cfg, req.Scope)
 	if err != nil {
 		partial.Add(where(acct, "", ""), "ec2:DescribeRegions", err)
@@ -154,6 +160,10 @@ func (c *dynamoCollector) Collect(ctx context.Context, req collector.Request) (*
 				t.keyManager, t.keyErr = keys.get(ctx, c.keyClient(cfg, t.region), key)
 			}
 		}
+		if len(c.s.src.PHITags) > 0 && t.table != nil {
+			tags, err := tableTags(ctx, api, t.arn)
+			t.phi, t.tagsErr = phiTagged(c.s.src.PHITags, tags), err
+		}
 		bk, err := api.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String(t.name)})
 		if err != nil {
 			t.backupsErr = fmt.Errorf("describe continuous backups: %w", err)
@@ -166,7 +176,7 @@ func (c *dynamoCollector) Collect(ctx context.Context, req collector.Request) (*
 		for _, e := range []struct {
 			op  string
 			err error
-		}{{"dynamodb:DescribeTable", t.tableErr}, {"kms:DescribeKey", t.keyErr}, {"dynamodb:DescribeContinuousBackups", t.backupsErr}} {
+		}{{"dynamodb:DescribeTable", t.tableErr}, {"kms:DescribeKey", t.keyErr}, {"dynamodb:DescribeContinuousBackups", t.backupsErr}, {"dynamodb:ListTagsOfResource", t.tagsErr}} {
 			if e.err != nil {
 				partial.Add(w, e.op, e.err)
 			}
@@ -182,9 +192,29 @@ func (c *dynamoCollector) Collect(ctx context.Context, req collector.Request) (*
 			partial.Add(where(acct, t.region, t.arn), "dynamodb:DescribeContinuousBackups", t.backupsErr)
 		}
 		res.Records = append(res.Records, tableRecord(t))
-		res.Findings = append(res.Findings, tableEncryption(t), tablePITR(t))
+		conf := len(c.s.src.PHITags) > 0 && t.table != nil
+		res.Findings = append(res.Findings, markPHI(tableEncryption(t), conf, t.phi, t.tagsErr), markPHI(tablePITR(t), conf, t.phi, t.tagsErr))
 	}
 	return res, partial.Err()
+}
+
+// tableTags reads every tag of a table, following NextToken.
+func tableTags(ctx context.Context, api tableAPI, arn string) (map[string]string, error) {
+	tags := map[string]string{}
+	in := &dynamodb.ListTagsOfResourceInput{ResourceArn: aws.String(arn)}
+	for {
+		out, err := api.ListTagsOfResource(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("list tags of resource: %w", err)
+		}
+		for _, t := range out.Tags {
+			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+		if aws.ToString(out.NextToken) == "" {
+			return tags, nil
+		}
+		in.NextToken = out.NextToken
+	}
 }
 
 // tableKey is the KMS key ARN of a table encrypted with a KMS key, or ""

@@ -43,6 +43,9 @@ func tableRecord(t *tableState) evidence.Record {
 			}
 		}
 	}
+	if t.table != nil && t.tagsErr == nil {
+		attrs["phi"] = t.phi
+	}
 	return evidence.Record{Type: "aws.dynamodb.table", ID: t.arn, Region: t.region, Attributes: attrs}
 }
 

@@ -20,6 +20,7 @@ type keyAPI interface {
 	kms.ListKeysAPIClient
 	DescribeKey(ctx context.Context, in *kms.DescribeKeyInput, optFns ...func(*kms.Options)) (*kms.DescribeKeyOutput, error)
 	GetKeyRotationStatus(ctx context.Context, in *kms.GetKeyRotationStatusInput, optFns ...func(*kms.Options)) (*kms.GetKeyRotationStatusOutput, error)
+	kms.ListResourceTagsAPIClient
 }
 
 var _ keyAPI = (*kms.Client)(nil)
@@ -46,6 +47,15 @@ type keyState struct {
 	metaErr     error
 	rotation    *kms.GetKeyRotationStatusOutput
 	rotationErr error
+	// phi is whether the key's tags mark it as protecting ePHI; only
+	// customer managed keys carry tags, and only when phi_tags are set.
+	phi     bool
+	tagsErr error
+}
+
+// readsTags says whether a key's tags are read.
+func (c *kmsCollector) readsTags(k *keyState) bool {
+	return len(c.s.src.PHITags) > 0 && k.meta != nil && k.meta.KeyManager == kmstypes.KeyManagerTypeCustomer
 }
 
 // rotatable says whether KMS can rotate the key automatically and the
@@ -86,6 +96,7 @@ func (c *kmsCollector) Collect(ctx context.Context, req collector.Request) (*col
 	}
 	cfg, part, res, partial := run.cfg, run.part, run.res, run.partial
 	root := accountARN(part, acct)
+	res.Records = append(res.Records, phiRecord(root, c.s.src.PHITags))
 	regions, err := c.s.regions(ctx, cfg, req.Scope)
 	if err != nil {
 		partial.Add(where(acct, "", ""), "ec2:DescribeRegions", err)
@@ -140,9 +151,27 @@ func (c *kmsCollector) Collect(ctx context.Context, req collector.Request) (*col
 				}
 			}
 		}
+		if c.readsTags(k) {
+			tags := map[string]string{}
+			p := kms.NewListResourceTagsPaginator(api, &kms.ListResourceTagsInput{KeyId: aws.String(k.arn)})
+			for p.HasMorePages() {
+				page, err := p.NextPage(ctx)
+				if err != nil {
+					k.tagsErr = fmt.Errorf("list resource tags: %w", err)
+					break
+				}
+				for _, t := range page.Tags {
+					tags[aws.ToString(t.TagKey)] = aws.ToString(t.TagValue)
+				}
+			}
+			k.phi = k.tagsErr == nil && phiTagged(c.s.src.PHITags, tags)
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		w := where(acct, k.region, k.arn)
+		if k.tagsErr != nil {
+			partial.Add(w, "kms:ListResourceTags", k.tagsErr)
+		}
 		if k.metaErr != nil {
 			partial.Add(w, "kms:DescribeKey", k.metaErr)
 		}
@@ -155,8 +184,12 @@ func (c *kmsCollector) Collect(ctx context.Context, req collector.Request) (*col
 			k.metaErr = notRead(ctx)
 			partial.Add(where(acct, k.region, k.arn), "kms:DescribeKey", k.metaErr)
 		}
-		res.Records = append(res.Records, keyRecord(k))
-		res.Findings = append(res.Findings, keyRotation(k))
+		rec := keyRecord(k)
+		if c.readsTags(k) && k.tagsErr == nil {
+			rec.Attributes["phi"] = k.phi
+		}
+		res.Records = append(res.Records, rec)
+		res.Findings = append(res.Findings, markPHI(keyRotation(k), c.readsTags(k), k.phi, k.tagsErr))
 	}
 	return res, partial.Err()
 }

@@ -81,6 +81,23 @@ func (s *Sim) dynamodb(c *call) int {
 		return c.jsonOK(map[string]any{"ContinuousBackupsDescription": map[string]any{
 			"ContinuousBackupsStatus": "ENABLED", "PointInTimeRecoveryDescription": pitr,
 		}})
+	case "ListTagsOfResource":
+		var t *Table
+		for i := range c.acct.Tables {
+			if x := &c.acct.Tables[i]; x.Region == c.region && x.arn(c.acct.ID) == c.str("ResourceArn") {
+				t = x
+			}
+		}
+		if t == nil {
+			return c.fail(400, "ResourceNotFoundException", "Requested resource not found: ResourcArn: "+c.str("ResourceArn")+" not found")
+		}
+		tags := tagList(t.Tags, "Key", "Value")
+		start, end, next := page(len(tags), s.pageSize(0), c.str("NextToken"))
+		out := map[string]any{"Tags": append([]map[string]any{}, tags[start:end]...)}
+		if next != "" {
+			out["NextToken"] = next
+		}
+		return c.jsonOK(out)
 	}
 	return c.fail(400, "UnknownOperationException", "DynamoDB operation "+c.op+" is not simulated")
 }
@@ -159,6 +176,33 @@ func (s *Sim) kms(c *call) int {
 			out["NextRotationDate"] = float64(s.Now.AddDate(0, 0, 100).Unix())
 		}
 		return c.jsonOK(out)
+	case "ListResourceTags":
+		k := s.findKey(c)
+		if k == nil {
+			return c.fail(400, "NotFoundException", "Key '"+c.str("KeyId")+"' does not exist")
+		}
+		tags := tagList(k.Tags, "TagKey", "TagValue")
+		start, end, next := page(len(tags), s.pageSize(int(numberField(c.json, "Limit"))), c.str("Marker"))
+		out := map[string]any{"Tags": append([]map[string]any{}, tags[start:end]...), "Truncated": next != ""}
+		if next != "" {
+			out["NextMarker"] = next
+		}
+		return c.jsonOK(out)
 	}
 	return c.fail(400, "UnsupportedOperationException", "KMS operation "+c.op+" is not simulated")
+}
+
+// tagList is tags as the service lists them, sorted by key, under its own
+// field names (DynamoDB Key/Value, KMS TagKey/TagValue).
+func tagList(tags map[string]string, key, value string) []map[string]any {
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := []map[string]any{}
+	for _, k := range keys {
+		out = append(out, map[string]any{key: k, value: tags[k]})
+	}
+	return out
 }

@@ -115,7 +115,7 @@ func NewAt(now time.Time) *Sim {
 			{Name: "audit-exports", Region: "eu-west-1", Created: ago(300), PITR: true},
 		},
 		Keys: []KMSKey{
-			{ID: "1234abcd-12ab-34cd-56ef-1234567890ab", Region: "us-east-1", Created: ago(1000), Manager: "CUSTOMER", Spec: "SYMMETRIC_DEFAULT", Usage: "ENCRYPT_DECRYPT", Origin: "AWS_KMS", State: "Enabled", Rotation: true, Description: "acme-app-data"},
+			{ID: "1234abcd-12ab-34cd-56ef-1234567890ab", Region: "us-east-1", Created: ago(1000), Manager: "CUSTOMER", Spec: "SYMMETRIC_DEFAULT", Usage: "ENCRYPT_DECRYPT", Origin: "AWS_KMS", State: "Enabled", Rotation: true, Description: "acme-app-data", Tags: phi},
 			{ID: "7a1e5c0d-3b2f-4e8a-9c6d-5f4e3d2c1b0a", Region: "us-east-1", Created: ago(900), Manager: "AWS", Spec: "SYMMETRIC_DEFAULT", Usage: "ENCRYPT_DECRYPT", Origin: "AWS_KMS", State: "Enabled", Description: "Default key that protects my DynamoDB data when no other key is defined"},
 			{ID: "0987dcba-09fe-87dc-65ba-ab0987654321", Region: "eu-west-1", Created: ago(500), Manager: "CUSTOMER", Spec: "SYMMETRIC_DEFAULT", Usage: "ENCRYPT_DECRYPT", Origin: "AWS_KMS", State: "Enabled", Description: "legacy-exports"},
 			{ID: "5d6e7f80-1a2b-4c3d-8e9f-0a1b2c3d4e5f", Region: "us-east-1", Created: ago(300), Manager: "CUSTOMER", Spec: "RSA_2048", Usage: "SIGN_VERIFY", Origin: "AWS_KMS", State: "Enabled", Description: "release-signing"},

@@ -178,4 +178,5 @@ type KMSKey struct {
 	// DeletionDays is the pending deletion window.
 	DeletionDays int
 	Description  string
+	Tags         map[string]string
 }
