@@ -147,6 +147,12 @@ func (s *Sim) fault(c *call) bool {
 		if c.service == "s3" || c.service == "s3control" {
 			code, msg = "InternalError", "We encountered an internal error. Please try again."
 		}
+		if c.service == "dynamodb" {
+			code, msg = "InternalServerError", "Internal server error"
+		}
+		if c.service == "kms" {
+			code, msg = "KMSInternalException", "An internal error occurred."
+		}
 		c.status = c.fail(denyStatus, code, msg)
 		return true
 	case deny:
