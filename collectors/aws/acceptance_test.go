@@ -32,6 +32,8 @@ var plantedProblems = []string{
 	"aws.cloudtrail.log_validation arn:aws:cloudtrail:us-east-1:444455556666:trail/staging-trail",
 	"aws.cloudtrail.kms arn:aws:cloudtrail:us-east-1:444455556666:trail/staging-trail",
 	"aws.cloudtrail.retention arn:aws:cloudtrail:us-east-1:444455556666:trail/staging-trail",
+	"aws.dynamodb.pitr arn:aws:dynamodb:us-east-1:111122223333:table/phi-claims",
+	"aws.kms.rotation arn:aws:kms:eu-west-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321",
 }
 
 // TestDemoEstateAcceptance runs the three collectors over the demo estate:
@@ -44,7 +46,7 @@ func TestDemoEstateAcceptance(t *testing.T) {
 	for _, c := range []struct {
 		typ string
 		nf  newFunc
-	}{{"aws.iam", iamNew}, {"aws.s3", s3New}, {"aws.cloudtrail", trailNew}} {
+	}{{"aws.iam", iamNew}, {"aws.s3", s3New}, {"aws.cloudtrail", trailNew}, {"aws.dynamodb", dynamoNew}, {"aws.kms", kmsNew}} {
 		out := runCollector(t, sim, c.typ, c.nf, nil)
 		require.Len(t, out.results, 2, c.typ)
 		for _, r := range out.results {
@@ -78,7 +80,7 @@ func TestDemoEstateAcceptance(t *testing.T) {
 // TestEvidenceHoldsNoSecrets checks that no credential reaches evidence.
 func TestEvidenceHoldsNoSecrets(t *testing.T) {
 	sim := awssim.NewAt(simNow)
-	for _, nf := range []newFunc{iamNew, s3New, trailNew} {
+	for _, nf := range []newFunc{iamNew, s3New, trailNew, dynamoNew, kmsNew} {
 		out := runCollector(t, sim, "aws.test", nf, nil)
 		b, err := json.Marshal(out.results)
 		require.NoError(t, err)

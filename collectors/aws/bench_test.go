@@ -29,3 +29,46 @@ func BenchmarkIAM(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDynamoDB reports the DynamoDB and KMS calls per table as the
+// number of tables grows: two per table, one DescribeKey per distinct key.
+func BenchmarkDynamoDB(b *testing.B) {
+	for _, n := range []int{5, 500} {
+		b.Run(fmt.Sprintf("tables=%d", n), func(b *testing.B) {
+			sim := awssim.NewAt(simNow)
+			a := sim.Accounts[prod]
+			a.Tables = nil
+			for i := range n {
+				a.Tables = append(a.Tables, awssim.Table{Name: fmt.Sprintf("table%05d", i), Region: "us-east-1", Created: simNow.AddDate(-1, 0, 0),
+					SSE: "KMS", KMSKey: "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", PITR: i%2 == 0})
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				runCollector(b, sim, "aws.dynamodb", dynamoNew, nil)
+			}
+			runs := float64(b.N)
+			b.ReportMetric(float64(sim.Count(prod, "dynamodb", ""))/runs/float64(n), "dynamodb-calls/table")
+			b.ReportMetric(float64(sim.Count(prod, "kms", "DescribeKey"))/runs, "describe-key/op")
+		})
+	}
+}
+
+// BenchmarkKMS reports the KMS calls per key as the number of keys grows.
+func BenchmarkKMS(b *testing.B) {
+	for _, n := range []int{5, 500} {
+		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) {
+			sim := awssim.NewAt(simNow)
+			a := sim.Accounts[prod]
+			a.Keys = nil
+			for i := range n {
+				a.Keys = append(a.Keys, awssim.KMSKey{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i), Region: "us-east-1", Created: simNow.AddDate(-1, 0, 0),
+					Manager: "CUSTOMER", Spec: "SYMMETRIC_DEFAULT", Usage: "ENCRYPT_DECRYPT", Origin: "AWS_KMS", State: "Enabled", Rotation: i%2 == 0})
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				runCollector(b, sim, "aws.kms", kmsNew, nil)
+			}
+			b.ReportMetric(float64(sim.Count(prod, "kms", ""))/float64(b.N)/float64(n), "kms-calls/key")
+		})
+	}
+}

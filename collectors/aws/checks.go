@@ -18,3 +18,10 @@ const (
 	checkS3Versioning   = "aws.s3.versioning"
 	checkS3Logging      = "aws.s3.access_logging"
 )
+
+// KMS and DynamoDB check ids, as in the control catalog.
+const (
+	checkKMSRotation      = "aws.kms.rotation"
+	checkDynamoEncryption = "aws.dynamodb.encryption"
+	checkDynamoPITR       = "aws.dynamodb.pitr"
+)

@@ -26,6 +26,7 @@ func (in input) action() string { return iamAction(in.service, in.op) }
 var simService = map[string]string{
 	"IAM": "iam", "STS": "sts", "S3": "s3", "S3 Control": "s3control", "CloudTrail": "cloudtrail",
 	"CloudWatch Logs": "logs", "Organizations": "organizations", "EC2": "ec2",
+	"DynamoDB": "dynamodb", "KMS": "kms",
 }
 
 var (
@@ -52,7 +53,23 @@ var (
 	inCallerIdentity  = input{"STS", "GetCallerIdentity"}
 	inAssumeRole      = input{"STS", "AssumeRole"}
 	inListAccounts    = input{"Organizations", "ListAccounts"}
+	inListTables      = input{"DynamoDB", "ListTables"}
+	inDescribeTable   = input{"DynamoDB", "DescribeTable"}
+	inContinuousBkups = input{"DynamoDB", "DescribeContinuousBackups"}
+	inListKeys        = input{"KMS", "ListKeys"}
+	inDescribeKey     = input{"KMS", "DescribeKey"}
+	inRotationStatus  = input{"KMS", "GetKeyRotationStatus"}
+	inTableTags       = input{"DynamoDB", "ListTagsOfResource"}
+	inKeyTags         = input{"KMS", "ListResourceTags"}
 )
+
+// tableDeps is what every DynamoDB check reads before the table's own input.
+func tableDeps(own ...dependency) []dependency {
+	return append([]dependency{
+		{in: inListTables, reason: "could not all be listed"},
+		{in: inDescribeRegions, edit: allRegions, reason: "regions could not be listed"},
+	}, own...)
+}
 
 // dependency is one input a check's verdict rests on, in production.
 type dependency struct {
@@ -126,6 +143,34 @@ var checkDependencies = map[string][]dependency{
 	checkTrailMultiRegion: trailDeps(
 		dependency{in: inTrailStatus, reason: "could not be read"},
 		dependency{in: inEventSelectors, reason: "could not be read"}),
+	checkDynamoEncryption: tableDeps(
+		dependency{in: inDescribeTable, reason: "description could not be read"},
+		dependency{in: inDescribeKey, reason: "KMS key could not be described", edit: func(sim *awssim.Sim, _ *collector.AWSSource) {
+			// Only a table encrypted with a KMS key needs its key described.
+			for i := range sim.Accounts[prod].Tables {
+				t := &sim.Accounts[prod].Tables[i]
+				if t.SSE == "" {
+					t.SSE, t.KMSKey = "KMS", fmt.Sprintf("arn:aws:kms:%s:%s:key/1234abcd-12ab-34cd-56ef-1234567890ab", t.Region, prod)
+				}
+			}
+		}}),
+	checkDynamoPITR: tableDeps(dependency{in: inContinuousBkups, reason: "continuous backups could not be read"}),
+	checkKMSRotation: {
+		{in: inListKeys, reason: "could not all be listed"},
+		{in: inDescribeRegions, edit: allRegions, reason: "regions could not be listed"},
+		{in: inDescribeKey, reason: "metadata could not be read"},
+		{in: inRotationStatus, reason: "rotation status could not be read", edit: func(sim *awssim.Sim, _ *collector.AWSSource) {
+			// Rotation status is asked only of keys whose rotation the
+			// account controls; the others are not judged on it.
+			var keep []awssim.KMSKey
+			for _, k := range sim.Accounts[prod].Keys {
+				if k.Manager == "CUSTOMER" && k.Spec == "SYMMETRIC_DEFAULT" && k.Origin == "AWS_KMS" && k.State == "Enabled" {
+					keep = append(keep, k)
+				}
+			}
+			sim.Accounts[prod].Keys = keep
+		}},
+	},
 	checkTrailValidation: trailDeps(),
 	checkTrailKMS:        trailDeps(),
 	checkTrailDelivery:   trailDeps(dependency{in: inTrailStatus, reason: "status could not be read"}),
@@ -151,6 +196,8 @@ var undecisive = map[string]map[input]string{
 		inObjectLock:      "Object Lock is recorded, not judged, by the S3 checks",
 		inDescribeRegions: "buckets are read in their own regions, listed or not",
 	},
+	"aws.dynamodb": {inTableTags: "tags say whether a table holds ePHI, a note beside the verdict; untagged tables are checked the same"},
+	"aws.kms":      {inKeyTags: "tags say whether a key protects ePHI, a note beside the verdict; untagged keys are checked the same"},
 }
 
 // scopeInputs fail a whole scope: nothing in it is observed or judged.
@@ -163,7 +210,7 @@ var scopeInputs = []dependency{
 	}},
 }
 
-var newFuncs = map[string]newFunc{"aws.iam": iamNew, "aws.s3": s3New, "aws.cloudtrail": trailNew}
+var newFuncs = map[string]newFunc{"aws.iam": iamNew, "aws.s3": s3New, "aws.cloudtrail": trailNew, "aws.dynamodb": dynamoNew, "aws.kms": kmsNew}
 
 // failedRun is a collector's outcome over every scope, scope discovery
 // allowed to fail.

@@ -1,5 +1,6 @@
 // Package awscollector reads audit evidence from AWS: IAM (aws.iam), S3
-// (aws.s3) and CloudTrail (aws.cloudtrail), across accounts and regions,
+// (aws.s3), CloudTrail (aws.cloudtrail), DynamoDB (aws.dynamodb) and KMS
+// (aws.kms), across accounts and regions,
 // with read-only calls made through the agent's recording HTTP client.
 //
 // Credentials come from the SDK's default chain. Each configured account
@@ -34,6 +35,17 @@
 //     selectors), and the retention of its logs: the bucket's lifecycle
 //     rules that reach the trail's prefix, its Object Lock default
 //     retention, and the CloudWatch Logs group's retentionInDays.
+//   - aws.dynamodb: ListTables in each region, then each table's
+//     DescribeTable and DescribeContinuousBackups (DynamoDB has no bulk
+//     form of either); each distinct table KMS key is described once to
+//     tell an AWS managed key from a customer managed one.
+//   - aws.kms: ListKeys in each region and DescribeKey per key;
+//     GetKeyRotationStatus only for enabled customer managed symmetric
+//     keys with KMS-generated material, the only keys whose rotation the
+//     account controls. Key policies are never read.
+//
+// With sources.aws.phi_tags set, aws.dynamodb and aws.kms also read tags
+// (tables; customer managed keys) to name the resources holding ePHI.
 //
 // Findings name the resource's ARN; account-wide findings name the
 // account's root ARN (arn:aws:iam::ID:root). Controls are left empty: the

@@ -82,9 +82,44 @@ var S3 = collector.Factory{
 	New: func(s collector.Settings) (collector.Collector, error) { return newS3(s, defaultTuning()) },
 }
 
+// KMS is the aws.kms collector factory.
+var KMS = collector.Factory{
+	Type:        "aws.kms",
+	Version:     version,
+	Provider:    "aws",
+	Description: "KMS keys: automatic rotation of customer managed symmetric keys; disabled and pending-deletion keys recorded",
+	Permissions: append([]string{
+		"ec2:DescribeRegions",
+		"kms:ListKeys",
+		"kms:DescribeKey",
+		"kms:GetKeyRotationStatus",
+		"kms:ListResourceTags",
+	}, commonPermissions...),
+	Checks: []string{checkKMSRotation},
+	New:    func(s collector.Settings) (collector.Collector, error) { return newKMS(s, defaultTuning()) },
+}
+
+// DynamoDB is the aws.dynamodb collector factory.
+var DynamoDB = collector.Factory{
+	Type:        "aws.dynamodb",
+	Version:     version,
+	Provider:    "aws",
+	Description: "DynamoDB tables' encryption at rest (AWS owned, AWS managed or customer managed key) and point-in-time recovery",
+	Permissions: append([]string{
+		"ec2:DescribeRegions",
+		"dynamodb:ListTables",
+		"dynamodb:DescribeTable",
+		"dynamodb:DescribeContinuousBackups",
+		"dynamodb:ListTagsOfResource",
+		"kms:DescribeKey",
+	}, commonPermissions...),
+	Checks: []string{checkDynamoEncryption, checkDynamoPITR},
+	New:    func(s collector.Settings) (collector.Collector, error) { return newDynamoDB(s, defaultTuning()) },
+}
+
 // Factories returns the AWS collector factories.
 func Factories() []collector.Factory {
-	return []collector.Factory{IAM, S3, CloudTrail}
+	return []collector.Factory{IAM, S3, CloudTrail, DynamoDB, KMS}
 }
 
 func finding(check, resource string, status evidence.Result, reason string, observed map[string]any) evidence.Finding {

@@ -12,6 +12,8 @@ var servicePrefixes = map[string]string{
 	"CloudWatch Logs": "logs",
 	"Organizations":   "organizations",
 	"EC2":             "ec2",
+	"KMS":             "kms",
+	"DynamoDB":        "dynamodb",
 }
 
 // actionNames are the operations whose IAM action is not named after them.

@@ -290,7 +290,7 @@ func TestDeclaredPermissions(t *testing.T) {
 		for _, p := range f.Permissions {
 			declared[p] = true
 		}
-		nf := map[string]newFunc{"aws.iam": iamNew, "aws.s3": s3New, "aws.cloudtrail": trailNew}[f.Type]
+		nf := newFuncs[f.Type]
 		for i, edit := range scenarios {
 			sim := awssim.NewAt(simNow)
 			out := runCollector(t, sim, f.Type, nf, func(src *collector.AWSSource) {

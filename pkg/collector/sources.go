@@ -51,6 +51,11 @@ type AWSSource struct {
 	Endpoint string `yaml:"endpoint"`
 	// Concurrency bounds parallel calls per collector run.
 	Concurrency int `yaml:"concurrency"`
+	// PHITags are the tags that mark a resource as holding ePHI (for
+	// example data-classification: phi); a resource with any of them is
+	// named as such in its findings. An empty value matches any value.
+	// Untagged resources are checked all the same.
+	PHITags map[string]string `yaml:"phi_tags"`
 }
 
 // AWSAccount is one account to read.
@@ -159,6 +164,14 @@ func (a *AWSSource) Validate() error {
 		}
 		if acc.ExternalID != "" && acc.RoleARN == "" {
 			errs = append(errs, fmt.Errorf("%s.external_id: set without role_arn", p))
+		}
+	}
+	for k, v := range a.PHITags {
+		if k == "" || len(k) > 128 {
+			errs = append(errs, fmt.Errorf("phi_tags: tag key %q must be 1 to 128 characters", k))
+		}
+		if len(v) > 256 {
+			errs = append(errs, fmt.Errorf("phi_tags.%s: tag value is longer than 256 characters", k))
 		}
 	}
 	if a.Endpoint != "" {

@@ -157,6 +157,8 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 		w.mapping(n, t, path)
 	case t.Kind() == reflect.Slice:
 		w.sequence(n, t, path)
+	case t.Kind() == reflect.Map && t.Key().Kind() == reflect.String:
+		w.stringMap(n, t, path)
 	default:
 		w.scalar(n, t, path, "a "+t.Kind().String())
 	}
@@ -181,6 +183,32 @@ func (w *walker) sequence(n *yaml.Node, t reflect.Type, path string) {
 		}
 		w.walk(c, t.Elem(), p)
 	}
+}
+
+// stringMap walks a mapping whose keys are the user's (phi_tags), not
+// field names: each value is checked against the map's value type, and a
+// key set twice is an error rather than yaml's last-one-wins.
+func (w *walker) stringMap(n *yaml.Node, t reflect.Type, path string) {
+	if n.Kind != yaml.MappingNode {
+		w.fail(path, n.Line, "want a mapping, line %d", n.Line)
+		drop(n)
+		return
+	}
+	first := map[string]int{}
+	kept := n.Content[:0:0]
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		p := join(path, k.Value)
+		if line, dup := first[k.Value]; dup {
+			w.fail(p, k.Line, "set twice (lines %d and %d)", line, k.Line)
+			continue
+		}
+		first[k.Value] = k.Line
+		w.lines[p] = k.Line
+		w.walk(val, t.Elem(), p)
+		kept = append(kept, k, val)
+	}
+	n.Content = kept
 }
 
 func (w *walker) mapping(n *yaml.Node, t reflect.Type, path string) {

@@ -33,6 +33,9 @@ var wantChecks = map[string][]string{
 	"aws.cloudtrail.delivery":        {"soc2:CC7.2", "hipaa:164.312(b)"},
 	"aws.cloudtrail.retention":       {"soc2:CC7.2", "hipaa:164.312(b)", "hipaa:164.316(b)(2)(i)"},
 	"aws.cloudtrail.cloudwatch":      {"soc2:CC7.2", "soc2:CC7.3", "hipaa:164.312(b)"},
+	"aws.dynamodb.encryption":        {"soc2:CC6.1", "hipaa:164.312(a)(2)(iv)"},
+	"aws.dynamodb.pitr":              {"soc2:CC7.5", "soc2:A1.2", "hipaa:164.308(a)(7)(ii)(A)"},
+	"aws.kms.rotation":               {"soc2:CC6.1", "hipaa:164.312(a)(2)(iv)"},
 	"github.pr.approved":             {"soc2:CC8.1", "hipaa:164.312(c)(1)"},
 	"github.pr.approved_final":       {"soc2:CC8.1", "hipaa:164.312(c)(1)"},
 	"github.branch.direct_push":      {"soc2:CC8.1", "hipaa:164.312(c)(1)"},
@@ -54,6 +57,7 @@ var wantCriteria = []struct {
 	requirement string
 	inScope     bool
 }{
+	{"soc2:A1.2", "", true},
 	{"soc2:CC6.1", "", true},
 	{"soc2:CC6.2", "", true},
 	{"soc2:CC6.3", "", true},
@@ -68,6 +72,7 @@ var wantCriteria = []struct {
 	{"soc2:CC7.4", "", true},
 	{"soc2:CC7.5", "", true},
 	{"soc2:CC8.1", "", true},
+	{"hipaa:164.308(a)(7)(ii)(A)", "required", true},
 	{"hipaa:164.312(a)(1)", "standard", true},
 	{"hipaa:164.312(a)(2)(i)", "required", true},
 	{"hipaa:164.312(a)(2)(ii)", "required", true},

@@ -44,8 +44,16 @@ func New() *Sim { return NewAt(time.Now().UTC()) }
 // a root user without MFA and with an access key, no password policy, and
 // trail staging-trail that is single-region, without log file validation,
 // without KMS, whose bucket expires logs after 90 days and whose log group
-// keeps them 30 days.
+// keeps them 30 days; in production, DynamoDB table phi-claims (tagged
+// data-classification: phi) without point-in-time recovery and customer
+// managed key legacy-exports (eu-west-1) without automatic rotation.
 func NewAt(now time.Time) *Sim {
+	const (
+		appDataKey       = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+		dynamoManagedKey = "arn:aws:kms:us-east-1:111122223333:key/7a1e5c0d-3b2f-4e8a-9c6d-5f4e3d2c1b0a"
+		stagingKey       = "arn:aws:kms:eu-west-1:444455556666:key/4d5e6f70-8192-4a34-b5c6-d7e8f90a1b23"
+	)
+	phi := map[string]string{"data-classification": "phi"}
 	now = now.UTC().Truncate(time.Second)
 	ago := func(d int) time.Time { return now.AddDate(0, 0, -d) }
 	regions := []Region{
@@ -100,6 +108,21 @@ func NewAt(now time.Time) *Sim {
 				LogGroup: "aws-cloudtrail-logs-org-audit", Logging: true, LastDelivery: now.Add(-10 * time.Minute), ManagementRW: "All"},
 		},
 		LogGroups: []LogGroup{{Name: "aws-cloudtrail-logs-org-audit", Region: "us-east-1", Retention: 2192}},
+		Tables: []Table{
+			{Name: "patients", Region: "us-east-1", Created: ago(600), SSE: "KMS", KMSKey: appDataKey, PITR: true, Tags: phi},
+			{Name: "phi-claims", Region: "us-east-1", Created: ago(200), SSE: "KMS", KMSKey: dynamoManagedKey, Tags: phi},
+			{Name: "sessions", Region: "us-east-1", Created: ago(400), PITR: true},
+			{Name: "audit-exports", Region: "eu-west-1", Created: ago(300), PITR: true},
+		},
+		Keys: []KMSKey{
+			{ID: "1234abcd-12ab-34cd-56ef-1234567890ab", Region: "us-east-1", Created: ago(1000), Manager: "CUSTOMER", Spec: "SYMMETRIC_DEFAULT", Usage: "ENCRYPT_DECRYPT", Origin: "AWS_KMS", State: "Enabled", Rotation: true, Description: "acme-app-data", Tags: phi},
+			{ID: "7a1e5c0d-3b2f-4e8a-9c6d-5f4e3d2c1b0a", Region: "us-east-1", Created: ago(900), Manager: "AWS", Spec: "SYMMETRIC_DEFAULT", Usage: "ENCRYPT_DECRYPT", Origin: "AWS_KMS", State: "Enabled", Description: "Default key that protects my DynamoDB data when no other key is defined"},
+			{ID: "0987dcba-09fe-87dc-65ba-ab0987654321", Region: "eu-west-1", Created: ago(500), Manager: "CUSTOMER", Spec: "SYMMETRIC_DEFAULT", Usage: "ENCRYPT_DECRYPT", Origin: "AWS_KMS", State: "Enabled", Description: "legacy-exports"},
+			{ID: "5d6e7f80-1a2b-4c3d-8e9f-0a1b2c3d4e5f", Region: "us-east-1", Created: ago(300), Manager: "CUSTOMER", Spec: "RSA_2048", Usage: "SIGN_VERIFY", Origin: "AWS_KMS", State: "Enabled", Description: "release-signing"},
+			{ID: "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a", Region: "us-east-1", Created: ago(250), Manager: "CUSTOMER", Spec: "HMAC_256", Usage: "GENERATE_VERIFY_MAC", Origin: "AWS_KMS", State: "Enabled", Description: "webhook-mac"},
+			{ID: "2b3c4d5e-6f70-4812-93a4-b5c6d7e8f901", Region: "us-east-1", Created: ago(700), Manager: "CUSTOMER", Spec: "SYMMETRIC_DEFAULT", Usage: "ENCRYPT_DECRYPT", Origin: "AWS_KMS", State: "PendingDeletion", DeletionDays: 7, Description: "retired-batch"},
+			{ID: "3c4d5e6f-7081-4923-a4b5-c6d7e8f90a12", Region: "eu-west-1", Created: ago(800), Manager: "CUSTOMER", Spec: "SYMMETRIC_DEFAULT", Usage: "ENCRYPT_DECRYPT", Origin: "AWS_KMS", State: "Disabled", Description: "old-reports"},
+		},
 	}
 	staging := &Account{
 		ID: Staging, Name: "staging", ExternalID: StagingExternalID, Regions: regions,
@@ -122,6 +145,10 @@ func NewAt(now time.Time) *Sim {
 				LogGroup: "staging-trail", Logging: true, LastDelivery: now.Add(-20 * time.Minute), ManagementRW: "All"},
 		},
 		LogGroups: []LogGroup{{Name: "staging-trail", Region: "us-east-1", Retention: 30}},
+		Tables:    []Table{{Name: "staging-orders", Region: "eu-west-1", Created: ago(100), SSE: "KMS", KMSKey: stagingKey, PITR: true}},
+		Keys: []KMSKey{
+			{ID: "4d5e6f70-8192-4a34-b5c6-d7e8f90a1b23", Region: "eu-west-1", Created: ago(300), Manager: "CUSTOMER", Spec: "SYMMETRIC_DEFAULT", Usage: "ENCRYPT_DECRYPT", Origin: "AWS_KMS", State: "Enabled", Rotation: true, Description: "staging"},
+		},
 	}
 	return &Sim{
 		Now: now, Home: Production, PageSize: 100,

@@ -20,6 +20,8 @@ type Account struct {
 	Buckets           []*Bucket
 	Trails            []Trail
 	LogGroups         []LogGroup
+	Tables            []Table
+	Keys              []KMSKey
 }
 
 // Region is an account's view of one region.
@@ -145,4 +147,36 @@ type LogGroup struct {
 // OrgAccount is one account as Organizations lists it.
 type OrgAccount struct {
 	ID, Name, State string
+}
+
+// Table is a DynamoDB table.
+type Table struct {
+	Name    string
+	Region  string
+	Created time.Time
+	// SSE is "" for the AWS owned key (DynamoDB's default, which
+	// DescribeTable answers without an SSEDescription) or KMS.
+	SSE    string
+	KMSKey string // key ARN when SSE is KMS
+	// SSEStatus is the SSEDescription status; "" means ENABLED.
+	SSEStatus string
+	PITR      bool
+	Tags      map[string]string
+}
+
+// KMSKey is a KMS key.
+type KMSKey struct {
+	ID       string
+	Region   string
+	Created  time.Time
+	Manager  string // AWS or CUSTOMER
+	Spec     string // SYMMETRIC_DEFAULT, RSA_2048, HMAC_256, …
+	Usage    string // ENCRYPT_DECRYPT, SIGN_VERIFY, GENERATE_VERIFY_MAC
+	Origin   string // AWS_KMS, EXTERNAL, AWS_CLOUDHSM
+	State    string // Enabled, Disabled, PendingDeletion, …
+	Rotation bool
+	// DeletionDays is the pending deletion window.
+	DeletionDays int
+	Description  string
+	Tags         map[string]string
 }

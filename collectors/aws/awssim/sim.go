@@ -114,9 +114,11 @@ func (s *Sim) Count(account, service, operation string) int {
 
 // Source returns the collector configuration that reads this estate at
 // endpoint: the home account with its own credentials, the others through
-// their exhibit-reader role with their external id, in two regions.
+// their exhibit-reader role with their external id, in two regions, with
+// resources tagged data-classification: phi holding ePHI.
 func (s *Sim) Source(endpoint string) *collector.AWSSource {
-	src := &collector.AWSSource{Regions: []string{"eu-west-1", "us-east-1"}, Endpoint: endpoint, Concurrency: 4}
+	src := &collector.AWSSource{Regions: []string{"eu-west-1", "us-east-1"}, Endpoint: endpoint, Concurrency: 4,
+		PHITags: map[string]string{"data-classification": "phi"}}
 	for _, id := range sortedIDs(s.Accounts) {
 		a := s.Accounts[id]
 		acc := collector.AWSAccount{ID: id}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"net/url"
@@ -101,6 +102,10 @@ func (s *Sim) serve(c *call) int {
 		return s.s3(c)
 	case "s3control":
 		return s.s3control(c)
+	case "dynamodb":
+		return s.dynamodb(c)
+	case "kms":
+		return s.kms(c)
 	}
 	return c.fail(400, "UnknownService", "service "+c.service+" is not simulated")
 }
@@ -126,7 +131,7 @@ func (s *Sim) fault(c *call) bool {
 		switch c.service {
 		case "s3":
 			code = "SlowDown"
-		case "cloudtrail", "logs", "organizations":
+		case "cloudtrail", "logs", "organizations", "kms", "dynamodb":
 			code = "ThrottlingException"
 		case "ec2":
 			code = "RequestLimitExceeded"
@@ -141,6 +146,12 @@ func (s *Sim) fault(c *call) bool {
 		code, msg := "InternalFailure", "The request processing has failed because of an unknown error, exception or failure."
 		if c.service == "s3" || c.service == "s3control" {
 			code, msg = "InternalError", "We encountered an internal error. Please try again."
+		}
+		if c.service == "dynamodb" {
+			code, msg = "InternalServerError", "Internal server error"
+		}
+		if c.service == "kms" {
+			code, msg = "KMSInternalException", "An internal error occurred."
 		}
 		c.status = c.fail(denyStatus, code, msg)
 		return true
@@ -159,7 +170,7 @@ func (s *Sim) fault(c *call) bool {
 
 func accessDeniedCode(service string) string {
 	switch service {
-	case "cloudtrail", "logs", "organizations":
+	case "cloudtrail", "logs", "organizations", "kms", "dynamodb":
 		return "AccessDeniedException"
 	case "ec2":
 		return "UnauthorizedOperation"
@@ -180,6 +191,16 @@ func (c *call) fail(status int, code, msg string) int {
 		h.Set("Content-Type", "application/x-amz-json-1.1")
 		h.Set("X-Amzn-Requestid", id)
 		h.Set("X-Amzn-Errortype", code)
+		c.w.WriteHeader(status)
+		_ = json.NewEncoder(c.w).Encode(map[string]string{"__type": code, "message": msg})
+	case "dynamodb":
+		// JSON 1.0: the type is namespaced, as DynamoDB sends it.
+		h.Set("Content-Type", "application/x-amz-json-1.0")
+		h.Set("X-Amzn-Requestid", id)
+		c.writeCRC32(status, map[string]string{"__type": "com.amazonaws.dynamodb.v20120810#" + code, "message": msg})
+	case "kms":
+		h.Set("Content-Type", "application/x-amz-json-1.1")
+		h.Set("X-Amzn-Requestid", id)
 		c.w.WriteHeader(status)
 		_ = json.NewEncoder(c.w).Encode(map[string]string{"__type": code, "message": msg})
 	case "ec2":
@@ -239,10 +260,28 @@ func stripRoot(b []byte) []byte {
 
 // jsonOK writes a JSON 1.1 answer.
 func (c *call) jsonOK(v any) int {
+	if c.service == "dynamodb" {
+		c.w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		c.w.Header().Set("X-Amzn-Requestid", requestID())
+		return c.writeCRC32(200, v)
+	}
 	c.w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	c.w.Header().Set("X-Amzn-Requestid", requestID())
 	_ = json.NewEncoder(c.w).Encode(v)
 	return 200
+}
+
+// writeCRC32 writes a DynamoDB answer with the CRC32 of its body in
+// X-Amz-Crc32, as DynamoDB sends it and its SDK client checks.
+func (c *call) writeCRC32(status int, v any) int {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return c.fail(500, "InternalServerError", err.Error())
+	}
+	c.w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(b)), 10))
+	c.w.WriteHeader(status)
+	_, _ = c.w.Write(b)
+	return status
 }
 
 // restXML writes an S3-style answer.
