@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/exhibit-dev/exhibit/pkg/localfile"
 	"github.com/exhibit-dev/exhibit/pkg/store"
 )
 
@@ -176,7 +177,7 @@ func ReadRegular(dir, name string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w (%s)", store.ErrNotRegular, kind(fi.Mode()))
+		return nil, fmt.Errorf("%w (%s)", store.ErrNotRegular, localfile.Kind(fi.Mode()))
 	}
 	f, err := root.OpenFile(name, os.O_RDONLY|nonBlock|noFollow, 0)
 	if err != nil {
@@ -196,7 +197,7 @@ func ReadRegular(dir, name string, max int64) ([]byte, error) {
 
 func readOpened(f *os.File, st iofs.FileInfo, max int64) ([]byte, error) {
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w (%s)", store.ErrNotRegular, kind(st.Mode()))
+		return nil, fmt.Errorf("%w (%s)", store.ErrNotRegular, localfile.Kind(st.Mode()))
 	}
 	if st.Size() > max {
 		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", store.ErrTooLarge, st.Size(), max)
@@ -210,22 +211,6 @@ func readOpened(f *os.File, st iofs.FileInfo, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("%w: grew past the limit of %d bytes while read", store.ErrTooLarge, max)
 	}
 	return b, nil
-}
-
-func kind(m iofs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&iofs.ModeSymlink != 0:
-		return "a symbolic link"
-	case m&iofs.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&iofs.ModeDevice != 0:
-		return "a device"
-	case m&iofs.ModeSocket != 0:
-		return "a socket"
-	}
-	return "not a plain file"
 }
 
 // List implements store.Store. Keys are gathered below the prefix's directory
