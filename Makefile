@@ -36,12 +36,7 @@ race:
 
 ## fuzz: run every Fuzz target briefly (FUZZTIME each)
 fuzz:
-	@grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u | while read -r dir; do \
-		for target in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
-			echo "fuzz $$dir $$target"; \
-			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$dir >/dev/null || { $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$dir; exit 1; }; \
-		done; \
-	done
+	@GO=$(GO) FUZZTIME=$(FUZZTIME) ./.ci/fuzz
 
 clean:
 	rm -rf bin
