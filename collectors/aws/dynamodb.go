@@ -94,55 +94,26 @@ func (c *dynamoCollector) Collect(ctx context.Context, req collector.Request) (*
 		return nil, err
 	}
 	cfg, part, res, partial := run.cfg, run.part, run.res, run.partial
-	root := accountARN(part, acct)
-	res.Records = append(res.Records, phiRecord(root, c.s.src.PHITags))
-	regions, err := c.s.regions(ctx, cfg, req.Scope)
-	if err != nil {
-		partial.Add(where(acct, "", ""), "ec2:DescribeRegions", err)
-		for _, chk := range DynamoDB.Checks {
-			res.Findings = append(res.Findings, finding(chk, root, evidence.Error,
-				"The account's regions could not be listed, so its tables were not read.", map[string]any{"error": err.Error()}))
-		}
+	res.Records = append(res.Records, phiRecord(accountARN(part, acct), c.s.src.PHITags))
+	tables, ok := eachRegion(ctx, c.s, run, req.Scope, listing{op: "dynamodb:ListTables", noun: "table", checks: DynamoDB.Checks},
+		func(ctx context.Context, region string) ([]*tableState, error) {
+			var got []*tableState
+			p := dynamodb.NewListTablesPaginator(c.client(cfg, region), &dynamodb.ListTablesInput{Limit: aws.Int32(100)})
+			for p.HasMorePages() {
+				page, err := p.NextPage(ctx)
+				if err != nil {
+					return got, fmt.Errorf("list tables: %w", err)
+				}
+				for _, n := range page.TableNames {
+					got = append(got, &tableState{name: n, region: region, arn: fmt.Sprintf("arn:%s:dynamodb:%s:%s:table/%s", part, region, acct, n)})
+				}
+			}
+			return got, nil
+		})
+	if !ok {
 		return res, partial.Err()
 	}
 	var mu sync.Mutex
-	var tables []*tableState
-	listed := map[string]bool{}
-	regionError := func(region string, err error, n int) {
-		partial.Add(where(acct, region, ""), "dynamodb:ListTables", err)
-		for _, chk := range DynamoDB.Checks {
-			res.Findings = append(res.Findings, finding(chk, root, evidence.Error,
-				fmt.Sprintf("The tables of region %s could not all be listed, so not every table was judged.", region),
-				map[string]any{"region": region, "error": err.Error(), "tables_listed": n}))
-		}
-	}
-	forEach(ctx, c.s.concurrency(), regions, func(ctx context.Context, region string) {
-		var got []*tableState
-		var listErr error
-		p := dynamodb.NewListTablesPaginator(c.client(cfg, region), &dynamodb.ListTablesInput{Limit: aws.Int32(100)})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				listErr = fmt.Errorf("list tables (region %s): %w", region, err)
-				break
-			}
-			for _, n := range page.TableNames {
-				got = append(got, &tableState{name: n, region: region, arn: fmt.Sprintf("arn:%s:dynamodb:%s:%s:table/%s", part, region, acct, n)})
-			}
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		listed[region] = true
-		tables = append(tables, got...)
-		if listErr != nil {
-			regionError(region, listErr, len(got))
-		}
-	})
-	for _, r := range regions {
-		if !listed[r] {
-			regionError(r, notRead(ctx), 0)
-		}
-	}
 	sort.Slice(tables, func(i, j int) bool { return tables[i].arn < tables[j].arn })
 
 	keys := newKeyManagers()

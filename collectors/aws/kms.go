@@ -95,45 +95,26 @@ func (c *kmsCollector) Collect(ctx context.Context, req collector.Request) (*col
 		return nil, err
 	}
 	cfg, part, res, partial := run.cfg, run.part, run.res, run.partial
-	root := accountARN(part, acct)
-	res.Records = append(res.Records, phiRecord(root, c.s.src.PHITags))
-	regions, err := c.s.regions(ctx, cfg, req.Scope)
-	if err != nil {
-		partial.Add(where(acct, "", ""), "ec2:DescribeRegions", err)
-		res.Findings = append(res.Findings, finding(checkKMSRotation, root, evidence.Error,
-			"The account's regions could not be listed, so its keys were not read.", map[string]any{"error": err.Error()}))
+	res.Records = append(res.Records, phiRecord(accountARN(part, acct), c.s.src.PHITags))
+	keys, ok := eachRegion(ctx, c.s, run, req.Scope, listing{op: "kms:ListKeys", noun: "key", checks: KMS.Checks},
+		func(ctx context.Context, region string) ([]*keyState, error) {
+			var got []*keyState
+			p := kms.NewListKeysPaginator(c.client(cfg, region), &kms.ListKeysInput{Limit: aws.Int32(1000)})
+			for p.HasMorePages() {
+				page, err := p.NextPage(ctx)
+				if err != nil {
+					return got, fmt.Errorf("list keys: %w", err)
+				}
+				for _, k := range page.Keys {
+					got = append(got, &keyState{arn: aws.ToString(k.KeyArn), region: region})
+				}
+			}
+			return got, nil
+		})
+	if !ok {
 		return res, partial.Err()
 	}
 	var mu sync.Mutex
-	var keys []*keyState
-	listed := map[string]bool{}
-	forEach(ctx, c.s.concurrency(), regions, func(ctx context.Context, region string) {
-		var got []*keyState
-		p := kms.NewListKeysPaginator(c.client(cfg, region), &kms.ListKeysInput{Limit: aws.Int32(1000)})
-		var listErr error
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				listErr = fmt.Errorf("list keys (region %s): %w", region, err)
-				break
-			}
-			for _, k := range page.Keys {
-				got = append(got, &keyState{arn: aws.ToString(k.KeyArn), region: region})
-			}
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		listed[region] = true
-		keys = append(keys, got...)
-		if listErr != nil {
-			c.regionError(res, partial, acct, root, region, listErr, len(got))
-		}
-	})
-	for _, r := range regions {
-		if !listed[r] {
-			c.regionError(res, partial, acct, root, r, notRead(ctx), 0)
-		}
-	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].arn < keys[j].arn })
 	forEach(ctx, c.s.concurrency(), keys, func(ctx context.Context, k *keyState) {
 		api := c.client(cfg, k.region)
@@ -192,13 +173,4 @@ func (c *kmsCollector) Collect(ctx context.Context, req collector.Request) (*col
 		res.Findings = append(res.Findings, markPHI(keyRotation(k), c.readsTags(k), k.phi, k.tagsErr))
 	}
 	return res, partial.Err()
-}
-
-// regionError records a region whose keys could not all be listed: those
-// not listed are judged nowhere, and the account's finding says so.
-func (c *kmsCollector) regionError(res *collector.Result, partial *collector.PartialError, acct, root, region string, err error, listed int) {
-	partial.Add(where(acct, region, ""), "kms:ListKeys", err)
-	res.Findings = append(res.Findings, finding(checkKMSRotation, root, evidence.Error,
-		fmt.Sprintf("The keys of region %s could not all be listed, so not every key was judged.", region),
-		map[string]any{"region": region, "error": err.Error(), "keys_listed": listed}))
 }
