@@ -237,6 +237,9 @@ func (s *session) thresholds() collector.Thresholds {
 	set(&t.CredentialUnusedDays, d.CredentialUnusedDays)
 	set(&t.LogRetentionDays, d.LogRetentionDays)
 	set(&t.TrailDeliveryMaxHours, d.TrailDeliveryMaxHours)
+	set(&t.RDSBackupRetentionDays, d.RDSBackupRetentionDays)
+	set(&t.BackupMaxAgeHours, d.BackupMaxAgeHours)
+	set(&t.RestoreTestLookbackDays, d.RestoreTestLookbackDays)
 	return t
 }
 

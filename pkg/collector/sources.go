@@ -99,18 +99,31 @@ type Thresholds struct {
 	RequiredApprovals     int `yaml:"required_approvals"`
 	UserInactiveDays      int `yaml:"user_inactive_days"`
 	TrailDeliveryMaxHours int `yaml:"trail_delivery_max_hours"`
+	// RDSBackupRetentionDays is the least automated backup retention a
+	// database may keep.
+	RDSBackupRetentionDays int `yaml:"rds_backup_retention_days"`
+	// BackupMaxAgeHours is how old a resource's last successful AWS Backup
+	// may be, and the window in which failed and expired backup jobs are
+	// failures.
+	BackupMaxAgeHours int `yaml:"backup_max_age_hours"`
+	// RestoreTestLookbackDays is how far back a restore job proves a
+	// restore was tested.
+	RestoreTestLookbackDays int `yaml:"restore_test_lookback_days"`
 }
 
 // DefaultThresholds are the values controls.md sets.
 func DefaultThresholds() Thresholds {
 	return Thresholds{
-		AccessKeyMaxAgeDays:   90,
-		CredentialUnusedDays:  90,
-		LogRetentionDays:      2190,
-		SessionIdleMaxMinutes: 30,
-		RequiredApprovals:     1,
-		UserInactiveDays:      90,
-		TrailDeliveryMaxHours: 24,
+		AccessKeyMaxAgeDays:     90,
+		CredentialUnusedDays:    90,
+		LogRetentionDays:        2190,
+		SessionIdleMaxMinutes:   30,
+		RequiredApprovals:       1,
+		UserInactiveDays:        90,
+		TrailDeliveryMaxHours:   24,
+		RDSBackupRetentionDays:  7,
+		BackupMaxAgeHours:       26,
+		RestoreTestLookbackDays: 365,
 	}
 }
 
@@ -135,6 +148,9 @@ func (t Thresholds) Validate() error {
 	pos("required_approvals", t.RequiredApprovals)
 	pos("user_inactive_days", t.UserInactiveDays)
 	pos("trail_delivery_max_hours", t.TrailDeliveryMaxHours)
+	pos("rds_backup_retention_days", t.RDSBackupRetentionDays)
+	pos("backup_max_age_hours", t.BackupMaxAgeHours)
+	pos("restore_test_lookback_days", t.RestoreTestLookbackDays)
 	return errors.Join(errs...)
 }
 
