@@ -27,7 +27,6 @@ var plantedProblems = []string{
 	"aws.s3.default_encryption arn:aws:s3:::acme-legacy-uploads",
 	"aws.s3.tls_only arn:aws:s3:::acme-public-site",
 	"aws.s3.public_access_block arn:aws:s3:::acme-public-site",
-	"aws.cloudtrail.multi_region arn:aws:cloudtrail:us-east-1:444455556666:trail/staging-trail",
 	"aws.cloudtrail.multi_region arn:aws:iam::444455556666:root",
 	"aws.cloudtrail.log_validation arn:aws:cloudtrail:us-east-1:444455556666:trail/staging-trail",
 	"aws.cloudtrail.kms arn:aws:cloudtrail:us-east-1:444455556666:trail/staging-trail",

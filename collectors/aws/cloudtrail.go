@@ -132,29 +132,23 @@ func (c *trailCollector) Collect(ctx context.Context, req collector.Request) (*c
 	})
 
 	th := c.s.thresholds()
-	covering := []string{}
-	var unknown, unread []string
+	cov := newCoverage(regions, failedRegions)
+	var unread []string
 	for i, st := range trails {
 		if st == nil {
 			partial.Add(where(acct, "", arns[i]), "cloudtrail:GetTrailStatus", notRead(ctx))
-			unknown = append(unknown, arns[i])
+			cov.undetermined = append(cov.undetermined, arns[i])
 			unread = append(unread, arns[i])
 			continue
 		}
 		res.Records = append(res.Records, trailRecord(st))
-		f := multiRegion(st)
-		switch f.Status {
-		case evidence.Pass:
-			covering = append(covering, f.Resource)
-		case evidence.Error:
-			unknown = append(unknown, f.Resource)
-		}
+		cov.add(st)
 		if st.foreign {
 			// Another account's trail (an organization trail) covers this
 			// account; its own settings are judged in the account that owns it.
 			continue
 		}
-		res.Findings = append(res.Findings, f,
+		res.Findings = append(res.Findings,
 			logValidation(st), trailKMS(st), delivery(st, runTime(req), th.TrailDeliveryMaxHours),
 			cloudWatch(st), judgeRetention(st, th.LogRetentionDays))
 	}
@@ -175,24 +169,7 @@ func (c *trailCollector) Collect(ctx context.Context, req collector.Request) (*c
 			res.Findings = append(res.Findings, finding(chk, root, evidence.Error, reason, obs))
 		}
 	}
-	obs := map[string]any{"multi_region_trails_logging_management_events": covering, "trails": len(trails)}
-	switch {
-	case len(covering) > 0:
-		res.Findings = append(res.Findings, finding(checkTrailMultiRegion, root, evidence.Pass,
-			"A multi-region trail is logging read and write management events.", obs))
-	case len(failedRegions) > 0 || len(unknown) > 0:
-		obs["unread_regions"] = failedRegions
-		obs["undetermined_trails"] = unknown
-		why := append([]string(nil), missed...)
-		if len(unknown) > len(unread) {
-			why = append(why, "the status or event selectors of some trails could not be read")
-		}
-		res.Findings = append(res.Findings, finding(checkTrailMultiRegion, root, evidence.Error,
-			"No covering trail was seen, but "+strings.Join(why, "; ")+".", obs))
-	default:
-		res.Findings = append(res.Findings, finding(checkTrailMultiRegion, root, evidence.Fail,
-			"No multi-region trail is logging read and write management events.", obs))
-	}
+	res.Findings = append(res.Findings, cov.judge(root, len(trails), missed))
 	return res, partial.Err()
 }
 

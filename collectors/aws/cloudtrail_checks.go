@@ -2,7 +2,6 @@ package awscollector
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -89,29 +88,6 @@ func managementEvents(sel *cloudtrail.GetEventSelectorsOutput) (string, bool) {
 }
 
 func trailARN(st *trailState) string { return aws.ToString(st.trail.TrailARN) }
-
-func multiRegion(st *trailState) evidence.Finding {
-	arn := trailARN(st)
-	if st.statusErr != nil || st.selErr != nil {
-		return finding(checkTrailMultiRegion, arn, evidence.Error, "The trail's status or event selectors could not be read.", nil)
-	}
-	rw, _ := managementEvents(st.selectors)
-	obs := map[string]any{"multi_region": aws.ToBool(st.trail.IsMultiRegionTrail), "is_logging": aws.ToBool(st.status.IsLogging), "management_events": rw}
-	var why []string
-	if !aws.ToBool(st.trail.IsMultiRegionTrail) {
-		why = append(why, "is single-region")
-	}
-	if !aws.ToBool(st.status.IsLogging) {
-		why = append(why, "is not logging")
-	}
-	if rw != "All" {
-		why = append(why, "does not log both read and write management events")
-	}
-	if len(why) > 0 {
-		return finding(checkTrailMultiRegion, arn, evidence.Fail, "The trail "+strings.Join(why, ", ")+".", obs)
-	}
-	return finding(checkTrailMultiRegion, arn, evidence.Pass, "The trail is multi-region and logging read and write management events.", obs)
-}
 
 func logValidation(st *trailState) evidence.Finding {
 	on := aws.ToBool(st.trail.LogFileValidationEnabled)
