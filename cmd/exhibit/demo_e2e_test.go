@@ -70,7 +70,7 @@ func TestDemoLeavesVerifiedEvidence(t *testing.T) {
 		controls            []string
 	}{
 		{"aws.iam.root_mfa", ":root", []string{"hipaa:164.312(a)(1)", "hipaa:164.312(d)", "soc2:CC6.1", "soc2:CC6.6"}},
-		{"aws.dynamodb.pitr", ":table/phi-claims", []string{"hipaa:164.308(a)(7)(ii)(A)", "soc2:A1.2", "soc2:CC7.5"}},
+		{"aws.dynamodb.pitr", ":table/phi-claims", []string{"hipaa:164.308(a)(7)(ii)(A)", "hipaa:164.308(a)(7)(ii)(B)", "soc2:A1.2", "soc2:CC7.5"}},
 		{"aws.kms.rotation", ":key/0987dcba-09fe-87dc-65ba-ab0987654321", []string{"hipaa:164.312(a)(2)(iv)", "soc2:CC6.1"}},
 		{"github.pr.approved", "#", []string{"hipaa:164.312(c)(1)", "soc2:CC8.1"}},
 		{"okta.policy.session_idle", "", []string{"hipaa:164.312(a)(2)(iii)", "soc2:CC6.1"}},

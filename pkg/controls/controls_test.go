@@ -12,42 +12,43 @@ import (
 )
 
 // wantChecks is the "First checks and their references" table of
-// docs/controls.md, copied by hand so catalog.yaml cannot drift from it.
+// docs/controls.md plus the 164.308 administrative safeguards each check
+// also evidences, copied by hand so catalog.yaml cannot drift from it.
 var wantChecks = map[string][]string{
 	"aws.iam.root_mfa":               {"soc2:CC6.1", "soc2:CC6.6", "hipaa:164.312(a)(1)", "hipaa:164.312(d)"},
 	"aws.iam.root_access_keys":       {"soc2:CC6.1", "soc2:CC6.3", "hipaa:164.312(a)(1)", "hipaa:164.312(a)(2)(i)"},
 	"aws.iam.console_user_mfa":       {"soc2:CC6.1", "soc2:CC6.6", "hipaa:164.312(a)(1)", "hipaa:164.312(d)"},
 	"aws.iam.access_key_age":         {"soc2:CC6.1", "hipaa:164.312(a)(1)"},
-	"aws.iam.unused_credentials":     {"soc2:CC6.2", "soc2:CC6.3", "hipaa:164.312(a)(1)"},
-	"aws.iam.password_policy":        {"soc2:CC6.1", "hipaa:164.312(d)"},
-	"aws.iam.no_direct_admin":        {"soc2:CC6.3", "hipaa:164.312(a)(1)"},
-	"aws.iam.access_list":            {"soc2:CC6.2", "soc2:CC6.3", "hipaa:164.312(a)(1)", "hipaa:164.312(a)(2)(i)"},
+	"aws.iam.unused_credentials":     {"soc2:CC6.2", "soc2:CC6.3", "hipaa:164.312(a)(1)", "hipaa:164.308(a)(3)(ii)(C)"},
+	"aws.iam.password_policy":        {"soc2:CC6.1", "hipaa:164.312(d)", "hipaa:164.308(a)(5)(ii)(D)"},
+	"aws.iam.no_direct_admin":        {"soc2:CC6.3", "hipaa:164.312(a)(1)", "hipaa:164.308(a)(4)(ii)(B)"},
+	"aws.iam.access_list":            {"soc2:CC6.2", "soc2:CC6.3", "hipaa:164.312(a)(1)", "hipaa:164.312(a)(2)(i)", "hipaa:164.308(a)(4)(ii)(B)", "hipaa:164.308(a)(4)(ii)(C)"},
 	"aws.s3.default_encryption":      {"soc2:CC6.1", "hipaa:164.312(a)(2)(iv)"},
 	"aws.s3.tls_only":                {"soc2:CC6.7", "hipaa:164.312(e)(1)", "hipaa:164.312(e)(2)(i)", "hipaa:164.312(e)(2)(ii)"},
 	"aws.s3.public_access_block":     {"soc2:CC6.1", "soc2:CC6.6", "hipaa:164.312(a)(1)"},
 	"aws.s3.versioning":              {"soc2:CC7.4", "hipaa:164.312(c)(1)"},
-	"aws.s3.access_logging":          {"soc2:CC7.2", "hipaa:164.312(b)"},
-	"aws.cloudtrail.multi_region":    {"soc2:CC7.2", "hipaa:164.312(b)"},
+	"aws.s3.access_logging":          {"soc2:CC7.2", "hipaa:164.312(b)", "hipaa:164.308(a)(1)(ii)(D)"},
+	"aws.cloudtrail.multi_region":    {"soc2:CC7.2", "hipaa:164.312(b)", "hipaa:164.308(a)(1)(ii)(D)", "hipaa:164.308(a)(5)(ii)(C)"},
 	"aws.cloudtrail.log_validation":  {"soc2:CC7.2", "hipaa:164.312(b)", "hipaa:164.312(c)(1)", "hipaa:164.312(c)(2)"},
 	"aws.cloudtrail.kms":             {"soc2:CC6.1", "hipaa:164.312(a)(2)(iv)"},
-	"aws.cloudtrail.delivery":        {"soc2:CC7.2", "hipaa:164.312(b)"},
+	"aws.cloudtrail.delivery":        {"soc2:CC7.2", "hipaa:164.312(b)", "hipaa:164.308(a)(1)(ii)(D)"},
 	"aws.cloudtrail.retention":       {"soc2:CC7.2", "hipaa:164.312(b)", "hipaa:164.316(b)(2)(i)"},
-	"aws.cloudtrail.cloudwatch":      {"soc2:CC7.2", "soc2:CC7.3", "hipaa:164.312(b)"},
+	"aws.cloudtrail.cloudwatch":      {"soc2:CC7.2", "soc2:CC7.3", "hipaa:164.312(b)", "hipaa:164.308(a)(1)(ii)(D)", "hipaa:164.308(a)(5)(ii)(C)"},
 	"aws.dynamodb.encryption":        {"soc2:CC6.1", "hipaa:164.312(a)(2)(iv)"},
-	"aws.dynamodb.pitr":              {"soc2:CC7.5", "soc2:A1.2", "hipaa:164.308(a)(7)(ii)(A)"},
+	"aws.dynamodb.pitr":              {"soc2:CC7.5", "soc2:A1.2", "hipaa:164.308(a)(7)(ii)(A)", "hipaa:164.308(a)(7)(ii)(B)"},
 	"aws.kms.rotation":               {"soc2:CC6.1", "hipaa:164.312(a)(2)(iv)"},
 	"github.pr.approved":             {"soc2:CC8.1", "hipaa:164.312(c)(1)"},
 	"github.pr.approved_final":       {"soc2:CC8.1", "hipaa:164.312(c)(1)"},
 	"github.branch.direct_push":      {"soc2:CC8.1", "hipaa:164.312(c)(1)"},
 	"github.branch.protection":       {"soc2:CC8.1", "hipaa:164.312(c)(1)"},
 	"github.org.two_factor":          {"soc2:CC6.1", "hipaa:164.312(d)"},
-	"github.org.access_list":         {"soc2:CC6.2", "soc2:CC6.3", "hipaa:164.312(a)(1)"},
+	"github.org.access_list":         {"soc2:CC6.2", "soc2:CC6.3", "hipaa:164.312(a)(1)", "hipaa:164.308(a)(4)(ii)(C)"},
 	"okta.user.mfa":                  {"soc2:CC6.1", "soc2:CC6.6", "hipaa:164.312(d)"},
-	"okta.user.deprovisioned_access": {"soc2:CC6.2", "soc2:CC6.3", "hipaa:164.312(a)(1)"},
-	"okta.user.inactive":             {"soc2:CC6.2", "hipaa:164.312(a)(1)"},
+	"okta.user.deprovisioned_access": {"soc2:CC6.2", "soc2:CC6.3", "hipaa:164.312(a)(1)", "hipaa:164.308(a)(3)(ii)(C)"},
+	"okta.user.inactive":             {"soc2:CC6.2", "hipaa:164.312(a)(1)", "hipaa:164.308(a)(3)(ii)(C)"},
 	"okta.policy.mfa_required":       {"soc2:CC6.1", "hipaa:164.312(d)"},
 	"okta.policy.session_idle":       {"soc2:CC6.1", "hipaa:164.312(a)(2)(iii)"},
-	"okta.access_list":               {"soc2:CC6.2", "soc2:CC6.3", "hipaa:164.312(a)(1)", "hipaa:164.312(a)(2)(i)"},
+	"okta.access_list":               {"soc2:CC6.2", "soc2:CC6.3", "hipaa:164.312(a)(1)", "hipaa:164.312(a)(2)(i)", "hipaa:164.308(a)(4)(ii)(B)", "hipaa:164.308(a)(4)(ii)(C)"},
 }
 
 // wantCriteria is every criterion docs/controls.md names, with its R/A flag
@@ -58,6 +59,7 @@ var wantCriteria = []struct {
 	inScope     bool
 }{
 	{"soc2:A1.2", "", true},
+	{"soc2:A1.3", "", true},
 	{"soc2:CC6.1", "", true},
 	{"soc2:CC6.2", "", true},
 	{"soc2:CC6.3", "", true},
@@ -72,7 +74,17 @@ var wantCriteria = []struct {
 	{"soc2:CC7.4", "", true},
 	{"soc2:CC7.5", "", true},
 	{"soc2:CC8.1", "", true},
+	// 45 CFR 164.308: the flag each implementation specification carries
+	// in the regulation's text.
+	{"hipaa:164.308(a)(1)(ii)(D)", "required", true},
+	{"hipaa:164.308(a)(3)(ii)(C)", "addressable", true},
+	{"hipaa:164.308(a)(4)(ii)(B)", "addressable", true},
+	{"hipaa:164.308(a)(4)(ii)(C)", "addressable", true},
+	{"hipaa:164.308(a)(5)(ii)(C)", "addressable", true},
+	{"hipaa:164.308(a)(5)(ii)(D)", "addressable", true},
 	{"hipaa:164.308(a)(7)(ii)(A)", "required", true},
+	{"hipaa:164.308(a)(7)(ii)(B)", "required", true},
+	{"hipaa:164.308(a)(7)(ii)(D)", "addressable", true},
 	{"hipaa:164.312(a)(1)", "standard", true},
 	{"hipaa:164.312(a)(2)(i)", "required", true},
 	{"hipaa:164.312(a)(2)(ii)", "required", true},
