@@ -70,7 +70,11 @@ func (a *Agent) writeLocked(ctx context.Context, job Job, scope evidence.Scope, 
 	if e.name != "" {
 		a.opts.Spool.release(e)
 		a.opts.Metrics.spooled(a.opts.Spool.Backlog())
-		a.log.Warn("store unavailable; snapshot spooled", zap.String("series", series), zap.String("spool", a.opts.Spool.Dir()), zap.Error(err))
+		msg := "store unavailable; snapshot spooled"
+		if se := (*storeError)(nil); !errors.As(err, &se) {
+			msg = "snapshot not stored yet; it waits in the spool"
+		}
+		a.log.Warn(msg, zap.String("series", series), zap.String("spool", a.opts.Spool.Dir()), zap.Error(err))
 		w = spooled(series, snap)
 	} else {
 		var serr error
@@ -417,7 +421,11 @@ func (a *Agent) spoolEntry(series string, e *spoolEntry, cause error) (Written, 
 	e.Bytes, e.Signature = nil, nil
 	if base != nil {
 		if err := a.chain(context.Background(), e, *base, nil); err != nil {
-			return Written{}, fmt.Errorf("series %s: %w", series, err)
+			// The signer that could not sign the upload cannot sign it
+			// here either: the snapshot waits unsigned and is chained and
+			// signed on upload, rather than being lost with the run.
+			a.log.Warn("snapshot not signed yet; spooled to be signed on upload", zap.String("series", series), zap.Error(err))
+			e.Bytes, e.Signature, e.Token = nil, nil, nil
 		}
 	}
 	if err := a.opts.Spool.add(series, e, false); err != nil {
