@@ -262,6 +262,14 @@ func (v *verifier) list(ctx context.Context) (*inventory, error) {
 		}
 		return nil
 	})
+	if ue := (*store.UnlistedError)(nil); errors.As(err, &ue) && ctx.Err() == nil {
+		// What could be listed is verified; what could not is a problem
+		// each, since evidence may hide there.
+		for _, p := range ue.Places {
+			v.problem(p.Prefix, "could not be listed (%v): whatever it holds was not verified", p.Err)
+		}
+		err = nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list: %w", err)
 	}

@@ -47,6 +47,29 @@ var ErrTooLarge = errors.New("too large")
 // a directory, a FIFO, a device or a symbolic link in a file store.
 var ErrNotRegular = errors.New("not a regular file")
 
+// UnlistedError is what List returns when it listed everything it could but
+// some places of the store could not be read (an unreadable directory of a
+// file store): fn was still called for every key found elsewhere, so a
+// reader reports the places and goes on rather than stopping at the first.
+type UnlistedError struct {
+	// Places are the keys (prefixes) that could not be listed, each with why.
+	Places []UnlistedPlace
+}
+
+// UnlistedPlace is one place List could not read.
+type UnlistedPlace struct {
+	Prefix string
+	Err    error
+}
+
+func (e *UnlistedError) Error() string {
+	parts := make([]string, 0, len(e.Places))
+	for _, p := range e.Places {
+		parts = append(parts, fmt.Sprintf("%s: %v", p.Prefix, p.Err))
+	}
+	return fmt.Sprintf("%d place(s) could not be listed: %s", len(e.Places), strings.Join(parts, "; "))
+}
+
 // ValidKey reports why key cannot be used as an object key, or nil.
 func ValidKey(key string) error {
 	if key == "" {

@@ -232,12 +232,30 @@ func (s *Store) List(ctx context.Context, prefix, startAfter string, fn func(key
 		base += string(filepath.Separator)
 	}
 	var keys []string
+	unlisted := &store.UnlistedError{}
 	err := filepath.WalkDir(base, func(p string, d iofs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, iofs.ErrNotExist) && p == base {
 				return filepath.SkipAll
 			}
-			return err
+			if p == base || ctx.Err() != nil {
+				return err
+			}
+			// A directory that cannot be read hides what is in it, and
+			// only that: the rest is listed, and the caller told.
+			rel, rerr := filepath.Rel(s.root, p)
+			if rerr != nil {
+				return err
+			}
+			cause := err
+			if pe := (*iofs.PathError)(nil); errors.As(err, &pe) {
+				cause = pe.Err
+			}
+			unlisted.Places = append(unlisted.Places, store.UnlistedPlace{Prefix: filepath.ToSlash(rel) + "/", Err: cause})
+			if d != nil && d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
 		}
 		if err := ctx.Err(); err != nil {
 			return err
@@ -265,6 +283,9 @@ func (s *Store) List(ctx context.Context, prefix, startAfter string, fn func(key
 		if err := fn(k); err != nil {
 			return err
 		}
+	}
+	if len(unlisted.Places) > 0 {
+		return fmt.Errorf("list %s: %w", prefix, unlisted)
 	}
 	return nil
 }
