@@ -1,8 +1,14 @@
 package awscollector
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -316,4 +322,50 @@ func TestEBSCheckBoundaries(t *testing.T) {
 	require.Equal(t, evidence.Fail, snapshotEncrypted(snap(false, false, nil, nil)).Status)
 	rec := snapshotRecord(snap(true, false, denied, nil))
 	require.NotContains(t, rec.Attributes, "public", "whether it is public was not read")
+}
+
+// TestEBSRunEndsEarly: a run that ends while a region is being read
+// records what it could not read; the region never reached is an error
+// finding of every check on the account, and nothing there passes.
+func TestEBSRunEndsEarly(t *testing.T) {
+	isolateEnv(t)
+	sim := awssim.NewAt(simNow)
+	ctx, cancel := context.WithCancel(collector.WithRecorder(t.Context(), collector.NewRecorder()))
+	defer cancel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if strings.Contains(string(body), "Action=DescribeVolumes") {
+			// End the run while the first region's volumes are listed,
+			// answering only once the client has given up.
+			cancel()
+			<-r.Context().Done()
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		sim.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	src := sim.Source(srv.URL)
+	src.Concurrency = 1
+	c, err := newEBS(collector.Settings{ID: "aws.ebs", Sources: collector.Sources{AWS: src}, HTTPClient: collector.NewHTTPClient(nil)}, fastTuning())
+	require.NoError(t, err)
+	res, err := c.Collect(ctx, collector.Request{Scope: evidence.Scope{Provider: "aws", Account: prod, Regions: src.Regions}, Now: simNow})
+	var pe *collector.PartialError
+	require.ErrorAs(t, err, &pe)
+	rootErrors := map[string]int{}
+	for _, f := range res.Findings {
+		require.NotContains(t, f.Resource, ":us-east-1:", "nothing in the region never reached is judged")
+		if f.Resource == "arn:aws:iam::111122223333:root" {
+			require.Equal(t, evidence.Error, f.Status)
+			rootErrors[f.Check]++
+		}
+	}
+	// eu-west-1's listings stopped short; us-east-1 was never reached.
+	require.Equal(t, map[string]int{checkEBSEncryptionByDefault: 1, checkEBSVolumeEncrypted: 2, checkEBSSnapshotPublic: 2, checkEBSSnapshotEncrypted: 2}, rootErrors)
+	var ops []string
+	for _, e := range pe.Errors {
+		ops = append(ops, e.Where+" "+e.Operation)
+	}
+	require.Contains(t, ops, "account/111122223333/region/us-east-1 ec2:DescribeVolumes")
+	require.Contains(t, ops, "account/111122223333/region/eu-west-1 ec2:DescribeVolumes")
 }
