@@ -33,6 +33,11 @@ var plantedProblems = []string{
 	"aws.cloudtrail.retention arn:aws:cloudtrail:us-east-1:444455556666:trail/staging-trail",
 	"aws.dynamodb.pitr arn:aws:dynamodb:us-east-1:111122223333:table/phi-claims",
 	"aws.kms.rotation arn:aws:kms:eu-west-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321",
+	"aws.ebs.encryption_by_default arn:aws:ec2:eu-west-1:111122223333:ebs-encryption-by-default",
+	"aws.ebs.volume_encrypted arn:aws:ec2:us-east-1:111122223333:volume/vol-0b2c3d4e5f6a70002",
+	"aws.ebs.snapshot_not_public arn:aws:ec2:us-east-1::snapshot/snap-0b2c3d4e5f6a70002",
+	"aws.ebs.snapshot_encrypted arn:aws:ec2:us-east-1::snapshot/snap-0b2c3d4e5f6a70002",
+	"aws.ebs.snapshot_encrypted arn:aws:ec2:us-east-1::snapshot/snap-0c3d4e5f6a7b80003",
 }
 
 // TestDemoEstateAcceptance runs the three collectors over the demo estate:
@@ -45,7 +50,7 @@ func TestDemoEstateAcceptance(t *testing.T) {
 	for _, c := range []struct {
 		typ string
 		nf  newFunc
-	}{{"aws.iam", iamNew}, {"aws.s3", s3New}, {"aws.cloudtrail", trailNew}, {"aws.dynamodb", dynamoNew}, {"aws.kms", kmsNew}} {
+	}{{"aws.iam", iamNew}, {"aws.s3", s3New}, {"aws.cloudtrail", trailNew}, {"aws.dynamodb", dynamoNew}, {"aws.kms", kmsNew}, {"aws.ebs", ebsNew}} {
 		out := runCollector(t, sim, c.typ, c.nf, nil)
 		require.Len(t, out.results, 2, c.typ)
 		for _, r := range out.results {
@@ -79,7 +84,7 @@ func TestDemoEstateAcceptance(t *testing.T) {
 // TestEvidenceHoldsNoSecrets checks that no credential reaches evidence.
 func TestEvidenceHoldsNoSecrets(t *testing.T) {
 	sim := awssim.NewAt(simNow)
-	for _, nf := range []newFunc{iamNew, s3New, trailNew, dynamoNew, kmsNew} {
+	for _, nf := range []newFunc{iamNew, s3New, trailNew, dynamoNew, kmsNew, ebsNew} {
 		out := runCollector(t, sim, "aws.test", nf, nil)
 		b, err := json.Marshal(out.results)
 		require.NoError(t, err)

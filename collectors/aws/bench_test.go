@@ -72,3 +72,33 @@ func BenchmarkKMS(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEBS reports the EC2 calls per volume and snapshot as both grow:
+// listings are paged (500 volumes, 1000 snapshots a page), and only the
+// one public snapshot has its permission read, so calls per resource fall
+// as resources grow.
+func BenchmarkEBS(b *testing.B) {
+	for _, n := range []int{10, 1000, 5000} {
+		b.Run(fmt.Sprintf("volumes=snapshots=%d", n), func(b *testing.B) {
+			sim := awssim.NewAt(simNow)
+			sim.PageSize = 1000
+			a := sim.Accounts[prod]
+			a.Volumes, a.Snapshots = nil, nil
+			for i := range n {
+				id := fmt.Sprintf("%017x", i)
+				a.Volumes = append(a.Volumes, awssim.Volume{ID: "vol-" + id, Region: "us-east-1", AZ: "us-east-1a", Created: simNow.AddDate(-1, 0, 0),
+					SizeGiB: 8, Type: "gp3", Encrypted: i%2 == 0, KMSKey: "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"})
+				a.Snapshots = append(a.Snapshots, awssim.Snapshot{ID: "snap-" + id, Region: "us-east-1", VolumeID: "vol-" + id, Started: simNow.AddDate(0, 0, -1),
+					SizeGiB: 8, Public: i == 0})
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				runCollector(b, sim, "aws.ebs", ebsNew, nil)
+			}
+			runs := float64(b.N)
+			b.ReportMetric(float64(sim.Count(prod, "ec2", ""))/runs/float64(2*n), "ec2-calls/resource")
+			b.ReportMetric(float64(sim.Count(prod, "ec2", ""))/runs, "ec2-calls/op")
+			b.ReportMetric(float64(sim.Count(prod, "ec2", "DescribeSnapshotAttribute"))/runs, "snapshot-attribute/op")
+		})
+	}
+}

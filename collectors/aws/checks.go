@@ -25,3 +25,11 @@ const (
 	checkDynamoEncryption = "aws.dynamodb.encryption"
 	checkDynamoPITR       = "aws.dynamodb.pitr"
 )
+
+// EBS check ids, as in the control catalog.
+const (
+	checkEBSEncryptionByDefault = "aws.ebs.encryption_by_default"
+	checkEBSVolumeEncrypted     = "aws.ebs.volume_encrypted"
+	checkEBSSnapshotPublic      = "aws.ebs.snapshot_not_public"
+	checkEBSSnapshotEncrypted   = "aws.ebs.snapshot_encrypted"
+)

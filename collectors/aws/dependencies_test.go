@@ -61,7 +61,18 @@ var (
 	inRotationStatus  = input{"KMS", "GetKeyRotationStatus"}
 	inTableTags       = input{"DynamoDB", "ListTagsOfResource"}
 	inKeyTags         = input{"KMS", "ListResourceTags"}
+	inEBSDefault      = input{"EC2", "GetEbsEncryptionByDefault"}
+	inEBSDefaultKey   = input{"EC2", "GetEbsDefaultKmsKeyId"}
+	inVolumes         = input{"EC2", "DescribeVolumes"}
+	inSnapshots       = input{"EC2", "DescribeSnapshots"}
+	inSnapshotAttr    = input{"EC2", "DescribeSnapshotAttribute"}
 )
+
+// ebsDeps is what every EBS check reads: its own listing in each region,
+// and the regions.
+func ebsDeps(own dependency) []dependency {
+	return []dependency{own, {in: inDescribeRegions, edit: allRegions, reason: "regions could not be listed"}}
+}
 
 // tableDeps is what every DynamoDB check reads before the table's own input.
 func tableDeps(own ...dependency) []dependency {
@@ -186,6 +197,12 @@ var checkDependencies = map[string][]dependency{
 			trailBucket(sim).Lifecycle = []awssim.LifecycleRule{{ID: "expire-early", Enabled: true, ExpireDays: 90}}
 		}},
 		dependency{in: inLogGroups, reason: "log group aws-cloudtrail-logs-org-audit's retention could not be read"}),
+
+	// aws.ebs
+	checkEBSEncryptionByDefault: ebsDeps(dependency{in: inEBSDefault, reason: "could not be read"}),
+	checkEBSVolumeEncrypted:     ebsDeps(dependency{in: inVolumes, reason: "could not all be listed"}),
+	checkEBSSnapshotPublic:      ebsDeps(dependency{in: inSnapshots, reason: "could not all be listed"}),
+	checkEBSSnapshotEncrypted:   ebsDeps(dependency{in: inSnapshots, reason: "could not all be listed"}),
 }
 
 // undecisive are the inputs a collector reads that decide no verdict,
@@ -198,6 +215,10 @@ var undecisive = map[string]map[input]string{
 	},
 	"aws.dynamodb": {inTableTags: "tags say whether a table holds ePHI, a note beside the verdict; untagged tables are checked the same"},
 	"aws.kms":      {inKeyTags: "tags say whether a key protects ePHI, a note beside the verdict; untagged keys are checked the same"},
+	"aws.ebs": {
+		inEBSDefaultKey: "the default key is recorded beside the verdict; whether encryption by default is on decides it",
+		inSnapshotAttr:  "a public snapshot's permission is recorded beside the verdict; EC2 listing it as restorable by all decides it",
+	},
 }
 
 // scopeInputs fail a whole scope: nothing in it is observed or judged.
@@ -210,7 +231,7 @@ var scopeInputs = []dependency{
 	}},
 }
 
-var newFuncs = map[string]newFunc{"aws.iam": iamNew, "aws.s3": s3New, "aws.cloudtrail": trailNew, "aws.dynamodb": dynamoNew, "aws.kms": kmsNew}
+var newFuncs = map[string]newFunc{"aws.iam": iamNew, "aws.s3": s3New, "aws.cloudtrail": trailNew, "aws.dynamodb": dynamoNew, "aws.kms": kmsNew, "aws.ebs": ebsNew}
 
 // failedRun is a collector's outcome over every scope, scope discovery
 // allowed to fail.

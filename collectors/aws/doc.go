@@ -1,6 +1,6 @@
 // Package awscollector reads audit evidence from AWS: IAM (aws.iam), S3
-// (aws.s3), CloudTrail (aws.cloudtrail), DynamoDB (aws.dynamodb) and KMS
-// (aws.kms), across accounts and regions,
+// (aws.s3), CloudTrail (aws.cloudtrail), DynamoDB (aws.dynamodb), KMS
+// (aws.kms) and EBS (aws.ebs), across accounts and regions,
 // with read-only calls made through the agent's recording HTTP client.
 //
 // Credentials come from the SDK's default chain. Each configured account
@@ -43,9 +43,17 @@
 //     GetKeyRotationStatus only for enabled customer managed symmetric
 //     keys with KMS-generated material, the only keys whose rotation the
 //     account controls. Key policies are never read.
+//   - aws.ebs: in each region GetEbsEncryptionByDefault (and
+//     GetEbsDefaultKmsKeyId where it is on), DescribeVolumes and
+//     DescribeSnapshots of the account's own snapshots, all paged with
+//     their tags; one more DescribeSnapshots restorable by all finds the
+//     public ones, and only those have DescribeSnapshotAttribute read for
+//     their createVolumePermission. The region's setting, which has no
+//     ARN, is named arn:…:ec2:REGION:ACCOUNT:ebs-encryption-by-default.
 //
 // With sources.aws.phi_tags set, aws.dynamodb and aws.kms also read tags
-// (tables; customer managed keys) to name the resources holding ePHI.
+// (tables; customer managed keys) to name the resources holding ePHI;
+// aws.ebs uses the tags its listings already return.
 //
 // Findings name the resource's ARN; account-wide findings name the
 // account's root ARN (arn:aws:iam::ID:root). Controls are left empty: the

@@ -117,9 +117,27 @@ var DynamoDB = collector.Factory{
 	New:    func(s collector.Settings) (collector.Collector, error) { return newDynamoDB(s, defaultTuning()) },
 }
 
+// EBS is the aws.ebs collector factory.
+var EBS = collector.Factory{
+	Type:        "aws.ebs",
+	Version:     version,
+	Provider:    "aws",
+	Description: "EBS encryption by default in each region, unencrypted volumes, and owned snapshots that are public or unencrypted",
+	Permissions: append([]string{
+		"ec2:DescribeRegions",
+		"ec2:GetEbsEncryptionByDefault",
+		"ec2:GetEbsDefaultKmsKeyId",
+		"ec2:DescribeVolumes",
+		"ec2:DescribeSnapshots",
+		"ec2:DescribeSnapshotAttribute",
+	}, commonPermissions...),
+	Checks: []string{checkEBSEncryptionByDefault, checkEBSVolumeEncrypted, checkEBSSnapshotPublic, checkEBSSnapshotEncrypted},
+	New:    func(s collector.Settings) (collector.Collector, error) { return newEBS(s, defaultTuning()) },
+}
+
 // Factories returns the AWS collector factories.
 func Factories() []collector.Factory {
-	return []collector.Factory{IAM, S3, CloudTrail, DynamoDB, KMS}
+	return []collector.Factory{IAM, S3, CloudTrail, DynamoDB, KMS, EBS}
 }
 
 func finding(check, resource string, status evidence.Result, reason string, observed map[string]any) evidence.Finding {

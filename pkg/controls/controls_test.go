@@ -49,6 +49,12 @@ var wantChecks = map[string][]string{
 	"okta.policy.mfa_required":       {"soc2:CC6.1", "hipaa:164.312(d)"},
 	"okta.policy.session_idle":       {"soc2:CC6.1", "hipaa:164.312(a)(2)(iii)"},
 	"okta.access_list":               {"soc2:CC6.2", "soc2:CC6.3", "hipaa:164.312(a)(1)", "hipaa:164.312(a)(2)(i)", "hipaa:164.308(a)(4)(ii)(B)", "hipaa:164.308(a)(4)(ii)(C)"},
+
+	// aws.ebs
+	"aws.ebs.encryption_by_default": {"soc2:CC6.1", "hipaa:164.312(a)(2)(iv)"},
+	"aws.ebs.volume_encrypted":      {"soc2:CC6.1", "hipaa:164.312(a)(2)(iv)"},
+	"aws.ebs.snapshot_not_public":   {"soc2:CC6.1", "soc2:CC6.6", "hipaa:164.312(a)(1)"},
+	"aws.ebs.snapshot_encrypted":    {"soc2:CC6.1", "hipaa:164.312(a)(2)(iv)"},
 }
 
 // wantCriteria is every criterion docs/controls.md names, with its R/A flag

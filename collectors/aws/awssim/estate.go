@@ -46,7 +46,13 @@ func New() *Sim { return NewAt(time.Now().UTC()) }
 // without KMS, whose bucket expires logs after 90 days and whose log group
 // keeps them 30 days; in production, DynamoDB table phi-claims (tagged
 // data-classification: phi) without point-in-time recovery and customer
-// managed key legacy-exports (eu-west-1) without automatic rotation.
+// managed key legacy-exports (eu-west-1) without automatic rotation; in
+// production, EBS encryption by default off in eu-west-1 (on in
+// us-east-1), volume vol-0b2c3d4e5f6a70002 (us-east-1) unencrypted beside
+// the encrypted, PHI-tagged vol-0a1b2c3d4e5f60001, snapshot
+// snap-0b2c3d4e5f6a70002 public (and so unencrypted: EC2 cannot make an
+// encrypted snapshot public) and snapshot snap-0c3d4e5f6a7b80003
+// unencrypted, beside the encrypted private snap-0a1b2c3d4e5f60001.
 func NewAt(now time.Time) *Sim {
 	const (
 		appDataKey       = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -123,6 +129,24 @@ func NewAt(now time.Time) *Sim {
 			{ID: "2b3c4d5e-6f70-4812-93a4-b5c6d7e8f901", Region: "us-east-1", Created: ago(700), Manager: "CUSTOMER", Spec: "SYMMETRIC_DEFAULT", Usage: "ENCRYPT_DECRYPT", Origin: "AWS_KMS", State: "PendingDeletion", DeletionDays: 7, Description: "retired-batch"},
 			{ID: "3c4d5e6f-7081-4923-a4b5-c6d7e8f90a12", Region: "eu-west-1", Created: ago(800), Manager: "CUSTOMER", Spec: "SYMMETRIC_DEFAULT", Usage: "ENCRYPT_DECRYPT", Origin: "AWS_KMS", State: "Disabled", Description: "old-reports"},
 		},
+		EBS: []EBSSettings{
+			{Region: "us-east-1", EncryptionByDefault: true, DefaultKMSKey: appDataKey},
+			{Region: "eu-west-1"},
+		},
+		Volumes: []Volume{
+			{ID: "vol-0a1b2c3d4e5f60001", Region: "us-east-1", AZ: "us-east-1a", Created: ago(400), SizeGiB: 200, Type: "gp3",
+				Encrypted: true, KMSKey: appDataKey, Instances: []string{"i-0a1b2c3d4e5f60001"}, Tags: map[string]string{"Name": "patients-db-data", "data-classification": "phi"}},
+			{ID: "vol-0b2c3d4e5f6a70002", Region: "us-east-1", AZ: "us-east-1b", Created: ago(1200), SizeGiB: 50, Type: "gp2",
+				Instances: []string{"i-0b2c3d4e5f6a70002"}, Tags: map[string]string{"Name": "legacy-batch"}},
+		},
+		Snapshots: []Snapshot{
+			{ID: "snap-0a1b2c3d4e5f60001", Region: "us-east-1", VolumeID: "vol-0a1b2c3d4e5f60001", Started: ago(1), SizeGiB: 200,
+				Description: "patients-db-data nightly", Encrypted: true, KMSKey: appDataKey, Tags: phi},
+			{ID: "snap-0b2c3d4e5f6a70002", Region: "us-east-1", VolumeID: "vol-0b2c3d4e5f6a70002", Started: ago(300), SizeGiB: 50,
+				Description: "legacy-batch shared for a vendor", Public: true},
+			{ID: "snap-0c3d4e5f6a7b80003", Region: "us-east-1", VolumeID: "vol-0b2c3d4e5f6a70002", Started: ago(30), SizeGiB: 50,
+				Description: "legacy-batch monthly", SharedWith: []string{Staging}},
+		},
 	}
 	staging := &Account{
 		ID: Staging, Name: "staging", ExternalID: StagingExternalID, Regions: regions,
@@ -148,6 +172,18 @@ func NewAt(now time.Time) *Sim {
 		Tables:    []Table{{Name: "staging-orders", Region: "eu-west-1", Created: ago(100), SSE: "KMS", KMSKey: stagingKey, PITR: true}},
 		Keys: []KMSKey{
 			{ID: "4d5e6f70-8192-4a34-b5c6-d7e8f90a1b23", Region: "eu-west-1", Created: ago(300), Manager: "CUSTOMER", Spec: "SYMMETRIC_DEFAULT", Usage: "ENCRYPT_DECRYPT", Origin: "AWS_KMS", State: "Enabled", Rotation: true, Description: "staging"},
+		},
+		EBS: []EBSSettings{
+			{Region: "us-east-1", EncryptionByDefault: true},
+			{Region: "eu-west-1", EncryptionByDefault: true, DefaultKMSKey: stagingKey},
+		},
+		Volumes: []Volume{
+			{ID: "vol-0d4e5f6a7b8c90004", Region: "eu-west-1", AZ: "eu-west-1a", Created: ago(90), SizeGiB: 100, Type: "gp3",
+				Encrypted: true, KMSKey: stagingKey, Instances: []string{"i-0d4e5f6a7b8c90004"}, Tags: map[string]string{"Name": "staging-app"}},
+		},
+		Snapshots: []Snapshot{
+			{ID: "snap-0d4e5f6a7b8c90004", Region: "eu-west-1", VolumeID: "vol-0d4e5f6a7b8c90004", Started: ago(2), SizeGiB: 100,
+				Description: "staging-app daily", Encrypted: true, KMSKey: stagingKey},
 		},
 	}
 	return &Sim{

@@ -22,6 +22,11 @@ type Account struct {
 	LogGroups         []LogGroup
 	Tables            []Table
 	Keys              []KMSKey
+	// EBS is the account's EBS settings per region; a region not listed
+	// has encryption by default off.
+	EBS       []EBSSettings
+	Volumes   []Volume
+	Snapshots []Snapshot
 }
 
 // Region is an account's view of one region.
@@ -179,4 +184,41 @@ type KMSKey struct {
 	DeletionDays int
 	Description  string
 	Tags         map[string]string
+}
+
+// EBSSettings is one region's EBS account settings.
+type EBSSettings struct {
+	Region              string
+	EncryptionByDefault bool
+	// DefaultKMSKey is the key ARN encryption by default uses; "" is the
+	// AWS managed key, alias/aws/ebs.
+	DefaultKMSKey string
+}
+
+// Volume is an EBS volume.
+type Volume struct {
+	ID, Region, AZ string
+	Created        time.Time
+	SizeGiB        int
+	Type           string // gp3, io2, …
+	Encrypted      bool
+	KMSKey         string // key ARN when encrypted
+	// Instances the volume is attached to; none means available.
+	Instances []string
+	Tags      map[string]string
+}
+
+// Snapshot is an EBS snapshot owned by the account.
+type Snapshot struct {
+	ID, Region, VolumeID string
+	Started              time.Time
+	SizeGiB              int
+	Description          string
+	Encrypted            bool
+	KMSKey               string
+	// Public is createVolumePermission group all.
+	Public bool
+	// SharedWith are the account ids given createVolumePermission.
+	SharedWith []string
+	Tags       map[string]string
 }

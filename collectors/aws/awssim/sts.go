@@ -65,7 +65,7 @@ func (s *Sim) sts(c *call) int {
 
 func (s *Sim) ec2(c *call) int {
 	if c.op != "DescribeRegions" {
-		return c.fail(400, "InvalidAction", "EC2 action "+c.op+" is not simulated")
+		return s.ebs(c)
 	}
 	type region struct {
 		RegionName     string `xml:"regionName"`

@@ -160,6 +160,12 @@ func (s *Sim) fault(c *call) bool {
 		return true
 	}
 	for _, r := range c.acct.Regions {
+		if r.Name == c.region && r.NoService && c.service == "ec2" {
+			// EC2 answers a region the account has not enabled as it
+			// answers credentials it cannot validate.
+			c.status = c.fail(401, "AuthFailure", "AWS was not able to validate the provided access credentials")
+			return true
+		}
 		if r.Name == c.region && r.NoService {
 			c.status = c.fail(400, "UnrecognizedClientException", "The security token included in the request is invalid (region "+c.region+" is not enabled).")
 			return true
