@@ -46,12 +46,24 @@ func New() *Sim { return NewAt(time.Now().UTC()) }
 // without KMS, whose bucket expires logs after 90 days and whose log group
 // keeps them 30 days; in production, DynamoDB table phi-claims (tagged
 // data-classification: phi) without point-in-time recovery and customer
-// managed key legacy-exports (eu-west-1) without automatic rotation.
+// managed key legacy-exports (eu-west-1) without automatic rotation; in
+// production RDS, MySQL instance claims-mysql (tagged data-classification:
+// phi) without storage encryption, PostgreSQL instance analytics-pg
+// publicly accessible, instance billing-mysql keeping automated backups 1
+// day, instance ops-postgres (eu-west-1) without deletion protection, and
+// manual snapshot claims-mysql-export of claims-mysql shared publicly
+// (restore=all), which as a copy of an unencrypted instance is itself
+// unencrypted — beside the compliant Aurora PostgreSQL cluster
+// patients-aurora (tagged phi, two member instances), its encrypted
+// cluster snapshot and billing-mysql's encrypted snapshot shared only with
+// the staging account.
 func NewAt(now time.Time) *Sim {
 	const (
 		appDataKey       = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 		dynamoManagedKey = "arn:aws:kms:us-east-1:111122223333:key/7a1e5c0d-3b2f-4e8a-9c6d-5f4e3d2c1b0a"
 		stagingKey       = "arn:aws:kms:eu-west-1:444455556666:key/4d5e6f70-8192-4a34-b5c6-d7e8f90a1b23"
+		rdsManagedKey    = "arn:aws:kms:us-east-1:111122223333:key/8b9c0d1e-2f3a-4b5c-9d6e-7f8091a2b3c4"
+		euDataKey        = "arn:aws:kms:eu-west-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321"
 	)
 	phi := map[string]string{"data-classification": "phi"}
 	now = now.UTC().Truncate(time.Second)
@@ -123,6 +135,33 @@ func NewAt(now time.Time) *Sim {
 			{ID: "2b3c4d5e-6f70-4812-93a4-b5c6d7e8f901", Region: "us-east-1", Created: ago(700), Manager: "CUSTOMER", Spec: "SYMMETRIC_DEFAULT", Usage: "ENCRYPT_DECRYPT", Origin: "AWS_KMS", State: "PendingDeletion", DeletionDays: 7, Description: "retired-batch"},
 			{ID: "3c4d5e6f-7081-4923-a4b5-c6d7e8f90a12", Region: "eu-west-1", Created: ago(800), Manager: "CUSTOMER", Spec: "SYMMETRIC_DEFAULT", Usage: "ENCRYPT_DECRYPT", Origin: "AWS_KMS", State: "Disabled", Description: "old-reports"},
 		},
+		DBClusters: []DBCluster{
+			{ID: "patients-aurora", Region: "us-east-1", Engine: "aurora-postgresql", EngineVersion: "16.4", Created: ago(700),
+				Encrypted: true, KMSKey: appDataKey, BackupDays: 14, DeletionProtection: true, MultiAZ: true, Tags: phi},
+		},
+		DBInstances: []DBInstance{
+			{ID: "patients-aurora-1", Region: "us-east-1", Engine: "aurora-postgresql", EngineVersion: "16.4", Class: "db.r6g.large", Created: ago(700),
+				Cluster: "patients-aurora", Writer: true, Encrypted: true, KMSKey: appDataKey, BackupDays: 14, Tags: phi},
+			{ID: "patients-aurora-2", Region: "us-east-1", Engine: "aurora-postgresql", EngineVersion: "16.4", Class: "db.r6g.large", Created: ago(690),
+				Cluster: "patients-aurora", Encrypted: true, KMSKey: appDataKey, BackupDays: 14, Tags: phi},
+			{ID: "claims-mysql", Region: "us-east-1", Engine: "mysql", EngineVersion: "8.0.39", Class: "db.m6g.large", Created: ago(1200),
+				BackupDays: 7, DeletionProtection: true, MultiAZ: true, Tags: phi},
+			{ID: "analytics-pg", Region: "us-east-1", Engine: "postgres", EngineVersion: "16.4", Class: "db.t4g.medium", Created: ago(300),
+				Encrypted: true, KMSKey: rdsManagedKey, Public: true, BackupDays: 7, DeletionProtection: true},
+			{ID: "billing-mysql", Region: "us-east-1", Engine: "mysql", EngineVersion: "8.0.39", Class: "db.m6g.large", Created: ago(500),
+				Encrypted: true, KMSKey: rdsManagedKey, BackupDays: 1, DeletionProtection: true, MultiAZ: true},
+			{ID: "ops-postgres", Region: "eu-west-1", Engine: "postgres", EngineVersion: "15.8", Class: "db.t4g.small", Created: ago(250),
+				Encrypted: true, KMSKey: euDataKey, BackupDays: 7},
+		},
+		DBSnapshots: []DBSnapshot{
+			{ID: "claims-mysql-export", Region: "us-east-1", Source: "claims-mysql", Engine: "mysql", Created: ago(20), Restore: []string{"all"}, Tags: phi},
+			{ID: "billing-mysql-pre-upgrade", Region: "us-east-1", Source: "billing-mysql", Engine: "mysql", Created: ago(40),
+				Encrypted: true, KMSKey: rdsManagedKey, Restore: []string{Staging}},
+			{Region: "us-east-1", Source: "billing-mysql", Engine: "mysql", Created: ago(1), Automated: true, Encrypted: true, KMSKey: rdsManagedKey},
+			{ID: "patients-aurora-pre-upgrade", Region: "us-east-1", Cluster: true, Source: "patients-aurora", Engine: "aurora-postgresql", Created: ago(60),
+				Encrypted: true, KMSKey: appDataKey, Tags: phi},
+			{Region: "us-east-1", Cluster: true, Source: "patients-aurora", Engine: "aurora-postgresql", Created: ago(1), Automated: true, Encrypted: true, KMSKey: appDataKey},
+		},
 	}
 	staging := &Account{
 		ID: Staging, Name: "staging", ExternalID: StagingExternalID, Regions: regions,
@@ -148,6 +187,10 @@ func NewAt(now time.Time) *Sim {
 		Tables:    []Table{{Name: "staging-orders", Region: "eu-west-1", Created: ago(100), SSE: "KMS", KMSKey: stagingKey, PITR: true}},
 		Keys: []KMSKey{
 			{ID: "4d5e6f70-8192-4a34-b5c6-d7e8f90a1b23", Region: "eu-west-1", Created: ago(300), Manager: "CUSTOMER", Spec: "SYMMETRIC_DEFAULT", Usage: "ENCRYPT_DECRYPT", Origin: "AWS_KMS", State: "Enabled", Rotation: true, Description: "staging"},
+		},
+		DBInstances: []DBInstance{
+			{ID: "staging-postgres", Region: "eu-west-1", Engine: "postgres", EngineVersion: "16.4", Class: "db.t4g.micro", Created: ago(100),
+				Encrypted: true, KMSKey: stagingKey, BackupDays: 7, DeletionProtection: true},
 		},
 	}
 	return &Sim{
