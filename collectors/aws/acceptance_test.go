@@ -34,6 +34,12 @@ var plantedProblems = []string{
 	"aws.cloudtrail.retention arn:aws:cloudtrail:us-east-1:444455556666:trail/staging-trail",
 	"aws.dynamodb.pitr arn:aws:dynamodb:us-east-1:111122223333:table/phi-claims",
 	"aws.kms.rotation arn:aws:kms:eu-west-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321",
+	"aws.rds.storage_encrypted arn:aws:rds:us-east-1:111122223333:db:claims-mysql",
+	"aws.rds.not_public arn:aws:rds:us-east-1:111122223333:db:analytics-pg",
+	"aws.rds.backup_retention arn:aws:rds:us-east-1:111122223333:db:billing-mysql",
+	"aws.rds.deletion_protection arn:aws:rds:eu-west-1:111122223333:db:ops-postgres",
+	"aws.rds.snapshot_not_public arn:aws:rds:us-east-1:111122223333:snapshot:claims-mysql-export",
+	"aws.rds.snapshot_encrypted arn:aws:rds:us-east-1:111122223333:snapshot:claims-mysql-export",
 }
 
 // TestDemoEstateAcceptance runs the three collectors over the demo estate:
@@ -46,7 +52,7 @@ func TestDemoEstateAcceptance(t *testing.T) {
 	for _, c := range []struct {
 		typ string
 		nf  newFunc
-	}{{"aws.iam", iamNew}, {"aws.s3", s3New}, {"aws.cloudtrail", trailNew}, {"aws.dynamodb", dynamoNew}, {"aws.kms", kmsNew}} {
+	}{{"aws.iam", iamNew}, {"aws.s3", s3New}, {"aws.cloudtrail", trailNew}, {"aws.dynamodb", dynamoNew}, {"aws.kms", kmsNew}, {"aws.rds", rdsNew}} {
 		out := runCollector(t, sim, c.typ, c.nf, nil)
 		require.Len(t, out.results, 2, c.typ)
 		for _, r := range out.results {
@@ -80,7 +86,7 @@ func TestDemoEstateAcceptance(t *testing.T) {
 // TestEvidenceHoldsNoSecrets checks that no credential reaches evidence.
 func TestEvidenceHoldsNoSecrets(t *testing.T) {
 	sim := awssim.NewAt(simNow)
-	for _, nf := range []newFunc{iamNew, s3New, trailNew, dynamoNew, kmsNew} {
+	for _, nf := range []newFunc{iamNew, s3New, trailNew, dynamoNew, kmsNew, rdsNew} {
 		out := runCollector(t, sim, "aws.test", nf, nil)
 		b, err := json.Marshal(out.results)
 		require.NoError(t, err)

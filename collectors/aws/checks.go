@@ -25,3 +25,13 @@ const (
 	checkDynamoEncryption = "aws.dynamodb.encryption"
 	checkDynamoPITR       = "aws.dynamodb.pitr"
 )
+
+// RDS check ids, as in the control catalog.
+const (
+	checkRDSEncrypted          = "aws.rds.storage_encrypted"
+	checkRDSNotPublic          = "aws.rds.not_public"
+	checkRDSBackupRetention    = "aws.rds.backup_retention"
+	checkRDSDeletionProtection = "aws.rds.deletion_protection"
+	checkRDSSnapshotEncrypted  = "aws.rds.snapshot_encrypted"
+	checkRDSSnapshotPublic     = "aws.rds.snapshot_not_public"
+)
