@@ -2,9 +2,12 @@ package awscollector
 
 import (
 	"errors"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/stretchr/testify/require"
 
@@ -298,4 +301,40 @@ func TestRDSCheckBoundaries(t *testing.T) {
 	require.Equal(t, []string{"222233334444"}, shared.Observed["shared_with"], "the other accounts are recorded beside the verdict")
 	require.Equal(t, F, snapshotEncrypted(&snapshot{id: "s"}).Status)
 	require.Equal(t, P, snapshotEncrypted(&snapshot{id: "s", encrypted: true, kmsKey: "k"}).Status)
+}
+
+// TestRDSSimErrors: the simulator's RDS errors are what the SDK's awsquery
+// deserializer turns into RDS's own error types, as the service sends them.
+func TestRDSSimErrors(t *testing.T) {
+	isolateEnv(t)
+	sim := awssim.NewAt(simNow)
+	sim.Deny(prod, "eu-west-1", "DescribeDBClusters")
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	cfg, err := config.LoadDefaultConfig(t.Context(), config.WithRetryMaxAttempts(1))
+	require.NoError(t, err)
+	client := func(region string) *rds.Client {
+		return rds.NewFromConfig(cfg, func(o *rds.Options) { o.Region, o.BaseEndpoint = region, aws.String(srv.URL) })
+	}
+	_, err = client("us-east-1").DescribeDBInstances(t.Context(), &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String("missing")})
+	var noInstance *rdstypes.DBInstanceNotFoundFault
+	require.ErrorAs(t, err, &noInstance)
+	_, err = client("us-east-1").DescribeDBSnapshotAttributes(t.Context(), &rds.DescribeDBSnapshotAttributesInput{DBSnapshotIdentifier: aws.String("missing")})
+	var noSnapshot *rdstypes.DBSnapshotNotFoundFault
+	require.ErrorAs(t, err, &noSnapshot)
+	_, err = client("us-east-1").DescribeDBClusterSnapshotAttributes(t.Context(), &rds.DescribeDBClusterSnapshotAttributesInput{DBClusterSnapshotIdentifier: aws.String("missing")})
+	var noClusterSnapshot *rdstypes.DBClusterSnapshotNotFoundFault
+	require.ErrorAs(t, err, &noClusterSnapshot)
+	_, err = client("eu-west-1").DescribeDBClusters(t.Context(), &rds.DescribeDBClustersInput{})
+	require.Equal(t, "AccessDenied", apiErrorCode(err))
+	_, err = client("ap-east-1").DescribeDBInstances(t.Context(), &rds.DescribeDBInstancesInput{})
+	require.Equal(t, "InvalidClientTokenId", apiErrorCode(err))
+
+	// A public snapshot's restore attribute comes back as RDS writes it.
+	out, err := client("us-east-1").DescribeDBSnapshotAttributes(t.Context(), &rds.DescribeDBSnapshotAttributesInput{DBSnapshotIdentifier: aws.String("claims-mysql-export")})
+	require.NoError(t, err)
+	require.Equal(t, "claims-mysql-export", aws.ToString(out.DBSnapshotAttributesResult.DBSnapshotIdentifier))
+	require.Len(t, out.DBSnapshotAttributesResult.DBSnapshotAttributes, 1)
+	require.Equal(t, "restore", aws.ToString(out.DBSnapshotAttributesResult.DBSnapshotAttributes[0].AttributeName))
+	require.Equal(t, []string{"all"}, out.DBSnapshotAttributesResult.DBSnapshotAttributes[0].AttributeValues)
 }
