@@ -60,7 +60,7 @@ func TestDemoLeavesVerifiedEvidence(t *testing.T) {
 		}
 		require.NotZero(t, withID, "%s: calls carry the provider's request ids", key)
 	}
-	for _, typ := range []string{"aws.iam", "aws.s3", "aws.cloudtrail", "aws.dynamodb", "aws.kms", "aws.ebs", "github.pull_requests", "github.access", "okta.access"} {
+	for _, typ := range []string{"aws.iam", "aws.s3", "aws.cloudtrail", "aws.dynamodb", "aws.kms", "aws.ebs", "aws.rds", "github.pull_requests", "github.access", "okta.access"} {
 		require.True(t, types[typ], "the demo covers %s", typ)
 	}
 
@@ -76,6 +76,12 @@ func TestDemoLeavesVerifiedEvidence(t *testing.T) {
 		{"aws.ebs.volume_encrypted", ":volume/vol-0b2c3d4e5f6a70002", []string{"hipaa:164.312(a)(2)(iv)", "soc2:CC6.1"}},
 		{"aws.ebs.snapshot_not_public", "::snapshot/snap-0b2c3d4e5f6a70002", []string{"hipaa:164.312(a)(1)", "soc2:CC6.1", "soc2:CC6.6"}},
 		{"aws.ebs.snapshot_encrypted", "::snapshot/snap-0c3d4e5f6a7b80003", []string{"hipaa:164.312(a)(2)(iv)", "soc2:CC6.1"}},
+		{"aws.rds.storage_encrypted", ":db:claims-mysql", []string{"hipaa:164.312(a)(2)(iv)", "soc2:CC6.1"}},
+		{"aws.rds.not_public", ":db:analytics-pg", []string{"hipaa:164.312(a)(1)", "soc2:CC6.1", "soc2:CC6.6"}},
+		{"aws.rds.backup_retention", ":db:billing-mysql", []string{"hipaa:164.308(a)(7)(ii)(A)", "soc2:A1.2", "soc2:CC7.5"}},
+		{"aws.rds.deletion_protection", ":db:ops-postgres", []string{"hipaa:164.312(c)(1)", "soc2:A1.2"}},
+		{"aws.rds.snapshot_not_public", ":snapshot:claims-mysql-export", []string{"hipaa:164.312(a)(1)", "soc2:CC6.1", "soc2:CC6.6"}},
+		{"aws.rds.snapshot_encrypted", ":snapshot:claims-mysql-export", []string{"hipaa:164.312(a)(2)(iv)", "soc2:CC6.1"}},
 		{"github.pr.approved", "#", []string{"hipaa:164.312(c)(1)", "soc2:CC8.1"}},
 		{"okta.policy.session_idle", "", []string{"hipaa:164.312(a)(2)(iii)", "soc2:CC6.1"}},
 		{"okta.user.mfa", "", []string{"hipaa:164.312(d)", "soc2:CC6.1", "soc2:CC6.6"}},

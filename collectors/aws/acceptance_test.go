@@ -38,6 +38,12 @@ var plantedProblems = []string{
 	"aws.ebs.snapshot_not_public arn:aws:ec2:us-east-1::snapshot/snap-0b2c3d4e5f6a70002",
 	"aws.ebs.snapshot_encrypted arn:aws:ec2:us-east-1::snapshot/snap-0b2c3d4e5f6a70002",
 	"aws.ebs.snapshot_encrypted arn:aws:ec2:us-east-1::snapshot/snap-0c3d4e5f6a7b80003",
+	"aws.rds.storage_encrypted arn:aws:rds:us-east-1:111122223333:db:claims-mysql",
+	"aws.rds.not_public arn:aws:rds:us-east-1:111122223333:db:analytics-pg",
+	"aws.rds.backup_retention arn:aws:rds:us-east-1:111122223333:db:billing-mysql",
+	"aws.rds.deletion_protection arn:aws:rds:eu-west-1:111122223333:db:ops-postgres",
+	"aws.rds.snapshot_not_public arn:aws:rds:us-east-1:111122223333:snapshot:claims-mysql-export",
+	"aws.rds.snapshot_encrypted arn:aws:rds:us-east-1:111122223333:snapshot:claims-mysql-export",
 }
 
 // TestDemoEstateAcceptance runs the three collectors over the demo estate:
@@ -50,7 +56,7 @@ func TestDemoEstateAcceptance(t *testing.T) {
 	for _, c := range []struct {
 		typ string
 		nf  newFunc
-	}{{"aws.iam", iamNew}, {"aws.s3", s3New}, {"aws.cloudtrail", trailNew}, {"aws.dynamodb", dynamoNew}, {"aws.kms", kmsNew}, {"aws.ebs", ebsNew}} {
+	}{{"aws.iam", iamNew}, {"aws.s3", s3New}, {"aws.cloudtrail", trailNew}, {"aws.dynamodb", dynamoNew}, {"aws.kms", kmsNew}, {"aws.ebs", ebsNew}, {"aws.rds", rdsNew}} {
 		out := runCollector(t, sim, c.typ, c.nf, nil)
 		require.Len(t, out.results, 2, c.typ)
 		for _, r := range out.results {
@@ -84,7 +90,7 @@ func TestDemoEstateAcceptance(t *testing.T) {
 // TestEvidenceHoldsNoSecrets checks that no credential reaches evidence.
 func TestEvidenceHoldsNoSecrets(t *testing.T) {
 	sim := awssim.NewAt(simNow)
-	for _, nf := range []newFunc{iamNew, s3New, trailNew, dynamoNew, kmsNew, ebsNew} {
+	for _, nf := range []newFunc{iamNew, s3New, trailNew, dynamoNew, kmsNew, ebsNew, rdsNew} {
 		out := runCollector(t, sim, "aws.test", nf, nil)
 		b, err := json.Marshal(out.results)
 		require.NoError(t, err)

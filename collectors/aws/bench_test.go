@@ -102,3 +102,31 @@ func BenchmarkEBS(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRDS reports the RDS calls per resource as instances and manual
+// snapshots grow: a page per 100 resources for each listing and region,
+// and one attribute call per manual snapshot.
+func BenchmarkRDS(b *testing.B) {
+	for _, n := range []int{5, 500} {
+		b.Run(fmt.Sprintf("instances=%d,snapshots=%d", n, n), func(b *testing.B) {
+			sim := awssim.NewAt(simNow)
+			a := sim.Accounts[prod]
+			a.DBInstances, a.DBClusters, a.DBSnapshots = nil, nil, nil
+			for i := range n {
+				id := fmt.Sprintf("db%05d", i)
+				a.DBInstances = append(a.DBInstances, awssim.DBInstance{ID: id, Region: "us-east-1", Engine: "postgres", EngineVersion: "16.4", Class: "db.t4g.small",
+					Created: simNow.AddDate(-1, 0, 0), Encrypted: i%2 == 0, BackupDays: 7, DeletionProtection: true})
+				a.DBSnapshots = append(a.DBSnapshots, awssim.DBSnapshot{ID: id + "-manual", Region: "us-east-1", Source: id, Engine: "postgres", Created: simNow.AddDate(0, 0, -1)},
+					awssim.DBSnapshot{Region: "us-east-1", Source: id, Engine: "postgres", Created: simNow.AddDate(0, 0, -1), Automated: true})
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				runCollector(b, sim, "aws.rds", rdsNew, nil)
+			}
+			runs := float64(b.N)
+			b.ReportMetric(float64(sim.Count(prod, "rds", ""))/runs/float64(2*n), "rds-calls/resource")
+			b.ReportMetric(float64(sim.Count(prod, "rds", "DescribeDBInstances"))/runs, "describe-instances/op")
+			b.ReportMetric(float64(sim.Count(prod, "rds", "DescribeDBSnapshotAttributes"))/runs, "snapshot-attributes/op")
+		})
+	}
+}

@@ -33,3 +33,13 @@ const (
 	checkEBSSnapshotPublic      = "aws.ebs.snapshot_not_public"
 	checkEBSSnapshotEncrypted   = "aws.ebs.snapshot_encrypted"
 )
+
+// RDS check ids, as in the control catalog.
+const (
+	checkRDSEncrypted          = "aws.rds.storage_encrypted"
+	checkRDSNotPublic          = "aws.rds.not_public"
+	checkRDSBackupRetention    = "aws.rds.backup_retention"
+	checkRDSDeletionProtection = "aws.rds.deletion_protection"
+	checkRDSSnapshotEncrypted  = "aws.rds.snapshot_encrypted"
+	checkRDSSnapshotPublic     = "aws.rds.snapshot_not_public"
+)

@@ -26,7 +26,7 @@ func (in input) action() string { return iamAction(in.service, in.op) }
 var simService = map[string]string{
 	"IAM": "iam", "STS": "sts", "S3": "s3", "S3 Control": "s3control", "CloudTrail": "cloudtrail",
 	"CloudWatch Logs": "logs", "Organizations": "organizations", "EC2": "ec2",
-	"DynamoDB": "dynamodb", "KMS": "kms",
+	"DynamoDB": "dynamodb", "KMS": "kms", "RDS": "rds",
 }
 
 var (
@@ -66,12 +66,62 @@ var (
 	inVolumes         = input{"EC2", "DescribeVolumes"}
 	inSnapshots       = input{"EC2", "DescribeSnapshots"}
 	inSnapshotAttr    = input{"EC2", "DescribeSnapshotAttribute"}
+	inDBInstances     = input{"RDS", "DescribeDBInstances"}
+	inDBClusters      = input{"RDS", "DescribeDBClusters"}
+	inDBSnapshots     = input{"RDS", "DescribeDBSnapshots"}
+	inDBClusterSnaps  = input{"RDS", "DescribeDBClusterSnapshots"}
+	inDBSnapAttrs     = input{"RDS", "DescribeDBSnapshotAttributes"}
+	inDBClusterAttrs  = input{"RDS", "DescribeDBClusterSnapshotAttributes"}
 )
 
 // ebsDeps is what every EBS check reads: its own listing in each region,
 // and the regions.
 func ebsDeps(own dependency) []dependency {
 	return []dependency{own, {in: inDescribeRegions, edit: allRegions, reason: "regions could not be listed"}}
+}
+
+// Each RDS listing decides its own resources' verdicts; these edits leave
+// only what one listing holds, so that its failure is decisive.
+func noDBClusters(sim *awssim.Sim, _ *collector.AWSSource) { sim.Accounts[prod].DBClusters = nil }
+
+func onlyClusterMembers(sim *awssim.Sim, _ *collector.AWSSource) {
+	var keep []awssim.DBInstance
+	for _, d := range sim.Accounts[prod].DBInstances {
+		if d.Cluster != "" {
+			keep = append(keep, d)
+		}
+	}
+	sim.Accounts[prod].DBInstances = keep
+}
+
+func onlySnapshots(cluster bool) func(*awssim.Sim, *collector.AWSSource) {
+	return func(sim *awssim.Sim, _ *collector.AWSSource) {
+		var keep []awssim.DBSnapshot
+		for _, p := range sim.Accounts[prod].DBSnapshots {
+			if p.Cluster == cluster {
+				keep = append(keep, p)
+			}
+		}
+		sim.Accounts[prod].DBSnapshots = keep
+	}
+}
+
+// databaseDeps is what each cluster-level RDS check reads: instances and
+// clusters, each listing decisive on its own.
+func databaseDeps() []dependency {
+	return []dependency{
+		{in: inDBInstances, edit: noDBClusters, reason: "could not all be listed"},
+		{in: inDBClusters, edit: onlyClusterMembers, reason: "could not all be listed"},
+		{in: inDescribeRegions, edit: allRegions, reason: "regions could not be listed"},
+	}
+}
+
+func snapshotDeps(own ...dependency) []dependency {
+	return append([]dependency{
+		{in: inDBSnapshots, edit: onlySnapshots(false), reason: "could not all be listed"},
+		{in: inDBClusterSnaps, edit: onlySnapshots(true), reason: "could not all be listed"},
+		{in: inDescribeRegions, edit: allRegions, reason: "regions could not be listed"},
+	}, own...)
 }
 
 // tableDeps is what every DynamoDB check reads before the table's own input.
@@ -182,6 +232,17 @@ var checkDependencies = map[string][]dependency{
 			sim.Accounts[prod].Keys = keep
 		}},
 	},
+	checkRDSEncrypted:          databaseDeps(),
+	checkRDSBackupRetention:    databaseDeps(),
+	checkRDSDeletionProtection: databaseDeps(),
+	checkRDSNotPublic: {
+		{in: inDBInstances, reason: "could not all be listed"},
+		{in: inDescribeRegions, edit: allRegions, reason: "regions could not be listed"},
+	},
+	checkRDSSnapshotEncrypted: snapshotDeps(),
+	checkRDSSnapshotPublic: snapshotDeps(
+		dependency{in: inDBSnapAttrs, edit: onlySnapshots(false), reason: "attributes could not be read"},
+		dependency{in: inDBClusterAttrs, edit: onlySnapshots(true), reason: "attributes could not be read"}),
 	checkTrailValidation: trailDeps(),
 	checkTrailKMS:        trailDeps(),
 	checkTrailDelivery:   trailDeps(dependency{in: inTrailStatus, reason: "status could not be read"}),
@@ -231,7 +292,7 @@ var scopeInputs = []dependency{
 	}},
 }
 
-var newFuncs = map[string]newFunc{"aws.iam": iamNew, "aws.s3": s3New, "aws.cloudtrail": trailNew, "aws.dynamodb": dynamoNew, "aws.kms": kmsNew, "aws.ebs": ebsNew}
+var newFuncs = map[string]newFunc{"aws.iam": iamNew, "aws.s3": s3New, "aws.cloudtrail": trailNew, "aws.dynamodb": dynamoNew, "aws.kms": kmsNew, "aws.ebs": ebsNew, "aws.rds": rdsNew}
 
 // failedRun is a collector's outcome over every scope, scope discovery
 // allowed to fail.

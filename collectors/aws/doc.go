@@ -1,6 +1,6 @@
 // Package awscollector reads audit evidence from AWS: IAM (aws.iam), S3
 // (aws.s3), CloudTrail (aws.cloudtrail), DynamoDB (aws.dynamodb), KMS
-// (aws.kms) and EBS (aws.ebs), across accounts and regions,
+// (aws.kms), EBS (aws.ebs) and RDS (aws.rds), across accounts and regions,
 // with read-only calls made through the agent's recording HTTP client.
 //
 // Credentials come from the SDK's default chain. Each configured account
@@ -50,10 +50,18 @@
 //     public ones, and only those have DescribeSnapshotAttribute read for
 //     their createVolumePermission. The region's setting, which has no
 //     ARN, is named arn:…:ec2:REGION:ACCOUNT:ebs-encryption-by-default.
+//   - aws.rds: DescribeDBInstances, DescribeDBClusters and, with
+//     SnapshotType manual, DescribeDBSnapshots and DescribeDBClusterSnapshots
+//     in each region, a page per 100 resources (tags come with them); then
+//     DescribeDBSnapshotAttributes or DescribeDBClusterSnapshotAttributes
+//     per manual snapshot, the only per-resource call, to see whom it is
+//     shared with. Members of an Aurora or Multi-AZ DB cluster are judged
+//     on the cluster for encryption, backups and deletion protection.
 //
 // With sources.aws.phi_tags set, aws.dynamodb and aws.kms also read tags
 // (tables; customer managed keys) to name the resources holding ePHI;
-// aws.ebs uses the tags its listings already return.
+// aws.ebs and aws.rds use the tags their listings already return, and
+// aws.rds counts a snapshot of a tagged database as holding ePHI too.
 //
 // Findings name the resource's ARN; account-wide findings name the
 // account's root ARN (arn:aws:iam::ID:root). Controls are left empty: the

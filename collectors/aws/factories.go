@@ -135,9 +135,31 @@ var EBS = collector.Factory{
 	New:    func(s collector.Settings) (collector.Collector, error) { return newEBS(s, defaultTuning()) },
 }
 
+// RDS is the aws.rds collector factory.
+var RDS = collector.Factory{
+	Type:        "aws.rds",
+	Version:     version,
+	Provider:    "aws",
+	Description: "RDS DB instances and clusters (Aurora included): storage encryption and its key, public accessibility, backup retention, deletion protection, Multi-AZ; manual snapshots encrypted and not public",
+	Permissions: append([]string{
+		"ec2:DescribeRegions",
+		"rds:DescribeDBInstances",
+		"rds:DescribeDBClusters",
+		"rds:DescribeDBSnapshots",
+		"rds:DescribeDBClusterSnapshots",
+		"rds:DescribeDBSnapshotAttributes",
+		"rds:DescribeDBClusterSnapshotAttributes",
+	}, commonPermissions...),
+	Checks: []string{
+		checkRDSEncrypted, checkRDSNotPublic, checkRDSBackupRetention, checkRDSDeletionProtection,
+		checkRDSSnapshotEncrypted, checkRDSSnapshotPublic,
+	},
+	New: func(s collector.Settings) (collector.Collector, error) { return newRDS(s, defaultTuning()) },
+}
+
 // Factories returns the AWS collector factories.
 func Factories() []collector.Factory {
-	return []collector.Factory{IAM, S3, CloudTrail, DynamoDB, KMS, EBS}
+	return []collector.Factory{IAM, S3, CloudTrail, DynamoDB, KMS, EBS, RDS}
 }
 
 func finding(check, resource string, status evidence.Result, reason string, observed map[string]any) evidence.Finding {

@@ -14,6 +14,7 @@ var servicePrefixes = map[string]string{
 	"EC2":             "ec2",
 	"KMS":             "kms",
 	"DynamoDB":        "dynamodb",
+	"RDS":             "rds",
 }
 
 // actionNames are the operations whose IAM action is not named after them.

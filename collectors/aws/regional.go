@@ -3,6 +3,7 @@ package awscollector
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
@@ -43,7 +44,7 @@ func eachRegion[T any](ctx context.Context, s *session, run *accountRun, scope e
 		for _, chk := range l.checks {
 			run.res.Findings = append(run.res.Findings, finding(chk, root, evidence.Error,
 				fmt.Sprintf("The %ss of region %s could not all be listed, so not every %s was judged.", l.noun, region, l.noun),
-				map[string]any{"region": region, "error": err.Error(), l.noun + "s_listed": n}))
+				map[string]any{"region": region, "error": err.Error(), strings.ReplaceAll(l.noun, " ", "_") + "s_listed": n}))
 		}
 	}
 	forEach(ctx, s.concurrency(), regions, func(ctx context.Context, region string) {

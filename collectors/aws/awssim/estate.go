@@ -35,29 +35,45 @@ const trustAgent = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Prin
 func New() *Sim { return NewAt(time.Now().UTC()) }
 
 // NewAt returns the demo estate with every date relative to now. It plants
-// these problems beside compliant resources: in production, console user
-// bob without MFA, ci-deploy's access key older than 90 days, carol's
-// password unused for 120 days, dave with AdministratorAccess attached
-// directly, a weak password policy, bucket acme-legacy-uploads (eu-west-1)
-// without default encryption, bucket acme-public-site without a TLS-only
-// policy or public access block (and no account-level block); in staging,
-// a root user without MFA and with an access key, no password policy, and
-// trail staging-trail that is single-region, without log file validation,
-// without KMS, whose bucket expires logs after 90 days and whose log group
-// keeps them 30 days; in production, DynamoDB table phi-claims (tagged
-// data-classification: phi) without point-in-time recovery and customer
-// managed key legacy-exports (eu-west-1) without automatic rotation; in
-// production, EBS encryption by default off in eu-west-1 (on in
-// us-east-1), volume vol-0b2c3d4e5f6a70002 (us-east-1) unencrypted beside
-// the encrypted, PHI-tagged vol-0a1b2c3d4e5f60001, snapshot
-// snap-0b2c3d4e5f6a70002 public (and so unencrypted: EC2 cannot make an
-// encrypted snapshot public) and snapshot snap-0c3d4e5f6a7b80003
-// unencrypted, beside the encrypted private snap-0a1b2c3d4e5f60001.
+// these problems beside compliant resources (one planted problem a line;
+// acceptance_test.go lists each failing finding):
+//
+//   - IAM, production: console user bob without MFA, ci-deploy's access
+//     key older than 90 days, carol's password unused for 120 days, dave
+//     with AdministratorAccess attached directly, a weak password policy;
+//     staging: a root user without MFA and with an access key, no password
+//     policy.
+//   - S3, production: bucket acme-legacy-uploads (eu-west-1) without
+//     default encryption, bucket acme-public-site without a TLS-only policy
+//     or public access block (and no account-level block).
+//   - CloudTrail, staging: trail staging-trail is single-region (eu-west-1
+//     is covered by no trail), without log file validation, without KMS,
+//     its bucket expires logs after 90 days and its log group keeps them 30.
+//   - DynamoDB and KMS, production: table phi-claims (tagged
+//     data-classification: phi) without point-in-time recovery; customer
+//     managed key legacy-exports (eu-west-1) without automatic rotation.
+//   - EBS, production: encryption by default off in eu-west-1 (on in
+//     us-east-1); volume vol-0b2c3d4e5f6a70002 unencrypted beside the
+//     encrypted, PHI-tagged vol-0a1b2c3d4e5f60001; snapshot
+//     snap-0b2c3d4e5f6a70002 public (and so unencrypted: EC2 cannot make an
+//     encrypted snapshot public) and snap-0c3d4e5f6a7b80003 unencrypted,
+//     beside the encrypted private snap-0a1b2c3d4e5f60001.
+//   - RDS, production: MySQL instance claims-mysql (tagged phi) without
+//     storage encryption, PostgreSQL instance analytics-pg publicly
+//     accessible, billing-mysql keeping automated backups 1 day,
+//     ops-postgres (eu-west-1) without deletion protection, and manual
+//     snapshot claims-mysql-export shared publicly (restore=all) and, as a
+//     copy of an unencrypted instance, unencrypted — beside the compliant
+//     Aurora PostgreSQL cluster patients-aurora (tagged phi, two members),
+//     its encrypted cluster snapshot and billing-mysql's encrypted snapshot
+//     shared only with the staging account.
 func NewAt(now time.Time) *Sim {
 	const (
 		appDataKey       = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 		dynamoManagedKey = "arn:aws:kms:us-east-1:111122223333:key/7a1e5c0d-3b2f-4e8a-9c6d-5f4e3d2c1b0a"
 		stagingKey       = "arn:aws:kms:eu-west-1:444455556666:key/4d5e6f70-8192-4a34-b5c6-d7e8f90a1b23"
+		rdsManagedKey    = "arn:aws:kms:us-east-1:111122223333:key/8b9c0d1e-2f3a-4b5c-9d6e-7f8091a2b3c4"
+		euDataKey        = "arn:aws:kms:eu-west-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321"
 	)
 	phi := map[string]string{"data-classification": "phi"}
 	now = now.UTC().Truncate(time.Second)
@@ -147,6 +163,33 @@ func NewAt(now time.Time) *Sim {
 			{ID: "snap-0c3d4e5f6a7b80003", Region: "us-east-1", VolumeID: "vol-0b2c3d4e5f6a70002", Started: ago(30), SizeGiB: 50,
 				Description: "legacy-batch monthly", SharedWith: []string{Staging}},
 		},
+		DBClusters: []DBCluster{
+			{ID: "patients-aurora", Region: "us-east-1", Engine: "aurora-postgresql", EngineVersion: "16.4", Created: ago(700),
+				Encrypted: true, KMSKey: appDataKey, BackupDays: 14, DeletionProtection: true, MultiAZ: true, Tags: phi},
+		},
+		DBInstances: []DBInstance{
+			{ID: "patients-aurora-1", Region: "us-east-1", Engine: "aurora-postgresql", EngineVersion: "16.4", Class: "db.r6g.large", Created: ago(700),
+				Cluster: "patients-aurora", Writer: true, Encrypted: true, KMSKey: appDataKey, BackupDays: 14, Tags: phi},
+			{ID: "patients-aurora-2", Region: "us-east-1", Engine: "aurora-postgresql", EngineVersion: "16.4", Class: "db.r6g.large", Created: ago(690),
+				Cluster: "patients-aurora", Encrypted: true, KMSKey: appDataKey, BackupDays: 14, Tags: phi},
+			{ID: "claims-mysql", Region: "us-east-1", Engine: "mysql", EngineVersion: "8.0.39", Class: "db.m6g.large", Created: ago(1200),
+				BackupDays: 7, DeletionProtection: true, MultiAZ: true, Tags: phi},
+			{ID: "analytics-pg", Region: "us-east-1", Engine: "postgres", EngineVersion: "16.4", Class: "db.t4g.medium", Created: ago(300),
+				Encrypted: true, KMSKey: rdsManagedKey, Public: true, BackupDays: 7, DeletionProtection: true},
+			{ID: "billing-mysql", Region: "us-east-1", Engine: "mysql", EngineVersion: "8.0.39", Class: "db.m6g.large", Created: ago(500),
+				Encrypted: true, KMSKey: rdsManagedKey, BackupDays: 1, DeletionProtection: true, MultiAZ: true},
+			{ID: "ops-postgres", Region: "eu-west-1", Engine: "postgres", EngineVersion: "15.8", Class: "db.t4g.small", Created: ago(250),
+				Encrypted: true, KMSKey: euDataKey, BackupDays: 7},
+		},
+		DBSnapshots: []DBSnapshot{
+			{ID: "claims-mysql-export", Region: "us-east-1", Source: "claims-mysql", Engine: "mysql", Created: ago(20), Restore: []string{"all"}, Tags: phi},
+			{ID: "billing-mysql-pre-upgrade", Region: "us-east-1", Source: "billing-mysql", Engine: "mysql", Created: ago(40),
+				Encrypted: true, KMSKey: rdsManagedKey, Restore: []string{Staging}},
+			{Region: "us-east-1", Source: "billing-mysql", Engine: "mysql", Created: ago(1), Automated: true, Encrypted: true, KMSKey: rdsManagedKey},
+			{ID: "patients-aurora-pre-upgrade", Region: "us-east-1", Cluster: true, Source: "patients-aurora", Engine: "aurora-postgresql", Created: ago(60),
+				Encrypted: true, KMSKey: appDataKey, Tags: phi},
+			{Region: "us-east-1", Cluster: true, Source: "patients-aurora", Engine: "aurora-postgresql", Created: ago(1), Automated: true, Encrypted: true, KMSKey: appDataKey},
+		},
 	}
 	staging := &Account{
 		ID: Staging, Name: "staging", ExternalID: StagingExternalID, Regions: regions,
@@ -184,6 +227,10 @@ func NewAt(now time.Time) *Sim {
 		Snapshots: []Snapshot{
 			{ID: "snap-0d4e5f6a7b8c90004", Region: "eu-west-1", VolumeID: "vol-0d4e5f6a7b8c90004", Started: ago(2), SizeGiB: 100,
 				Description: "staging-app daily", Encrypted: true, KMSKey: stagingKey},
+		},
+		DBInstances: []DBInstance{
+			{ID: "staging-postgres", Region: "eu-west-1", Engine: "postgres", EngineVersion: "16.4", Class: "db.t4g.micro", Created: ago(100),
+				Encrypted: true, KMSKey: stagingKey, BackupDays: 7, DeletionProtection: true},
 		},
 	}
 	return &Sim{

@@ -24,9 +24,12 @@ type Account struct {
 	Keys              []KMSKey
 	// EBS is the account's EBS settings per region; a region not listed
 	// has encryption by default off.
-	EBS       []EBSSettings
-	Volumes   []Volume
-	Snapshots []Snapshot
+	EBS         []EBSSettings
+	Volumes     []Volume
+	Snapshots   []Snapshot
+	DBInstances []DBInstance
+	DBClusters  []DBCluster
+	DBSnapshots []DBSnapshot
 }
 
 // Region is an account's view of one region.
@@ -221,4 +224,60 @@ type Snapshot struct {
 	// SharedWith are the account ids given createVolumePermission.
 	SharedWith []string
 	Tags       map[string]string
+}
+
+// DBInstance is an RDS DB instance. A member of an Aurora or Multi-AZ DB
+// cluster names it in Cluster; its cluster then holds the encryption,
+// backup and deletion protection settings.
+type DBInstance struct {
+	ID            string
+	Region        string
+	Engine        string // mysql, postgres, aurora-postgresql, …
+	EngineVersion string
+	Class         string
+	Created       time.Time
+	Cluster       string
+	Writer        bool // the cluster's writer, for a member
+	Encrypted     bool
+	KMSKey        string // key ARN when Encrypted
+	Public        bool
+	BackupDays    int
+	// DeletionProtection is the instance's own setting; Aurora members
+	// answer false, the cluster's setting is what counts.
+	DeletionProtection bool
+	MultiAZ            bool
+	ReplicaOf          string // source instance of a read replica
+	Tags               map[string]string
+}
+
+// DBCluster is an RDS DB cluster: Aurora, or a Multi-AZ DB cluster.
+type DBCluster struct {
+	ID                 string
+	Region             string
+	Engine             string
+	EngineVersion      string
+	Created            time.Time
+	Encrypted          bool
+	KMSKey             string
+	BackupDays         int
+	DeletionProtection bool
+	MultiAZ            bool
+	Tags               map[string]string
+}
+
+// DBSnapshot is an RDS DB snapshot, or a DB cluster snapshot when Cluster.
+type DBSnapshot struct {
+	ID        string
+	Region    string
+	Cluster   bool
+	Source    string // DB instance or DB cluster identifier
+	Engine    string
+	Created   time.Time
+	Automated bool // automated snapshots cannot be shared
+	Encrypted bool
+	KMSKey    string
+	// Restore is the restore attribute: account ids it is shared with, or
+	// "all" for public.
+	Restore []string
+	Tags    map[string]string
 }

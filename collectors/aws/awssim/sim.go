@@ -1,5 +1,5 @@
 // Package awssim serves a simulated AWS estate over HTTP with the wire
-// formats the real services use (IAM and STS query-XML, EC2 query, S3 and
+// formats the real services use (IAM, STS and RDS query-XML, EC2 query, S3 and
 // S3 Control REST-XML, CloudTrail, CloudWatch Logs and Organizations JSON
 // 1.1), so the real SDK clients can run against it in the demo and tests.
 package awssim

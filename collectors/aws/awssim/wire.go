@@ -106,6 +106,8 @@ func (s *Sim) serve(c *call) int {
 		return s.dynamodb(c)
 	case "kms":
 		return s.kms(c)
+	case "rds":
+		return s.rds(c)
 	}
 	return c.fail(400, "UnknownService", "service "+c.service+" is not simulated")
 }
@@ -166,6 +168,12 @@ func (s *Sim) fault(c *call) bool {
 			c.status = c.fail(401, "AuthFailure", "AWS was not able to validate the provided access credentials")
 			return true
 		}
+		if r.Name == c.region && r.NoService && c.service == "rds" {
+			// Query-protocol services refuse a region the account has not
+			// enabled as an invalid token, with 403.
+			c.status = c.fail(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
+			return true
+		}
 		if r.Name == c.region && r.NoService {
 			c.status = c.fail(400, "UnrecognizedClientException", "The security token included in the request is invalid (region "+c.region+" is not enabled).")
 			return true
@@ -224,6 +232,11 @@ func (c *call) fail(status int, code, msg string) int {
 		h.Set("X-Amz-Request-Id", id)
 		c.w.WriteHeader(status)
 		fmt.Fprintf(c.w, `<?xml version="1.0" encoding="UTF-8"?><ErrorResponse><Error><Code>%s</Code><Message>%s</Message></Error><RequestId>%s</RequestId></ErrorResponse>`, code, xmlText(msg), id)
+	case "rds":
+		h.Set("Content-Type", "text/xml")
+		h.Set("X-Amzn-Requestid", id)
+		c.w.WriteHeader(status)
+		fmt.Fprintf(c.w, `<ErrorResponse xmlns="%s"><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>%s</RequestId></ErrorResponse>`, rdsNS, code, xmlText(msg), id)
 	default:
 		h.Set("Content-Type", "text/xml")
 		h.Set("X-Amzn-Requestid", id)
