@@ -48,6 +48,12 @@ var wantChecks = map[string][]string{
 	"okta.policy.mfa_required":       {"soc2:CC6.1", "hipaa:164.312(d)"},
 	"okta.policy.session_idle":       {"soc2:CC6.1", "hipaa:164.312(a)(2)(iii)"},
 	"okta.access_list":               {"soc2:CC6.2", "soc2:CC6.3", "hipaa:164.312(a)(1)", "hipaa:164.312(a)(2)(i)"},
+	// Second wave, issue 14: docs/controls.md's floor plus the issue's
+	// CC6.8 and 164.308(a)(5)(ii)(B).
+	"github.vulnerabilities.dependabot_sla":       {"soc2:CC7.1", "soc2:CC6.8", "hipaa:164.308(a)(5)(ii)(B)", "hipaa:164.308(a)(1)(ii)(B)"},
+	"github.vulnerabilities.code_scanning_sla":    {"soc2:CC7.1", "soc2:CC6.8", "soc2:CC8.1", "hipaa:164.308(a)(5)(ii)(B)", "hipaa:164.308(a)(1)(ii)(B)"},
+	"github.vulnerabilities.secret_scanning_open": {"soc2:CC6.1", "soc2:CC7.1", "hipaa:164.308(a)(1)(ii)(B)"},
+	"github.vulnerabilities.alerts_enabled":       {"soc2:CC7.1", "soc2:CC6.8"},
 }
 
 // wantCriteria is every criterion docs/controls.md names, with its R/A flag
@@ -72,6 +78,8 @@ var wantCriteria = []struct {
 	{"soc2:CC7.4", "", true},
 	{"soc2:CC7.5", "", true},
 	{"soc2:CC8.1", "", true},
+	{"hipaa:164.308(a)(1)(ii)(B)", "required", true},
+	{"hipaa:164.308(a)(5)(ii)(B)", "addressable", true},
 	{"hipaa:164.308(a)(7)(ii)(A)", "required", true},
 	{"hipaa:164.312(a)(1)", "standard", true},
 	{"hipaa:164.312(a)(2)(i)", "required", true},
