@@ -7,8 +7,6 @@ import (
 	"strings"
 	"sync"
 
-	gh "github.com/google/go-github/v60/github"
-
 	"github.com/exhibit-dev/exhibit/pkg/collector"
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
 )
@@ -85,47 +83,16 @@ func (v *vulnerabilities) alertsEnabled(ctx context.Context, run *alertRun) {
 	}
 }
 
-// status reads one security_and_analysis setting: "enabled", "disabled",
-// or "" when GitHub did not say.
-func status(s *gh.SecurityAndAnalysis, pick func(*gh.SecurityAndAnalysis) *string) string {
-	if s == nil {
-		return ""
-	}
-	if p := pick(s); p != nil {
-		return *p
-	}
-	return ""
-}
-
 func alertsEnabledFinding(r repoSecurity) (evidence.Finding, evidence.Record) {
 	name := r.repo.fullName()
+	// Each status is "enabled", "disabled", or "" when GitHub did not say.
 	sec := r.repo.Security
-	secret := status(sec, func(s *gh.SecurityAndAnalysis) *string {
-		if s.SecretScanning == nil {
-			return nil
-		}
-		return s.SecretScanning.Status
-	})
+	secret := sec.GetSecretScanning().GetStatus()
 	attrs := map[string]any{
-		"secret_scanning": orNil(secret),
-		"secret_scanning_push_protection": orNil(status(sec, func(s *gh.SecurityAndAnalysis) *string {
-			if s.SecretScanningPushProtection == nil {
-				return nil
-			}
-			return s.SecretScanningPushProtection.Status
-		})),
-		"advanced_security": orNil(status(sec, func(s *gh.SecurityAndAnalysis) *string {
-			if s.AdvancedSecurity == nil {
-				return nil
-			}
-			return s.AdvancedSecurity.Status
-		})),
-		"dependabot_security_updates": orNil(status(sec, func(s *gh.SecurityAndAnalysis) *string {
-			if s.DependabotSecurityUpdates == nil {
-				return nil
-			}
-			return s.DependabotSecurityUpdates.Status
-		})),
+		"secret_scanning":                 orNil(secret),
+		"secret_scanning_push_protection": orNil(sec.GetSecretScanningPushProtection().GetStatus()),
+		"advanced_security":               orNil(sec.GetAdvancedSecurity().GetStatus()),
+		"dependabot_security_updates":     orNil(sec.GetDependabotSecurityUpdates().GetStatus()),
 	}
 	if r.err == nil {
 		attrs["dependabot_alerts"] = r.dependabot

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -196,8 +197,8 @@ func TestVulnerabilitiesCursorPagination(t *testing.T) {
 	}
 }
 
-// TestVulnerabilityAlertEndpointForbidden: a 403 on one organization alert
-// listing (the feature or the permission missing) makes its check an error
+// TestVulnerabilityAlertEndpointForbidden: a 403 or 404 on one
+// organization alert listing (the feature or the permission missing) makes its check an error
 // on the organization, naming the cause, and the run partial; every other
 // check's findings are exactly what they are when all is readable.
 func TestVulnerabilityAlertEndpointForbidden(t *testing.T) {
@@ -208,32 +209,34 @@ func TestVulnerabilityAlertEndpointForbidden(t *testing.T) {
 		{"/api/v3/orgs/acme/code-scanning/alerts", CheckCodeScanningSLA, "code_scanning.list_alerts_for_org"},
 		{"/api/v3/orgs/acme/secret-scanning/alerts", CheckSecretScanningOpen, "secret_scanning.list_alerts_for_org"},
 	} {
-		t.Run(tc.check, func(t *testing.T) {
-			h := newHarness(t)
-			h.sim.Fail(tc.target, http.StatusForbidden)
-			res, err := collectVulns(t, h, collector.DefaultThresholds())
-			var pe *collector.PartialError
-			require.ErrorAs(t, err, &pe)
-			var ops []string
-			for _, e := range pe.Errors {
-				ops = append(ops, e.Operation)
-			}
-			require.Contains(t, ops, tc.op)
-
-			want := map[string]map[string]evidence.Result{}
-			for chk, m := range demoVerdicts {
-				want[chk] = m
-			}
-			want[tc.check] = map[string]evidence.Result{"acme": evidence.Error}
-			require.Equal(t, want, statuses(res))
-			for _, f := range res.Findings {
-				if f.Check == tc.check {
-					require.Contains(t, f.Reason, "could not all be read")
-					require.Contains(t, f.Observed["error"], "403")
-					require.Equal(t, http.StatusForbidden, f.Observed["http_status"])
+		for _, status := range []int{http.StatusForbidden, http.StatusNotFound} {
+			t.Run(fmt.Sprintf("%s/%d", tc.check, status), func(t *testing.T) {
+				h := newHarness(t)
+				h.sim.Fail(tc.target, status)
+				res, err := collectVulns(t, h, collector.DefaultThresholds())
+				var pe *collector.PartialError
+				require.ErrorAs(t, err, &pe)
+				var ops []string
+				for _, e := range pe.Errors {
+					ops = append(ops, e.Operation)
 				}
-			}
-		})
+				require.Contains(t, ops, tc.op)
+
+				want := map[string]map[string]evidence.Result{}
+				for chk, m := range demoVerdicts {
+					want[chk] = m
+				}
+				want[tc.check] = map[string]evidence.Result{"acme": evidence.Error}
+				require.Equal(t, want, statuses(res))
+				for _, f := range res.Findings {
+					if f.Check == tc.check {
+						require.Contains(t, f.Reason, "could not all be read")
+						require.Contains(t, f.Observed["error"], strconv.Itoa(status))
+						require.Equal(t, status, f.Observed["http_status"])
+					}
+				}
+			})
+		}
 	}
 }
 
@@ -247,6 +250,7 @@ func TestVulnerabilityChecks(t *testing.T) {
 		name  string
 		th    func(*collector.Thresholds)
 		setup func(*ghsim.Sim)
+		src   func(*collector.GitHubSource)
 		want  []want
 	}{
 		{name: "a shorter high SLA fails the 5-day-old alert",
@@ -280,8 +284,8 @@ func TestVulnerabilityChecks(t *testing.T) {
 			setup: func(s *ghsim.Sim) { s.Fail("/api/v3/repos/acme/api/vulnerability-alerts", http.StatusForbidden) },
 			want:  []want{{CheckAlertsEnabled, "acme/api", evidence.Error, "could not be read"}}},
 		{name: "excluded repositories' alerts are not judged",
-			setup: func(s *ghsim.Sim) {},
-			want:  []want{{CheckDependabotSLA, depHigh5, "", ""}, {CheckAlertsEnabled, "acme/web", "", ""}}},
+			src:  func(src *collector.GitHubSource) { src.ExcludeRepos = []string{"web"} },
+			want: []want{{CheckDependabotSLA, depHigh5, "", ""}, {CheckAlertsEnabled, "acme/web", "", ""}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -294,8 +298,8 @@ func TestVulnerabilityChecks(t *testing.T) {
 				tc.th(&th)
 			}
 			s := h.settings(th)
-			if tc.name == "excluded repositories' alerts are not judged" {
-				s.Sources.GitHub.ExcludeRepos = []string{"web"}
+			if tc.src != nil {
+				tc.src(s.Sources.GitHub)
 			}
 			c, err := vulnerabilitiesFactory().New(s)
 			require.NoError(t, err)
