@@ -60,7 +60,7 @@ func TestDemoLeavesVerifiedEvidence(t *testing.T) {
 		}
 		require.NotZero(t, withID, "%s: calls carry the provider's request ids", key)
 	}
-	for _, typ := range []string{"aws.iam", "aws.s3", "aws.cloudtrail", "aws.dynamodb", "aws.kms", "aws.ebs", "aws.rds", "github.pull_requests", "github.access", "okta.access"} {
+	for _, typ := range []string{"aws.iam", "aws.s3", "aws.cloudtrail", "aws.dynamodb", "aws.kms", "aws.ebs", "aws.rds", "github.pull_requests", "github.access", "github.vulnerabilities", "okta.access"} {
 		require.True(t, types[typ], "the demo covers %s", typ)
 	}
 
@@ -83,6 +83,10 @@ func TestDemoLeavesVerifiedEvidence(t *testing.T) {
 		{"aws.rds.snapshot_not_public", ":snapshot:claims-mysql-export", []string{"hipaa:164.312(a)(1)", "soc2:CC6.1", "soc2:CC6.6"}},
 		{"aws.rds.snapshot_encrypted", ":snapshot:claims-mysql-export", []string{"hipaa:164.312(a)(2)(iv)", "soc2:CC6.1"}},
 		{"github.pr.approved", "#", []string{"hipaa:164.312(c)(1)", "soc2:CC8.1"}},
+		{"github.vulnerabilities.dependabot_sla", "acme/api/security/dependabot/1", []string{"hipaa:164.308(a)(1)(ii)(B)", "hipaa:164.308(a)(5)(ii)(B)", "soc2:CC6.8", "soc2:CC7.1"}},
+		{"github.vulnerabilities.code_scanning_sla", "acme/api/security/code-scanning/4", []string{"hipaa:164.308(a)(1)(ii)(B)", "hipaa:164.308(a)(5)(ii)(B)", "soc2:CC6.8", "soc2:CC7.1", "soc2:CC8.1"}},
+		{"github.vulnerabilities.secret_scanning_open", "acme/infra/security/secret-scanning/1", []string{"hipaa:164.308(a)(1)(ii)(B)", "soc2:CC6.1", "soc2:CC7.1"}},
+		{"github.vulnerabilities.alerts_enabled", "acme/infra", []string{"soc2:CC6.8", "soc2:CC7.1"}},
 		{"okta.policy.session_idle", "", []string{"hipaa:164.312(a)(2)(iii)", "soc2:CC6.1"}},
 		{"okta.user.mfa", "", []string{"hipaa:164.312(d)", "soc2:CC6.1", "soc2:CC6.6"}},
 	}
@@ -119,7 +123,9 @@ func TestDemoLeavesVerifiedEvidence(t *testing.T) {
 		}
 		b, err := os.ReadFile(p)
 		require.NoError(t, err)
-		for _, secret := range []string{"demo-secret-not-a-real-key", "demo-token", "Bearer ", "SSWS "} {
+		// The simulated leaked secrets GitHub returns in its secret-scanning
+		// alerts (ghsim.DemoLeakedSecret, DemoRevokedSecret) included.
+		for _, secret := range []string{"demo-secret-not-a-real-key", "demo-token", "Bearer ", "SSWS ", "ghp_SimulatedLeakedToken", "simulatedwebhooksecret"} {
 			require.NotContains(t, string(b), secret, p)
 		}
 		return nil

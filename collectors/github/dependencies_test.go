@@ -38,6 +38,10 @@ var operationTargets = map[string]string{
 	"orgs.list_members":                     "/api/v3/orgs/acme/members",
 	"orgs.list_outside_collaborators":       "/api/v3/orgs/acme/outside_collaborators",
 	"repos.list_collaborators":              "/api/v3/repos/acme/*/collaborators",
+	"dependabot.list_org_alerts":            "/api/v3/orgs/acme/dependabot/alerts",
+	"code_scanning.list_alerts_for_org":     "/api/v3/orgs/acme/code-scanning/alerts",
+	"secret_scanning.list_alerts_for_org":   "/api/v3/orgs/acme/secret-scanning/alerts",
+	"repos.get_vulnerability_alerts":        "/api/v3/repos/acme/*/vulnerability-alerts",
 }
 
 // dependency is one operation a check's verdict rests on.
@@ -112,6 +116,14 @@ var checkDependencies = map[string][]dependency{
 		{op: "repos.list_by_org", reason: "could not be read"},
 		{op: "repos.list_collaborators", reason: "could not be read"},
 	},
+	CheckDependabotSLA:      {appToken, {op: "dependabot.list_org_alerts", reason: "open Dependabot alerts of acme could not all be read"}},
+	CheckCodeScanningSLA:    {appToken, {op: "code_scanning.list_alerts_for_org", reason: "open code-scanning alerts of acme could not all be read"}},
+	CheckSecretScanningOpen: {appToken, {op: "secret_scanning.list_alerts_for_org", reason: "open secret-scanning alerts of acme could not all be read"}},
+	CheckAlertsEnabled: {
+		appToken,
+		{op: "repos.list_by_org", reason: "repositories of acme could not all be listed"},
+		{op: "repos.get_vulnerability_alerts", reason: "whether Dependabot alerts are on could not be read"},
+	},
 }
 
 // TestEveryInputFailing: for every check the GitHub collectors declare and
@@ -126,7 +138,7 @@ func TestEveryInputFailing(t *testing.T) {
 	for _, tc := range []struct {
 		f   collector.Factory
 		ops map[string]permission
-	}{{pullRequestsFactory(), pullRequestOperations}, {accessFactory(), accessOperations}} {
+	}{{pullRequestsFactory(), pullRequestOperations}, {accessFactory(), accessOperations}, {vulnerabilitiesFactory(), vulnerabilityOperations}} {
 		t.Run(tc.f.Type, func(t *testing.T) {
 			covered := map[string]bool{}
 			for _, chk := range tc.f.Checks {

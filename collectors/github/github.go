@@ -1,8 +1,9 @@
 // Package github collects change-management and access evidence from GitHub
 // and GitHub Enterprise Server: every pull request merged into a default or
 // protected branch with its reviews, commits that reached a default branch
-// without a pull request, branch protection and rulesets, and the
-// organization's access list.
+// without a pull request, branch protection and rulesets, the
+// organization's access list, and its Dependabot, code-scanning and
+// secret-scanning alerts judged against remediation SLAs.
 package github
 
 import (
@@ -16,6 +17,9 @@ const Version = "1.0.0"
 const (
 	TypePullRequests = "github.pull_requests"
 	TypeAccess       = "github.access"
+	// TypeVulnerabilities is the Dependabot, code-scanning and
+	// secret-scanning alerts of an organization.
+	TypeVulnerabilities = "github.vulnerabilities"
 )
 
 // Check ids, as the control catalog names them.
@@ -26,9 +30,14 @@ const (
 	CheckProtection      = "github.branch.protection"
 	CheckTwoFactor       = "github.org.two_factor"
 	CheckAccessList      = "github.org.access_list"
+
+	CheckDependabotSLA      = "github.vulnerabilities.dependabot_sla"
+	CheckCodeScanningSLA    = "github.vulnerabilities.code_scanning_sla"
+	CheckSecretScanningOpen = "github.vulnerabilities.secret_scanning_open"
+	CheckAlertsEnabled      = "github.vulnerabilities.alerts_enabled"
 )
 
 // Factories returns the GitHub collector types.
 func Factories() []collector.Factory {
-	return []collector.Factory{pullRequestsFactory(), accessFactory()}
+	return []collector.Factory{pullRequestsFactory(), accessFactory(), vulnerabilitiesFactory()}
 }

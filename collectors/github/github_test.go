@@ -429,6 +429,7 @@ func TestCallsHaveDeclaredPermissions(t *testing.T) {
 		{pullRequestsFactory(), pullRequestOperations, false},
 		{pullRequestsFactory(), pullRequestOperations, true},
 		{accessFactory(), accessOperations, false},
+		{vulnerabilitiesFactory(), vulnerabilityOperations, false},
 	} {
 		h := newHarness(t)
 		h.sim.NoGraphQL = tc.ng

@@ -40,6 +40,20 @@ var accessOperations = map[string]permission{
 	"repos.list_collaborators":        {"repo", "metadata:read"},
 }
 
+// vulnerabilityOperations: the organization-level alert listings need the
+// caller to be an owner or security manager of the organization; classic
+// tokens use security_events, which reads private repositories' alerts
+// without the write access repo carries.
+var vulnerabilityOperations = map[string]permission{
+	"apps.create_installation_access_token": {},
+	"dependabot.list_org_alerts":            {"security_events", "vulnerability_alerts:read"},
+	"code_scanning.list_alerts_for_org":     {"security_events", "security_events:read"},
+	"secret_scanning.list_alerts_for_org":   {"security_events", "secret_scanning_alerts:read"},
+	"repos.list_by_org":                     {"repo", "metadata:read"},
+	// Whether Dependabot alerts are on is reported by repository only.
+	"repos.get_vulnerability_alerts": {"repo", "administration:read"},
+}
+
 func permissionsFor(ops map[string]permission) []string {
 	set := map[string]bool{}
 	for _, p := range ops {

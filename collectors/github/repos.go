@@ -22,6 +22,9 @@ type repository struct {
 	// Skipped says why the repository is not read ("archived",
 	// "excluded", "not included"); empty when it is.
 	Skipped string
+	// Security is the security_and_analysis block, which GitHub shows
+	// only to admins, owners and security managers; nil when not shown.
+	Security *gh.SecurityAndAnalysis
 }
 
 func (r repository) fullName() string { return r.Owner + "/" + r.Name }
@@ -56,6 +59,7 @@ func (c *clients) repositories(ctx context.Context, src *collector.GitHubSource,
 				Archived:      r.GetArchived(),
 				Private:       r.GetPrivate(),
 				Visibility:    r.GetVisibility(),
+				Security:      r.SecurityAndAnalysis,
 			}
 			switch {
 			case len(src.IncludeRepos) > 0 && !matchesAny(src.IncludeRepos, repo):
@@ -74,6 +78,19 @@ func (c *clients) repositories(ctx context.Context, src *collector.GitHubSource,
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// skippedByConfig says why the include/exclude lists leave out the
+// repository org/name, or "" when they do not; archiving is not judged.
+func skippedByConfig(src *collector.GitHubSource, org, name string) string {
+	r := repository{Owner: org, Name: name}
+	switch {
+	case len(src.IncludeRepos) > 0 && !matchesAny(src.IncludeRepos, r):
+		return "not included"
+	case matchesAny(src.ExcludeRepos, r):
+		return "excluded"
+	}
+	return ""
 }
 
 func matchesAny(patterns []string, r repository) bool {

@@ -109,6 +109,12 @@ type Thresholds struct {
 	// RestoreTestLookbackDays is how far back a restore job proves a
 	// restore was tested.
 	RestoreTestLookbackDays int `yaml:"restore_test_lookback_days"`
+	// VulnSLACriticalDays, VulnSLAHighDays and VulnSLAMediumDays are how
+	// long a Dependabot or code-scanning alert of that severity may stay
+	// open. Low-severity alerts are recorded, not judged.
+	VulnSLACriticalDays int `yaml:"vuln_sla_critical_days"`
+	VulnSLAHighDays     int `yaml:"vuln_sla_high_days"`
+	VulnSLAMediumDays   int `yaml:"vuln_sla_medium_days"`
 }
 
 // DefaultThresholds are the values controls.md sets.
@@ -124,6 +130,9 @@ func DefaultThresholds() Thresholds {
 		RDSBackupRetentionDays:  7,
 		BackupMaxAgeHours:       26,
 		RestoreTestLookbackDays: 365,
+		VulnSLACriticalDays:     15,
+		VulnSLAHighDays:         30,
+		VulnSLAMediumDays:       90,
 	}
 }
 
@@ -151,6 +160,17 @@ func (t Thresholds) Validate() error {
 	pos("rds_backup_retention_days", t.RDSBackupRetentionDays)
 	pos("backup_max_age_hours", t.BackupMaxAgeHours)
 	pos("restore_test_lookback_days", t.RestoreTestLookbackDays)
+	pos("vuln_sla_critical_days", t.VulnSLACriticalDays)
+	pos("vuln_sla_high_days", t.VulnSLAHighDays)
+	pos("vuln_sla_medium_days", t.VulnSLAMediumDays)
+	// A more severe alert never gets longer to be fixed than a less severe
+	// one.
+	if t.VulnSLACriticalDays > t.VulnSLAHighDays {
+		errs = append(errs, fmt.Errorf("vuln_sla_critical_days: %d is longer than vuln_sla_high_days (%d)", t.VulnSLACriticalDays, t.VulnSLAHighDays))
+	}
+	if t.VulnSLAHighDays > t.VulnSLAMediumDays {
+		errs = append(errs, fmt.Errorf("vuln_sla_high_days: %d is longer than vuln_sla_medium_days (%d)", t.VulnSLAHighDays, t.VulnSLAMediumDays))
+	}
 	return errors.Join(errs...)
 }
 

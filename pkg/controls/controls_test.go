@@ -61,6 +61,12 @@ var wantChecks = map[string][]string{
 	"aws.ebs.volume_encrypted":      {"soc2:CC6.1", "hipaa:164.312(a)(2)(iv)"},
 	"aws.ebs.snapshot_not_public":   {"soc2:CC6.1", "soc2:CC6.6", "hipaa:164.312(a)(1)"},
 	"aws.ebs.snapshot_encrypted":    {"soc2:CC6.1", "hipaa:164.312(a)(2)(iv)"},
+	// Second wave, issue 14: docs/controls.md's floor plus the issue's
+	// CC6.8 and 164.308(a)(5)(ii)(B).
+	"github.vulnerabilities.dependabot_sla":       {"soc2:CC7.1", "soc2:CC6.8", "hipaa:164.308(a)(5)(ii)(B)", "hipaa:164.308(a)(1)(ii)(B)"},
+	"github.vulnerabilities.code_scanning_sla":    {"soc2:CC7.1", "soc2:CC6.8", "soc2:CC8.1", "hipaa:164.308(a)(5)(ii)(B)", "hipaa:164.308(a)(1)(ii)(B)"},
+	"github.vulnerabilities.secret_scanning_open": {"soc2:CC6.1", "soc2:CC7.1", "hipaa:164.308(a)(1)(ii)(B)"},
+	"github.vulnerabilities.alerts_enabled":       {"soc2:CC7.1", "soc2:CC6.8"},
 }
 
 // wantCriteria is every criterion docs/controls.md names, with its R/A flag
@@ -88,6 +94,7 @@ var wantCriteria = []struct {
 	{"soc2:CC8.1", "", true},
 	// 45 CFR 164.308: the flag each implementation specification carries
 	// in the regulation's text.
+	{"hipaa:164.308(a)(1)(ii)(B)", "required", true},
 	{"hipaa:164.308(a)(1)(ii)(D)", "required", true},
 	{"hipaa:164.308(a)(3)(ii)(C)", "addressable", true},
 	{"hipaa:164.308(a)(4)(ii)(B)", "addressable", true},

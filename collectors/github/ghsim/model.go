@@ -19,6 +19,11 @@ type Org struct {
 	Members           []Member
 	Outside           []string
 	Repos             []*Repo
+	// The organization's security alerts, across its repositories, as
+	// the organization-level alert endpoints list them.
+	Dependabot     []*DependabotAlert
+	CodeScanning   []*CodeScanningAlert
+	SecretScanning []*SecretScanningAlert
 }
 
 // Member is an organization member; Role is admin (owner) or member.
@@ -48,6 +53,15 @@ type Repo struct {
 	PRs      []*PR
 	// Commits are on the default branch, in any order.
 	Commits []Commit
+	// DependabotAlertsDisabled answers the vulnerability-alerts check with
+	// 404, as GitHub does for a repository with Dependabot alerts off.
+	DependabotAlertsDisabled bool
+	// SecretScanningDisabled reports secret scanning off in the
+	// repository's security_and_analysis.
+	SecretScanningDisabled bool
+	// HideSecurityAndAnalysis leaves security_and_analysis out of the
+	// repository, as GitHub does for callers who are not admins.
+	HideSecurityAndAnalysis bool
 }
 
 // User is an account; Type is User or Bot.

@@ -12,6 +12,10 @@ import (
 
 func (s *Sim) rest(w http.ResponseWriter, r *http.Request, p []string) {
 	notFound := func() { writeJSON(w, http.StatusNotFound, apiError("Not Found")) }
+	if len(p) >= 2 && p[0] == "organizations" && p[1] == strconv.FormatInt(id(s.Org.Login), 10) {
+		// Link headers name the organization by id.
+		p = append([]string{"orgs", s.Org.Login}, p[2:]...)
+	}
 	switch {
 	case len(p) >= 2 && p[0] == "orgs":
 		if p[1] != s.Org.Login {
@@ -35,6 +39,12 @@ func (s *Sim) rest(w http.ResponseWriter, r *http.Request, p []string) {
 				users = append(users, user(User{Login: l, Type: "User"}))
 			}
 			writePage(s, w, r, users)
+		case len(p) == 4 && p[2] == "dependabot" && p[3] == "alerts":
+			s.orgDependabotAlerts(w, r)
+		case len(p) == 4 && p[2] == "code-scanning" && p[3] == "alerts":
+			s.orgCodeScanningAlerts(w, r)
+		case len(p) == 4 && p[2] == "secret-scanning" && p[3] == "alerts":
+			s.orgSecretScanningAlerts(w, r)
 		default:
 			notFound()
 		}
@@ -53,6 +63,13 @@ func (s *Sim) rest(w http.ResponseWriter, r *http.Request, p []string) {
 func (s *Sim) repoREST(w http.ResponseWriter, r *http.Request, repo *Repo, p []string) {
 	notFound := func() { writeJSON(w, http.StatusNotFound, apiError("Not Found")) }
 	switch {
+	case len(p) == 1 && p[0] == "vulnerability-alerts":
+		// 204 when Dependabot alerts are on, 404 when they are off.
+		if repo.DependabotAlertsDisabled {
+			notFound()
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 	case len(p) == 1 && p[0] == "collaborators":
 		var users []*gh.User
 		if r.URL.Query().Get("permission") == "admin" {
@@ -198,6 +215,7 @@ func (s *Sim) repository(r *Repo) *gh.Repository {
 		ID: gh.Int64(id(s.Org.Login + "/" + r.Name)), Name: gh.String(r.Name), FullName: gh.String(s.Org.Login + "/" + r.Name),
 		Owner: &gh.User{Login: gh.String(s.Org.Login), Type: gh.String("Organization")}, Private: gh.Bool(r.Private),
 		Archived: gh.Bool(r.Archived), DefaultBranch: gh.String(r.DefaultBranch), Visibility: gh.String(vis),
+		SecurityAndAnalysis: securityAndAnalysis(r),
 	}
 }
 

@@ -136,7 +136,8 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusCreated, map[string]any{
 			"token": AppToken, "expires_at": time.Now().UTC().Add(time.Hour).Format(time.RFC3339),
-			"permissions":          map[string]string{"metadata": "read", "contents": "read", "pull_requests": "read", "administration": "read", "members": "read"},
+			"permissions": map[string]string{"metadata": "read", "contents": "read", "pull_requests": "read", "administration": "read", "members": "read",
+				"vulnerability_alerts": "read", "security_events": "read", "secret_scanning_alerts": "read"},
 			"repository_selection": "all",
 		})
 		return
