@@ -143,6 +143,28 @@ func LoadOCSFSchema(path string) (*OCSFSchema, error) {
 	return &s, nil
 }
 
+// RequireValidEvents checks every line of an OCSF export (one event per
+// line) as a Compliance Finding, failing the test with each line's
+// problems, and returns the decoded events.
+func (s *OCSFSchema) RequireValidEvents(t testing.TB, export []byte) []map[string]any {
+	t.Helper()
+	var events []map[string]any
+	for i, line := range bytes.Split(bytes.TrimSuffix(export, []byte("\n")), []byte("\n")) {
+		if len(export) == 0 {
+			break
+		}
+		if problems := s.ValidateComplianceFinding(line); len(problems) > 0 {
+			t.Fatalf("OCSF event on line %d is not valid OCSF %s:\n%s\n%s", i+1, s.Version, strings.Join(problems, "\n"), line)
+		}
+		var ev map[string]any
+		if err := json.Unmarshal(line, &ev); err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		events = append(events, ev)
+	}
+	return events
+}
+
 // ValidateComplianceFinding is Validate for an event that must be a
 // Compliance Finding (class 2003).
 func (s *OCSFSchema) ValidateComplianceFinding(event []byte) []string {
