@@ -222,6 +222,16 @@ func TestExportOCSFScopes(t *testing.T) {
 				require.NotContains(t, ev, "cloud")
 			}
 			require.Equal(t, tc.region, ev["resources"].([]any)[0].(map[string]any)["region"])
+			if tc.region == nil {
+				return
+			}
+			// Without the profile, the region is what OCSF rejects.
+			delete(md, "profiles")
+			delete(ev, "cloud")
+			b, err := json.Marshal(ev)
+			require.NoError(t, err)
+			require.Equal(t, []string{"resources[0].region: unknown attribute: it belongs to profile cloud, which metadata.profiles does not declare"},
+				schema.ValidateComplianceFinding(b))
 		})
 	}
 }
