@@ -1,10 +1,9 @@
 package audit
 
 import (
+	"cmp"
 	"crypto/sha1"
-	"crypto/sha256"
 	"encoding/csv"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -108,6 +107,7 @@ type ocsfEvent struct {
 	Time         int64             `json:"time"`
 	Message      string            `json:"message"`
 	Metadata     ocsfMetadata      `json:"metadata"`
+	Cloud        *ocsfCloud        `json:"cloud,omitempty"`
 	FindingInfo  ocsfFindingInfo   `json:"finding_info"`
 	Compliance   ocsfCompliance    `json:"compliance"`
 	Resources    []ocsfResource    `json:"resources"`
@@ -115,15 +115,28 @@ type ocsfEvent struct {
 }
 
 type ocsfMetadata struct {
-	UID     string      `json:"uid"`
-	Version string      `json:"version"`
-	Product ocsfProduct `json:"product"`
+	UID      string      `json:"uid"`
+	Version  string      `json:"version"`
+	Profiles []string    `json:"profiles,omitempty"`
+	Product  ocsfProduct `json:"product"`
 }
 
 type ocsfProduct struct {
 	Name       string `json:"name"`
 	VendorName string `json:"vendor_name"`
 	Version    string `json:"version,omitempty"`
+}
+
+// ocsfCloud is the cloud profile's object: provider is what the profile
+// requires; account and region say where the evidence comes from.
+type ocsfCloud struct {
+	Provider string       `json:"provider"`
+	Account  *ocsfAccount `json:"account,omitempty"`
+	Region   string       `json:"region,omitempty"`
+}
+
+type ocsfAccount struct {
+	UID string `json:"uid"`
 }
 
 type ocsfFindingInfo struct {
@@ -133,24 +146,32 @@ type ocsfFindingInfo struct {
 }
 
 type ocsfCompliance struct {
-	Standards    []string `json:"standards"`
-	Control      string   `json:"control"`
-	Requirements []string `json:"requirements"`
-	Status       string   `json:"status"`
-	StatusID     int      `json:"status_id"`
+	Standards    []string    `json:"standards"`
+	Control      string      `json:"control,omitempty"`
+	Desc         string      `json:"desc,omitempty"`
+	Requirements []string    `json:"requirements"`
+	Checks       []ocsfCheck `json:"checks"`
+	Status       string      `json:"status"`
+	StatusID     int         `json:"status_id"`
+}
+
+type ocsfCheck struct {
+	UID  string `json:"uid"`
+	Name string `json:"name"`
 }
 
 type ocsfResource struct {
-	UID    string `json:"uid"`
-	Name   string `json:"name"`
+	UID  string `json:"uid"`
+	Name string `json:"name"`
+	// Region belongs to OCSF's cloud profile: set only with the profile.
 	Region string `json:"region,omitempty"`
 }
 
-// ocsfStatus maps a check result to the compliance object's status_id
+// ocsfComplianceStatus maps a check result to the compliance object's status_id
 // (1 Pass, 2 Warning: no result for lack of information, 3 Fail) and the
 // event's severity_id. A not_applicable finding has no compliance status
 // in OCSF and is not exported.
-func ocsfStatus(r evidence.Result) (statusID int, status string, severityID int, severity string, ok bool) {
+func ocsfComplianceStatus(r evidence.Result) (statusID int, status string, severityID int, severity string, ok bool) {
 	switch r {
 	case evidence.Pass:
 		return 1, "Pass", 1, "Informational", true
@@ -162,6 +183,51 @@ func ocsfStatus(r evidence.Result) (statusID int, status string, severityID int,
 	return 0, "", 0, "", false
 }
 
+// findingState is what the export has seen of one finding so far.
+type findingState int
+
+const (
+	unseen   findingState = iota
+	failing               // its last result was fail
+	resolved              // it failed, and its last result was pass
+	passing               // it passed, and has not failed in the period
+)
+
+// ocsfFindingStatus is the event's status_id and status: the finding's
+// place in OCSF's finding workflow, following it through the period.
+//
+//   - fail, not failing before → 1 New (again after it was resolved: a
+//     regression is a new occurrence of the same finding);
+//   - fail, failing before → 2 In Progress, the caption OCSF gives an open
+//     finding that is not new ("under review");
+//   - pass after a failure → 4 Resolved, and it stays so while it passes;
+//   - pass that never failed in the period → 99 Other, "Passing": there is
+//     nothing to review, so none of New, In Progress or Resolved is true;
+//   - error (not determined) → 0 Unknown, and the state is kept, so a
+//     failure on either side of a failed run reads as still open.
+//
+// The period is what the export holds: a finding already failing on the
+// day before its first exported snapshot is New in the export.
+func ocsfFindingStatus(prev findingState, r evidence.Result) (int, string, findingState) {
+	switch r {
+	case evidence.Fail:
+		if prev == failing {
+			return 2, "In Progress", failing
+		}
+		return 1, "New", failing
+	case evidence.Pass:
+		if prev == failing || prev == resolved {
+			return 4, "Resolved", resolved
+		}
+		return 99, "Passing", passing
+	}
+	return 0, "Unknown", prev
+}
+
+// ocsfProviders are the cloud.provider names of the providers exhibit
+// collects from.
+var ocsfProviders = map[string]string{"aws": "AWS", "github": "GitHub", "okta": "Okta"}
+
 var standardNames = map[string]string{
 	controls.FrameworkSOC2:   "AICPA SOC 2 Trust Services Criteria (2017)",
 	controls.FrameworkHIPAA:  "HIPAA Security Rule (45 CFR 164.312)",
@@ -169,23 +235,68 @@ var standardNames = map[string]string{
 }
 
 // ExportOCSF writes one OCSF 1.8.0 Compliance Finding per finding, one JSON
-// object per line. The snapshot the finding comes from is named in
-// unmapped, with its digest, so every event leads back to signed evidence.
+// object per line, in the order the snapshots were taken. The snapshot the
+// finding comes from is named in unmapped, with its digest, so every event
+// leads back to signed evidence.
+//
+// A scope with an account or a region is described with OCSF's cloud
+// profile (declared in metadata.profiles): cloud.provider, cloud.account,
+// and the region, in cloud and on the resource, when the scope has exactly
+// one. finding_info.uid names the finding, the same in every snapshot (see
+// ocsfFindingUID); metadata.uid names the event. compliance.control is the
+// finding's first criterion in catalog order (SOC 2 before HIPAA) and
+// compliance.requirements lists every criterion it supports.
 func ExportOCSF(w io.Writer, members []Member, opts ExportOptions) error {
 	cat, err := opts.catalog()
 	if err != nil {
 		return err
 	}
+	rank := map[string]int{}
+	for i, c := range cat.Criteria() {
+		rank[c.Ref] = i
+	}
+	// Status follows each finding in time; members come sorted by key,
+	// which is by series, and one finding may be in more than one series.
+	order := make([]int, len(members))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		return members[a].Snapshot.StartedAt.Compare(members[b].Snapshot.StartedAt)
+	})
+	states := map[string]findingState{}
+
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
-	for _, m := range members {
+	for _, mi := range order {
+		m := members[mi]
 		s := m.Snapshot
+		var cloud *ocsfCloud
+		var profiles []string
+		region := ""
+		if len(s.Scope.Regions) == 1 {
+			region = s.Scope.Regions[0]
+		}
+		if s.Scope.Account != "" || region != "" {
+			provider := ocsfProviders[s.Scope.Provider]
+			if provider == "" {
+				provider = cmp.Or(s.Scope.Provider, "unknown")
+			}
+			cloud = &ocsfCloud{Provider: provider, Region: region}
+			if s.Scope.Account != "" {
+				cloud.Account = &ocsfAccount{UID: s.Scope.Account}
+			}
+			profiles = []string{"cloud"}
+		}
 		for i, f := range s.Findings {
-			statusID, status, sevID, sev, ok := ocsfStatus(f.Status)
+			compID, comp, sevID, sev, ok := ocsfComplianceStatus(f.Status)
 			if !ok {
 				continue
 			}
-			uid := findingUID(m, i)
+			findingUID := ocsfFindingUID(s.Scope, f)
+			statusID, status, state := ocsfFindingStatus(states[findingUID], f.Status)
+			states[findingUID] = state
+
 			title := f.Check
 			if ch, ok := cat.Check(f.Check); ok {
 				title = ch.Title
@@ -201,9 +312,23 @@ func ExportOCSF(w io.Writer, members []Member, opts ExportOptions) error {
 					standards = append(standards, name)
 				}
 			}
-			res := ocsfResource{UID: f.Resource, Name: f.Resource}
-			if len(s.Scope.Regions) == 1 {
-				res.Region = s.Scope.Regions[0]
+			control := ""
+			if len(f.Controls) > 0 {
+				control = slices.MinFunc(f.Controls, func(a, b string) int {
+					ra, okA := rank[a]
+					rb, okB := rank[b]
+					if okA != okB { // a criterion the catalog lacks goes last
+						if okA {
+							return -1
+						}
+						return 1
+					}
+					return cmp.Or(cmp.Compare(ra, rb), strings.Compare(a, b))
+				})
+			}
+			desc := ""
+			if c, ok := cat.Criterion(control); ok {
+				desc = c.Title
 			}
 			ev := ocsfEvent{
 				ActivityID: ocsfActivityID, ActivityName: "Create",
@@ -211,15 +336,17 @@ func ExportOCSF(w io.Writer, members []Member, opts ExportOptions) error {
 				ClassUID: ocsfClassUID, ClassName: "Compliance Finding",
 				TypeUID: ocsfTypeUID, TypeName: "Compliance Finding: Create",
 				SeverityID: sevID, Severity: sev,
-				StatusID: 1, Status: "New",
+				StatusID: statusID, Status: status,
 				Time:    s.StartedAt.UnixMilli(),
 				Message: f.Reason,
-				Metadata: ocsfMetadata{UID: uid, Version: OCSFVersion,
+				Metadata: ocsfMetadata{UID: ocsfEventUID(m, i), Version: OCSFVersion, Profiles: profiles,
 					Product: ocsfProduct{Name: "exhibit", VendorName: "exhibit", Version: opts.Version}},
-				FindingInfo: ocsfFindingInfo{UID: uid, Title: title + ": " + f.Resource, Desc: f.Reason},
-				Compliance: ocsfCompliance{Standards: nonNil(standards), Control: f.Check,
-					Requirements: nonNil(f.Controls), Status: status, StatusID: statusID},
-				Resources: []ocsfResource{res},
+				Cloud:       cloud,
+				FindingInfo: ocsfFindingInfo{UID: findingUID, Title: title + ": " + f.Resource, Desc: f.Reason},
+				Compliance: ocsfCompliance{Standards: nonNil(standards), Control: control, Desc: desc,
+					Requirements: nonNil(f.Controls), Checks: []ocsfCheck{{UID: f.Check, Name: title}},
+					Status: comp, StatusID: compID},
+				Resources: []ocsfResource{{UID: f.Resource, Name: f.Resource, Region: region}},
 				Unmapped: map[string]string{
 					"exhibit.snapshot_key":    m.Key,
 					"exhibit.snapshot_sha256": m.SHA256,
@@ -236,10 +363,20 @@ func ExportOCSF(w io.Writer, members []Member, opts ExportOptions) error {
 	return nil
 }
 
-// findingUID names the i-th finding of a snapshot by content.
-func findingUID(m Member, i int) string {
-	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%d", m.Key, m.SHA256, i))
-	return hex.EncodeToString(sum[:16])
+// ocsfFindingUID names a finding the same way in every snapshot: the same
+// finding is the same check on the same resource in the same provider
+// account (AWS account, GitHub org, Okta org). The series, collector
+// instance, endpoint and regions are left out: renaming an instance,
+// moving an endpoint or adding a region to the configuration does not make
+// an old failure new. A resource whose identity depends on its region
+// carries the region in its own identifier (an ARN).
+func ocsfFindingUID(sc evidence.Scope, f evidence.Finding) string {
+	return UUID("ocsf/finding\x00" + sc.Provider + "\x00" + sc.Account + "\x00" + f.Check + "\x00" + f.Resource)
+}
+
+// ocsfEventUID names one event: the i-th finding of one stored snapshot.
+func ocsfEventUID(m Member, i int) string {
+	return UUID(fmt.Sprintf("ocsf/event\x00%s\x00%s\x00%d", m.Key, m.SHA256, i))
 }
 
 func nonNil(s []string) []string {
@@ -250,7 +387,7 @@ func nonNil(s []string) []string {
 }
 
 // uuidNamespace is the UUIDv5 namespace of every identifier exhibit writes
-// into OSCAL: the v5 UUID of the URL below in the RFC 9562 URL namespace.
+// into OSCAL and OCSF: the v5 UUID of the URL below in the RFC 9562 URL namespace.
 var uuidNamespace = uuidV5([16]byte{0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8}, "https://exhibit.dev/ns/oscal")
 
 // uuidV5 is the RFC 9562 name-based (SHA-1) UUID of name in namespace ns.
@@ -265,7 +402,8 @@ func uuidV5(ns [16]byte, name string) [16]byte {
 	return u
 }
 
-// UUID returns the deterministic UUID exhibit uses in OSCAL for a name.
+// UUID returns the deterministic UUID exhibit uses in OSCAL and OCSF for a
+// name.
 func UUID(name string) string {
 	u := uuidV5(uuidNamespace, name)
 	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])

@@ -1,10 +1,11 @@
 package audit_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/exhibit-dev/exhibit/pkg/audit"
 	"github.com/exhibit-dev/exhibit/pkg/audit/audittest"
 	"github.com/exhibit-dev/exhibit/pkg/collector"
+	"github.com/exhibit-dev/exhibit/pkg/controls"
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
 )
 
@@ -66,18 +68,15 @@ func TestExportCSV(t *testing.T) {
 		"test.check", "thing-111122223333", "fail", "hipaa:164.312(a)(1);soc2:CC6.1", "user \"bob\", no MFA;\nsee <policy>"}, fail)
 }
 
-func TestExportOCSFHasEveryRequiredField(t *testing.T) {
-	out := export(t, audit.FormatOCSF, mixed(t))
-	var statuses []string
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	lines := 0
-	for sc.Scan() {
-		lines++
-		var ev map[string]any
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &ev), "line %d", lines)
-		problems := audittest.CheckOCSFComplianceFinding(ev)
-		require.Empty(t, problems, "line %d: %s", lines, sc.Text())
-		// The fields the issue names, explicitly.
+// Every OCSF event is valid against OCSF's compiled 1.8.0 schema, and
+// carries what a GRC tool keys on.
+func TestExportOCSF(t *testing.T) {
+	schema := audittest.RequireOCSFSchema(t)
+	members := mixed(t)
+	events := schema.RequireValidEvents(t, export(t, audit.FormatOCSF, members))
+	require.Len(t, events, 3, "not-applicable findings have no OCSF compliance status")
+	var compliance, statuses, eventUIDs []string
+	for i, ev := range events {
 		require.EqualValues(t, 2003, ev["class_uid"])
 		require.EqualValues(t, 2, ev["category_uid"])
 		require.EqualValues(t, 200301, ev["type_uid"])
@@ -85,32 +84,155 @@ func TestExportOCSFHasEveryRequiredField(t *testing.T) {
 		md := ev["metadata"].(map[string]any)
 		require.Equal(t, "1.8.0", md["version"])
 		require.Equal(t, "exhibit", md["product"].(map[string]any)["name"])
+		require.Equal(t, []any{"cloud"}, md["profiles"], "the scope has an account")
+		require.Equal(t, map[string]any{"provider": "test", "account": map[string]any{"uid": "111122223333"}}, ev["cloud"])
 		comp := ev["compliance"].(map[string]any)
 		require.Equal(t, []any{"hipaa:164.312(a)(1)", "soc2:CC6.1"}, comp["requirements"])
-		statuses = append(statuses, comp["status"].(string))
-		require.NotEmpty(t, ev["unmapped"].(map[string]any)["exhibit.snapshot_sha256"])
+		require.Equal(t, "soc2:CC6.1", comp["control"], "the first criterion in catalog order")
+		require.NotEmpty(t, comp["desc"], "the criterion's title")
+		require.Equal(t, []any{map[string]any{"uid": "test.check", "name": "test.check"}}, comp["checks"])
+		compliance = append(compliance, comp["status"].(string))
+		statuses = append(statuses, ev["status"].(string))
+		require.Equal(t, events[0]["finding_info"].(map[string]any)["uid"], ev["finding_info"].(map[string]any)["uid"],
+			"the same check on the same resource is the same finding in every snapshot")
+		eventUIDs = append(eventUIDs, md["uid"].(string))
+		require.Equal(t, members[i].SHA256, ev["unmapped"].(map[string]any)["exhibit.snapshot_sha256"])
 	}
-	require.NoError(t, sc.Err())
-	require.Equal(t, []string{"Pass", "Fail", "Warning"}, statuses, "not-applicable findings have no OCSF compliance status")
+	require.Equal(t, []string{"Pass", "Fail", "Warning"}, compliance)
+	require.Equal(t, []string{"Passing", "New", "Unknown"}, statuses)
+	require.Len(t, slices.Compact(slices.Sorted(slices.Values(eventUIDs))), 3, "every event has its own metadata.uid")
+}
 
-	// The checker is not a rubber stamp.
-	var ev map[string]any
-	first, _, _ := bytes.Cut(out, []byte("\n"))
+// ocsfMember is a snapshot of one AWS account's IAM checks, as stored.
+func ocsfMember(series string, seq int64, day int, scope evidence.Scope, findings ...evidence.Finding) audit.Member {
+	return audit.Member{
+		Key: fmt.Sprintf("snapshots/%s/%d.json", series, seq), SHA256: fmt.Sprintf("%064d", seq),
+		Snapshot: &evidence.Snapshot{Series: series, Seq: seq, Scope: scope, StartedAt: t0.AddDate(0, 0, day),
+			Status: evidence.StatusComplete, Findings: findings},
+	}
+}
+
+func ocsfFinding(check, resource string, r evidence.Result) evidence.Finding {
+	return evidence.Finding{Check: check, Resource: resource, Status: r, Reason: string(r),
+		Controls: []string{"hipaa:164.312(a)(1)", "soc2:CC6.1"}}
+}
+
+// A finding keeps its finding_info.uid from snapshot to snapshot and across
+// series, and its status follows it: New, In Progress while it keeps
+// failing, Resolved once it passes, New again if it fails after that.
+func TestExportOCSFFollowsAFindingOverThePeriod(t *testing.T) {
+	schema := audittest.RequireOCSFSchema(t)
+	acct := evidence.Scope{Provider: "aws", Account: "111122223333", Regions: []string{"us-east-1"}}
+	root, user := "arn:aws:iam::111122223333:root", "arn:aws:iam::111122223333:user/bob"
+	const rootMFA, userMFA = "aws.iam.root_mfa", "aws.iam.console_user_mfa"
+	members := []audit.Member{
+		// Sorted by key, as LoadPeriod gives them: this series' one run is
+		// the last in time, after the instance was renamed.
+		ocsfMember("aws.iam-renamed/111122223333", 1, 4, acct, ocsfFinding(rootMFA, root, evidence.Fail)),
+		ocsfMember("aws.iam/111122223333", 1, 0, acct, ocsfFinding(rootMFA, root, evidence.Fail), ocsfFinding(userMFA, user, evidence.Pass)),
+		ocsfMember("aws.iam/111122223333", 2, 1, acct, ocsfFinding(rootMFA, root, evidence.Fail), ocsfFinding(userMFA, user, evidence.Fail)),
+		ocsfMember("aws.iam/111122223333", 3, 2, acct, ocsfFinding(rootMFA, root, evidence.Pass), ocsfFinding(userMFA, user, evidence.Fail)),
+		ocsfMember("aws.iam/111122223333", 4, 3, acct, ocsfFinding(rootMFA, root, evidence.Pass), ocsfFinding(userMFA, user, evidence.Error)),
+	}
+	events := schema.RequireValidEvents(t, export(t, audit.FormatOCSF, members))
+	require.Len(t, events, 9)
+
+	type seen struct {
+		day              int
+		status           string
+		statusID         float64
+		compliance       string
+		uid, resourceUID string
+	}
+	byCheck := map[string][]seen{}
+	for _, ev := range events {
+		comp := ev["compliance"].(map[string]any)
+		check := comp["checks"].([]any)[0].(map[string]any)
+		day := int(time.UnixMilli(int64(ev["time"].(float64))).UTC().Sub(t0).Hours() / 24)
+		res := ev["resources"].([]any)[0].(map[string]any)
+		byCheck[check["uid"].(string)] = append(byCheck[check["uid"].(string)], seen{day, ev["status"].(string), ev["status_id"].(float64),
+			comp["status"].(string), ev["finding_info"].(map[string]any)["uid"].(string), res["uid"].(string)})
+
+		// The cloud profile, declared, with what it requires.
+		require.Equal(t, []any{"cloud"}, ev["metadata"].(map[string]any)["profiles"])
+		require.Equal(t, map[string]any{"provider": "AWS", "region": "us-east-1", "account": map[string]any{"uid": "111122223333"}}, ev["cloud"])
+		require.Equal(t, "us-east-1", res["region"])
+		cat, err := controls.Default()
+		require.NoError(t, err)
+		ch, ok := cat.Check(check["uid"].(string))
+		require.True(t, ok)
+		require.Equal(t, ch.Title, check["name"])
+	}
+	rootUID := byCheck[rootMFA][0].uid
+	require.Equal(t, []seen{
+		{0, "New", 1, "Fail", rootUID, root},
+		{1, "In Progress", 2, "Fail", rootUID, root},
+		{2, "Resolved", 4, "Pass", rootUID, root},
+		{3, "Resolved", 4, "Pass", rootUID, root},
+		{4, "New", 1, "Fail", rootUID, root}, // another series, the same finding: failing again
+	}, byCheck[rootMFA])
+	userUID := byCheck[userMFA][0].uid
+	require.NotEqual(t, rootUID, userUID)
+	require.Equal(t, []seen{
+		{0, "Passing", 99, "Pass", userUID, user},
+		{1, "New", 1, "Fail", userUID, user},
+		{2, "In Progress", 2, "Fail", userUID, user},
+		{3, "Unknown", 0, "Warning", userUID, user},
+	}, byCheck[userMFA])
+
+	// Another account's root is another finding.
+	other := acct
+	other.Account = "444455556666"
+	ev := schema.RequireValidEvents(t, export(t, audit.FormatOCSF, []audit.Member{
+		ocsfMember("aws.iam/444455556666", 1, 0, other, ocsfFinding(rootMFA, root, evidence.Fail)),
+	}))[0]
+	require.NotEqual(t, rootUID, ev["finding_info"].(map[string]any)["uid"])
+}
+
+// The cloud profile is declared exactly when the scope names an account or
+// a region; a region only when the scope has exactly one.
+func TestExportOCSFScopes(t *testing.T) {
+	schema := audittest.RequireOCSFSchema(t)
+	f := ocsfFinding("aws.s3.bucket_encryption", "arn:aws:s3:::logs", evidence.Fail)
 	for _, tc := range []struct {
-		mutate func(map[string]any)
-		want   string
+		name    string
+		scope   evidence.Scope
+		profile bool
+		cloud   map[string]any
+		region  any
 	}{
-		{func(e map[string]any) { delete(e["metadata"].(map[string]any), "version") }, "metadata.version: required, missing"},
-		{func(e map[string]any) { delete(e, "finding_info") }, "finding_info: required, missing"},
-		{func(e map[string]any) { e["compliance"].(map[string]any)["result"] = "x" }, "compliance.result: not an attribute"},
-		{func(e map[string]any) { e["activity_id"] = 7.0 }, "activity_id: 7 is not one of"},
-		{func(e map[string]any) { e["type_uid"] = 200300.0 }, "type_uid is 200300"},
-		{func(e map[string]any) { e["resources"] = []any{map[string]any{"region": "x"}} }, "needs at least one of name, uid"},
+		{"one region", evidence.Scope{Provider: "aws", Account: "111122223333", Regions: []string{"eu-west-1"}}, true,
+			map[string]any{"provider": "AWS", "region": "eu-west-1", "account": map[string]any{"uid": "111122223333"}}, "eu-west-1"},
+		{"two regions", evidence.Scope{Provider: "aws", Account: "111122223333", Regions: []string{"eu-west-1", "us-east-1"}}, true,
+			map[string]any{"provider": "AWS", "account": map[string]any{"uid": "111122223333"}}, nil},
+		{"an org", evidence.Scope{Provider: "github", Account: "acme"}, true,
+			map[string]any{"provider": "GitHub", "account": map[string]any{"uid": "acme"}}, nil},
+		{"a region, no account", evidence.Scope{Provider: "aws", Regions: []string{"eu-west-1"}}, true,
+			map[string]any{"provider": "AWS", "region": "eu-west-1"}, "eu-west-1"},
+		{"nothing", evidence.Scope{}, false, nil, nil},
 	} {
-		require.NoError(t, json.Unmarshal(first, &ev))
-		tc.mutate(ev)
-		problems := audittest.CheckOCSFComplianceFinding(ev)
-		require.Contains(t, strings.Join(problems, "\n"), tc.want)
+		t.Run(tc.name, func(t *testing.T) {
+			ev := schema.RequireValidEvents(t, export(t, audit.FormatOCSF, []audit.Member{ocsfMember("s/x", 1, 0, tc.scope, f)}))[0]
+			md := ev["metadata"].(map[string]any)
+			if tc.profile {
+				require.Equal(t, []any{"cloud"}, md["profiles"])
+				require.Equal(t, tc.cloud, ev["cloud"])
+			} else {
+				require.NotContains(t, md, "profiles")
+				require.NotContains(t, ev, "cloud")
+			}
+			require.Equal(t, tc.region, ev["resources"].([]any)[0].(map[string]any)["region"])
+			if tc.region == nil {
+				return
+			}
+			// Without the profile, the region is what OCSF rejects.
+			delete(md, "profiles")
+			delete(ev, "cloud")
+			b, err := json.Marshal(ev)
+			require.NoError(t, err)
+			require.Equal(t, []string{"resources[0].region: unknown attribute: it belongs to profile cloud, which metadata.profiles does not declare"},
+				schema.ValidateComplianceFinding(b))
+		})
 	}
 }
 
