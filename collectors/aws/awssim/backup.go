@@ -192,7 +192,7 @@ func (s *Sim) backup(c *call) int {
 		for _, p := range b.Protected {
 			if p.Region == c.region {
 				items = append(items, map[string]any{"ResourceArn": p.ARN, "ResourceType": p.Type, "ResourceName": p.Name, "LastBackupTime": epoch(p.LastBackup),
-					"LastBackupVaultArn": BackupVault{Name: p.Vault, Region: p.Region}.arn(c.acct.ID),
+					"LastBackupVaultArn":   BackupVault{Name: p.Vault, Region: p.Region}.arn(c.acct.ID),
 					"LastRecoveryPointArn": fmt.Sprintf("arn:aws:backup:%s:%s:recovery-point:%s-%d", p.Region, c.acct.ID, p.Name, p.LastBackup.Unix())})
 			}
 		}
@@ -229,7 +229,7 @@ func (s *Sim) backup(c *call) int {
 			}
 			item := map[string]any{"AccountId": c.acct.ID, "RestoreJobId": j.ID, "SourceResourceArn": j.SourceARN, "ResourceType": j.ResourceType,
 				"RecoveryPointArn": fmt.Sprintf("arn:aws:backup:%s:%s:recovery-point:%s", j.Region, c.acct.ID, j.ID),
-				"CreationDate": epoch(j.Created), "Status": j.Status, "PercentDone": "100.0"}
+				"CreationDate":     epoch(j.Created), "Status": j.Status, "PercentDone": "100.0"}
 			if j.CreatedARN != "" {
 				item["CreatedResourceArn"] = j.CreatedARN
 			}
