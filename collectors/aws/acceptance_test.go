@@ -34,6 +34,12 @@ var plantedProblems = []string{
 	"aws.cloudtrail.retention arn:aws:cloudtrail:us-east-1:444455556666:trail/staging-trail",
 	"aws.dynamodb.pitr arn:aws:dynamodb:us-east-1:111122223333:table/phi-claims",
 	"aws.kms.rotation arn:aws:kms:eu-west-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321",
+	"aws.backup.phi_covered arn:aws:s3:::acme-app-data",
+	"aws.backup.recent_backup arn:aws:s3:::acme-app-data",
+	"aws.backup.recent_backup arn:aws:dynamodb:us-east-1:111122223333:table/phi-claims",
+	"aws.backup.job_failures arn:aws:dynamodb:us-east-1:111122223333:table/phi-claims",
+	"aws.backup.vault_lock arn:aws:backup:us-east-1:111122223333:backup-vault:Default",
+	"aws.backup.restore_tested arn:aws:iam::111122223333:root",
 }
 
 // TestDemoEstateAcceptance runs the three collectors over the demo estate:
@@ -46,7 +52,7 @@ func TestDemoEstateAcceptance(t *testing.T) {
 	for _, c := range []struct {
 		typ string
 		nf  newFunc
-	}{{"aws.iam", iamNew}, {"aws.s3", s3New}, {"aws.cloudtrail", trailNew}, {"aws.dynamodb", dynamoNew}, {"aws.kms", kmsNew}} {
+	}{{"aws.iam", iamNew}, {"aws.s3", s3New}, {"aws.cloudtrail", trailNew}, {"aws.dynamodb", dynamoNew}, {"aws.kms", kmsNew}, {"aws.backup", backupNew}} {
 		out := runCollector(t, sim, c.typ, c.nf, nil)
 		require.Len(t, out.results, 2, c.typ)
 		for _, r := range out.results {
@@ -80,7 +86,7 @@ func TestDemoEstateAcceptance(t *testing.T) {
 // TestEvidenceHoldsNoSecrets checks that no credential reaches evidence.
 func TestEvidenceHoldsNoSecrets(t *testing.T) {
 	sim := awssim.NewAt(simNow)
-	for _, nf := range []newFunc{iamNew, s3New, trailNew, dynamoNew, kmsNew} {
+	for _, nf := range []newFunc{iamNew, s3New, trailNew, dynamoNew, kmsNew, backupNew} {
 		out := runCollector(t, sim, "aws.test", nf, nil)
 		b, err := json.Marshal(out.results)
 		require.NoError(t, err)

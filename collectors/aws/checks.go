@@ -25,3 +25,12 @@ const (
 	checkDynamoEncryption = "aws.dynamodb.encryption"
 	checkDynamoPITR       = "aws.dynamodb.pitr"
 )
+
+// AWS Backup check ids, as in the control catalog.
+const (
+	checkBackupPHICovered    = "aws.backup.phi_covered"
+	checkBackupRecent        = "aws.backup.recent_backup"
+	checkBackupJobFailures   = "aws.backup.job_failures"
+	checkBackupVaultLock     = "aws.backup.vault_lock"
+	checkBackupRestoreTested = "aws.backup.restore_tested"
+)

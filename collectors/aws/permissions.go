@@ -14,6 +14,9 @@ var servicePrefixes = map[string]string{
 	"EC2":             "ec2",
 	"KMS":             "kms",
 	"DynamoDB":        "dynamodb",
+	"Backup":          "backup",
+	// The Resource Groups Tagging API's actions are tag:*.
+	"Resource Groups Tagging API": "tag",
 }
 
 // actionNames are the operations whose IAM action is not named after them.

@@ -36,6 +36,11 @@ var wantChecks = map[string][]string{
 	"aws.dynamodb.encryption":        {"soc2:CC6.1", "hipaa:164.312(a)(2)(iv)"},
 	"aws.dynamodb.pitr":              {"soc2:CC7.5", "soc2:A1.2", "hipaa:164.308(a)(7)(ii)(A)"},
 	"aws.kms.rotation":               {"soc2:CC6.1", "hipaa:164.312(a)(2)(iv)"},
+	"aws.backup.phi_covered":         {"soc2:CC7.5", "soc2:A1.2", "hipaa:164.308(a)(7)(ii)(A)"},
+	"aws.backup.recent_backup":       {"soc2:CC7.5", "soc2:A1.2", "hipaa:164.308(a)(7)(ii)(A)"},
+	"aws.backup.job_failures":        {"soc2:A1.2", "soc2:CC7.5", "hipaa:164.308(a)(7)(ii)(A)"},
+	"aws.backup.vault_lock":          {"soc2:A1.2", "soc2:CC6.1", "hipaa:164.308(a)(7)(ii)(A)"},
+	"aws.backup.restore_tested":      {"soc2:A1.3", "soc2:CC7.5", "hipaa:164.308(a)(7)(ii)(B)", "hipaa:164.308(a)(7)(ii)(D)"},
 	"github.pr.approved":             {"soc2:CC8.1", "hipaa:164.312(c)(1)"},
 	"github.pr.approved_final":       {"soc2:CC8.1", "hipaa:164.312(c)(1)"},
 	"github.branch.direct_push":      {"soc2:CC8.1", "hipaa:164.312(c)(1)"},
@@ -58,6 +63,7 @@ var wantCriteria = []struct {
 	inScope     bool
 }{
 	{"soc2:A1.2", "", true},
+	{"soc2:A1.3", "", true}, // added by aws.backup
 	{"soc2:CC6.1", "", true},
 	{"soc2:CC6.2", "", true},
 	{"soc2:CC6.3", "", true},
@@ -73,6 +79,9 @@ var wantCriteria = []struct {
 	{"soc2:CC7.5", "", true},
 	{"soc2:CC8.1", "", true},
 	{"hipaa:164.308(a)(7)(ii)(A)", "required", true},
+	// added by aws.backup; the catalog helper adds the rest
+	{"hipaa:164.308(a)(7)(ii)(B)", "required", true},
+	{"hipaa:164.308(a)(7)(ii)(D)", "addressable", true},
 	{"hipaa:164.312(a)(1)", "standard", true},
 	{"hipaa:164.312(a)(2)(i)", "required", true},
 	{"hipaa:164.312(a)(2)(ii)", "required", true},
