@@ -60,7 +60,7 @@ func TestDemoLeavesVerifiedEvidence(t *testing.T) {
 		}
 		require.NotZero(t, withID, "%s: calls carry the provider's request ids", key)
 	}
-	for _, typ := range []string{"aws.iam", "aws.s3", "aws.cloudtrail", "aws.dynamodb", "aws.kms", "github.pull_requests", "github.access", "okta.access"} {
+	for _, typ := range []string{"aws.iam", "aws.s3", "aws.cloudtrail", "aws.dynamodb", "aws.kms", "aws.backup", "github.pull_requests", "github.access", "okta.access"} {
 		require.True(t, types[typ], "the demo covers %s", typ)
 	}
 
@@ -72,6 +72,11 @@ func TestDemoLeavesVerifiedEvidence(t *testing.T) {
 		{"aws.iam.root_mfa", ":root", []string{"hipaa:164.312(a)(1)", "hipaa:164.312(d)", "soc2:CC6.1", "soc2:CC6.6"}},
 		{"aws.dynamodb.pitr", ":table/phi-claims", []string{"hipaa:164.308(a)(7)(ii)(A)", "soc2:A1.2", "soc2:CC7.5"}},
 		{"aws.kms.rotation", ":key/0987dcba-09fe-87dc-65ba-ab0987654321", []string{"hipaa:164.312(a)(2)(iv)", "soc2:CC6.1"}},
+		{"aws.backup.phi_covered", "arn:aws:s3:::acme-app-data", []string{"hipaa:164.308(a)(7)(ii)(A)", "soc2:A1.2", "soc2:CC7.5"}},
+		{"aws.backup.recent_backup", ":table/phi-claims", []string{"hipaa:164.308(a)(7)(ii)(A)", "soc2:A1.2", "soc2:CC7.5"}},
+		{"aws.backup.job_failures", ":table/phi-claims", []string{"hipaa:164.308(a)(7)(ii)(A)", "soc2:A1.2", "soc2:CC7.5"}},
+		{"aws.backup.vault_lock", ":backup-vault:Default", []string{"hipaa:164.308(a)(7)(ii)(A)", "soc2:A1.2", "soc2:CC6.1"}},
+		{"aws.backup.restore_tested", "::111122223333:root", []string{"hipaa:164.308(a)(7)(ii)(B)", "hipaa:164.308(a)(7)(ii)(D)", "soc2:A1.3", "soc2:CC7.5"}},
 		{"github.pr.approved", "#", []string{"hipaa:164.312(c)(1)", "soc2:CC8.1"}},
 		{"okta.policy.session_idle", "", []string{"hipaa:164.312(a)(2)(iii)", "soc2:CC6.1"}},
 		{"okta.user.mfa", "", []string{"hipaa:164.312(d)", "soc2:CC6.1", "soc2:CC6.6"}},

@@ -43,9 +43,17 @@
 //     GetKeyRotationStatus only for enabled customer managed symmetric
 //     keys with KMS-generated material, the only keys whose rotation the
 //     account controls. Key policies are never read.
+//   - aws.backup: per region, ListBackupPlans with GetBackupPlan,
+//     ListBackupSelections and GetBackupSelection per plan (no bulk form);
+//     everything else one paginated list per region: ListBackupVaults
+//     (Vault Lock comes in the list), ListProtectedResources (last backup
+//     times, never recovery points per resource), ListBackupJobs and
+//     ListRestoreJobs filtered by creation time, ListRestoreTestingPlans.
 //
 // With sources.aws.phi_tags set, aws.dynamodb and aws.kms also read tags
-// (tables; customer managed keys) to name the resources holding ePHI.
+// (tables; customer managed keys) to name the resources holding ePHI, and
+// aws.backup lists the tagged resources of the types AWS Backup protects
+// with one paginated Resource Groups Tagging API GetResources per region.
 //
 // Findings name the resource's ARN; account-wide findings name the
 // account's root ARN (arn:aws:iam::ID:root). Controls are left empty: the
