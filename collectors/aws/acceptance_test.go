@@ -44,6 +44,12 @@ var plantedProblems = []string{
 	"aws.rds.deletion_protection arn:aws:rds:eu-west-1:111122223333:db:ops-postgres",
 	"aws.rds.snapshot_not_public arn:aws:rds:us-east-1:111122223333:snapshot:claims-mysql-export",
 	"aws.rds.snapshot_encrypted arn:aws:rds:us-east-1:111122223333:snapshot:claims-mysql-export",
+	"aws.backup.phi_covered arn:aws:s3:::acme-app-data",
+	"aws.backup.recent_backup arn:aws:s3:::acme-app-data",
+	"aws.backup.recent_backup arn:aws:dynamodb:us-east-1:111122223333:table/phi-claims",
+	"aws.backup.job_failures arn:aws:dynamodb:us-east-1:111122223333:table/phi-claims",
+	"aws.backup.vault_lock arn:aws:backup:us-east-1:111122223333:backup-vault:Default",
+	"aws.backup.restore_tested arn:aws:iam::111122223333:root",
 }
 
 // TestDemoEstateAcceptance runs the three collectors over the demo estate:
@@ -56,7 +62,7 @@ func TestDemoEstateAcceptance(t *testing.T) {
 	for _, c := range []struct {
 		typ string
 		nf  newFunc
-	}{{"aws.iam", iamNew}, {"aws.s3", s3New}, {"aws.cloudtrail", trailNew}, {"aws.dynamodb", dynamoNew}, {"aws.kms", kmsNew}, {"aws.ebs", ebsNew}, {"aws.rds", rdsNew}} {
+	}{{"aws.iam", iamNew}, {"aws.s3", s3New}, {"aws.cloudtrail", trailNew}, {"aws.dynamodb", dynamoNew}, {"aws.kms", kmsNew}, {"aws.ebs", ebsNew}, {"aws.rds", rdsNew}, {"aws.backup", backupNew}} {
 		out := runCollector(t, sim, c.typ, c.nf, nil)
 		require.Len(t, out.results, 2, c.typ)
 		for _, r := range out.results {
@@ -90,7 +96,7 @@ func TestDemoEstateAcceptance(t *testing.T) {
 // TestEvidenceHoldsNoSecrets checks that no credential reaches evidence.
 func TestEvidenceHoldsNoSecrets(t *testing.T) {
 	sim := awssim.NewAt(simNow)
-	for _, nf := range []newFunc{iamNew, s3New, trailNew, dynamoNew, kmsNew, ebsNew, rdsNew} {
+	for _, nf := range []newFunc{iamNew, s3New, trailNew, dynamoNew, kmsNew, ebsNew, rdsNew, backupNew} {
 		out := runCollector(t, sim, "aws.test", nf, nil)
 		b, err := json.Marshal(out.results)
 		require.NoError(t, err)

@@ -130,3 +130,31 @@ func BenchmarkRDS(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBackup reports the Backup calls per protected resource as
+// protected resources and backup jobs grow: the lists page (1000 a page),
+// so calls stay near one per list per region, not one per resource.
+func BenchmarkBackup(b *testing.B) {
+	for _, n := range []int{5, 500, 5000} {
+		b.Run(fmt.Sprintf("resources=%d", n), func(b *testing.B) {
+			sim := awssim.NewAt(simNow)
+			sim.PageSize = 1000
+			bk := &sim.Accounts[prod].Backup
+			bk.Protected, bk.Jobs = nil, nil
+			for i := range n {
+				arn := fmt.Sprintf("arn:aws:dynamodb:us-east-1:111122223333:table/t%05d", i)
+				bk.Protected = append(bk.Protected, awssim.ProtectedResource{ARN: arn, Type: "DynamoDB", Name: fmt.Sprintf("t%05d", i), Region: "us-east-1", Vault: "phi-vault", LastBackup: simNow.Add(-time.Hour)})
+				bk.Jobs = append(bk.Jobs, awssim.BackupJob{ID: fmt.Sprintf("job-%05d", i), Region: "us-east-1", ResourceARN: arn, ResourceType: "DynamoDB", Vault: "phi-vault",
+					State: "COMPLETED", Created: simNow.Add(-2 * time.Hour), Completed: simNow.Add(-time.Hour)})
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				runCollector(b, sim, "aws.backup", backupNew, nil)
+			}
+			runs := float64(b.N)
+			b.ReportMetric(float64(sim.Count(prod, "backup", ""))/runs/float64(n), "backup-calls/resource")
+			b.ReportMetric(float64(sim.Count(prod, "backup", ""))/runs, "backup-calls/op")
+			b.ReportMetric(float64(sim.Count(prod, "tagging", ""))/runs, "tagging-calls/op")
+		})
+	}
+}

@@ -43,3 +43,12 @@ const (
 	checkRDSSnapshotEncrypted  = "aws.rds.snapshot_encrypted"
 	checkRDSSnapshotPublic     = "aws.rds.snapshot_not_public"
 )
+
+// AWS Backup check ids, as in the control catalog.
+const (
+	checkBackupPHICovered    = "aws.backup.phi_covered"
+	checkBackupRecent        = "aws.backup.recent_backup"
+	checkBackupJobFailures   = "aws.backup.job_failures"
+	checkBackupVaultLock     = "aws.backup.vault_lock"
+	checkBackupRestoreTested = "aws.backup.restore_tested"
+)

@@ -10,13 +10,13 @@ import (
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
 )
 
-// coverage judges aws.cloudtrail.multi_region as a property of the account,
+// trailCoverage judges aws.cloudtrail.multi_region as a property of the account,
 // region by region: a region is covered when a trail that applies to it —
 // a multi-region trail, the organization's trail, or a single-region trail
 // homed there — is logging read and write management events. A
 // single-region trail beside a multi-region one is no failure: coverage is
 // the account's, not each trail's.
-type coverage struct {
+type trailCoverage struct {
 	regions []string
 	// unlisted are regions whose trails could not be listed.
 	unlisted map[string]bool
@@ -31,8 +31,8 @@ type coverage struct {
 	partial []string
 }
 
-func newCoverage(regions, unlisted []string) *coverage {
-	c := &coverage{regions: regions, unlisted: map[string]bool{}, homed: map[string][]string{}}
+func newCoverage(regions, unlisted []string) *trailCoverage {
+	c := &trailCoverage{regions: regions, unlisted: map[string]bool{}, homed: map[string][]string{}}
 	for _, r := range unlisted {
 		c.unlisted[r] = true
 	}
@@ -40,7 +40,7 @@ func newCoverage(regions, unlisted []string) *coverage {
 }
 
 // add weighs one trail that was read.
-func (c *coverage) add(st *trailState) {
+func (c *trailCoverage) add(st *trailState) {
 	arn := trailARN(st)
 	if st.statusErr != nil || st.selErr != nil {
 		c.undetermined = append(c.undetermined, arn)
@@ -69,7 +69,7 @@ func (c *coverage) add(st *trailState) {
 // judge is the account's finding: pass when every region read is covered,
 // fail naming the regions that are not, and error when a region not seen
 // to be covered could not be read in full.
-func (c *coverage) judge(root string, trails int, missed []string) evidence.Finding {
+func (c *trailCoverage) judge(root string, trails int, missed []string) evidence.Finding {
 	perRegion := map[string]any{}
 	var uncovered, unknown []string
 	for _, r := range c.regions {

@@ -26,7 +26,7 @@ func (in input) action() string { return iamAction(in.service, in.op) }
 var simService = map[string]string{
 	"IAM": "iam", "STS": "sts", "S3": "s3", "S3 Control": "s3control", "CloudTrail": "cloudtrail",
 	"CloudWatch Logs": "logs", "Organizations": "organizations", "EC2": "ec2",
-	"DynamoDB": "dynamodb", "KMS": "kms", "RDS": "rds",
+	"DynamoDB": "dynamodb", "KMS": "kms", "RDS": "rds", "Backup": "backup", "Resource Groups Tagging API": "tagging",
 }
 
 var (
@@ -72,6 +72,16 @@ var (
 	inDBClusterSnaps  = input{"RDS", "DescribeDBClusterSnapshots"}
 	inDBSnapAttrs     = input{"RDS", "DescribeDBSnapshotAttributes"}
 	inDBClusterAttrs  = input{"RDS", "DescribeDBClusterSnapshotAttributes"}
+	inBackupPlans     = input{"Backup", "ListBackupPlans"}
+	inBackupPlan      = input{"Backup", "GetBackupPlan"}
+	inBackupSels      = input{"Backup", "ListBackupSelections"}
+	inBackupSel       = input{"Backup", "GetBackupSelection"}
+	inBackupVaults    = input{"Backup", "ListBackupVaults"}
+	inProtected       = input{"Backup", "ListProtectedResources"}
+	inBackupJobs      = input{"Backup", "ListBackupJobs"}
+	inRestoreJobs     = input{"Backup", "ListRestoreJobs"}
+	inRestoreTesting  = input{"Backup", "ListRestoreTestingPlans"}
+	inTaggedResources = input{"Resource Groups Tagging API", "GetResources"}
 )
 
 // ebsDeps is what every EBS check reads: its own listing in each region,
@@ -122,6 +132,11 @@ func snapshotDeps(own ...dependency) []dependency {
 		{in: inDBClusterSnaps, edit: onlySnapshots(true), reason: "could not all be listed"},
 		{in: inDescribeRegions, edit: allRegions, reason: "regions could not be listed"},
 	}, own...)
+}
+
+// backupDeps is what every AWS Backup check reads before its own inputs.
+func backupDeps(own ...dependency) []dependency {
+	return append([]dependency{{in: inDescribeRegions, edit: allRegions, reason: "regions could not be listed"}}, own...)
 }
 
 // tableDeps is what every DynamoDB check reads before the table's own input.
@@ -243,10 +258,31 @@ var checkDependencies = map[string][]dependency{
 	checkRDSSnapshotPublic: snapshotDeps(
 		dependency{in: inDBSnapAttrs, edit: onlySnapshots(false), reason: "attributes could not be read"},
 		dependency{in: inDBClusterAttrs, edit: onlySnapshots(true), reason: "attributes could not be read"}),
-	checkTrailValidation: trailDeps(),
-	checkTrailKMS:        trailDeps(),
-	checkTrailDelivery:   trailDeps(dependency{in: inTrailStatus, reason: "status could not be read"}),
-	checkTrailCloudWatch: trailDeps(dependency{in: inTrailStatus, reason: "delivery errors, could not be read"}),
+	checkBackupPHICovered: backupDeps(
+		dependency{in: inTaggedResources, reason: "tagged as holding ePHI in region"},
+		dependency{in: inBackupPlans, reason: "backup plans of region us-east-1 could not be listed"},
+		dependency{in: inBackupPlan, reason: "rules could not be read", edit: func(sim *awssim.Sim, _ *collector.AWSSource) {
+			// A resource no selection assigns is uncovered whatever the
+			// plan's rules say; only those a selection assigns rest on them.
+			a := sim.Accounts[prod]
+			var keep []awssim.TaggedResource
+			for _, r := range a.TaggedResources {
+				if r.ARN != "arn:aws:s3:::acme-app-data" {
+					keep = append(keep, r)
+				}
+			}
+			a.TaggedResources = keep
+		}},
+		dependency{in: inBackupSels, reason: "selections could not be listed"},
+		dependency{in: inBackupSel, reason: "selection phi-by-tag could not be read"}),
+	checkBackupRecent:        backupDeps(dependency{in: inProtected, reason: "protected resources of region"}),
+	checkBackupJobFailures:   backupDeps(dependency{in: inBackupJobs, reason: "backup jobs of region"}),
+	checkBackupVaultLock:     backupDeps(dependency{in: inBackupVaults, reason: "backup vaults of region"}),
+	checkBackupRestoreTested: backupDeps(dependency{in: inRestoreJobs, reason: "restore jobs of 2 regions could not be listed"}),
+	checkTrailValidation:     trailDeps(),
+	checkTrailKMS:            trailDeps(),
+	checkTrailDelivery:       trailDeps(dependency{in: inTrailStatus, reason: "status could not be read"}),
+	checkTrailCloudWatch:     trailDeps(dependency{in: inTrailStatus, reason: "delivery errors, could not be read"}),
 	checkTrailRetention: trailDeps(
 		dependency{in: inBucketLocation, reason: "region could not be read"},
 		dependency{in: inLifecycle, reason: "lifecycle could not be read", edit: func(sim *awssim.Sim, _ *collector.AWSSource) {
@@ -280,6 +316,7 @@ var undecisive = map[string]map[input]string{
 		inEBSDefaultKey: "the default key is recorded beside the verdict; whether encryption by default is on decides it",
 		inSnapshotAttr:  "a public snapshot's permission is recorded beside the verdict; EC2 listing it as restorable by all decides it",
 	},
+	"aws.backup": {inRestoreTesting: "restore testing plans are recorded; the restore jobs they start are what restore_tested judges"},
 }
 
 // scopeInputs fail a whole scope: nothing in it is observed or judged.
@@ -292,7 +329,7 @@ var scopeInputs = []dependency{
 	}},
 }
 
-var newFuncs = map[string]newFunc{"aws.iam": iamNew, "aws.s3": s3New, "aws.cloudtrail": trailNew, "aws.dynamodb": dynamoNew, "aws.kms": kmsNew, "aws.ebs": ebsNew, "aws.rds": rdsNew}
+var newFuncs = map[string]newFunc{"aws.iam": iamNew, "aws.s3": s3New, "aws.cloudtrail": trailNew, "aws.dynamodb": dynamoNew, "aws.kms": kmsNew, "aws.ebs": ebsNew, "aws.rds": rdsNew, "aws.backup": backupNew}
 
 // failedRun is a collector's outcome over every scope, scope discovery
 // allowed to fail.

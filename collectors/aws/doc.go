@@ -1,6 +1,7 @@
 // Package awscollector reads audit evidence from AWS: IAM (aws.iam), S3
 // (aws.s3), CloudTrail (aws.cloudtrail), DynamoDB (aws.dynamodb), KMS
-// (aws.kms), EBS (aws.ebs) and RDS (aws.rds), across accounts and regions,
+// (aws.kms), EBS (aws.ebs), RDS (aws.rds) and AWS Backup (aws.backup),
+// across accounts and regions,
 // with read-only calls made through the agent's recording HTTP client.
 //
 // Credentials come from the SDK's default chain. Each configured account
@@ -57,11 +58,19 @@
 //     per manual snapshot, the only per-resource call, to see whom it is
 //     shared with. Members of an Aurora or Multi-AZ DB cluster are judged
 //     on the cluster for encryption, backups and deletion protection.
+//   - aws.backup: per region, ListBackupPlans with GetBackupPlan,
+//     ListBackupSelections and GetBackupSelection per plan (no bulk form);
+//     everything else one paginated list per region: ListBackupVaults
+//     (Vault Lock comes in the list), ListProtectedResources (last backup
+//     times, never recovery points per resource), ListBackupJobs and
+//     ListRestoreJobs filtered by creation time, ListRestoreTestingPlans.
 //
 // With sources.aws.phi_tags set, aws.dynamodb and aws.kms also read tags
 // (tables; customer managed keys) to name the resources holding ePHI;
 // aws.ebs and aws.rds use the tags their listings already return, and
-// aws.rds counts a snapshot of a tagged database as holding ePHI too.
+// aws.rds counts a snapshot of a tagged database as holding ePHI too;
+// aws.backup lists the tagged resources of the types AWS Backup protects
+// with one paginated Resource Groups Tagging API GetResources per region.
 //
 // Findings name the resource's ARN; account-wide findings name the
 // account's root ARN (arn:aws:iam::ID:root). Controls are left empty: the

@@ -157,9 +157,32 @@ var RDS = collector.Factory{
 	New: func(s collector.Settings) (collector.Collector, error) { return newRDS(s, defaultTuning()) },
 }
 
+// Backup is the aws.backup collector factory.
+var Backup = collector.Factory{
+	Type:        "aws.backup",
+	Version:     version,
+	Provider:    "aws",
+	Description: "AWS Backup: ePHI resources covered by a plan and recently backed up, failed backup jobs, vault locks and restore tests",
+	Permissions: append([]string{
+		"ec2:DescribeRegions",
+		"backup:ListBackupPlans",
+		"backup:GetBackupPlan",
+		"backup:ListBackupSelections",
+		"backup:GetBackupSelection",
+		"backup:ListBackupVaults",
+		"backup:ListProtectedResources",
+		"backup:ListBackupJobs",
+		"backup:ListRestoreJobs",
+		"backup:ListRestoreTestingPlans",
+		"tag:GetResources",
+	}, commonPermissions...),
+	Checks: []string{checkBackupPHICovered, checkBackupRecent, checkBackupJobFailures, checkBackupVaultLock, checkBackupRestoreTested},
+	New:    func(s collector.Settings) (collector.Collector, error) { return newBackup(s, defaultTuning()) },
+}
+
 // Factories returns the AWS collector factories.
 func Factories() []collector.Factory {
-	return []collector.Factory{IAM, S3, CloudTrail, DynamoDB, KMS, EBS, RDS}
+	return []collector.Factory{IAM, S3, CloudTrail, DynamoDB, KMS, EBS, RDS, Backup}
 }
 
 func finding(check, resource string, status evidence.Result, reason string, observed map[string]any) evidence.Finding {

@@ -15,6 +15,9 @@ var servicePrefixes = map[string]string{
 	"KMS":             "kms",
 	"DynamoDB":        "dynamodb",
 	"RDS":             "rds",
+	"Backup":          "backup",
+	// The Resource Groups Tagging API's actions are tag:*.
+	"Resource Groups Tagging API": "tag",
 }
 
 // actionNames are the operations whose IAM action is not named after them.

@@ -67,6 +67,13 @@ func New() *Sim { return NewAt(time.Now().UTC()) }
 //     Aurora PostgreSQL cluster patients-aurora (tagged phi, two members),
 //     its encrypted cluster snapshot and billing-mysql's encrypted snapshot
 //     shared only with the staging account.
+//   - AWS Backup, production (us-east-1): PHI table phi-claims last backed
+//     up 3 days ago, its backup job in the window FAILED; PHI bucket
+//     acme-app-data excluded from plan daily-phi's selection by
+//     NotResources (so never backed up); the Default vault without Vault
+//     Lock; no restore job in the last 365 days (the only one is 400 days
+//     old). Staging's AWS Backup is compliant, with a restore test 30 days
+//     ago.
 func NewAt(now time.Time) *Sim {
 	const (
 		appDataKey       = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -191,6 +198,51 @@ func NewAt(now time.Time) *Sim {
 			{Region: "us-east-1", Cluster: true, Source: "patients-aurora", Engine: "aurora-postgresql", Created: ago(1), Automated: true, Encrypted: true, KMSKey: appDataKey},
 		},
 	}
+	hoursAgo := func(h float64) time.Time { return now.Add(-time.Duration(h * float64(time.Hour))) }
+	prod.Backup = Backup{
+		Plans: []BackupPlan{{
+			ID: "8c1f2e4a-5b6d-4c7e-9f80-1a2b3c4d5e6f", Name: "daily-phi", Region: "us-east-1", Created: ago(400),
+			Rules: []BackupRule{{Name: "daily-35d", Schedule: "cron(0 5 ? * * *)", Vault: "phi-vault", DeleteAfterDays: 35}},
+			Selections: []BackupSelection{{
+				ID: "3f9a1c2b-7d4e-4a5f-8b6c-9d0e1f2a3b4c", Name: "phi-by-tag", Resources: []string{"*"},
+				NotResources: []string{"arn:aws:s3:::*"},
+				Conditions:   map[string][]TagCondition{"StringEquals": {{Key: "aws:ResourceTag/data-classification", Value: "phi"}}},
+			}},
+		}},
+		Vaults: []BackupVault{
+			{Name: "phi-vault", Region: "us-east-1", Created: ago(400), Locked: true, MinRetentionDays: 35, MaxRetentionDays: 2555, LockDate: ago(397), RecoveryPoints: 70},
+			{Name: "Default", Region: "us-east-1", Created: ago(600), RecoveryPoints: 3},
+		},
+		Protected: []ProtectedResource{
+			{ARN: "arn:aws:dynamodb:us-east-1:111122223333:table/patients", Type: "DynamoDB", Name: "patients", Region: "us-east-1", Vault: "phi-vault", LastBackup: hoursAgo(5)},
+			{ARN: "arn:aws:dynamodb:us-east-1:111122223333:table/phi-claims", Type: "DynamoDB", Name: "phi-claims", Region: "us-east-1", Vault: "phi-vault", LastBackup: hoursAgo(72)},
+			{ARN: "arn:aws:dynamodb:us-east-1:111122223333:table/sessions", Type: "DynamoDB", Name: "sessions", Region: "us-east-1", Vault: "Default", LastBackup: hoursAgo(6)},
+		},
+		Jobs: []BackupJob{
+			{ID: "4e7b9c1d-2a3f-4b5c-8d6e-7f8091a2b3c4", Region: "us-east-1", ResourceARN: "arn:aws:dynamodb:us-east-1:111122223333:table/patients", ResourceType: "DynamoDB", Vault: "phi-vault",
+				State: "COMPLETED", Created: hoursAgo(5.5), Completed: hoursAgo(5)},
+			{ID: "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d", Region: "us-east-1", ResourceARN: "arn:aws:dynamodb:us-east-1:111122223333:table/phi-claims", ResourceType: "DynamoDB", Vault: "phi-vault",
+				State: "FAILED", StatusMessage: "Insufficient privileges to perform this action: the backup role cannot use KMS key arn:aws:kms:us-east-1:111122223333:key/7a1e5c0d-3b2f-4e8a-9c6d-5f4e3d2c1b0a.",
+				Created: hoursAgo(5.5), Completed: hoursAgo(5.4)},
+			// Outside the 26-hour window: not listed.
+			{ID: "1b2c3d4e-5f60-4718-89a0-b1c2d3e4f506", Region: "us-east-1", ResourceARN: "arn:aws:dynamodb:us-east-1:111122223333:table/phi-claims", ResourceType: "DynamoDB", Vault: "phi-vault",
+				State: "FAILED", StatusMessage: "Insufficient privileges to perform this action.", Created: hoursAgo(48), Completed: hoursAgo(47.9)},
+			{ID: "c0d1e2f3-a4b5-4c6d-8e7f-9a0b1c2d3e4f", Region: "us-east-1", ResourceARN: "arn:aws:dynamodb:us-east-1:111122223333:table/sessions", ResourceType: "DynamoDB", Vault: "Default",
+				State: "COMPLETED", Created: hoursAgo(6.2), Completed: hoursAgo(6)},
+		},
+		Restores: []RestoreJob{
+			// Outside the 365-day lookback.
+			{ID: "7d6c5b4a-3f2e-4d1c-8b0a-9f8e7d6c5b4a", Region: "us-east-1", SourceARN: "arn:aws:dynamodb:us-east-1:111122223333:table/patients",
+				CreatedARN: "arn:aws:dynamodb:us-east-1:111122223333:table/patients-restore-drill", ResourceType: "DynamoDB", Status: "COMPLETED", Created: ago(400), Completed: ago(400).Add(40 * time.Minute)},
+		},
+	}
+	prod.TaggedResources = []TaggedResource{
+		{ARN: "arn:aws:dynamodb:us-east-1:111122223333:table/patients", Region: "us-east-1", Tags: phi},
+		{ARN: "arn:aws:dynamodb:us-east-1:111122223333:table/phi-claims", Region: "us-east-1", Tags: phi},
+		{ARN: "arn:aws:s3:::acme-app-data", Region: "us-east-1", Tags: phi},
+		// Tagged, but not a type AWS Backup protects: not asked for.
+		{ARN: appDataKey, Region: "us-east-1", Tags: phi},
+	}
 	staging := &Account{
 		ID: Staging, Name: "staging", ExternalID: StagingExternalID, Regions: regions,
 		Root: Root{MFA: false, AccessKey: true},
@@ -232,6 +284,23 @@ func NewAt(now time.Time) *Sim {
 			{ID: "staging-postgres", Region: "eu-west-1", Engine: "postgres", EngineVersion: "16.4", Class: "db.t4g.micro", Created: ago(100),
 				Encrypted: true, KMSKey: stagingKey, BackupDays: 7, DeletionProtection: true},
 		},
+	}
+	staging.Backup = Backup{
+		Plans: []BackupPlan{{
+			ID: "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9", Name: "staging-daily", Region: "eu-west-1", Created: ago(90),
+			Rules: []BackupRule{{Name: "daily-7d", Schedule: "cron(0 3 ? * * *)", Vault: "staging-vault", DeleteAfterDays: 7}},
+			Selections: []BackupSelection{{ID: "0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d", Name: "orders",
+				Resources: []string{"arn:aws:dynamodb:eu-west-1:444455556666:table/staging-orders"}}},
+		}},
+		Vaults: []BackupVault{{Name: "staging-vault", Region: "eu-west-1", Created: ago(90), Locked: true, MinRetentionDays: 7, MaxRetentionDays: 35, RecoveryPoints: 7}},
+		Protected: []ProtectedResource{{ARN: "arn:aws:dynamodb:eu-west-1:444455556666:table/staging-orders", Type: "DynamoDB", Name: "staging-orders",
+			Region: "eu-west-1", Vault: "staging-vault", LastBackup: hoursAgo(4)}},
+		Jobs: []BackupJob{{ID: "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f", Region: "eu-west-1", ResourceARN: "arn:aws:dynamodb:eu-west-1:444455556666:table/staging-orders",
+			ResourceType: "DynamoDB", Vault: "staging-vault", State: "COMPLETED", Created: hoursAgo(4.3), Completed: hoursAgo(4)}},
+		Restores: []RestoreJob{{ID: "6f7a8b9c-0d1e-4f2a-b3c4-d5e6f7a8b9c0", Region: "eu-west-1", SourceARN: "arn:aws:dynamodb:eu-west-1:444455556666:table/staging-orders",
+			CreatedARN: "arn:aws:dynamodb:eu-west-1:444455556666:table/staging-orders-restore-test", ResourceType: "DynamoDB", Status: "COMPLETED",
+			Created: ago(30), Completed: ago(30).Add(25 * time.Minute), TestingPlan: "arn:aws:backup:eu-west-1:444455556666:restore-testing-plan:staging-monthly-restore-test"}},
+		TestingPlans: []RestoreTestingPlan{{Name: "staging-monthly-restore-test", Region: "eu-west-1", Schedule: "cron(0 1 1 * ? *)", Created: ago(200), LastRun: ago(30)}},
 	}
 	return &Sim{
 		Now: now, Home: Production, PageSize: 100,

@@ -30,6 +30,11 @@ type Account struct {
 	DBInstances []DBInstance
 	DBClusters  []DBCluster
 	DBSnapshots []DBSnapshot
+	// Backup is the account's AWS Backup estate; TaggedResources is what
+	// the Resource Groups Tagging API lists, kept apart from other
+	// services' resources so the two need not agree.
+	Backup          Backup
+	TaggedResources []TaggedResource
 }
 
 // Region is an account's view of one region.
@@ -280,4 +285,88 @@ type DBSnapshot struct {
 	// "all" for public.
 	Restore []string
 	Tags    map[string]string
+}
+
+// Backup is an account's AWS Backup estate, across its regions.
+type Backup struct {
+	Plans        []BackupPlan
+	Vaults       []BackupVault
+	Protected    []ProtectedResource
+	Jobs         []BackupJob
+	Restores     []RestoreJob
+	TestingPlans []RestoreTestingPlan
+}
+
+// BackupPlan is a backup plan with its rules and selections.
+type BackupPlan struct {
+	ID, Name, Region string
+	Created          time.Time
+	Rules            []BackupRule
+	Selections       []BackupSelection
+}
+
+// BackupRule is one rule of a backup plan.
+type BackupRule struct {
+	Name, Schedule, Vault string
+	DeleteAfterDays       int // 0: kept forever
+}
+
+// BackupSelection assigns resources to a plan, as the API shapes it.
+type BackupSelection struct {
+	ID, Name     string
+	Resources    []string
+	NotResources []string
+	// ListOfTags are STRINGEQUALS conditions with ConditionKey the tag key.
+	ListOfTags []TagCondition
+	// Conditions by operator: StringEquals, StringNotEquals, StringLike,
+	// StringNotLike; keys are aws:ResourceTag/<key>.
+	Conditions map[string][]TagCondition
+}
+
+// TagCondition is one ConditionKey/ConditionValue pair.
+type TagCondition struct{ Key, Value string }
+
+// BackupVault is a backup vault with its Vault Lock state.
+type BackupVault struct {
+	Name, Region string
+	Created      time.Time
+	Locked       bool
+	// MinRetentionDays is 0 without a lock configuration.
+	MinRetentionDays, MaxRetentionDays int
+	LockDate                           time.Time // zero: governance mode
+	RecoveryPoints                     int
+}
+
+// ProtectedResource is a resource with at least one recovery point.
+type ProtectedResource struct {
+	ARN, Type, Name, Region, Vault string
+	LastBackup                     time.Time
+}
+
+// BackupJob is one backup job.
+type BackupJob struct {
+	ID, Region, ResourceARN, ResourceType, Vault string
+	State, StatusMessage                         string // CREATED … COMPLETED, FAILED, EXPIRED, ABORTED, PARTIAL
+	Created, Completed                           time.Time
+}
+
+// RestoreJob is one restore job.
+type RestoreJob struct {
+	ID, Region, SourceARN, CreatedARN, ResourceType string
+	Status, StatusMessage                           string // PENDING, RUNNING, COMPLETED, ABORTED, FAILED
+	Created, Completed                              time.Time
+	// TestingPlan is the ARN of the restore testing plan that started it.
+	TestingPlan string
+}
+
+// RestoreTestingPlan is a restore testing plan.
+type RestoreTestingPlan struct {
+	Name, Region, Schedule string
+	Created, LastRun       time.Time
+}
+
+// TaggedResource is a resource as the Resource Groups Tagging API lists it.
+type TaggedResource struct {
+	ARN, Region string
+	Tags        map[string]string
 }

@@ -56,6 +56,11 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.op = "GetPublicAccessBlock"
 	case c.service == "s3":
 		c.op = s3Operation(r)
+	case c.service == "backup":
+		c.op, _ = backupOperation(r)
+	case c.service == "tagging":
+		c.op = taggingOperation(r)
+		c.json = decodeCBOR(body)
 	default:
 		c.form, _ = url.ParseQuery(string(body))
 		c.op = c.form.Get("Action")
@@ -108,6 +113,10 @@ func (s *Sim) serve(c *call) int {
 		return s.kms(c)
 	case "rds":
 		return s.rds(c)
+	case "backup":
+		return s.backup(c)
+	case "tagging":
+		return s.tagging(c)
 	}
 	return c.fail(400, "UnknownService", "service "+c.service+" is not simulated")
 }
@@ -137,6 +146,10 @@ func (s *Sim) fault(c *call) bool {
 			code = "ThrottlingException"
 		case "ec2":
 			code = "RequestLimitExceeded"
+		case "backup":
+			code = "ThrottlingException"
+		case "tagging":
+			code = "ThrottledException"
 		}
 		c.status = c.fail(400, code, "Rate exceeded")
 		if c.service == "s3" {
@@ -154,6 +167,12 @@ func (s *Sim) fault(c *call) bool {
 		}
 		if c.service == "kms" {
 			code, msg = "KMSInternalException", "An internal error occurred."
+		}
+		if c.service == "backup" {
+			code, msg = "ServiceUnavailableException", "The request failed due to a temporary failure of the server."
+		}
+		if c.service == "tagging" {
+			code, msg = "InternalServiceException", "The request processing failed because of an unknown error, exception, or failure."
 		}
 		c.status = c.fail(denyStatus, code, msg)
 		return true
@@ -184,7 +203,7 @@ func (s *Sim) fault(c *call) bool {
 
 func accessDeniedCode(service string) string {
 	switch service {
-	case "cloudtrail", "logs", "organizations", "kms", "dynamodb":
+	case "cloudtrail", "logs", "organizations", "kms", "dynamodb", "backup", "tagging":
 		return "AccessDeniedException"
 	case "ec2":
 		return "UnauthorizedOperation"
@@ -217,6 +236,16 @@ func (c *call) fail(status int, code, msg string) int {
 		h.Set("X-Amzn-Requestid", id)
 		c.w.WriteHeader(status)
 		_ = json.NewEncoder(c.w).Encode(map[string]string{"__type": code, "message": msg})
+	case "backup":
+		// REST-JSON: the code in X-Amzn-Errortype and the body, with the
+		// members Backup's error shapes model.
+		h.Set("Content-Type", "application/json")
+		h.Set("X-Amzn-Requestid", id)
+		h.Set("X-Amzn-Errortype", code)
+		c.w.WriteHeader(status)
+		_ = json.NewEncoder(c.w).Encode(map[string]string{"__type": code, "Code": code, "Message": msg})
+	case "tagging":
+		return c.cbor(status, map[string]any{"__type": code, "message": msg, "Message": msg})
 	case "ec2":
 		h.Set("Content-Type", "text/xml")
 		c.w.WriteHeader(status)
