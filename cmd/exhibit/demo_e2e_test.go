@@ -60,7 +60,7 @@ func TestDemoLeavesVerifiedEvidence(t *testing.T) {
 		}
 		require.NotZero(t, withID, "%s: calls carry the provider's request ids", key)
 	}
-	for _, typ := range []string{"aws.iam", "aws.s3", "aws.cloudtrail", "aws.dynamodb", "aws.kms", "aws.ebs", "aws.rds", "github.pull_requests", "github.access", "okta.access"} {
+	for _, typ := range []string{"aws.iam", "aws.s3", "aws.cloudtrail", "aws.dynamodb", "aws.kms", "aws.ebs", "aws.rds", "aws.network", "github.pull_requests", "github.access", "okta.access"} {
 		require.True(t, types[typ], "the demo covers %s", typ)
 	}
 
@@ -82,6 +82,9 @@ func TestDemoLeavesVerifiedEvidence(t *testing.T) {
 		{"aws.rds.deletion_protection", ":db:ops-postgres", []string{"hipaa:164.312(c)(1)", "soc2:A1.2"}},
 		{"aws.rds.snapshot_not_public", ":snapshot:claims-mysql-export", []string{"hipaa:164.312(a)(1)", "soc2:CC6.1", "soc2:CC6.6"}},
 		{"aws.rds.snapshot_encrypted", ":snapshot:claims-mysql-export", []string{"hipaa:164.312(a)(2)(iv)", "soc2:CC6.1"}},
+		{"aws.network.admin_ports_closed", ":security-group/sg-0b2c3d4e5f6a70002", []string{"hipaa:164.312(a)(1)", "hipaa:164.312(e)(1)", "soc2:CC6.1", "soc2:CC6.6"}},
+		{"aws.network.admin_ports_closed", ":security-group/sg-0f6a7b8c9d0e10006", []string{"hipaa:164.312(a)(1)", "hipaa:164.312(e)(1)", "soc2:CC6.1", "soc2:CC6.6"}},
+		{"aws.network.default_sg_closed", ":security-group/sg-0a1b2c3d4e5f60001", []string{"hipaa:164.312(a)(1)", "soc2:CC6.1", "soc2:CC6.6"}},
 		{"github.pr.approved", "#", []string{"hipaa:164.312(c)(1)", "soc2:CC8.1"}},
 		{"okta.policy.session_idle", "", []string{"hipaa:164.312(a)(2)(iii)", "soc2:CC6.1"}},
 		{"okta.user.mfa", "", []string{"hipaa:164.312(d)", "soc2:CC6.1", "soc2:CC6.6"}},

@@ -44,6 +44,9 @@ var plantedProblems = []string{
 	"aws.rds.deletion_protection arn:aws:rds:eu-west-1:111122223333:db:ops-postgres",
 	"aws.rds.snapshot_not_public arn:aws:rds:us-east-1:111122223333:snapshot:claims-mysql-export",
 	"aws.rds.snapshot_encrypted arn:aws:rds:us-east-1:111122223333:snapshot:claims-mysql-export",
+	"aws.network.admin_ports_closed arn:aws:ec2:us-east-1:111122223333:security-group/sg-0b2c3d4e5f6a70002",
+	"aws.network.admin_ports_closed arn:aws:ec2:eu-west-1:111122223333:security-group/sg-0f6a7b8c9d0e10006",
+	"aws.network.default_sg_closed arn:aws:ec2:us-east-1:111122223333:security-group/sg-0a1b2c3d4e5f60001",
 }
 
 // TestDemoEstateAcceptance runs the three collectors over the demo estate:
@@ -56,7 +59,7 @@ func TestDemoEstateAcceptance(t *testing.T) {
 	for _, c := range []struct {
 		typ string
 		nf  newFunc
-	}{{"aws.iam", iamNew}, {"aws.s3", s3New}, {"aws.cloudtrail", trailNew}, {"aws.dynamodb", dynamoNew}, {"aws.kms", kmsNew}, {"aws.ebs", ebsNew}, {"aws.rds", rdsNew}} {
+	}{{"aws.iam", iamNew}, {"aws.s3", s3New}, {"aws.cloudtrail", trailNew}, {"aws.dynamodb", dynamoNew}, {"aws.kms", kmsNew}, {"aws.ebs", ebsNew}, {"aws.rds", rdsNew}, {"aws.network", networkNew}} {
 		out := runCollector(t, sim, c.typ, c.nf, nil)
 		require.Len(t, out.results, 2, c.typ)
 		for _, r := range out.results {
@@ -90,7 +93,7 @@ func TestDemoEstateAcceptance(t *testing.T) {
 // TestEvidenceHoldsNoSecrets checks that no credential reaches evidence.
 func TestEvidenceHoldsNoSecrets(t *testing.T) {
 	sim := awssim.NewAt(simNow)
-	for _, nf := range []newFunc{iamNew, s3New, trailNew, dynamoNew, kmsNew, ebsNew, rdsNew} {
+	for _, nf := range []newFunc{iamNew, s3New, trailNew, dynamoNew, kmsNew, ebsNew, rdsNew, networkNew} {
 		out := runCollector(t, sim, "aws.test", nf, nil)
 		b, err := json.Marshal(out.results)
 		require.NoError(t, err)

@@ -43,3 +43,9 @@ const (
 	checkRDSSnapshotEncrypted  = "aws.rds.snapshot_encrypted"
 	checkRDSSnapshotPublic     = "aws.rds.snapshot_not_public"
 )
+
+// Network check ids, as in the control catalog.
+const (
+	checkNetworkAdminPorts = "aws.network.admin_ports_closed"
+	checkNetworkDefaultSG  = "aws.network.default_sg_closed"
+)

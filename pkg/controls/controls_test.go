@@ -61,6 +61,10 @@ var wantChecks = map[string][]string{
 	"aws.ebs.volume_encrypted":      {"soc2:CC6.1", "hipaa:164.312(a)(2)(iv)"},
 	"aws.ebs.snapshot_not_public":   {"soc2:CC6.1", "soc2:CC6.6", "hipaa:164.312(a)(1)"},
 	"aws.ebs.snapshot_encrypted":    {"soc2:CC6.1", "hipaa:164.312(a)(2)(iv)"},
+
+	// aws.network
+	"aws.network.admin_ports_closed": {"soc2:CC6.6", "soc2:CC6.1", "hipaa:164.312(a)(1)", "hipaa:164.312(e)(1)"},
+	"aws.network.default_sg_closed":  {"soc2:CC6.6", "soc2:CC6.1", "hipaa:164.312(a)(1)"},
 }
 
 // wantCriteria is every criterion docs/controls.md names, with its R/A flag
