@@ -1,7 +1,8 @@
 // Package awscollector reads audit evidence from AWS: IAM (aws.iam), S3
 // (aws.s3), CloudTrail (aws.cloudtrail), DynamoDB (aws.dynamodb), KMS
-// (aws.kms), EBS (aws.ebs) and RDS (aws.rds), across accounts and regions,
-// with read-only calls made through the agent's recording HTTP client.
+// (aws.kms), EBS (aws.ebs), RDS (aws.rds) and VPC security groups
+// (aws.network), across accounts and regions, with read-only calls made
+// through the agent's recording HTTP client.
 //
 // Credentials come from the SDK's default chain. Each configured account
 // is read with those credentials or through its role_arn (with its
@@ -57,10 +58,16 @@
 //     per manual snapshot, the only per-resource call, to see whom it is
 //     shared with. Members of an Aurora or Multi-AZ DB cluster are judged
 //     on the cluster for encryption, backups and deletion protection.
+//   - aws.network: DescribeSecurityGroups in each region, a page per 1000
+//     groups with their rules and tags, and no call per group. Every group
+//     is judged on ingress from 0.0.0.0/0 or ::/0 reaching a port of
+//     sources.aws.exposed_ports (all traffic, or a TCP or UDP range holding
+//     the port, counts); each VPC's default group on having no rule at all.
 //
 // With sources.aws.phi_tags set, aws.dynamodb and aws.kms also read tags
 // (tables; customer managed keys) to name the resources holding ePHI;
-// aws.ebs and aws.rds use the tags their listings already return, and
+// aws.ebs, aws.rds and aws.network use the tags their listings already
+// return, and
 // aws.rds counts a snapshot of a tagged database as holding ePHI too.
 //
 // Findings name the resource's ARN; account-wide findings name the
