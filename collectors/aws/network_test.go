@@ -1,10 +1,18 @@
 package awscollector
 
 import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/stretchr/testify/require"
 
@@ -294,4 +302,92 @@ func TestNetworkCheckBoundaries(t *testing.T) {
 	require.Equal(t, evidence.Fail, ingress.Status, "any ingress, however narrow")
 	require.Contains(t, ingress.Reason, "ingress tcp 443 from 10.0.0.0/16")
 	require.False(t, isDefaultGroup(group().group))
+}
+
+// TestNetworkSimWire: the simulator's DescribeSecurityGroups answer and
+// errors are what the SDK's ec2query deserializer reads into its own
+// types: a rule for all traffic without ports, a self-referencing group
+// pair, IPv6 ranges, the group's ARN and tags.
+func TestNetworkSimWire(t *testing.T) {
+	isolateEnv(t)
+	sim := awssim.NewAt(simNow)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	cfg, err := config.LoadDefaultConfig(t.Context(), config.WithRetryMaxAttempts(1))
+	require.NoError(t, err)
+	client := func(region string) *ec2.Client {
+		return ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.Region, o.BaseEndpoint = region, aws.String(srv.URL) })
+	}
+	out, err := client("us-east-1").DescribeSecurityGroups(t.Context(), &ec2.DescribeSecurityGroupsInput{GroupIds: []string{"sg-0a1b2c3d4e5f60001", "sg-0d4e5f6a7b8c90004"}})
+	require.NoError(t, err)
+	require.Len(t, out.SecurityGroups, 2)
+	def := out.SecurityGroups[0]
+	require.Equal(t, "default", aws.ToString(def.GroupName))
+	require.Equal(t, "vpc-0a1b2c3d4e5f60001", aws.ToString(def.VpcId))
+	require.Equal(t, prod, aws.ToString(def.OwnerId))
+	require.Equal(t, usDefaultSG, aws.ToString(def.SecurityGroupArn))
+	require.Len(t, def.IpPermissions, 1)
+	in := def.IpPermissions[0]
+	require.Equal(t, "-1", aws.ToString(in.IpProtocol))
+	require.Nil(t, in.FromPort, "all traffic has no ports")
+	require.Nil(t, in.ToPort)
+	require.Equal(t, []ec2types.UserIdGroupPair{{UserId: aws.String(prod), GroupId: aws.String("sg-0a1b2c3d4e5f60001")}}, in.UserIdGroupPairs)
+	require.Equal(t, "0.0.0.0/0", aws.ToString(def.IpPermissionsEgress[0].IpRanges[0].CidrIp))
+	db := out.SecurityGroups[1]
+	require.Equal(t, int32(5432), aws.ToInt32(db.IpPermissions[0].FromPort))
+	require.Equal(t, "10.0.0.0/16", aws.ToString(db.IpPermissions[0].IpRanges[0].CidrIp))
+	require.Equal(t, map[string]string{"data-classification": "phi"}, ec2Tags(db.Tags))
+
+	out, err = client("eu-west-1").DescribeSecurityGroups(t.Context(), &ec2.DescribeSecurityGroupsInput{GroupIds: []string{"sg-0f6a7b8c9d0e10006"}})
+	require.NoError(t, err)
+	require.Equal(t, "::/0", aws.ToString(out.SecurityGroups[0].IpPermissions[0].Ipv6Ranges[0].CidrIpv6))
+
+	_, err = client("us-east-1").DescribeSecurityGroups(t.Context(), &ec2.DescribeSecurityGroupsInput{GroupIds: []string{"sg-0000000000000000f"}})
+	require.Equal(t, "InvalidGroup.NotFound", apiErrorCode(err))
+	sim.Deny(prod, "eu-west-1", "DescribeSecurityGroups")
+	_, err = client("eu-west-1").DescribeSecurityGroups(t.Context(), &ec2.DescribeSecurityGroupsInput{})
+	require.Equal(t, "UnauthorizedOperation", apiErrorCode(err))
+	_, err = client("ap-east-1").DescribeSecurityGroups(t.Context(), &ec2.DescribeSecurityGroupsInput{})
+	require.Equal(t, "AuthFailure", apiErrorCode(err))
+}
+
+// TestNetworkRunEndsEarly: a run that ends while the first region's groups
+// are listed judges nothing in the region never reached, and both regions
+// are error findings of each check on the account.
+func TestNetworkRunEndsEarly(t *testing.T) {
+	isolateEnv(t)
+	sim := awssim.NewAt(simNow)
+	ctx, cancel := context.WithCancel(collector.WithRecorder(t.Context(), collector.NewRecorder()))
+	defer cancel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if strings.Contains(string(body), "Action=DescribeSecurityGroups") {
+			cancel()
+			<-r.Context().Done()
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		sim.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	src := sim.Source(srv.URL)
+	src.Concurrency = 1
+	c, err := newNetwork(collector.Settings{ID: "aws.network", Sources: collector.Sources{AWS: src}, HTTPClient: collector.NewHTTPClient(nil)}, fastTuning())
+	require.NoError(t, err)
+	res, err := c.Collect(ctx, collector.Request{Scope: evidence.Scope{Provider: "aws", Account: prod, Regions: src.Regions}, Now: simNow})
+	var pe *collector.PartialError
+	require.ErrorAs(t, err, &pe)
+	rootErrors := map[string]int{}
+	for _, f := range res.Findings {
+		require.Equal(t, "arn:aws:iam::111122223333:root", f.Resource, "no group was judged")
+		require.Equal(t, evidence.Error, f.Status)
+		rootErrors[f.Check]++
+	}
+	require.Equal(t, map[string]int{checkNetworkAdminPorts: 2, checkNetworkDefaultSG: 2}, rootErrors)
+	var where []string
+	for _, e := range pe.Errors {
+		require.Equal(t, "ec2:DescribeSecurityGroups", e.Operation)
+		where = append(where, e.Where)
+	}
+	require.ElementsMatch(t, []string{"account/111122223333/region/eu-west-1", "account/111122223333/region/us-east-1"}, where)
 }
