@@ -50,6 +50,9 @@ var plantedProblems = []string{
 	"aws.backup.job_failures arn:aws:dynamodb:us-east-1:111122223333:table/phi-claims",
 	"aws.backup.vault_lock arn:aws:backup:us-east-1:111122223333:backup-vault:Default",
 	"aws.backup.restore_tested arn:aws:iam::111122223333:root",
+	"aws.network.admin_ports_closed arn:aws:ec2:us-east-1:111122223333:security-group/sg-0b2c3d4e5f6a70002",
+	"aws.network.admin_ports_closed arn:aws:ec2:eu-west-1:111122223333:security-group/sg-0f6a7b8c9d0e10006",
+	"aws.network.default_sg_closed arn:aws:ec2:us-east-1:111122223333:security-group/sg-0a1b2c3d4e5f60001",
 }
 
 // TestDemoEstateAcceptance runs the three collectors over the demo estate:
@@ -62,7 +65,7 @@ func TestDemoEstateAcceptance(t *testing.T) {
 	for _, c := range []struct {
 		typ string
 		nf  newFunc
-	}{{"aws.iam", iamNew}, {"aws.s3", s3New}, {"aws.cloudtrail", trailNew}, {"aws.dynamodb", dynamoNew}, {"aws.kms", kmsNew}, {"aws.ebs", ebsNew}, {"aws.rds", rdsNew}, {"aws.backup", backupNew}} {
+	}{{"aws.iam", iamNew}, {"aws.s3", s3New}, {"aws.cloudtrail", trailNew}, {"aws.dynamodb", dynamoNew}, {"aws.kms", kmsNew}, {"aws.ebs", ebsNew}, {"aws.rds", rdsNew}, {"aws.backup", backupNew}, {"aws.network", networkNew}} {
 		out := runCollector(t, sim, c.typ, c.nf, nil)
 		require.Len(t, out.results, 2, c.typ)
 		for _, r := range out.results {
@@ -96,7 +99,7 @@ func TestDemoEstateAcceptance(t *testing.T) {
 // TestEvidenceHoldsNoSecrets checks that no credential reaches evidence.
 func TestEvidenceHoldsNoSecrets(t *testing.T) {
 	sim := awssim.NewAt(simNow)
-	for _, nf := range []newFunc{iamNew, s3New, trailNew, dynamoNew, kmsNew, ebsNew, rdsNew, backupNew} {
+	for _, nf := range []newFunc{iamNew, s3New, trailNew, dynamoNew, kmsNew, ebsNew, rdsNew, backupNew, networkNew} {
 		out := runCollector(t, sim, "aws.test", nf, nil)
 		b, err := json.Marshal(out.results)
 		require.NoError(t, err)

@@ -158,3 +158,33 @@ func BenchmarkBackup(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkNetwork reports the EC2 calls per security group as groups
+// grow: one DescribeSecurityGroups page per 1000 groups and region, and
+// nothing per group.
+func BenchmarkNetwork(b *testing.B) {
+	for _, n := range []int{10, 1000, 5000} {
+		b.Run(fmt.Sprintf("groups=%d", n), func(b *testing.B) {
+			sim := awssim.NewAt(simNow)
+			sim.PageSize = 1000
+			a := sim.Accounts[prod]
+			a.SecurityGroups = nil
+			for i := range n {
+				g := awssim.SecurityGroup{ID: fmt.Sprintf("sg-%017x", i), Name: fmt.Sprintf("app-%05d", i), Region: "us-east-1", VPC: "vpc-0a1b2c3d4e5f60001",
+					Ingress: []awssim.SGRule{{Protocol: "tcp", From: 443, To: 443, CIDRs: []string{"0.0.0.0/0"}}, {Protocol: "tcp", From: 5432, To: 5432, CIDRs: []string{"10.0.0.0/16"}}},
+					Egress:  []awssim.SGRule{{Protocol: "-1", CIDRs: []string{"0.0.0.0/0"}}}}
+				if i%10 == 0 {
+					g.Ingress = append(g.Ingress, awssim.SGRule{Protocol: "tcp", From: 22, To: 22, CIDRs: []string{"0.0.0.0/0"}})
+				}
+				a.SecurityGroups = append(a.SecurityGroups, g)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				runCollector(b, sim, "aws.network", networkNew, nil)
+			}
+			runs := float64(b.N)
+			b.ReportMetric(float64(sim.Count(prod, "ec2", ""))/runs/float64(n), "ec2-calls/group")
+			b.ReportMetric(float64(sim.Count(prod, "ec2", "DescribeSecurityGroups"))/runs, "describe-security-groups/op")
+		})
+	}
+}

@@ -52,3 +52,9 @@ const (
 	checkBackupVaultLock     = "aws.backup.vault_lock"
 	checkBackupRestoreTested = "aws.backup.restore_tested"
 )
+
+// Network check ids, as in the control catalog.
+const (
+	checkNetworkAdminPorts = "aws.network.admin_ports_closed"
+	checkNetworkDefaultSG  = "aws.network.default_sg_closed"
+)

@@ -82,6 +82,7 @@ var (
 	inRestoreJobs     = input{"Backup", "ListRestoreJobs"}
 	inRestoreTesting  = input{"Backup", "ListRestoreTestingPlans"}
 	inTaggedResources = input{"Resource Groups Tagging API", "GetResources"}
+	inSecurityGroups  = input{"EC2", "DescribeSecurityGroups"}
 )
 
 // ebsDeps is what every EBS check reads: its own listing in each region,
@@ -300,6 +301,10 @@ var checkDependencies = map[string][]dependency{
 	checkEBSVolumeEncrypted:     ebsDeps(dependency{in: inVolumes, reason: "could not all be listed"}),
 	checkEBSSnapshotPublic:      ebsDeps(dependency{in: inSnapshots, reason: "could not all be listed"}),
 	checkEBSSnapshotEncrypted:   ebsDeps(dependency{in: inSnapshots, reason: "could not all be listed"}),
+
+	// aws.network: one listing decides both checks.
+	checkNetworkAdminPorts: ebsDeps(dependency{in: inSecurityGroups, reason: "could not all be listed"}),
+	checkNetworkDefaultSG:  ebsDeps(dependency{in: inSecurityGroups, reason: "could not all be listed"}),
 }
 
 // undecisive are the inputs a collector reads that decide no verdict,
@@ -329,7 +334,7 @@ var scopeInputs = []dependency{
 	}},
 }
 
-var newFuncs = map[string]newFunc{"aws.iam": iamNew, "aws.s3": s3New, "aws.cloudtrail": trailNew, "aws.dynamodb": dynamoNew, "aws.kms": kmsNew, "aws.ebs": ebsNew, "aws.rds": rdsNew, "aws.backup": backupNew}
+var newFuncs = map[string]newFunc{"aws.iam": iamNew, "aws.s3": s3New, "aws.cloudtrail": trailNew, "aws.dynamodb": dynamoNew, "aws.kms": kmsNew, "aws.ebs": ebsNew, "aws.rds": rdsNew, "aws.backup": backupNew, "aws.network": networkNew}
 
 // failedRun is a collector's outcome over every scope, scope discovery
 // allowed to fail.

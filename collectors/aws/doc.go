@@ -1,8 +1,7 @@
-// Package awscollector reads audit evidence from AWS: IAM (aws.iam), S3
-// (aws.s3), CloudTrail (aws.cloudtrail), DynamoDB (aws.dynamodb), KMS
-// (aws.kms), EBS (aws.ebs), RDS (aws.rds) and AWS Backup (aws.backup),
-// across accounts and regions,
-// with read-only calls made through the agent's recording HTTP client.
+// Package awscollector reads audit evidence from AWS across accounts and
+// regions, with read-only calls made through the agent's recording HTTP
+// client. Each collector in Factories reads one service (aws.iam, aws.s3,
+// aws.cloudtrail, …); what each one calls is listed below.
 //
 // Credentials come from the SDK's default chain. Each configured account
 // is read with those credentials or through its role_arn (with its
@@ -64,10 +63,16 @@
 //     (Vault Lock comes in the list), ListProtectedResources (last backup
 //     times, never recovery points per resource), ListBackupJobs and
 //     ListRestoreJobs filtered by creation time, ListRestoreTestingPlans.
+//   - aws.network: DescribeSecurityGroups in each region, a page per 1000
+//     groups with their rules and tags, and no call per group. Every group
+//     is judged on ingress from 0.0.0.0/0 or ::/0 reaching a port of
+//     sources.aws.exposed_ports (all traffic, or a TCP or UDP range holding
+//     the port, counts); each VPC's default group on having no rule at all.
 //
 // With sources.aws.phi_tags set, aws.dynamodb and aws.kms also read tags
 // (tables; customer managed keys) to name the resources holding ePHI;
-// aws.ebs and aws.rds use the tags their listings already return, and
+// aws.ebs, aws.rds and aws.network use the tags their listings already
+// return, and
 // aws.rds counts a snapshot of a tagged database as holding ePHI too;
 // aws.backup lists the tagged resources of the types AWS Backup protects
 // with one paginated Resource Groups Tagging API GetResources per region.

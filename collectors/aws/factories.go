@@ -180,9 +180,23 @@ var Backup = collector.Factory{
 	New:    func(s collector.Settings) (collector.Collector, error) { return newBackup(s, defaultTuning()) },
 }
 
+// Network is the aws.network collector factory.
+var Network = collector.Factory{
+	Type:        "aws.network",
+	Version:     version,
+	Provider:    "aws",
+	Description: "VPC security groups: ingress from 0.0.0.0/0 or ::/0 to administrative and database ports, and default security groups that allow any traffic",
+	Permissions: append([]string{
+		"ec2:DescribeRegions",
+		"ec2:DescribeSecurityGroups",
+	}, commonPermissions...),
+	Checks: []string{checkNetworkAdminPorts, checkNetworkDefaultSG},
+	New:    func(s collector.Settings) (collector.Collector, error) { return newNetwork(s, defaultTuning()) },
+}
+
 // Factories returns the AWS collector factories.
 func Factories() []collector.Factory {
-	return []collector.Factory{IAM, S3, CloudTrail, DynamoDB, KMS, EBS, RDS, Backup}
+	return []collector.Factory{IAM, S3, CloudTrail, DynamoDB, KMS, EBS, RDS, Backup, Network}
 }
 
 func finding(check, resource string, status evidence.Result, reason string, observed map[string]any) evidence.Finding {

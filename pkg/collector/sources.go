@@ -56,7 +56,16 @@ type AWSSource struct {
 	// named as such in its findings. An empty value matches any value.
 	// Untagged resources are checked all the same.
 	PHITags map[string]string `yaml:"phi_tags"`
+	// ExposedPorts are the administrative and database ports aws.network
+	// fails a security group for opening to the internet (0.0.0.0/0 or
+	// ::/0); empty means DefaultExposedPorts.
+	ExposedPorts []int `yaml:"exposed_ports"`
 }
+
+// DefaultExposedPorts are the ports no security group may open to the
+// internet unless sources.aws.exposed_ports says otherwise: SSH, RDP,
+// MySQL, PostgreSQL, SQL Server, Oracle, Redis, MongoDB, Elasticsearch.
+var DefaultExposedPorts = []int{22, 3389, 3306, 5432, 1433, 1521, 6379, 27017, 9200}
 
 // AWSAccount is one account to read.
 type AWSAccount struct {
@@ -217,6 +226,16 @@ func (a *AWSSource) Validate() error {
 	}
 	if a.Concurrency < 0 {
 		errs = append(errs, fmt.Errorf("concurrency: must not be negative, got %d", a.Concurrency))
+	}
+	ports := map[int]bool{}
+	for i, p := range a.ExposedPorts {
+		if p < 1 || p > 65535 {
+			errs = append(errs, fmt.Errorf("exposed_ports[%d]: %d is not a port (1 to 65535)", i, p))
+		}
+		if ports[p] {
+			errs = append(errs, fmt.Errorf("exposed_ports[%d]: port %d listed twice", i, p))
+		}
+		ports[p] = true
 	}
 	return errors.Join(errs...)
 }

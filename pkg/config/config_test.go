@@ -102,6 +102,8 @@ func TestBadConfigs(t *testing.T) {
 		{"duplicate id", "collectors:\n  - {type: demo.noop, schedule: '@daily'}\n  - {type: demo.noop, schedule: '@daily'}\n", []string{`collectors[1].id: "demo.noop" is already used by collectors[0]`}},
 		{"bad account", strings.Replace(good, `"111122223333"`, `"1234"`, 1), []string{`sources.aws.accounts[0].id: "1234" is not a 12-digit account id`}},
 		{"empty phi tag key", strings.Replace(good, "    regions: [us-east-1]\n", "    regions: [us-east-1]\n    phi_tags: {\"\": phi}\n", 1), []string{`sources.aws.phi_tags: tag key "" must be 1 to 128 characters`}},
+		{"exposed port out of range", strings.Replace(good, "    regions: [us-east-1]\n", "    regions: [us-east-1]\n    exposed_ports: [22, 0, 70000, 22]\n", 1),
+			[]string{"sources.aws.exposed_ports[1]: 0 is not a port (1 to 65535)", "sources.aws.exposed_ports[2]: 70000 is not a port (1 to 65535)", "sources.aws.exposed_ports[3]: port 22 listed twice"}},
 		{"unknown custom check", strings.Replace(good, "[aws.iam.root_mfa]", "[okta.nope]", 1), []string{`controls.custom[0].checks[0]: unknown check "okta.nope"`}},
 		{"zero store timeout", "store_options:\n  timeout: 0s\n", []string{"store_options.timeout: must be positive, got 0s"}},
 		{"bad store", "store: ftp://x\n", []string{`store: want file://PATH or s3://BUCKET[/PREFIX], got "ftp://x"`}},

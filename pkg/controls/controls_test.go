@@ -72,6 +72,10 @@ var wantChecks = map[string][]string{
 	"github.vulnerabilities.code_scanning_sla":    {"soc2:CC7.1", "soc2:CC6.8", "soc2:CC8.1", "hipaa:164.308(a)(5)(ii)(B)", "hipaa:164.308(a)(1)(ii)(B)"},
 	"github.vulnerabilities.secret_scanning_open": {"soc2:CC6.1", "soc2:CC7.1", "hipaa:164.308(a)(1)(ii)(B)"},
 	"github.vulnerabilities.alerts_enabled":       {"soc2:CC7.1", "soc2:CC6.8"},
+
+	// aws.network
+	"aws.network.admin_ports_closed": {"soc2:CC6.6", "soc2:CC6.1", "hipaa:164.312(a)(1)", "hipaa:164.312(e)(1)"},
+	"aws.network.default_sg_closed":  {"soc2:CC6.6", "soc2:CC6.1", "hipaa:164.312(a)(1)"},
 }
 
 // wantCriteria is every criterion docs/controls.md names, with its R/A flag

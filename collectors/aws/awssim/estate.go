@@ -74,6 +74,13 @@ func New() *Sim { return NewAt(time.Now().UTC()) }
 //     Lock; no restore job in the last 365 days (the only one is 400 days
 //     old). Staging's AWS Backup is compliant, with a restore test 30 days
 //     ago.
+//   - Security groups, production: bastion-ssh (sg-0b2c3d4e5f6a70002,
+//     us-east-1) open to 0.0.0.0/0 on 22 and reporting-pg
+//     (sg-0f6a7b8c9d0e10006, eu-west-1) open to ::/0 on 5432, beside
+//     web-public open to the world on 443 only and patients-db (tagged
+//     phi) allowing 5432 from 10.0.0.0/16 only; us-east-1's default group
+//     (sg-0a1b2c3d4e5f60001) keeps the rules AWS creates it with (all
+//     traffic from itself, all traffic out), eu-west-1's has none.
 func NewAt(now time.Time) *Sim {
 	const (
 		appDataKey       = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -90,6 +97,8 @@ func NewAt(now time.Time) *Sim {
 		{Name: "eu-west-1", OptIn: "opt-in-not-required"},
 		{Name: "ap-east-1", OptIn: "not-opted-in", NoService: true},
 	}
+	// allOut is the egress rule AWS gives every new security group.
+	allOut := []SGRule{{Protocol: "-1", CIDRs: []string{"0.0.0.0/0"}}}
 	prodLifecycle := []LifecycleRule{{ID: "archive-after-7y", Enabled: true, ExpireDays: 2555, NoncurrentDays: 2555}}
 	prod := &Account{
 		ID: Production, Name: "production", Regions: regions,
@@ -197,6 +206,21 @@ func NewAt(now time.Time) *Sim {
 				Encrypted: true, KMSKey: appDataKey, Tags: phi},
 			{Region: "us-east-1", Cluster: true, Source: "patients-aurora", Engine: "aurora-postgresql", Created: ago(1), Automated: true, Encrypted: true, KMSKey: appDataKey},
 		},
+		SecurityGroups: []SecurityGroup{
+			{ID: "sg-0a1b2c3d4e5f60001", Name: "default", Description: "default VPC security group", Region: "us-east-1", VPC: "vpc-0a1b2c3d4e5f60001",
+				Ingress: []SGRule{{Protocol: "-1", Groups: []string{"sg-0a1b2c3d4e5f60001"}}},
+				Egress:  allOut},
+			{ID: "sg-0b2c3d4e5f6a70002", Name: "bastion-ssh", Description: "SSH to the bastion", Region: "us-east-1", VPC: "vpc-0a1b2c3d4e5f60001",
+				Ingress: []SGRule{{Protocol: "tcp", From: 22, To: 22, CIDRs: []string{"0.0.0.0/0"}}}, Egress: allOut,
+				Tags: map[string]string{"Name": "bastion-ssh"}},
+			{ID: "sg-0c3d4e5f6a7b80003", Name: "web-public", Description: "HTTPS from the internet", Region: "us-east-1", VPC: "vpc-0a1b2c3d4e5f60001",
+				Ingress: []SGRule{{Protocol: "tcp", From: 443, To: 443, CIDRs: []string{"0.0.0.0/0"}, IPv6: []string{"::/0"}}}, Egress: allOut},
+			{ID: "sg-0d4e5f6a7b8c90004", Name: "patients-db", Description: "PostgreSQL from the VPC", Region: "us-east-1", VPC: "vpc-0a1b2c3d4e5f60001",
+				Ingress: []SGRule{{Protocol: "tcp", From: 5432, To: 5432, CIDRs: []string{"10.0.0.0/16"}, Groups: []string{"sg-0c3d4e5f6a7b80003"}}}, Egress: allOut, Tags: phi},
+			{ID: "sg-0e5f6a7b8c9d00005", Name: "default", Description: "default VPC security group", Region: "eu-west-1", VPC: "vpc-0e5f6a7b8c9d00005"},
+			{ID: "sg-0f6a7b8c9d0e10006", Name: "reporting-pg", Description: "PostgreSQL for the reporting vendor", Region: "eu-west-1", VPC: "vpc-0e5f6a7b8c9d00005",
+				Ingress: []SGRule{{Protocol: "tcp", From: 5432, To: 5432, CIDRs: []string{"10.1.0.0/16"}, IPv6: []string{"::/0"}}}, Egress: allOut},
+		},
 	}
 	hoursAgo := func(h float64) time.Time { return now.Add(-time.Duration(h * float64(time.Hour))) }
 	prod.Backup = Backup{
@@ -279,6 +303,12 @@ func NewAt(now time.Time) *Sim {
 		Snapshots: []Snapshot{
 			{ID: "snap-0d4e5f6a7b8c90004", Region: "eu-west-1", VolumeID: "vol-0d4e5f6a7b8c90004", Started: ago(2), SizeGiB: 100,
 				Description: "staging-app daily", Encrypted: true, KMSKey: stagingKey},
+		},
+		SecurityGroups: []SecurityGroup{
+			{ID: "sg-01a2b3c4d5e6f0007", Name: "default", Description: "default VPC security group", Region: "eu-west-1", VPC: "vpc-01a2b3c4d5e6f0007"},
+			{ID: "sg-02b3c4d5e6f7a0008", Name: "staging-app", Description: "HTTPS in, SSH from the office VPN", Region: "eu-west-1", VPC: "vpc-01a2b3c4d5e6f0007",
+				Ingress: []SGRule{{Protocol: "tcp", From: 443, To: 443, CIDRs: []string{"0.0.0.0/0"}}, {Protocol: "tcp", From: 22, To: 22, CIDRs: []string{"10.20.0.0/16"}}},
+				Egress:  allOut},
 		},
 		DBInstances: []DBInstance{
 			{ID: "staging-postgres", Region: "eu-west-1", Engine: "postgres", EngineVersion: "16.4", Class: "db.t4g.micro", Created: ago(100),

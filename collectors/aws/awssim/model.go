@@ -35,6 +35,9 @@ type Account struct {
 	// services' resources so the two need not agree.
 	Backup          Backup
 	TaggedResources []TaggedResource
+	// SecurityGroups are the account's VPC security groups; each VPC's
+	// group named "default" is its default security group.
+	SecurityGroups []SecurityGroup
 }
 
 // Region is an account's view of one region.
@@ -369,4 +372,26 @@ type RestoreTestingPlan struct {
 type TaggedResource struct {
 	ARN, Region string
 	Tags        map[string]string
+}
+
+// SecurityGroup is a VPC security group.
+type SecurityGroup struct {
+	ID, Name, Description string
+	Region, VPC           string
+	Ingress, Egress       []SGRule
+	Tags                  map[string]string
+}
+
+// SGRule is one IpPermission: a protocol and port range, from (or, for
+// egress, to) each of its sources.
+type SGRule struct {
+	// Protocol is tcp, udp, icmp, icmpv6, a protocol number, or -1 for
+	// all traffic, which answers no ports.
+	Protocol string
+	From, To int
+	CIDRs    []string // IPv4
+	IPv6     []string
+	// Groups are security group ids the rule names as its source.
+	Groups      []string
+	PrefixLists []string
 }
