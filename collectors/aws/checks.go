@@ -30,31 +30,31 @@ const (
 const (
 	checkEBSEncryptionByDefault = "aws.ebs.encryption_by_default"
 	checkEBSVolumeEncrypted     = "aws.ebs.volume_encrypted"
-	checkEBSSnapshotPublic      = "aws.ebs.snapshot_not_public"
+	checkEBSSnapshotPublic      = "aws.ebs.snapshot_public"
 	checkEBSSnapshotEncrypted   = "aws.ebs.snapshot_encrypted"
 )
 
 // RDS check ids, as in the control catalog.
 const (
 	checkRDSEncrypted          = "aws.rds.storage_encrypted"
-	checkRDSNotPublic          = "aws.rds.not_public"
+	checkRDSNotPublic          = "aws.rds.public_access"
 	checkRDSBackupRetention    = "aws.rds.backup_retention"
 	checkRDSDeletionProtection = "aws.rds.deletion_protection"
 	checkRDSSnapshotEncrypted  = "aws.rds.snapshot_encrypted"
-	checkRDSSnapshotPublic     = "aws.rds.snapshot_not_public"
+	checkRDSSnapshotPublic     = "aws.rds.snapshot_public"
 )
 
 // AWS Backup check ids, as in the control catalog.
 const (
-	checkBackupPHICovered    = "aws.backup.phi_covered"
-	checkBackupRecent        = "aws.backup.recent_backup"
-	checkBackupJobFailures   = "aws.backup.job_failures"
+	checkBackupPHICovered    = "aws.backup.plan_coverage"
+	checkBackupRecent        = "aws.backup.recency"
+	checkBackupJobFailures   = "aws.backup.job_failed"
 	checkBackupVaultLock     = "aws.backup.vault_lock"
 	checkBackupRestoreTested = "aws.backup.restore_tested"
 )
 
 // Network check ids, as in the control catalog.
 const (
-	checkNetworkAdminPorts = "aws.network.admin_ports_closed"
+	checkNetworkAdminPorts = "aws.network.open_ingress"
 	checkNetworkDefaultSG  = "aws.network.default_sg_closed"
 )

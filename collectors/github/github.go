@@ -31,9 +31,9 @@ const (
 	CheckTwoFactor       = "github.org.two_factor"
 	CheckAccessList      = "github.org.access_list"
 
-	CheckDependabotSLA      = "github.vulnerabilities.dependabot_sla"
-	CheckCodeScanningSLA    = "github.vulnerabilities.code_scanning_sla"
-	CheckSecretScanningOpen = "github.vulnerabilities.secret_scanning_open"
+	CheckDependabotSLA      = "github.vulnerabilities.dependabot"
+	CheckCodeScanningSLA    = "github.vulnerabilities.code_scanning"
+	CheckSecretScanningOpen = "github.vulnerabilities.secret_scanning"
 	CheckAlertsEnabled      = "github.vulnerabilities.alerts_enabled"
 )
 

@@ -38,15 +38,15 @@ var wantChecks = map[string][]string{
 	"aws.dynamodb.pitr":              {"soc2:CC7.5", "soc2:A1.2", "hipaa:164.308(a)(7)(ii)(A)", "hipaa:164.308(a)(7)(ii)(B)"},
 	"aws.kms.rotation":               {"soc2:CC6.1", "hipaa:164.312(a)(2)(iv)"},
 	"aws.rds.storage_encrypted":      {"soc2:CC6.1", "hipaa:164.312(a)(2)(iv)"},
-	"aws.rds.not_public":             {"soc2:CC6.1", "soc2:CC6.6", "hipaa:164.312(a)(1)"},
+	"aws.rds.public_access":          {"soc2:CC6.1", "soc2:CC6.6", "hipaa:164.312(a)(1)", "hipaa:164.312(e)(1)"},
 	"aws.rds.backup_retention":       {"soc2:CC7.5", "soc2:A1.2", "hipaa:164.308(a)(7)(ii)(A)"},
-	"aws.rds.deletion_protection":    {"soc2:A1.2", "hipaa:164.312(c)(1)"},
+	"aws.rds.deletion_protection":    {"soc2:A1.2", "hipaa:164.312(c)(1)", "hipaa:164.308(a)(7)(ii)(A)"},
 	"aws.rds.snapshot_encrypted":     {"soc2:CC6.1", "hipaa:164.312(a)(2)(iv)"},
-	"aws.rds.snapshot_not_public":    {"soc2:CC6.1", "soc2:CC6.6", "hipaa:164.312(a)(1)"},
-	"aws.backup.phi_covered":         {"soc2:CC7.5", "soc2:A1.2", "hipaa:164.308(a)(7)(ii)(A)"},
-	"aws.backup.recent_backup":       {"soc2:CC7.5", "soc2:A1.2", "hipaa:164.308(a)(7)(ii)(A)"},
-	"aws.backup.job_failures":        {"soc2:A1.2", "soc2:CC7.5", "hipaa:164.308(a)(7)(ii)(A)"},
-	"aws.backup.vault_lock":          {"soc2:A1.2", "soc2:CC6.1", "hipaa:164.308(a)(7)(ii)(A)"},
+	"aws.rds.snapshot_public":        {"soc2:CC6.1", "soc2:CC6.6", "hipaa:164.312(a)(1)"},
+	"aws.backup.plan_coverage":       {"soc2:CC7.5", "soc2:A1.2", "hipaa:164.308(a)(7)(ii)(A)"},
+	"aws.backup.recency":             {"soc2:CC7.5", "soc2:A1.2", "hipaa:164.308(a)(7)(ii)(A)"},
+	"aws.backup.job_failed":          {"soc2:A1.2", "soc2:CC7.5", "soc2:CC7.2", "hipaa:164.308(a)(7)(ii)(A)"},
+	"aws.backup.vault_lock":          {"soc2:A1.2", "soc2:CC6.1", "hipaa:164.308(a)(7)(ii)(A)", "hipaa:164.312(c)(1)"},
 	"aws.backup.restore_tested":      {"soc2:A1.3", "soc2:CC7.5", "hipaa:164.308(a)(7)(ii)(B)", "hipaa:164.308(a)(7)(ii)(D)"},
 	"github.pr.approved":             {"soc2:CC8.1", "hipaa:164.312(c)(1)"},
 	"github.pr.approved_final":       {"soc2:CC8.1", "hipaa:164.312(c)(1)"},
@@ -64,18 +64,18 @@ var wantChecks = map[string][]string{
 	// aws.ebs
 	"aws.ebs.encryption_by_default": {"soc2:CC6.1", "hipaa:164.312(a)(2)(iv)"},
 	"aws.ebs.volume_encrypted":      {"soc2:CC6.1", "hipaa:164.312(a)(2)(iv)"},
-	"aws.ebs.snapshot_not_public":   {"soc2:CC6.1", "soc2:CC6.6", "hipaa:164.312(a)(1)"},
+	"aws.ebs.snapshot_public":       {"soc2:CC6.1", "soc2:CC6.6", "hipaa:164.312(a)(1)"},
 	"aws.ebs.snapshot_encrypted":    {"soc2:CC6.1", "hipaa:164.312(a)(2)(iv)"},
 	// Second wave, issue 14: docs/controls.md's floor plus the issue's
 	// CC6.8 and 164.308(a)(5)(ii)(B).
-	"github.vulnerabilities.dependabot_sla":       {"soc2:CC7.1", "soc2:CC6.8", "hipaa:164.308(a)(5)(ii)(B)", "hipaa:164.308(a)(1)(ii)(B)"},
-	"github.vulnerabilities.code_scanning_sla":    {"soc2:CC7.1", "soc2:CC6.8", "soc2:CC8.1", "hipaa:164.308(a)(5)(ii)(B)", "hipaa:164.308(a)(1)(ii)(B)"},
-	"github.vulnerabilities.secret_scanning_open": {"soc2:CC6.1", "soc2:CC7.1", "hipaa:164.308(a)(1)(ii)(B)"},
-	"github.vulnerabilities.alerts_enabled":       {"soc2:CC7.1", "soc2:CC6.8"},
+	"github.vulnerabilities.dependabot":      {"soc2:CC7.1", "soc2:CC6.8", "hipaa:164.308(a)(5)(ii)(B)", "hipaa:164.308(a)(1)(ii)(B)"},
+	"github.vulnerabilities.code_scanning":   {"soc2:CC7.1", "soc2:CC6.8", "soc2:CC8.1", "hipaa:164.308(a)(5)(ii)(B)", "hipaa:164.308(a)(1)(ii)(B)"},
+	"github.vulnerabilities.secret_scanning": {"soc2:CC6.1", "soc2:CC7.1", "hipaa:164.308(a)(1)(ii)(B)"},
+	"github.vulnerabilities.alerts_enabled":  {"soc2:CC7.1", "soc2:CC6.8"},
 
 	// aws.network
-	"aws.network.admin_ports_closed": {"soc2:CC6.6", "soc2:CC6.1", "hipaa:164.312(a)(1)", "hipaa:164.312(e)(1)"},
-	"aws.network.default_sg_closed":  {"soc2:CC6.6", "soc2:CC6.1", "hipaa:164.312(a)(1)"},
+	"aws.network.open_ingress":      {"soc2:CC6.6", "soc2:CC6.1", "hipaa:164.312(a)(1)", "hipaa:164.312(e)(1)"},
+	"aws.network.default_sg_closed": {"soc2:CC6.6", "soc2:CC6.1", "hipaa:164.312(a)(1)"},
 }
 
 // wantCriteria is every criterion docs/controls.md names, with its R/A flag
