@@ -86,7 +86,7 @@ func TestDemoLeavesVerifiedEvidence(t *testing.T) {
 		{"aws.backup.recency", ":table/phi-claims", []string{"hipaa:164.308(a)(7)(ii)(A)", "soc2:A1.2", "soc2:CC7.5"}},
 		{"aws.backup.job_failed", ":table/phi-claims", []string{"hipaa:164.308(a)(7)(ii)(A)", "soc2:A1.2", "soc2:CC7.2", "soc2:CC7.5"}},
 		{"aws.backup.vault_lock", ":backup-vault:Default", []string{"hipaa:164.308(a)(7)(ii)(A)", "hipaa:164.312(c)(1)", "soc2:A1.2", "soc2:CC6.1"}},
-		{"aws.backup.restore_tested", "::111122223333:root", []string{"hipaa:164.308(a)(7)(ii)(B)", "hipaa:164.308(a)(7)(ii)(D)", "soc2:A1.3", "soc2:CC7.5"}},
+		{"aws.backup.restore_tested", ":us-east-1:111122223333:restore-jobs", []string{"hipaa:164.308(a)(7)(ii)(B)", "hipaa:164.308(a)(7)(ii)(D)", "soc2:A1.3", "soc2:CC7.5"}},
 		{"aws.network.open_ingress", ":security-group/sg-0b2c3d4e5f6a70002", []string{"hipaa:164.312(a)(1)", "hipaa:164.312(e)(1)", "soc2:CC6.1", "soc2:CC6.6"}},
 		{"aws.network.open_ingress", ":security-group/sg-0f6a7b8c9d0e10006", []string{"hipaa:164.312(a)(1)", "hipaa:164.312(e)(1)", "soc2:CC6.1", "soc2:CC6.6"}},
 		{"aws.network.default_sg_closed", ":security-group/sg-0a1b2c3d4e5f60001", []string{"hipaa:164.312(a)(1)", "soc2:CC6.1", "soc2:CC6.6"}},

@@ -49,7 +49,7 @@ var plantedProblems = []string{
 	"aws.backup.recency arn:aws:dynamodb:us-east-1:111122223333:table/phi-claims",
 	"aws.backup.job_failed arn:aws:dynamodb:us-east-1:111122223333:table/phi-claims",
 	"aws.backup.vault_lock arn:aws:backup:us-east-1:111122223333:backup-vault:Default",
-	"aws.backup.restore_tested arn:aws:iam::111122223333:root",
+	"aws.backup.restore_tested arn:aws:backup:us-east-1:111122223333:restore-jobs",
 	"aws.network.open_ingress arn:aws:ec2:us-east-1:111122223333:security-group/sg-0b2c3d4e5f6a70002",
 	"aws.network.open_ingress arn:aws:ec2:eu-west-1:111122223333:security-group/sg-0f6a7b8c9d0e10006",
 	"aws.network.default_sg_closed arn:aws:ec2:us-east-1:111122223333:security-group/sg-0a1b2c3d4e5f60001",

@@ -173,7 +173,7 @@ func (c *backupCollector) Collect(ctx context.Context, req collector.Request) (*
 	res.Findings = append(res.Findings, recentBackupFindings(root, regions, conf, win)...)
 	res.Findings = append(res.Findings, jobFailureFindings(root, regions, conf, win)...)
 	res.Findings = append(res.Findings, vaultLockFindings(root, regions, win)...)
-	res.Findings = append(res.Findings, restoreTested(root, regions, win))
+	res.Findings = append(res.Findings, restoreTested(part, acct, root, regions, win)...)
 	return res, partial.Err()
 }
 

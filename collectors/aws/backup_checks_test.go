@@ -236,9 +236,14 @@ func TestBackupVaultLockModes(t *testing.T) {
 	}
 }
 
+// TestBackupRestoreTested: each region where AWS Backup protects a
+// resource needs a restore completed there in the lookback; the demo's
+// production account protects resources in us-east-1 only.
 func TestBackupRestoreTested(t *testing.T) {
-	restore := func(days int, status string) awssim.RestoreJob {
-		return awssim.RestoreJob{ID: "r1", Region: "eu-west-1", SourceARN: patientsARN, ResourceType: "DynamoDB", Status: status,
+	const us = "arn:aws:backup:us-east-1:111122223333:restore-jobs"
+	const eu = "arn:aws:backup:eu-west-1:111122223333:restore-jobs"
+	restore := func(region string, days int, status string) awssim.RestoreJob {
+		return awssim.RestoreJob{ID: "r1", Region: region, SourceARN: patientsARN, ResourceType: "DynamoDB", Status: status,
 			Created: simNow.AddDate(0, 0, -days), Completed: simNow.AddDate(0, 0, -days).Add(time.Hour)}
 	}
 	for _, c := range []struct {
@@ -246,28 +251,34 @@ func TestBackupRestoreTested(t *testing.T) {
 		job  awssim.RestoreJob
 		want evidence.Result
 	}{
-		{"inside the lookback", restore(364, "COMPLETED"), evidence.Pass},
-		{"outside the lookback", restore(366, "COMPLETED"), evidence.Fail},
-		{"failed restore", restore(10, "FAILED"), evidence.Fail},
+		{"inside the lookback", restore("us-east-1", 364, "COMPLETED"), evidence.Pass},
+		{"outside the lookback", restore("us-east-1", 366, "COMPLETED"), evidence.Fail},
+		{"failed restore", restore("us-east-1", 10, "FAILED"), evidence.Fail},
+		{"a restore in another region only", restore("eu-west-1", 10, "COMPLETED"), evidence.Fail},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := backupEstate(t, func(_ *awssim.Sim, b *awssim.Backup) { b.Restores = append(b.Restores, c.job) })
-			require.Equal(t, c.want, findingOf(t, r, checkBackupRestoreTested, prodRoot).Status)
+			require.Equal(t, c.want, findingOf(t, r, checkBackupRestoreTested, us).Status)
+			for _, f := range r.Findings {
+				require.False(t, f.Check == checkBackupRestoreTested && f.Resource == eu, "eu-west-1 holds no backups, so it is not judged")
+			}
 		})
 	}
-	t.Run("one region unreadable, a restore in the other", func(t *testing.T) {
-		r := backupEstate(t, func(sim *awssim.Sim, b *awssim.Backup) {
-			b.Restores = append(b.Restores, restore(30, "COMPLETED"))
-			sim.Deny(prod, "us-east-1", "ListRestoreJobs")
-		})
-		f := findingOf(t, r, checkBackupRestoreTested, prodRoot)
-		require.Equal(t, evidence.Pass, f.Status)
-		require.Len(t, f.Observed["regions_unread"], 1)
-	})
-	t.Run("one region unreadable, none in the other", func(t *testing.T) {
+	t.Run("restore jobs unreadable", func(t *testing.T) {
 		r := backupEstate(t, func(sim *awssim.Sim, _ *awssim.Backup) { sim.Deny(prod, "us-east-1", "ListRestoreJobs") })
-		require.Equal(t, evidence.Error, findingOf(t, r, checkBackupRestoreTested, prodRoot).Status)
+		f := findingOf(t, r, checkBackupRestoreTested, us)
+		require.Equal(t, evidence.Error, f.Status)
+		require.Contains(t, f.Observed["restore_jobs_error"], "AccessDenied")
 		require.Equal(t, evidence.StatusPartial, r.Status)
+	})
+	t.Run("whether a region holds backups is unknown", func(t *testing.T) {
+		r := backupEstate(t, func(sim *awssim.Sim, _ *awssim.Backup) { sim.Deny(prod, "eu-west-1", "ListProtectedResources") })
+		require.Equal(t, evidence.Error, findingOf(t, r, checkBackupRestoreTested, eu).Status)
+		require.Equal(t, evidence.Fail, findingOf(t, r, checkBackupRestoreTested, us).Status)
+	})
+	t.Run("no backups anywhere", func(t *testing.T) {
+		r := backupEstate(t, func(_ *awssim.Sim, b *awssim.Backup) { b.Protected = nil })
+		require.Equal(t, evidence.NotApplicable, findingOf(t, r, checkBackupRestoreTested, prodRoot).Status)
 	})
 }
 

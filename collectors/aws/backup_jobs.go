@@ -166,33 +166,44 @@ func jobFailureFindings(root string, regions []*backupRegion, conf bool, win bac
 	return out
 }
 
-// restoreTested judges the account as a whole: a restore job that
-// completed in the lookback, in any region, proves a restore was tested.
-// None is a fail; none found while some region's restore jobs could not
-// be listed is an error.
-func restoreTested(root string, regions []*backupRegion, win backupWindow) evidence.Finding {
-	var done []restoreState
-	other := map[string]int{}
-	var unread []map[string]any
-	var read []string
+// restoreTested judges each region that holds backups: a restore job that
+// completed there in the lookback proves a restore was tested. None is a
+// fail; none found while the region's restore jobs could not be listed, or
+// while whether it holds backups is unknown, is an error. A region holds
+// backups when AWS Backup protects a resource there. The finding names the
+// region's restore jobs, which have no ARN of their own:
+// arn:PARTITION:backup:REGION:ACCOUNT:restore-jobs. An account with no
+// backups anywhere has one not_applicable finding on its root.
+func restoreTested(part, acct, root string, regions []*backupRegion, win backupWindow) []evidence.Finding {
+	var out []evidence.Finding
 	for _, r := range regions {
-		if r.restoresErr != nil {
-			unread = append(unread, map[string]any{"region": r.region, "error": r.restoresErr.Error()})
+		known := r.protectedErr == nil
+		if known && len(r.protected) == 0 {
 			continue
 		}
-		read = append(read, r.region)
-		for _, j := range r.restores {
-			if j.j.Status == bktypes.RestoreJobStatusCompleted && !aws.ToTime(j.j.CreationDate).Before(win.restoresAfter) {
-				done = append(done, j)
-			} else {
-				other[string(j.j.Status)]++
-			}
+		out = append(out, regionRestoreTested(fmt.Sprintf("arn:%s:backup:%s:%s:restore-jobs", part, r.region, acct), r, known, win))
+	}
+	if len(out) == 0 {
+		out = append(out, finding(checkBackupRestoreTested, root, evidence.NotApplicable,
+			"AWS Backup protects no resource in the regions read, so no restore is expected.", map[string]any{"lookback_days": win.lookbackDays}))
+	}
+	return out
+}
+
+func regionRestoreTested(resource string, r *backupRegion, hasBackupsKnown bool, win backupWindow) evidence.Finding {
+	var done []restoreState
+	other := map[string]int{}
+	for _, j := range r.restores {
+		if j.j.Status == bktypes.RestoreJobStatusCompleted && !aws.ToTime(j.j.CreationDate).Before(win.restoresAfter) {
+			done = append(done, j)
+		} else {
+			other[string(j.j.Status)]++
 		}
 	}
 	sort.Slice(done, func(i, k int) bool { return restoreTime(done[i]).After(restoreTime(done[k])) })
 	latest := []map[string]any{}
 	for _, j := range done[:min(len(done), 5)] {
-		m := map[string]any{"restore_job_id": aws.ToString(j.j.RestoreJobId), "region": j.region, "source_resource": aws.ToString(j.j.SourceResourceArn),
+		m := map[string]any{"restore_job_id": aws.ToString(j.j.RestoreJobId), "source_resource": aws.ToString(j.j.SourceResourceArn),
 			"resource_type": aws.ToString(j.j.ResourceType), "created": ts(aws.ToTime(j.j.CreationDate)), "completed": ts(aws.ToTime(j.j.CompletionDate))}
 		if j.j.CreatedResourceArn != nil {
 			m["created_resource"] = aws.ToString(j.j.CreatedResourceArn)
@@ -205,24 +216,32 @@ func restoreTested(root string, regions []*backupRegion, win backupWindow) evide
 		}
 		latest = append(latest, m)
 	}
-	obs := map[string]any{"lookback_days": win.lookbackDays, "completed_restore_jobs": len(done), "latest_restore_jobs": latest, "regions_read": nonNil(read)}
+	obs := map[string]any{"region": r.region, "lookback_days": win.lookbackDays, "completed_restore_jobs": len(done), "latest_restore_jobs": latest}
+	if hasBackupsKnown {
+		obs["protected_resources"] = len(r.protected)
+	} else {
+		obs["protected_resources_error"] = r.protectedErr.Error()
+	}
 	if len(other) > 0 {
 		obs["other_restore_jobs"] = other
 	}
-	if len(unread) > 0 {
-		obs["regions_unread"] = unread
+	if r.restoresErr != nil {
+		obs["restore_jobs_error"] = r.restoresErr.Error()
 	}
 	switch {
 	case len(done) > 0:
 		j := done[0]
-		return finding(checkBackupRestoreTested, root, evidence.Pass,
-			fmt.Sprintf("Restore jobs completed in the last %d days: %d; the latest restored %s on %s.", win.lookbackDays, len(done), aws.ToString(j.j.SourceResourceArn), ts(restoreTime(j))), obs)
-	case len(unread) > 0:
-		return finding(checkBackupRestoreTested, root, evidence.Error,
-			fmt.Sprintf("No completed restore job was found in the last %d days, and the restore jobs of %d regions could not be listed.", win.lookbackDays, len(unread)), obs)
+		return finding(checkBackupRestoreTested, resource, evidence.Pass,
+			fmt.Sprintf("Restore jobs completed in %s in the last %d days: %d; the latest restored %s on %s.", r.region, win.lookbackDays, len(done), aws.ToString(j.j.SourceResourceArn), ts(restoreTime(j))), obs)
+	case r.restoresErr != nil:
+		return finding(checkBackupRestoreTested, resource, evidence.Error,
+			fmt.Sprintf("The restore jobs of %s could not be listed, so whether a restore was tested there is unknown.", r.region), obs)
+	case !hasBackupsKnown:
+		return finding(checkBackupRestoreTested, resource, evidence.Error,
+			fmt.Sprintf("No restore job completed in %s in the last %d days, and its protected resources could not be listed, so whether it holds backups is unknown.", r.region, win.lookbackDays), obs)
 	}
-	return finding(checkBackupRestoreTested, root, evidence.Fail,
-		fmt.Sprintf("No restore job completed in the last %d days in any region: no restore was tested.", win.lookbackDays), obs)
+	return finding(checkBackupRestoreTested, resource, evidence.Fail,
+		fmt.Sprintf("AWS Backup protects %d resource(s) in %s, and no restore job completed there in the last %d days: no restore was tested.", len(r.protected), r.region, win.lookbackDays), obs)
 }
 
 func restoreTime(j restoreState) time.Time {

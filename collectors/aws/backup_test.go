@@ -70,8 +70,8 @@ func TestBackupCallsPerResource(t *testing.T) {
 
 // TestBackupRegionDenied: AccessDenied in eu-west-1 and ap-east-1 not
 // enabled are run errors for those regions with error findings on the
-// account; us-east-1's evidence is unchanged, and restore_tested, which
-// found no restore where it could read, is an error rather than a fail.
+// account; us-east-1's evidence is unchanged, and restore_tested is an
+// error for each region whose backups and restores could not be read.
 func TestBackupRegionDenied(t *testing.T) {
 	regions := func(src *collector.AWSSource) { src.Regions = []string{"ap-east-1", "eu-west-1", "us-east-1"} }
 	sim := awssim.NewAt(simNow)
@@ -95,6 +95,10 @@ func TestBackupRegionDenied(t *testing.T) {
 	root := "arn:aws:iam::111122223333:root"
 	perCheck := map[string]int{}
 	for _, f := range p.Findings {
+		if f.Check == checkBackupRestoreTested && f.Resource != "arn:aws:backup:us-east-1:111122223333:restore-jobs" {
+			require.Equal(t, evidence.Error, f.Status, "%s: %s", f.Resource, f.Reason)
+			continue
+		}
 		require.NotContains(t, f.Resource, ":eu-west-1:", "nothing in the denied region is judged")
 		if f.Resource == root {
 			require.Equal(t, evidence.Error, f.Status, "%s: %s", f.Check, f.Reason)
@@ -102,10 +106,13 @@ func TestBackupRegionDenied(t *testing.T) {
 		}
 	}
 	// An error per region for every check (recent_backup twice: tagged
-	// and protected resources both unread); restore_tested is one finding
-	// for the account, an error naming both regions.
-	require.Equal(t, map[string]int{checkBackupPHICovered: 2, checkBackupRecent: 4, checkBackupJobFailures: 2, checkBackupVaultLock: 2, checkBackupRestoreTested: 1}, perCheck)
-	require.Len(t, findingOf(t, p, checkBackupRestoreTested, root).Observed["regions_unread"], 2)
+	// and protected resources both unread); restore_tested is judged per
+	// region, an error in each region not read.
+	require.Equal(t, map[string]int{checkBackupPHICovered: 2, checkBackupRecent: 4, checkBackupJobFailures: 2, checkBackupVaultLock: 2}, perCheck)
+	for _, r := range []string{"ap-east-1", "eu-west-1"} {
+		require.Equal(t, evidence.Error, findingOf(t, p, checkBackupRestoreTested, "arn:aws:backup:"+r+":111122223333:restore-jobs").Status, r)
+	}
+	require.Equal(t, evidence.Fail, findingOf(t, p, checkBackupRestoreTested, "arn:aws:backup:us-east-1:111122223333:restore-jobs").Status)
 	// us-east-1 is judged as in the demo.
 	require.Equal(t, evidence.Pass, findingOf(t, p, checkBackupPHICovered, "arn:aws:dynamodb:us-east-1:111122223333:table/patients").Status)
 	require.Equal(t, evidence.Fail, findingOf(t, p, checkBackupPHICovered, "arn:aws:s3:::acme-app-data").Status)
@@ -113,15 +120,14 @@ func TestBackupRegionDenied(t *testing.T) {
 	require.Equal(t, evidence.Fail, findingOf(t, p, checkBackupJobFailures, "arn:aws:dynamodb:us-east-1:111122223333:table/phi-claims").Status)
 	require.Equal(t, evidence.Pass, findingOf(t, p, checkBackupVaultLock, "arn:aws:backup:us-east-1:111122223333:backup-vault:phi-vault").Status)
 	// Staging only misses the region it has not enabled, and its restore
-	// test in eu-west-1 still passes: a restore found anywhere proves it.
+	// test in eu-west-1, where its backups are, still passes.
 	s := out.results[1]
 	require.Equal(t, evidence.StatusPartial, s.Status)
 	for _, e := range s.Errors {
 		require.Contains(t, e.Where, "ap-east-1")
 	}
-	rt := findingOf(t, s, checkBackupRestoreTested, "arn:aws:iam::444455556666:root")
-	require.Equal(t, evidence.Pass, rt.Status)
-	require.Len(t, rt.Observed["regions_unread"], 1)
+	require.Equal(t, evidence.Pass, findingOf(t, s, checkBackupRestoreTested, "arn:aws:backup:eu-west-1:444455556666:restore-jobs").Status)
+	require.Equal(t, evidence.Error, findingOf(t, s, checkBackupRestoreTested, "arn:aws:backup:ap-east-1:444455556666:restore-jobs").Status)
 }
 
 // TestBackupAssumeRole: the staging account is read through its role and
@@ -133,7 +139,7 @@ func TestBackupAssumeRole(t *testing.T) {
 	require.Equal(t, staging, s.Scope.Account)
 	require.Equal(t, evidence.Pass, findingOf(t, s, checkBackupRecent, "arn:aws:dynamodb:eu-west-1:444455556666:table/staging-orders").Status)
 	require.Equal(t, evidence.Pass, findingOf(t, s, checkBackupVaultLock, "arn:aws:backup:eu-west-1:444455556666:backup-vault:staging-vault").Status)
-	rt := findingOf(t, s, checkBackupRestoreTested, "arn:aws:iam::444455556666:root")
+	rt := findingOf(t, s, checkBackupRestoreTested, "arn:aws:backup:eu-west-1:444455556666:restore-jobs")
 	require.Equal(t, evidence.Pass, rt.Status)
 	latest := rt.Observed["latest_restore_jobs"].([]map[string]any)
 	require.Equal(t, "arn:aws:backup:eu-west-1:444455556666:restore-testing-plan:staging-monthly-restore-test", latest[0]["restore_testing_plan"])

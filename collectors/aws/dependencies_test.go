@@ -279,7 +279,7 @@ var checkDependencies = map[string][]dependency{
 	checkBackupRecent:        backupDeps(dependency{in: inProtected, reason: "protected resources of region"}),
 	checkBackupJobFailures:   backupDeps(dependency{in: inBackupJobs, reason: "backup jobs of region"}),
 	checkBackupVaultLock:     backupDeps(dependency{in: inBackupVaults, reason: "backup vaults of region"}),
-	checkBackupRestoreTested: backupDeps(dependency{in: inRestoreJobs, reason: "restore jobs of 2 regions could not be listed"}),
+	checkBackupRestoreTested: backupDeps(dependency{in: inRestoreJobs, reason: "restore jobs of us-east-1 could not be listed"}),
 	checkTrailValidation:     trailDeps(),
 	checkTrailKMS:            trailDeps(),
 	checkTrailDelivery:       trailDeps(dependency{in: inTrailStatus, reason: "status could not be read"}),
