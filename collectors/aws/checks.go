@@ -52,3 +52,10 @@ const (
 	checkBackupVaultLock     = "aws.backup.vault_lock"
 	checkBackupRestoreTested = "aws.backup.restore_tested"
 )
+
+// Logging check ids, as in the control catalog.
+const (
+	checkLogRetention    = "aws.logging.log_group_retention"
+	checkLogMetricAlarms = "aws.logging.metric_filter_alarms"
+	checkVPCFlowLogs     = "aws.logging.vpc_flow_logs"
+)

@@ -64,6 +64,9 @@ func (s *Sim) sts(c *call) int {
 }
 
 func (s *Sim) ec2(c *call) int {
+	if c.op == "DescribeVpcs" || c.op == "DescribeFlowLogs" {
+		return s.vpcs(c)
+	}
 	if c.op != "DescribeRegions" {
 		return s.ebs(c)
 	}
