@@ -50,6 +50,10 @@ var plantedProblems = []string{
 	"aws.backup.job_failures arn:aws:dynamodb:us-east-1:111122223333:table/phi-claims",
 	"aws.backup.vault_lock arn:aws:backup:us-east-1:111122223333:backup-vault:Default",
 	"aws.backup.restore_tested arn:aws:iam::111122223333:root",
+	"aws.logging.log_group_retention arn:aws:logs:us-east-1:111122223333:log-group:/app/phi-api",
+	"aws.logging.log_group_retention arn:aws:logs:us-east-1:444455556666:log-group:staging-trail",
+	"aws.logging.metric_filter_alarms arn:aws:iam::111122223333:root",
+	"aws.logging.vpc_flow_logs arn:aws:ec2:us-east-1:111122223333:vpc/vpc-0b2c3d4e5f6a70002",
 }
 
 // TestDemoEstateAcceptance runs the three collectors over the demo estate:
@@ -62,7 +66,7 @@ func TestDemoEstateAcceptance(t *testing.T) {
 	for _, c := range []struct {
 		typ string
 		nf  newFunc
-	}{{"aws.iam", iamNew}, {"aws.s3", s3New}, {"aws.cloudtrail", trailNew}, {"aws.dynamodb", dynamoNew}, {"aws.kms", kmsNew}, {"aws.ebs", ebsNew}, {"aws.rds", rdsNew}, {"aws.backup", backupNew}} {
+	}{{"aws.iam", iamNew}, {"aws.s3", s3New}, {"aws.cloudtrail", trailNew}, {"aws.dynamodb", dynamoNew}, {"aws.kms", kmsNew}, {"aws.ebs", ebsNew}, {"aws.rds", rdsNew}, {"aws.backup", backupNew}, {"aws.logging", loggingNew}} {
 		out := runCollector(t, sim, c.typ, c.nf, nil)
 		require.Len(t, out.results, 2, c.typ)
 		for _, r := range out.results {
@@ -96,7 +100,7 @@ func TestDemoEstateAcceptance(t *testing.T) {
 // TestEvidenceHoldsNoSecrets checks that no credential reaches evidence.
 func TestEvidenceHoldsNoSecrets(t *testing.T) {
 	sim := awssim.NewAt(simNow)
-	for _, nf := range []newFunc{iamNew, s3New, trailNew, dynamoNew, kmsNew, ebsNew, rdsNew, backupNew} {
+	for _, nf := range []newFunc{iamNew, s3New, trailNew, dynamoNew, kmsNew, ebsNew, rdsNew, backupNew, loggingNew} {
 		out := runCollector(t, sim, "aws.test", nf, nil)
 		b, err := json.Marshal(out.results)
 		require.NoError(t, err)

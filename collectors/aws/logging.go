@@ -229,7 +229,17 @@ func (c *loggingCollector) Collect(ctx context.Context, req collector.Request) (
 			res.Findings = append(res.Findings, vpcFlowLogged(arn, v, logs, r.flowErr))
 		}
 	}
-	res.Findings = append(res.Findings, metricFilterAlarms(accountARN(part, acct), regions)...)
+	// A region eachRegion never reached (the run ended first) has an error
+	// finding of every check already; the CIS verdicts must not pass over it.
+	var unlisted []string
+	for _, f := range res.Findings {
+		if f.Check == checkLogMetricAlarms && f.Status == evidence.Error {
+			if r, ok := f.Observed["region"].(string); ok {
+				unlisted = append(unlisted, r)
+			}
+		}
+	}
+	res.Findings = append(res.Findings, metricFilterAlarms(accountARN(part, acct), regions, unlisted)...)
 	return res, partial.Err()
 }
 

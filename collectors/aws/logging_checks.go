@@ -152,10 +152,16 @@ func filterMetrics(f cwltypes.MetricFilter) []string {
 // metricFilterAlarms judges each CIS event for the account as a whole: a
 // filter for it on any trail log group, in any region, with an alarm that
 // acts, passes; failing that, a region whose trails, filters or alarms
-// could not be read leaves the verdict unknown.
-func metricFilterAlarms(root string, regions []*logRegion) []evidence.Finding {
+// could not be read, or one never read at all (unlisted), leaves the
+// verdict unknown.
+func metricFilterAlarms(root string, regions []*logRegion, unlisted []string) []evidence.Finding {
 	var trailGroups, elsewhere, unread []string
 	var unreadErrs []string
+	sort.Strings(unlisted)
+	for _, r := range unlisted {
+		unread = append(unread, "region "+r)
+		unreadErrs = append(unreadErrs, "region "+r+": not read")
+	}
 	for _, r := range regions {
 		for g, t := range r.trailGroups {
 			trailGroups = append(trailGroups, fmt.Sprintf("%s:%s (trail %s)", r.region, g, t))

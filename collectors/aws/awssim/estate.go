@@ -160,6 +160,8 @@ func NewAt(now time.Time) *Sim {
 		FlowLogs: []FlowLog{
 			{ID: "fl-0a1b2c3d4e5f60001", Region: "us-east-1", ResourceID: "vpc-0a1b2c3d4e5f60001", Traffic: "ALL",
 				DestinationType: "cloud-watch-logs", Destination: "/vpc/flow-logs", Created: ago(600)},
+			{ID: "fl-0a1b2c3d4e5f60002", Region: "us-east-1", ResourceID: "vpc-0a1b2c3d4e5f60001", Traffic: "REJECT",
+				DestinationType: "s3", Destination: "arn:aws:s3:::acme-access-logs/vpc-flow-logs/", Created: ago(400)},
 		},
 		Tables: []Table{
 			{Name: "patients", Region: "us-east-1", Created: ago(600), SSE: "KMS", KMSKey: appDataKey, PITR: true, Tags: phi},

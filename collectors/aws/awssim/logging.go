@@ -137,7 +137,7 @@ func (c *call) cloudwatchFail(status int, code, msg string) int {
 		fault = "Receiver"
 	}
 	c.w.Header().Set("X-Amzn-Query-Error", code+";"+fault)
-	return c.cbor(status, map[string]any{"__type": typ, "message": msg})
+	return c.cbor(status, map[string]any{"__type": typ, "message": msg, "Message": msg})
 }
 
 // vpcs answers DescribeVpcs and DescribeFlowLogs.

@@ -187,7 +187,11 @@ func (s *Sim) fault(c *call) bool {
 		c.status = c.fail(denyStatus, code, msg)
 		return true
 	case deny:
-		c.status = c.fail(403, accessDeniedCode(c.service), fmt.Sprintf("User: arn:aws:sts::%s:assumed-role/exhibit-reader/exhibit is not authorized to perform: %s:%s", c.acct.ID, c.service, c.op))
+		prefix := c.service
+		if prefix == "monitoring" {
+			prefix = "cloudwatch" // CloudWatch signs as monitoring; its actions are cloudwatch:*
+		}
+		c.status = c.fail(403, accessDeniedCode(c.service), fmt.Sprintf("User: arn:aws:sts::%s:assumed-role/exhibit-reader/exhibit is not authorized to perform: %s:%s", c.acct.ID, prefix, c.op))
 		return true
 	}
 	for _, r := range c.acct.Regions {
