@@ -72,6 +72,12 @@ var wantChecks = map[string][]string{
 	"github.vulnerabilities.code_scanning_sla":    {"soc2:CC7.1", "soc2:CC6.8", "soc2:CC8.1", "hipaa:164.308(a)(5)(ii)(B)", "hipaa:164.308(a)(1)(ii)(B)"},
 	"github.vulnerabilities.secret_scanning_open": {"soc2:CC6.1", "soc2:CC7.1", "hipaa:164.308(a)(1)(ii)(B)"},
 	"github.vulnerabilities.alerts_enabled":       {"soc2:CC7.1", "soc2:CC6.8"},
+
+	// aws.logging (issue 14): docs/controls.md's aws.logs.* and
+	// aws.vpc.flow_logs floors plus the issue's CC7.3 and 164.308 refs.
+	"aws.logging.log_group_retention":  {"soc2:CC7.2", "hipaa:164.312(b)", "hipaa:164.316(b)(2)(i)"},
+	"aws.logging.metric_filter_alarms": {"soc2:CC7.2", "soc2:CC7.3", "hipaa:164.312(b)", "hipaa:164.308(a)(1)(ii)(D)", "hipaa:164.308(a)(5)(ii)(C)", "hipaa:164.308(a)(6)(ii)"},
+	"aws.logging.vpc_flow_logs":        {"soc2:CC7.2", "soc2:CC6.6", "hipaa:164.312(b)"},
 }
 
 // wantCriteria is every criterion docs/controls.md names, with its R/A flag
