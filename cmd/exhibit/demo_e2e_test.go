@@ -60,7 +60,7 @@ func TestDemoLeavesVerifiedEvidence(t *testing.T) {
 		}
 		require.NotZero(t, withID, "%s: calls carry the provider's request ids", key)
 	}
-	for _, typ := range []string{"aws.iam", "aws.s3", "aws.cloudtrail", "aws.dynamodb", "aws.kms", "aws.ebs", "aws.rds", "aws.backup", "github.pull_requests", "github.access", "github.vulnerabilities", "okta.access"} {
+	for _, typ := range []string{"aws.iam", "aws.s3", "aws.cloudtrail", "aws.dynamodb", "aws.kms", "aws.ebs", "aws.rds", "aws.backup", "aws.logging", "github.pull_requests", "github.access", "github.vulnerabilities", "okta.access"} {
 		require.True(t, types[typ], "the demo covers %s", typ)
 	}
 
@@ -87,6 +87,9 @@ func TestDemoLeavesVerifiedEvidence(t *testing.T) {
 		{"aws.backup.job_failures", ":table/phi-claims", []string{"hipaa:164.308(a)(7)(ii)(A)", "soc2:A1.2", "soc2:CC7.5"}},
 		{"aws.backup.vault_lock", ":backup-vault:Default", []string{"hipaa:164.308(a)(7)(ii)(A)", "soc2:A1.2", "soc2:CC6.1"}},
 		{"aws.backup.restore_tested", "::111122223333:root", []string{"hipaa:164.308(a)(7)(ii)(B)", "hipaa:164.308(a)(7)(ii)(D)", "soc2:A1.3", "soc2:CC7.5"}},
+		{"aws.logging.log_group_retention", ":log-group:/app/phi-api", []string{"hipaa:164.312(b)", "hipaa:164.316(b)(2)(i)", "soc2:CC7.2"}},
+		{"aws.logging.metric_filter_alarms", "::111122223333:root", []string{"hipaa:164.308(a)(1)(ii)(D)", "hipaa:164.308(a)(5)(ii)(C)", "hipaa:164.308(a)(6)(ii)", "hipaa:164.312(b)", "soc2:CC7.2", "soc2:CC7.3"}},
+		{"aws.logging.vpc_flow_logs", ":vpc/vpc-0b2c3d4e5f6a70002", []string{"hipaa:164.312(b)", "soc2:CC6.6", "soc2:CC7.2"}},
 		{"github.pr.approved", "#", []string{"hipaa:164.312(c)(1)", "soc2:CC8.1"}},
 		{"github.vulnerabilities.dependabot_sla", "acme/api/security/dependabot/1", []string{"hipaa:164.308(a)(1)(ii)(B)", "hipaa:164.308(a)(5)(ii)(B)", "soc2:CC6.8", "soc2:CC7.1"}},
 		{"github.vulnerabilities.code_scanning_sla", "acme/api/security/code-scanning/4", []string{"hipaa:164.308(a)(1)(ii)(B)", "hipaa:164.308(a)(5)(ii)(B)", "soc2:CC6.8", "soc2:CC7.1", "soc2:CC8.1"}},

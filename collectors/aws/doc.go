@@ -1,6 +1,7 @@
 // Package awscollector reads audit evidence from AWS: IAM (aws.iam), S3
 // (aws.s3), CloudTrail (aws.cloudtrail), DynamoDB (aws.dynamodb), KMS
-// (aws.kms), EBS (aws.ebs), RDS (aws.rds) and AWS Backup (aws.backup),
+// (aws.kms), EBS (aws.ebs), RDS (aws.rds), AWS Backup (aws.backup) and
+// CloudWatch Logs, CloudWatch alarms and VPC flow logs (aws.logging),
 // across accounts and regions,
 // with read-only calls made through the agent's recording HTTP client.
 //
@@ -64,13 +65,23 @@
 //     (Vault Lock comes in the list), ListProtectedResources (last backup
 //     times, never recovery points per resource), ListBackupJobs and
 //     ListRestoreJobs filtered by creation time, ListRestoreTestingPlans.
+//   - aws.logging: per region, DescribeLogGroups (retention and KMS key
+//     come in the list, 50 a page), CloudTrail DescribeTrails for the log
+//     groups trails homed there deliver to, and only where there is one
+//     DescribeMetricFilters (once for the region, not per group) and, where
+//     a filter matches a CIS pattern, CloudWatch DescribeAlarms (RPC v2
+//     CBOR); then DescribeVpcs and, where there are VPCs, DescribeFlowLogs
+//     for the whole region. The CIS verdicts are judged per account across
+//     regions, on the account's root ARN.
 //
 // With sources.aws.phi_tags set, aws.dynamodb and aws.kms also read tags
 // (tables; customer managed keys) to name the resources holding ePHI;
 // aws.ebs and aws.rds use the tags their listings already return, and
 // aws.rds counts a snapshot of a tagged database as holding ePHI too;
 // aws.backup lists the tagged resources of the types AWS Backup protects
-// with one paginated Resource Groups Tagging API GetResources per region.
+// with one paginated Resource Groups Tagging API GetResources per region;
+// aws.logging reads each log group's tags with ListTagsForResource, one
+// call per group, as CloudWatch Logs has no bulk form.
 //
 // Findings name the resource's ARN; account-wide findings name the
 // account's root ARN (arn:aws:iam::ID:root). Controls are left empty: the
