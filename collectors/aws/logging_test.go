@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/stretchr/testify/require"
@@ -442,4 +443,23 @@ func TestLoggingRunEndsEarly(t *testing.T) {
 	}
 	// One for us-east-1 never listed, five for the CIS events.
 	require.Equal(t, 1+len(cisEvents), cis)
+}
+
+// TestTrailLogGroups: only a log group of this account, in the trail's
+// region, has its filters read here; an organization trail's group in the
+// management account is noted as judged there.
+func TestTrailLogGroups(t *testing.T) {
+	r := &logRegion{region: "us-east-1", trailGroups: map[string]string{}}
+	r.addTrail(prod, cttypes.Trail{Name: aws.String("own"), CloudWatchLogsLogGroupArn: aws.String("arn:aws:logs:us-east-1:111122223333:log-group:own-trail:*")})
+	r.addTrail(prod, cttypes.Trail{Name: aws.String("org"), CloudWatchLogsLogGroupArn: aws.String("arn:aws:logs:us-east-1:999988887777:log-group:org-trail:*")})
+	r.addTrail(prod, cttypes.Trail{Name: aws.String("none")})
+	require.Equal(t, map[string]string{"own-trail": "own"}, r.trailGroups)
+	require.Equal(t, []string{"arn:aws:logs:us-east-1:999988887777:log-group:org-trail:* (trail org)"}, r.elsewhere)
+	fs := metricFilterAlarms(prodRoot, []*logRegion{{region: "us-east-1", elsewhere: r.elsewhere, trailGroups: map[string]string{}}}, nil)
+	require.Len(t, fs, len(cisEvents))
+	for _, f := range fs {
+		require.Equal(t, evidence.Fail, f.Status)
+		require.Contains(t, f.Reason, "No trail delivers to a CloudWatch Logs group of the account")
+		require.Equal(t, r.elsewhere, f.Observed["trail_log_groups_elsewhere"])
+	}
 }
