@@ -60,7 +60,7 @@ func TestDemoLeavesVerifiedEvidence(t *testing.T) {
 		}
 		require.NotZero(t, withID, "%s: calls carry the provider's request ids", key)
 	}
-	for _, typ := range []string{"aws.iam", "aws.s3", "aws.cloudtrail", "aws.dynamodb", "aws.kms", "aws.ebs", "aws.rds", "aws.backup", "aws.network", "github.pull_requests", "github.access", "github.vulnerabilities", "okta.access"} {
+	for _, typ := range []string{"aws.iam", "aws.s3", "aws.cloudtrail", "aws.dynamodb", "aws.kms", "aws.ebs", "aws.rds", "aws.backup", "aws.network", "aws.logging", "github.pull_requests", "github.access", "github.vulnerabilities", "okta.access"} {
 		require.True(t, types[typ], "the demo covers %s", typ)
 	}
 
@@ -90,6 +90,9 @@ func TestDemoLeavesVerifiedEvidence(t *testing.T) {
 		{"aws.network.open_ingress", ":security-group/sg-0b2c3d4e5f6a70002", []string{"hipaa:164.312(a)(1)", "hipaa:164.312(e)(1)", "soc2:CC6.1", "soc2:CC6.6"}},
 		{"aws.network.open_ingress", ":security-group/sg-0f6a7b8c9d0e10006", []string{"hipaa:164.312(a)(1)", "hipaa:164.312(e)(1)", "soc2:CC6.1", "soc2:CC6.6"}},
 		{"aws.network.default_sg_closed", ":security-group/sg-0a1b2c3d4e5f60001", []string{"hipaa:164.312(a)(1)", "soc2:CC6.1", "soc2:CC6.6"}},
+		{"aws.logs.retention", ":log-group:/app/phi-api", []string{"hipaa:164.312(b)", "hipaa:164.316(b)(2)(i)", "soc2:CC7.2"}},
+		{"aws.logs.alarms", "::111122223333:cis-alarm/root_usage", []string{"hipaa:164.308(a)(1)(ii)(D)", "hipaa:164.308(a)(5)(ii)(C)", "hipaa:164.308(a)(6)(ii)", "hipaa:164.312(b)", "soc2:CC7.2", "soc2:CC7.3"}},
+		{"aws.vpc.flow_logs", ":vpc/vpc-0b2c3d4e5f6a70002", []string{"hipaa:164.312(b)", "soc2:CC6.6", "soc2:CC7.2"}},
 		{"github.pr.approved", "#", []string{"hipaa:164.312(c)(1)", "soc2:CC8.1"}},
 		{"github.vulnerabilities.dependabot", "acme/api/security/dependabot/1", []string{"hipaa:164.308(a)(1)(ii)(B)", "hipaa:164.308(a)(5)(ii)(B)", "soc2:CC6.8", "soc2:CC7.1"}},
 		{"github.vulnerabilities.code_scanning", "acme/api/security/code-scanning/4", []string{"hipaa:164.308(a)(1)(ii)(B)", "hipaa:164.308(a)(5)(ii)(B)", "soc2:CC6.8", "soc2:CC7.1", "soc2:CC8.1"}},

@@ -53,11 +53,16 @@ var plantedProblems = []string{
 	"aws.network.open_ingress arn:aws:ec2:us-east-1:111122223333:security-group/sg-0b2c3d4e5f6a70002",
 	"aws.network.open_ingress arn:aws:ec2:eu-west-1:111122223333:security-group/sg-0f6a7b8c9d0e10006",
 	"aws.network.default_sg_closed arn:aws:ec2:us-east-1:111122223333:security-group/sg-0a1b2c3d4e5f60001",
+	"aws.logs.retention arn:aws:logs:us-east-1:111122223333:log-group:/app/phi-api",
+	"aws.logs.retention arn:aws:logs:us-east-1:444455556666:log-group:staging-trail",
+	"aws.logs.alarms arn:aws:cloudwatch::111122223333:cis-alarm/root_usage",
+	"aws.vpc.flow_logs arn:aws:ec2:us-east-1:111122223333:vpc/vpc-0b2c3d4e5f6a70002",
 }
 
-// TestDemoEstateAcceptance runs the three collectors over the demo estate:
-// each planted problem is a fail naming its resource, every other resource
-// passes (or the check does not apply to it), nothing is an error.
+// TestDemoEstateAcceptance runs the collectors over the demo estate: each
+// planted problem is a fail naming its resource, every other resource
+// passes (or the check does not apply to it), nothing is an error, and no
+// snapshot has two findings of one check on one resource.
 func TestDemoEstateAcceptance(t *testing.T) {
 	sim := awssim.NewAt(simNow)
 	var fails []string
@@ -65,12 +70,18 @@ func TestDemoEstateAcceptance(t *testing.T) {
 	for _, c := range []struct {
 		typ string
 		nf  newFunc
-	}{{"aws.iam", iamNew}, {"aws.s3", s3New}, {"aws.cloudtrail", trailNew}, {"aws.dynamodb", dynamoNew}, {"aws.kms", kmsNew}, {"aws.ebs", ebsNew}, {"aws.rds", rdsNew}, {"aws.backup", backupNew}, {"aws.network", networkNew}} {
+	}{{"aws.iam", iamNew}, {"aws.s3", s3New}, {"aws.cloudtrail", trailNew}, {"aws.dynamodb", dynamoNew}, {"aws.kms", kmsNew}, {"aws.ebs", ebsNew}, {"aws.rds", rdsNew}, {"aws.backup", backupNew}, {"aws.network", networkNew}, {"aws.logging", loggingNew}} {
 		out := runCollector(t, sim, c.typ, c.nf, nil)
 		require.Len(t, out.results, 2, c.typ)
 		for _, r := range out.results {
 			require.Equal(t, evidence.StatusComplete, r.Status, "%s %s: %v", c.typ, r.Scope.Account, r.Errors)
+			seen := map[string]bool{}
 			for _, f := range r.Findings {
+				// One finding per (check, resource), as the evidence
+				// contract has it: a second would share its identity.
+				key := f.Check + " " + f.Resource
+				require.False(t, seen[key], "%s %s: two findings for %s", c.typ, r.Scope.Account, key)
+				seen[key] = true
 				require.True(t, f.Status.Valid())
 				require.Empty(t, f.Controls, "controls are filled by the agent from the catalog")
 				require.NotEmpty(t, f.Reason)
@@ -99,7 +110,7 @@ func TestDemoEstateAcceptance(t *testing.T) {
 // TestEvidenceHoldsNoSecrets checks that no credential reaches evidence.
 func TestEvidenceHoldsNoSecrets(t *testing.T) {
 	sim := awssim.NewAt(simNow)
-	for _, nf := range []newFunc{iamNew, s3New, trailNew, dynamoNew, kmsNew, ebsNew, rdsNew, backupNew, networkNew} {
+	for _, nf := range []newFunc{iamNew, s3New, trailNew, dynamoNew, kmsNew, ebsNew, rdsNew, backupNew, networkNew, loggingNew} {
 		out := runCollector(t, sim, "aws.test", nf, nil)
 		b, err := json.Marshal(out.results)
 		require.NoError(t, err)

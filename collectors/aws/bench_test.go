@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/exhibit-dev/exhibit/collectors/aws/awssim"
+	"github.com/exhibit-dev/exhibit/pkg/collector"
 )
 
 // BenchmarkIAM reports the IAM calls and time one account's IAM evidence
@@ -186,5 +187,38 @@ func BenchmarkNetwork(b *testing.B) {
 			b.ReportMetric(float64(sim.Count(prod, "ec2", ""))/runs/float64(n), "ec2-calls/group")
 			b.ReportMetric(float64(sim.Count(prod, "ec2", "DescribeSecurityGroups"))/runs, "describe-security-groups/op")
 		})
+	}
+}
+
+// BenchmarkLogging reports the calls per log group as groups grow: log
+// groups page 50 at a time, metric filters and alarms are listed once a
+// region (a page each here), and only tags are read per group — and only
+// with phi_tags set.
+func BenchmarkLogging(b *testing.B) {
+	for _, n := range []int{10, 1000} {
+		for _, tags := range []bool{false, true} {
+			b.Run(fmt.Sprintf("groups=%d,phi_tags=%v", n, tags), func(b *testing.B) {
+				sim := awssim.NewAt(simNow)
+				sim.PageSize = 1000
+				a := sim.Accounts[prod]
+				for i := range n {
+					a.LogGroups = append(a.LogGroups, awssim.LogGroup{Name: fmt.Sprintf("/app/service-%05d", i), Region: "us-east-1", Retention: 365 * (i % 7)})
+				}
+				edit := func(src *collector.AWSSource) {
+					if !tags {
+						src.PHITags = nil
+					}
+				}
+				b.ResetTimer()
+				for b.Loop() {
+					runCollector(b, sim, "aws.logging", loggingNew, edit)
+				}
+				runs, groups := float64(b.N), float64(n+len(awssim.NewAt(simNow).Accounts[prod].LogGroups))
+				all := sim.Count(prod, "logs", "") + sim.Count(prod, "monitoring", "") + sim.Count(prod, "cloudtrail", "") + sim.Count(prod, "ec2", "")
+				b.ReportMetric(float64(all)/runs/groups, "calls/log-group")
+				b.ReportMetric(float64(sim.Count(prod, "logs", "DescribeLogGroups"))/runs, "describe-log-groups/op")
+				b.ReportMetric(float64(sim.Count(prod, "logs", "ListTagsForResource"))/runs/groups, "tags/log-group")
+			})
+		}
 	}
 }

@@ -58,3 +58,10 @@ const (
 	checkNetworkAdminPorts = "aws.network.open_ingress"
 	checkNetworkDefaultSG  = "aws.network.default_sg_closed"
 )
+
+// Logging check ids, as in the control catalog.
+const (
+	checkLogRetention    = "aws.logs.retention"
+	checkLogMetricAlarms = "aws.logs.alarms"
+	checkVPCFlowLogs     = "aws.vpc.flow_logs"
+)

@@ -27,6 +27,7 @@ var simService = map[string]string{
 	"IAM": "iam", "STS": "sts", "S3": "s3", "S3 Control": "s3control", "CloudTrail": "cloudtrail",
 	"CloudWatch Logs": "logs", "Organizations": "organizations", "EC2": "ec2",
 	"DynamoDB": "dynamodb", "KMS": "kms", "RDS": "rds", "Backup": "backup", "Resource Groups Tagging API": "tagging",
+	"CloudWatch": "monitoring",
 }
 
 var (
@@ -83,6 +84,11 @@ var (
 	inRestoreTesting  = input{"Backup", "ListRestoreTestingPlans"}
 	inTaggedResources = input{"Resource Groups Tagging API", "GetResources"}
 	inSecurityGroups  = input{"EC2", "DescribeSecurityGroups"}
+	inMetricFilters   = input{"CloudWatch Logs", "DescribeMetricFilters"}
+	inLogGroupTags    = input{"CloudWatch Logs", "ListTagsForResource"}
+	inAlarms          = input{"CloudWatch", "DescribeAlarms"}
+	inVPCs            = input{"EC2", "DescribeVpcs"}
+	inFlowLogs        = input{"EC2", "DescribeFlowLogs"}
 )
 
 // ebsDeps is what every EBS check reads: its own listing in each region,
@@ -305,6 +311,23 @@ var checkDependencies = map[string][]dependency{
 	// aws.network: one listing decides both checks.
 	checkNetworkAdminPorts: ebsDeps(dependency{in: inSecurityGroups, reason: "could not all be listed"}),
 	checkNetworkDefaultSG:  ebsDeps(dependency{in: inSecurityGroups, reason: "could not all be listed"}),
+
+	// aws.logging: each CIS verdict names the reads that failed.
+	checkLogRetention: {
+		{in: inLogGroups, reason: "could not all be listed"},
+		{in: inDescribeRegions, edit: allRegions, reason: "regions could not be listed"},
+	},
+	checkLogMetricAlarms: {
+		{in: inDescribeTrails, reason: "cloudtrail:DescribeTrails in"},
+		{in: inMetricFilters, reason: "logs:DescribeMetricFilters in us-east-1"},
+		{in: inAlarms, reason: "cloudwatch:DescribeAlarms in us-east-1"},
+		{in: inDescribeRegions, edit: allRegions, reason: "regions could not be listed"},
+	},
+	checkVPCFlowLogs: {
+		{in: inVPCs, reason: "could not all be listed"},
+		{in: inFlowLogs, reason: "flow logs could not be read"},
+		{in: inDescribeRegions, edit: allRegions, reason: "regions could not be listed"},
+	},
 }
 
 // undecisive are the inputs a collector reads that decide no verdict,
@@ -322,6 +345,8 @@ var undecisive = map[string]map[input]string{
 		inSnapshotAttr:  "a public snapshot's permission is recorded beside the verdict; EC2 listing it as restorable by all decides it",
 	},
 	"aws.backup": {inRestoreTesting: "restore testing plans are recorded; the restore jobs they start are what restore_tested judges"},
+
+	"aws.logging": {inLogGroupTags: "tags say whether a log group holds ePHI, a note beside the verdict; untagged groups are checked the same"},
 }
 
 // scopeInputs fail a whole scope: nothing in it is observed or judged.
@@ -334,7 +359,7 @@ var scopeInputs = []dependency{
 	}},
 }
 
-var newFuncs = map[string]newFunc{"aws.iam": iamNew, "aws.s3": s3New, "aws.cloudtrail": trailNew, "aws.dynamodb": dynamoNew, "aws.kms": kmsNew, "aws.ebs": ebsNew, "aws.rds": rdsNew, "aws.backup": backupNew, "aws.network": networkNew}
+var newFuncs = map[string]newFunc{"aws.iam": iamNew, "aws.s3": s3New, "aws.cloudtrail": trailNew, "aws.dynamodb": dynamoNew, "aws.kms": kmsNew, "aws.ebs": ebsNew, "aws.rds": rdsNew, "aws.backup": backupNew, "aws.network": networkNew, "aws.logging": loggingNew}
 
 // failedRun is a collector's outcome over every scope, scope discovery
 // allowed to fail.

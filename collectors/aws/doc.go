@@ -68,6 +68,14 @@
 //     is judged on ingress from 0.0.0.0/0 or ::/0 reaching a port of
 //     sources.aws.exposed_ports (all traffic, or a TCP or UDP range holding
 //     the port, counts); each VPC's default group on having no rule at all.
+//   - aws.logging: per region, DescribeLogGroups (retention and KMS key
+//     come in the list, 50 a page), CloudTrail DescribeTrails for the log
+//     groups trails homed there deliver to, and only where there is one
+//     DescribeMetricFilters (once for the region, not per group) and, where
+//     a filter matches a CIS pattern, CloudWatch DescribeAlarms (RPC v2
+//     CBOR); then DescribeVpcs and, where there are VPCs, DescribeFlowLogs
+//     for the whole region. The CIS verdicts are judged per account across
+//     regions, on the account's root ARN.
 //
 // With sources.aws.phi_tags set, aws.dynamodb and aws.kms also read tags
 // (tables; customer managed keys) to name the resources holding ePHI;
@@ -75,7 +83,9 @@
 // return, and
 // aws.rds counts a snapshot of a tagged database as holding ePHI too;
 // aws.backup lists the tagged resources of the types AWS Backup protects
-// with one paginated Resource Groups Tagging API GetResources per region.
+// with one paginated Resource Groups Tagging API GetResources per region;
+// aws.logging reads each log group's tags with ListTagsForResource, one
+// call per group, as CloudWatch Logs has no bulk form.
 //
 // Findings name the resource's ARN; account-wide findings name the
 // account's root ARN (arn:aws:iam::ID:root). Controls are left empty: the

@@ -194,9 +194,29 @@ var Network = collector.Factory{
 	New:    func(s collector.Settings) (collector.Collector, error) { return newNetwork(s, defaultTuning()) },
 }
 
+// Logging is the aws.logging collector factory.
+var Logging = collector.Factory{
+	Type:        "aws.logging",
+	Version:     version,
+	Provider:    "aws",
+	Description: "CloudWatch Logs retention (and KMS key) of every log group, CIS metric filters with alarms on the CloudTrail log group, VPC flow logs",
+	Permissions: append([]string{
+		"ec2:DescribeRegions",
+		"logs:DescribeLogGroups",
+		"logs:ListTagsForResource",
+		"logs:DescribeMetricFilters",
+		"cloudtrail:DescribeTrails",
+		"cloudwatch:DescribeAlarms",
+		"ec2:DescribeVpcs",
+		"ec2:DescribeFlowLogs",
+	}, commonPermissions...),
+	Checks: []string{checkLogRetention, checkLogMetricAlarms, checkVPCFlowLogs},
+	New:    func(s collector.Settings) (collector.Collector, error) { return newLogging(s, defaultTuning()) },
+}
+
 // Factories returns the AWS collector factories.
 func Factories() []collector.Factory {
-	return []collector.Factory{IAM, S3, CloudTrail, DynamoDB, KMS, EBS, RDS, Backup, Network}
+	return []collector.Factory{IAM, S3, CloudTrail, DynamoDB, KMS, EBS, RDS, Backup, Network, Logging}
 }
 
 func finding(check, resource string, status evidence.Result, reason string, observed map[string]any) evidence.Finding {

@@ -16,6 +16,7 @@ var servicePrefixes = map[string]string{
 	"DynamoDB":        "dynamodb",
 	"RDS":             "rds",
 	"Backup":          "backup",
+	"CloudWatch":      "cloudwatch",
 	// The Resource Groups Tagging API's actions are tag:*.
 	"Resource Groups Tagging API": "tag",
 }

@@ -327,12 +327,23 @@ func toCBOR(v any) smithycbor.Value {
 			l = append(l, toCBOR(e))
 		}
 		return l
+	case []string:
+		l := smithycbor.List{}
+		for _, e := range x {
+			l = append(l, smithycbor.String(e))
+		}
+		return l
 	case string:
 		return smithycbor.String(x)
 	case bool:
 		return smithycbor.Bool(x)
 	case int:
 		return smithycbor.Uint(x)
+	case float64:
+		return smithycbor.Float64(x)
+	case time.Time:
+		// RPC v2 CBOR timestamps: tag 1, epoch seconds.
+		return smithycbor.Tag{ID: 1, Value: smithycbor.Float64(float64(x.UnixMilli()) / 1000)}
 	}
 	return &smithycbor.Nil{}
 }

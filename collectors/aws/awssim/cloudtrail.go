@@ -88,7 +88,7 @@ func (s *Sim) cloudtrail(c *call) int {
 
 func (s *Sim) logs(c *call) int {
 	if c.op != "DescribeLogGroups" {
-		return c.fail(400, "UnknownOperationException", "CloudWatch Logs operation "+c.op+" is not simulated")
+		return s.logsMore(c)
 	}
 	prefix := c.str("logGroupNamePrefix")
 	var groups []map[string]any
@@ -104,6 +104,14 @@ func (s *Sim) logs(c *call) int {
 		}
 		if g.Retention > 0 {
 			m["retentionInDays"] = g.Retention
+		}
+		if g.KMSKey != "" {
+			m["kmsKeyId"] = g.KMSKey
+		}
+		for _, f := range c.acct.MetricFilters {
+			if f.Region == g.Region && f.LogGroup == g.Name {
+				m["metricFilterCount"] = m["metricFilterCount"].(int) + 1
+			}
 		}
 		groups = append(groups, m)
 	}

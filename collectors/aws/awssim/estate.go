@@ -81,6 +81,15 @@ func New() *Sim { return NewAt(time.Now().UTC()) }
 //     phi) allowing 5432 from 10.0.0.0/16 only; us-east-1's default group
 //     (sg-0a1b2c3d4e5f60001) keeps the rules AWS creates it with (all
 //     traffic from itself, all traffic out), eu-west-1's has none.
+//   - Logging, production: log group /app/phi-api (us-east-1, tagged
+//     data-classification: phi) keeps its events 30 days, beside the
+//     trail's group (2192 days) and a group that never expires; the trail's
+//     log group has CIS metric filters with alarms for unauthorized API
+//     calls, console sign-in without MFA, IAM policy changes and CloudTrail
+//     changes, but none for root account use; VPC vpc-0b2c3d4e5f6a70002
+//     (legacy-batch) has no flow log, beside vpc-0a1b2c3d4e5f60001's.
+//     Staging: its trail's log group staging-trail keeps 30 days (as for
+//     CloudTrail above), with all five CIS filters and alarms.
 func NewAt(now time.Time) *Sim {
 	const (
 		appDataKey       = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -145,7 +154,24 @@ func NewAt(now time.Time) *Sim {
 				KMSKey: "arn:aws:kms:us-east-1:111122223333:key/cloudtrail", Bucket: "acme-cloudtrail-logs", Prefix: "audit",
 				LogGroup: "aws-cloudtrail-logs-org-audit", Logging: true, LastDelivery: now.Add(-10 * time.Minute), ManagementRW: "All"},
 		},
-		LogGroups: []LogGroup{{Name: "aws-cloudtrail-logs-org-audit", Region: "us-east-1", Retention: 2192}},
+		LogGroups: []LogGroup{
+			{Name: "aws-cloudtrail-logs-org-audit", Region: "us-east-1", Retention: 2192, KMSKey: "arn:aws:kms:us-east-1:111122223333:key/cloudtrail"},
+			{Name: "/app/phi-api", Region: "us-east-1", Retention: 30, KMSKey: appDataKey, Tags: map[string]string{"app": "phi-api", "data-classification": "phi"}},
+			{Name: "/vpc/flow-logs", Region: "us-east-1", Retention: 2192},
+			{Name: "/aws/lambda/report-builder", Region: "eu-west-1", Tags: map[string]string{"app": "reporting"}},
+		},
+		MetricFilters: cisFilters("us-east-1", "aws-cloudtrail-logs-org-audit", ago(700), false),
+		Alarms:        cisAlarms("us-east-1", "arn:aws:sns:us-east-1:111122223333:security-alerts", ago(700), false),
+		VPCs: []VPC{
+			{ID: "vpc-0a1b2c3d4e5f60001", Region: "us-east-1", CIDR: "10.0.0.0/16", Tags: map[string]string{"Name": "app"}},
+			{ID: "vpc-0b2c3d4e5f6a70002", Region: "us-east-1", CIDR: "10.1.0.0/16", Tags: map[string]string{"Name": "legacy-batch"}},
+		},
+		FlowLogs: []FlowLog{
+			{ID: "fl-0a1b2c3d4e5f60001", Region: "us-east-1", ResourceID: "vpc-0a1b2c3d4e5f60001", Traffic: "ALL",
+				DestinationType: "cloud-watch-logs", Destination: "/vpc/flow-logs", Created: ago(600)},
+			{ID: "fl-0a1b2c3d4e5f60002", Region: "us-east-1", ResourceID: "vpc-0a1b2c3d4e5f60001", Traffic: "REJECT",
+				DestinationType: "s3", Destination: "arn:aws:s3:::acme-access-logs/vpc-flow-logs/", Created: ago(400)},
+		},
 		Tables: []Table{
 			{Name: "patients", Region: "us-east-1", Created: ago(600), SSE: "KMS", KMSKey: appDataKey, PITR: true, Tags: phi},
 			{Name: "phi-claims", Region: "us-east-1", Created: ago(200), SSE: "KMS", KMSKey: dynamoManagedKey, Tags: phi},
@@ -314,6 +340,11 @@ func NewAt(now time.Time) *Sim {
 			{ID: "staging-postgres", Region: "eu-west-1", Engine: "postgres", EngineVersion: "16.4", Class: "db.t4g.micro", Created: ago(100),
 				Encrypted: true, KMSKey: stagingKey, BackupDays: 7, DeletionProtection: true},
 		},
+		MetricFilters: cisFilters("us-east-1", "staging-trail", ago(90), true),
+		Alarms:        cisAlarms("us-east-1", "arn:aws:sns:us-east-1:444455556666:staging-security", ago(90), true),
+		VPCs:          []VPC{{ID: "vpc-0d4e5f6a7b8c90004", Region: "eu-west-1", CIDR: "10.20.0.0/16", Tags: map[string]string{"Name": "staging"}}},
+		FlowLogs: []FlowLog{{ID: "fl-0d4e5f6a7b8c90004", Region: "eu-west-1", ResourceID: "vpc-0d4e5f6a7b8c90004", Traffic: "REJECT",
+			DestinationType: "s3", Destination: "arn:aws:s3:::staging-artifacts/flow-logs/", Created: ago(90)}},
 	}
 	staging.Backup = Backup{
 		Plans: []BackupPlan{{
@@ -336,4 +367,32 @@ func NewAt(now time.Time) *Sim {
 		Now: now, Home: Production, PageSize: 100,
 		Accounts: map[string]*Account{Production: prod, Staging: staging},
 	}
+}
+
+// cisFilters are metric filters on a trail's log group for the CIS
+// monitoring events, as the benchmark writes them, but root account use
+// only when withRoot.
+func cisFilters(region, group string, created time.Time, withRoot bool) []MetricFilter {
+	out := []MetricFilter{
+		{Name: "unauthorized-api-calls", Pattern: `{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") && ($.sourceIPAddress!="delivery.logs.amazonaws.com") && ($.eventName!="HeadBucket") }`, MetricName: "UnauthorizedAPICalls"},
+		{Name: "console-signin-without-mfa", Pattern: `{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed != "Yes") && ($.userIdentity.type = "IAMUser") && ($.responseElements.ConsoleLogin = "Success") }`, MetricName: "ConsoleSigninWithoutMFA"},
+		{Name: "iam-policy-changes", Pattern: `{($.eventName=DeleteGroupPolicy)||($.eventName=DeleteRolePolicy)||($.eventName=DeleteUserPolicy)||($.eventName=PutGroupPolicy)||($.eventName=PutRolePolicy)||($.eventName=PutUserPolicy)||($.eventName=CreatePolicy)||($.eventName=DeletePolicy)||($.eventName=CreatePolicyVersion)||($.eventName=DeletePolicyVersion)||($.eventName=AttachRolePolicy)||($.eventName=DetachRolePolicy)||($.eventName=AttachUserPolicy)||($.eventName=DetachUserPolicy)||($.eventName=AttachGroupPolicy)||($.eventName=DetachGroupPolicy)}`, MetricName: "IAMPolicyChanges"},
+		{Name: "cloudtrail-config-changes", Pattern: `{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || ($.eventName = StartLogging) || ($.eventName = StopLogging) }`, MetricName: "CloudTrailConfigChanges"},
+	}
+	if withRoot {
+		out = append(out, MetricFilter{Name: "root-account-usage", Pattern: `{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }`, MetricName: "RootAccountUsage"})
+	}
+	for i := range out {
+		out[i].Region, out[i].LogGroup, out[i].Namespace, out[i].Created = region, group, "CISBenchmark", created
+	}
+	return out
+}
+
+// cisAlarms are alarms notifying topic on the metrics of cisFilters.
+func cisAlarms(region, topic string, updated time.Time, withRoot bool) []Alarm {
+	var out []Alarm
+	for _, f := range cisFilters(region, "", updated, withRoot) {
+		out = append(out, Alarm{Name: "cis-" + f.Name, Region: region, MetricName: f.MetricName, Namespace: f.Namespace, Actions: []string{topic}, Updated: updated})
+	}
+	return out
 }

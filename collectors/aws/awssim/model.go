@@ -38,6 +38,12 @@ type Account struct {
 	// SecurityGroups are the account's VPC security groups; each VPC's
 	// group named "default" is its default security group.
 	SecurityGroups []SecurityGroup
+	// MetricFilters are CloudWatch Logs metric filters, Alarms CloudWatch
+	// metric alarms, VPCs and FlowLogs what EC2 lists of them.
+	MetricFilters []MetricFilter
+	Alarms        []Alarm
+	VPCs          []VPC
+	FlowLogs      []FlowLog
 }
 
 // Region is an account's view of one region.
@@ -157,7 +163,9 @@ type Trail struct {
 type LogGroup struct {
 	Name      string
 	Region    string
-	Retention int // days; 0 = never expire
+	Retention int    // days; 0 = never expire
+	KMSKey    string // key ARN; "" for CloudWatch Logs' own encryption
+	Tags      map[string]string
 }
 
 // OrgAccount is one account as Organizations lists it.
@@ -394,4 +402,42 @@ type SGRule struct {
 	// Groups are security group ids the rule names as its source.
 	Groups      []string
 	PrefixLists []string
+}
+
+// MetricFilter is a CloudWatch Logs metric filter on a log group.
+type MetricFilter struct {
+	Name, Region, LogGroup string
+	Pattern                string
+	// MetricName and Namespace are its metric transformation's metric.
+	MetricName, Namespace string
+	Created               time.Time
+}
+
+// Alarm is a CloudWatch metric alarm on one metric.
+type Alarm struct {
+	Name, Region          string
+	MetricName, Namespace string
+	// Actions are the ALARM state's actions (SNS topic ARNs, …).
+	Actions         []string
+	ActionsDisabled bool
+	State           string // OK, ALARM, INSUFFICIENT_DATA; "" is OK
+	Updated         time.Time
+}
+
+// VPC is an EC2 VPC.
+type VPC struct {
+	ID, Region, CIDR string
+	Default          bool
+	Tags             map[string]string
+}
+
+// FlowLog is a VPC, subnet or network interface flow log.
+type FlowLog struct {
+	ID, Region, ResourceID string
+	Status                 string // ACTIVE; "" is ACTIVE
+	Traffic                string // ACCEPT, REJECT, ALL
+	DestinationType        string // cloud-watch-logs, s3, kinesis-data-firehose
+	Destination            string // log group name or bucket ARN
+	DeliverError           string // deliverLogsErrorMessage; "" delivers
+	Created                time.Time
 }

@@ -67,6 +67,9 @@ func (s *Sim) ec2(c *call) int {
 	if c.op == "DescribeSecurityGroups" {
 		return s.describeSecurityGroups(c)
 	}
+	if c.op == "DescribeVpcs" || c.op == "DescribeFlowLogs" {
+		return s.vpcs(c)
+	}
 	if c.op != "DescribeRegions" {
 		return s.ebs(c)
 	}

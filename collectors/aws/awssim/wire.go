@@ -61,6 +61,9 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case c.service == "tagging":
 		c.op = taggingOperation(r)
 		c.json = decodeCBOR(body)
+	case c.service == "monitoring":
+		c.op = cloudwatchOperation(r)
+		c.json = decodeCBOR(body)
 	default:
 		c.form, _ = url.ParseQuery(string(body))
 		c.op = c.form.Get("Action")
@@ -117,6 +120,8 @@ func (s *Sim) serve(c *call) int {
 		return s.backup(c)
 	case "tagging":
 		return s.tagging(c)
+	case "monitoring":
+		return s.monitoring(c)
 	}
 	return c.fail(400, "UnknownService", "service "+c.service+" is not simulated")
 }
@@ -150,6 +155,8 @@ func (s *Sim) fault(c *call) bool {
 			code = "ThrottlingException"
 		case "tagging":
 			code = "ThrottledException"
+		case "monitoring":
+			code = "Throttling"
 		}
 		c.status = c.fail(400, code, "Rate exceeded")
 		if c.service == "s3" {
@@ -174,10 +181,17 @@ func (s *Sim) fault(c *call) bool {
 		if c.service == "tagging" {
 			code, msg = "InternalServiceException", "The request processing failed because of an unknown error, exception, or failure."
 		}
+		if c.service == "monitoring" {
+			code, msg = "InternalServiceError", "Internal service error"
+		}
 		c.status = c.fail(denyStatus, code, msg)
 		return true
 	case deny:
-		c.status = c.fail(403, accessDeniedCode(c.service), fmt.Sprintf("User: arn:aws:sts::%s:assumed-role/exhibit-reader/exhibit is not authorized to perform: %s:%s", c.acct.ID, c.service, c.op))
+		prefix := c.service
+		if prefix == "monitoring" {
+			prefix = "cloudwatch" // CloudWatch signs as monitoring; its actions are cloudwatch:*
+		}
+		c.status = c.fail(403, accessDeniedCode(c.service), fmt.Sprintf("User: arn:aws:sts::%s:assumed-role/exhibit-reader/exhibit is not authorized to perform: %s:%s", c.acct.ID, prefix, c.op))
 		return true
 	}
 	for _, r := range c.acct.Regions {
@@ -187,7 +201,7 @@ func (s *Sim) fault(c *call) bool {
 			c.status = c.fail(401, "AuthFailure", "AWS was not able to validate the provided access credentials")
 			return true
 		}
-		if r.Name == c.region && r.NoService && c.service == "rds" {
+		if r.Name == c.region && r.NoService && (c.service == "rds" || c.service == "monitoring") {
 			// Query-protocol services refuse a region the account has not
 			// enabled as an invalid token, with 403.
 			c.status = c.fail(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
@@ -246,6 +260,8 @@ func (c *call) fail(status int, code, msg string) int {
 		_ = json.NewEncoder(c.w).Encode(map[string]string{"__type": code, "Code": code, "Message": msg})
 	case "tagging":
 		return c.cbor(status, map[string]any{"__type": code, "message": msg, "Message": msg})
+	case "monitoring":
+		return c.cloudwatchFail(status, code, msg)
 	case "ec2":
 		h.Set("Content-Type", "text/xml")
 		c.w.WriteHeader(status)
