@@ -191,8 +191,14 @@ func Parse(name string, b []byte, checks []string) (*Set, error) {
 				return time.Time{}
 			}
 			t, err := time.Parse(time.DateOnly, v)
-			if err != nil {
+			switch {
+			case err != nil:
 				bad(p+"."+f, "want a date YYYY-MM-DD, got %q (line %d)", v, lines[f])
+			case t.Year() < 2000 || t.Year() > 2999:
+				// A date no one means (9999-12-31 is "never expires"),
+				// and one OSCAL's date-time cannot carry.
+				bad(p+"."+f, "%s is not a date between 2000 and 2999 (line %d)", v, lines[f])
+				return time.Time{}
 			}
 			return t
 		}

@@ -103,6 +103,7 @@ colour: blue
 		"no list":       {"other: 1\n", "other: unknown field"},
 		"not a list":    {"accepted_risks: 3\n", "accepted_risks: want a list"},
 		"nested value":  {"accepted_risks:\n  - id: [a]\n", "accepted_risks[0].id: want a value"},
+		"never expires": {"accepted_risks:\n  - {id: a, until: 9999-12-31}\n", "accepted_risks[0].until: 9999-12-31 is not a date between 2000 and 2999"},
 		"duplicate key": {"accepted_risks:\n  - id: a\n    id: b\n", "accepted_risks[0].id: given twice"},
 	} {
 		t.Run(name, func(t *testing.T) {
