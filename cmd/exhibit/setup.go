@@ -17,6 +17,7 @@ import (
 	"github.com/exhibit-dev/exhibit/pkg/collector"
 	"github.com/exhibit-dev/exhibit/pkg/config"
 	"github.com/exhibit-dev/exhibit/pkg/controls"
+	"github.com/exhibit-dev/exhibit/pkg/exceptions"
 	"github.com/exhibit-dev/exhibit/pkg/signing"
 	"github.com/exhibit-dev/exhibit/pkg/signing/awskms"
 	"github.com/exhibit-dev/exhibit/pkg/store"
@@ -238,16 +239,23 @@ func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat 
 		return nil, configErr(fmt.Errorf("spool_dir: %w", err))
 	}
 	tsa := timestamper(cfg, transport)
+	var acceptedRisks func() (*exceptions.Set, error)
+	if cfg.AcceptedRisks != "" {
+		// Read again at every run: an edited file applies from the next
+		// run, and one broken since the start is recorded, not ignored.
+		acceptedRisks = func() (*exceptions.Set, error) { return cfg.LoadAcceptedRisks(reg) }
+	}
 	a, err := agent.New(ctx, agent.Options{
-		Store:       st,
-		Signer:      signer,
-		Refs:        cat.Refs,
-		Logger:      log,
-		Version:     version,
-		Metrics:     metrics,
-		Spool:       spool,
-		Warnings:    warnings,
-		Timestamper: tsa,
+		AcceptedRisks: acceptedRisks,
+		Store:         st,
+		Signer:        signer,
+		Refs:          cat.Refs,
+		Logger:        log,
+		Version:       version,
+		Metrics:       metrics,
+		Spool:         spool,
+		Warnings:      warnings,
+		Timestamper:   tsa,
 	})
 	if err != nil {
 		// Publishing the key is the first write: a store that exists but

@@ -18,6 +18,7 @@ import (
 
 	"github.com/exhibit-dev/exhibit/pkg/collector"
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
+	"github.com/exhibit-dev/exhibit/pkg/exceptions"
 	"github.com/exhibit-dev/exhibit/pkg/schedule"
 	"github.com/exhibit-dev/exhibit/pkg/signing"
 	"github.com/exhibit-dev/exhibit/pkg/store"
@@ -43,7 +44,12 @@ type Options struct {
 	// Timestamper, when set, gets an RFC 3161 token over every snapshot,
 	// stored beside it as X.json.tsr.
 	Timestamper Timestamper
-	Now         func() time.Time
+	// AcceptedRisks, when set, reads the accepted-risks file. It is called
+	// at the start of every run, so an edited file applies from the next
+	// run; a file that cannot be read then is recorded in that run's
+	// snapshots as an error, and no acceptance is applied.
+	AcceptedRisks func() (*exceptions.Set, error)
+	Now           func() time.Time
 }
 
 // Agent writes evidence. It is safe for concurrent use by several jobs.
@@ -218,6 +224,7 @@ func (a *Agent) Run(ctx context.Context, job Job) ([]Written, error) {
 	for _, w := range a.opts.Warnings {
 		log.Warn(w)
 	}
+	risks := a.acceptedRisks(log)
 	shutdown := ctx
 	if job.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -236,7 +243,7 @@ func (a *Agent) Run(ctx context.Context, job Job) ([]Written, error) {
 	if err != nil {
 		log.Error("scope discovery failed", zap.Error(err))
 		scope := evidence.Scope{Provider: job.Provider, Account: "discovery"}
-		res := &outcome{started: start, finished: a.opts.Now(), err: runErr(ctx, shutdown, job, err), calls: rec.Calls()}
+		res := &outcome{started: start, finished: a.opts.Now(), err: runErr(ctx, shutdown, job, err), calls: rec.Calls(), risks: risks}
 		w, werr := a.write(ctx, job, scope, res)
 		if werr != nil {
 			return nil, werr
@@ -250,7 +257,7 @@ func (a *Agent) Run(ctx context.Context, job Job) ([]Written, error) {
 			log.Warn("interrupted; scopes not started are not written", zap.Int("not_started", len(scopes)-i))
 			break
 		}
-		w, started, err := a.collectScope(ctx, shutdown, job, scope, log)
+		w, started, err := a.collectScope(ctx, shutdown, job, scope, risks, log)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -278,11 +285,34 @@ type outcome struct {
 	result            *collector.Result
 	err               error
 	calls             []evidence.Call
+	risks             risks
+}
+
+// risks is the accepted-risks file as a run read it: the set, or why it
+// could not be read. Neither, without a file configured.
+type risks struct {
+	set *exceptions.Set
+	err error
+}
+
+// acceptedRisks reads the accepted-risks file for one run. A file that
+// cannot be read is logged here, once per run, and recorded in each of
+// the run's snapshots.
+func (a *Agent) acceptedRisks(log *zap.Logger) risks {
+	if a.opts.AcceptedRisks == nil {
+		return risks{}
+	}
+	set, err := a.opts.AcceptedRisks()
+	if err != nil {
+		log.Error("accepted risks could not be read; this run applies none and records the error", zap.Error(err))
+		return risks{err: err}
+	}
+	return risks{set: set}
 }
 
 // collectScope collects one scope and writes its snapshot. started is false
 // when a shutdown came before the collection began: nothing is written.
-func (a *Agent) collectScope(ctx, shutdown context.Context, job Job, scope evidence.Scope, log *zap.Logger) (w Written, started bool, err error) {
+func (a *Agent) collectScope(ctx, shutdown context.Context, job Job, scope evidence.Scope, risks risks, log *zap.Logger) (w Written, started bool, err error) {
 	series := evidence.SeriesName(job.ID, scope.Account)
 	lock := a.seriesLock(series)
 	lock.Lock()
@@ -308,7 +338,7 @@ func (a *Agent) collectScope(ctx, shutdown context.Context, job Job, scope evide
 		return Written{}, false, nil
 	}
 	rec := collector.NewRecorder()
-	o := &outcome{started: a.opts.Now()}
+	o := &outcome{started: a.opts.Now(), risks: risks}
 	o.result, o.err = job.Collector.Collect(collector.WithRecorder(ctx, rec), collector.Request{
 		Scope: scope,
 		Since: h.since,
@@ -423,12 +453,36 @@ func (a *Agent) build(job Job, scope evidence.Scope, series string, o *outcome) 
 	if s.Status == evidence.StatusFailed {
 		s.Findings = append(s.Findings, a.undetermined(job, scope, s.Findings, o.err)...)
 	}
+	a.accept(s, o.risks)
 	for _, att := range atts {
 		s.Attachments = append(s.Attachments, evidence.Attachment{
 			Name: att.Name, MediaType: att.MediaType, SHA256: evidence.Digest(att.Data), Size: int64(len(att.Data)),
 		})
 	}
 	return s, atts
+}
+
+// accept annotates the snapshot's failing findings with the accepted
+// risks in force when the run started. Acceptances come from the file
+// alone, never from a collector. A file that could not be read is an error
+// of the run: its acceptances are not silently dropped, the snapshot says
+// why there are none (and so is partial, not complete).
+func (a *Agent) accept(s *evidence.Snapshot, r risks) {
+	for i := range s.Findings {
+		s.Findings[i].Accepted, s.Findings[i].AcceptanceExpired = nil, nil
+	}
+	if r.err != nil {
+		s.Errors = append(s.Errors, evidence.RunError{Where: "accepted_risks", Operation: "read",
+			Message: "no accepted risk is applied to this run: " + r.err.Error()})
+		if s.Status == evidence.StatusComplete {
+			s.Status = evidence.StatusPartial
+		}
+		return
+	}
+	if _, lapsed := r.set.Apply(s.Findings, s.StartedAt); lapsed > 0 {
+		a.log.Warn("failing findings matched only an expired accepted risk; the lapse is recorded on each",
+			zap.String("series", s.Series), zap.Int("findings", lapsed))
+	}
 }
 
 // undetermined is one error finding for each check the job declares that a

@@ -56,10 +56,14 @@ func Export(w io.Writer, format string, members []Member, opts ExportOptions) er
 }
 
 // CSVHeader is the first row of a CSV export.
-var CSVHeader = []string{"snapshot_key", "snapshot_sha256", "series", "collected_at", "check", "resource", "status", "controls", "reason"}
+var CSVHeader = []string{"snapshot_key", "snapshot_sha256", "series", "collected_at", "check", "resource", "status", "controls", "reason",
+	"accepted_id", "accepted_owner", "accepted_until", "accepted_reason", "accepted_approver", "accepted_approved", "acceptance_expired"}
 
 // ExportCSV writes one RFC 4180 row per finding. Controls are separated by
-// semicolons; collected_at is the snapshot's started_at.
+// semicolons; collected_at is the snapshot's started_at. The accepted_
+// columns hold the accepted risk a failing finding carried (its status
+// stays fail); acceptance_expired names one that had lapsed at the run:
+// "ID (owner OWNER, until DATE)".
 func ExportCSV(w io.Writer, members []Member) error {
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true // RFC 4180 line breaks
@@ -70,7 +74,14 @@ func ExportCSV(w io.Writer, members []Member) error {
 		s := m.Snapshot
 		for _, f := range s.Findings {
 			row := []string{m.Key, m.SHA256, s.Series, s.StartedAt.UTC().Format(time.RFC3339Nano),
-				f.Check, f.Resource, string(f.Status), strings.Join(f.Controls, ";"), f.Reason}
+				f.Check, f.Resource, string(f.Status), strings.Join(f.Controls, ";"), f.Reason,
+				"", "", "", "", "", "", ""}
+			if a := f.Accepted; a != nil {
+				copy(row[9:], []string{a.ID, a.Owner, a.Until, a.Reason, a.Approver, a.Approved})
+			}
+			if e := f.AcceptanceExpired; e != nil {
+				row[15] = expiredText(e)
+			}
 			if err := cw.Write(row); err != nil {
 				return err
 			}
@@ -78,6 +89,15 @@ func ExportCSV(w io.Writer, members []Member) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// acceptedText is how an accepted risk reads wherever people read it.
+func acceptedText(a *evidence.Acceptance) string {
+	return fmt.Sprintf("accepted by %s until %s: %s (accepted risk %s, approved by %s on %s)", a.Owner, a.Until, a.Reason, a.ID, a.Approver, a.Approved)
+}
+
+func expiredText(e *evidence.ExpiredAcceptance) string {
+	return fmt.Sprintf("%s (owner %s, until %s)", e.ID, e.Owner, e.Until)
 }
 
 // OCSF identifiers of a Compliance Finding (class 2003 in category 2,
@@ -104,6 +124,7 @@ type ocsfEvent struct {
 	Severity     string            `json:"severity"`
 	StatusID     int               `json:"status_id"`
 	Status       string            `json:"status"`
+	StatusDetail string            `json:"status_detail,omitempty"`
 	Time         int64             `json:"time"`
 	Message      string            `json:"message"`
 	Metadata     ocsfMetadata      `json:"metadata"`
@@ -206,6 +227,10 @@ const (
 //   - error (not determined) → 0 Unknown, and the state is kept, so a
 //     failure on either side of a failed run reads as still open.
 //
+// A failing finding that carries an accepted risk is 3 Suppressed instead
+// (see ocsfAccepted), and stays open in the state: when the acceptance
+// lapses, the next failure is In Progress.
+//
 // The period is what the export holds: a finding already failing on the
 // day before its first exported snapshot is New in the export.
 func ocsfFindingStatus(prev findingState, r evidence.Result) (int, string, findingState) {
@@ -296,6 +321,12 @@ func ExportOCSF(w io.Writer, members []Member, opts ExportOptions) error {
 			findingUID := ocsfFindingUID(s.Scope, f)
 			statusID, status, state := ocsfFindingStatus(states[findingUID], f.Status)
 			states[findingUID] = state
+			detail := ""
+			if f.Accepted != nil {
+				statusID, status, detail = 3, "Suppressed", acceptedText(f.Accepted)
+			} else if f.AcceptanceExpired != nil {
+				detail = "accepted risk " + expiredText(f.AcceptanceExpired) + " has expired: the finding is no longer accepted"
+			}
 
 			title := f.Check
 			if ch, ok := cat.Check(f.Check); ok {
@@ -336,7 +367,7 @@ func ExportOCSF(w io.Writer, members []Member, opts ExportOptions) error {
 				ClassUID: ocsfClassUID, ClassName: "Compliance Finding",
 				TypeUID: ocsfTypeUID, TypeName: "Compliance Finding: Create",
 				SeverityID: sevID, Severity: sev,
-				StatusID: statusID, Status: status,
+				StatusID: statusID, Status: status, StatusDetail: detail,
 				Time:    s.StartedAt.UnixMilli(),
 				Message: f.Reason,
 				Metadata: ocsfMetadata{UID: ocsfEventUID(m, i), Version: OCSFVersion, Profiles: profiles,
@@ -355,12 +386,33 @@ func ExportOCSF(w io.Writer, members []Member, opts ExportOptions) error {
 					"exhibit.status":          string(f.Status),
 				},
 			}
+			ocsfAccepted(ev.Unmapped, f)
 			if err := enc.Encode(ev); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// ocsfAccepted puts a finding's accepted risk where OCSF has no attribute
+// for it. OCSF's finding status 3, Suppressed, is what a GRC tool filters
+// on ("reviewed ... and is now suppressed"); compliance.status stays Fail,
+// because an accepted risk is still a failing control.
+func ocsfAccepted(unmapped map[string]string, f evidence.Finding) {
+	if a := f.Accepted; a != nil {
+		unmapped["exhibit.accepted_id"] = a.ID
+		unmapped["exhibit.accepted_owner"] = a.Owner
+		unmapped["exhibit.accepted_reason"] = a.Reason
+		unmapped["exhibit.accepted_until"] = a.Until
+		unmapped["exhibit.accepted_approver"] = a.Approver
+		unmapped["exhibit.accepted_approved"] = a.Approved
+	}
+	if e := f.AcceptanceExpired; e != nil {
+		unmapped["exhibit.acceptance_expired_id"] = e.ID
+		unmapped["exhibit.acceptance_expired_owner"] = e.Owner
+		unmapped["exhibit.acceptance_expired_until"] = e.Until
+	}
 }
 
 // ocsfFindingUID names a finding the same way in every snapshot: the same

@@ -65,7 +65,8 @@ func TestExportCSV(t *testing.T) {
 	require.Len(t, rows, 1+6, "one row per finding")
 	fail := rows[3]
 	require.Equal(t, []string{members[1].Key, members[1].SHA256, "t/111122223333", "2026-03-02T00:00:00Z",
-		"test.check", "thing-111122223333", "fail", "hipaa:164.312(a)(1);soc2:CC6.1", "user \"bob\", no MFA;\nsee <policy>"}, fail)
+		"test.check", "thing-111122223333", "fail", "hipaa:164.312(a)(1);soc2:CC6.1", "user \"bob\", no MFA;\nsee <policy>",
+		"", "", "", "", "", "", ""}, fail, "no accepted risk")
 }
 
 // Every OCSF event is valid against OCSF's compiled 1.8.0 schema, and

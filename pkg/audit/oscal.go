@@ -57,7 +57,46 @@ type oscalResult struct {
 	End              string             `json:"end"`
 	ReviewedControls oscalReviewed      `json:"reviewed-controls"`
 	Observations     []oscalObservation `json:"observations,omitempty"`
+	Risks            []oscalRisk        `json:"risks,omitempty"`
 	Findings         []oscalFinding     `json:"findings,omitempty"`
+}
+
+// oscalRisk is an accepted risk: a deviation approved for failing findings.
+type oscalRisk struct {
+	UUID                string            `json:"uuid"`
+	Title               string            `json:"title"`
+	Description         string            `json:"description"`
+	Statement           string            `json:"statement"`
+	Props               []oscalProp       `json:"props,omitempty"`
+	Status              string            `json:"status"`
+	Deadline            string            `json:"deadline,omitempty"`
+	Remediations        []oscalResponse   `json:"remediations,omitempty"`
+	RiskLog             *oscalRiskLog     `json:"risk-log,omitempty"`
+	RelatedObservations []oscalRelatedObs `json:"related-observations,omitempty"`
+}
+
+type oscalResponse struct {
+	UUID        string      `json:"uuid"`
+	Lifecycle   string      `json:"lifecycle"`
+	Title       string      `json:"title"`
+	Description string      `json:"description"`
+	Props       []oscalProp `json:"props,omitempty"`
+}
+
+type oscalRiskLog struct {
+	Entries []oscalRiskLogEntry `json:"entries"`
+}
+
+type oscalRiskLogEntry struct {
+	UUID         string `json:"uuid"`
+	Title        string `json:"title"`
+	Description  string `json:"description,omitempty"`
+	Start        string `json:"start"`
+	StatusChange string `json:"status-change,omitempty"`
+}
+
+type oscalRelatedRisk struct {
+	RiskUUID string `json:"risk-uuid"`
 }
 
 type oscalReviewed struct {
@@ -91,12 +130,13 @@ type oscalEvidence struct {
 }
 
 type oscalFinding struct {
-	UUID                string            `json:"uuid"`
-	Title               string            `json:"title"`
-	Description         string            `json:"description"`
-	Props               []oscalProp       `json:"props,omitempty"`
-	Target              oscalTarget       `json:"target"`
-	RelatedObservations []oscalRelatedObs `json:"related-observations,omitempty"`
+	UUID                string             `json:"uuid"`
+	Title               string             `json:"title"`
+	Description         string             `json:"description"`
+	Props               []oscalProp        `json:"props,omitempty"`
+	Target              oscalTarget        `json:"target"`
+	RelatedObservations []oscalRelatedObs  `json:"related-observations,omitempty"`
+	RelatedRisks        []oscalRelatedRisk `json:"related-risks,omitempty"`
 }
 
 type oscalTarget struct {
@@ -144,7 +184,115 @@ func OSCALControlID(ref string) string {
 
 type controlTally struct {
 	pass, fail, errs, na int
-	observations         []string
+	// accepted counts the failures that carried an accepted risk.
+	accepted     int
+	observations []string
+	risks        []string
+}
+
+// riskTally is what the period holds of one accepted risk (by its id): the
+// latest acceptance and lapse seen, and where.
+type riskTally struct {
+	id                      string
+	accepted                *evidence.Acceptance
+	expired                 *evidence.ExpiredAcceptance
+	lastAccepted, lastLapse time.Time
+	findings                int
+	checks, resources       []string
+	observations            []string
+}
+
+// sighting records one failing finding that carried (or had lapsed from)
+// this accepted risk.
+func (r *riskTally) sighting(f evidence.Finding, at time.Time, obs string) {
+	r.findings++
+	if a := f.Accepted; a != nil && !at.Before(r.lastAccepted) {
+		r.accepted, r.lastAccepted = a, at
+	}
+	if e := f.AcceptanceExpired; e != nil && !at.Before(r.lastLapse) {
+		r.expired, r.lastLapse = e, at
+	}
+	if !slices.Contains(r.checks, f.Check) {
+		r.checks = append(r.checks, f.Check)
+	}
+	if !slices.Contains(r.resources, f.Resource) {
+		r.resources = append(r.resources, f.Resource)
+	}
+	if !slices.Contains(r.observations, obs) {
+		r.observations = append(r.observations, obs)
+	}
+}
+
+// oscalRiskUUID names an accepted risk the same in every export.
+func oscalRiskUUID(id string) string { return UUID("accepted-risk\x00" + id) }
+
+// risk is the OSCAL risk of an accepted risk over the period. Its status
+// is deviation-approved while the latest sighting is accepted, and open
+// once the acceptance has lapsed; the risk log dates both.
+func (r *riskTally) risk(from, to string) oscalRisk {
+	uuid := oscalRiskUUID(r.id)
+	subject := fmt.Sprintf("%s on %s", strings.Join(r.checks, ", "), r.resources[0])
+	if len(r.resources) > 1 {
+		subject = fmt.Sprintf("%s on %d resources", strings.Join(r.checks, ", "), len(r.resources))
+	}
+	out := oscalRisk{
+		UUID:  uuid,
+		Title: "Accepted risk " + r.id + ": " + subject,
+		Description: fmt.Sprintf("Between %s and %s, %d failing check result(s) carried accepted risk %s (%s; resources: %s). "+
+			"An accepted risk never changes a result: these findings count as failing, and their controls are not satisfied.",
+			from, to, r.findings, r.id, strings.Join(r.checks, ", "), strings.Join(r.resources, ", ")),
+		Props: []oscalProp{{Name: "accepted-risk-id", NS: oscalNS, Value: r.id}},
+	}
+	for _, o := range r.observations {
+		out.RelatedObservations = append(out.RelatedObservations, oscalRelatedObs{ObservationUUID: o})
+	}
+	var until string
+	if a := r.accepted; a != nil {
+		until = a.Until
+		out.Statement = a.Reason
+		out.Props = append(out.Props,
+			oscalProp{Name: "owner", NS: oscalNS, Value: a.Owner},
+			oscalProp{Name: "approver", NS: oscalNS, Value: a.Approver},
+			oscalProp{Name: "approved", NS: oscalNS, Value: a.Approved},
+			oscalProp{Name: "until", NS: oscalNS, Value: a.Until})
+		out.Remediations = []oscalResponse{{
+			UUID:        UUID("accepted-risk/response\x00" + r.id),
+			Lifecycle:   "planned",
+			Title:       "Risk accepted by " + a.Owner,
+			Description: "The failing findings are " + acceptedText(a) + ".",
+		}}
+		out.RiskLog = &oscalRiskLog{Entries: []oscalRiskLogEntry{{
+			UUID:         UUID("accepted-risk/approved\x00" + r.id + "\x00" + a.Approved),
+			Title:        "Deviation approved by " + a.Approver,
+			Start:        a.Approved + "T00:00:00Z",
+			StatusChange: "deviation-approved",
+		}}}
+	}
+	out.Status = "deviation-approved"
+	if e := r.expired; e != nil && r.lastLapse.After(r.lastAccepted) {
+		until = e.Until
+		out.Status = "open"
+		if out.Statement == "" {
+			out.Statement = fmt.Sprintf("Accepted risk %s (owner %s) expired at the end of %s; the findings it covered are failing and no longer accepted.", e.ID, e.Owner, e.Until)
+			out.Props = append(out.Props, oscalProp{Name: "owner", NS: oscalNS, Value: e.Owner},
+				oscalProp{Name: "until", NS: oscalNS, Value: e.Until})
+		}
+		if out.RiskLog == nil {
+			out.RiskLog = &oscalRiskLog{}
+		}
+		lapsed, _ := time.Parse(time.DateOnly, e.Until)
+		out.RiskLog.Entries = append(out.RiskLog.Entries, oscalRiskLogEntry{
+			UUID:         UUID("accepted-risk/expired\x00" + r.id + "\x00" + e.Until),
+			Title:        "Acceptance expired",
+			Description:  fmt.Sprintf("The acceptance ended with %s; from then on the findings are failing without an accepted risk.", e.Until),
+			Start:        lapsed.AddDate(0, 0, 1).Format(time.RFC3339),
+			StatusChange: "open",
+		})
+	}
+	if until != "" {
+		out.Deadline = until + "T23:59:59Z"
+	}
+	return out
 }
 
 // ExportOSCAL writes an OSCAL assessment-results document: one result for
@@ -172,6 +320,7 @@ func ExportOSCAL(w io.Writer, members []Member, opts ExportOptions) error {
 	apUUID := UUID("assessment-plan\x00" + from + "\x00" + to)
 
 	tallies := map[string]*controlTally{}
+	risks := map[string]*riskTally{}
 	var observations []oscalObservation
 	for _, m := range members {
 		s := m.Snapshot
@@ -202,6 +351,22 @@ func ExportOSCAL(w io.Writer, members []Member, opts ExportOptions) error {
 		})
 		seen := map[string]bool{}
 		for _, f := range s.Findings {
+			riskID := ""
+			switch {
+			case f.Status != evidence.Fail:
+			case f.Accepted != nil:
+				riskID = f.Accepted.ID
+			case f.AcceptanceExpired != nil:
+				riskID = f.AcceptanceExpired.ID
+			}
+			if riskID != "" {
+				r := risks[riskID]
+				if r == nil {
+					r = &riskTally{id: riskID}
+					risks[riskID] = r
+				}
+				r.sighting(f, s.StartedAt, obsUUID)
+			}
 			for _, ref := range f.Controls {
 				t := tallies[ref]
 				if t == nil {
@@ -213,6 +378,9 @@ func ExportOSCAL(w io.Writer, members []Member, opts ExportOptions) error {
 					t.pass++
 				case evidence.Fail:
 					t.fail++
+					if f.Accepted != nil {
+						t.accepted++
+					}
 				case evidence.Error:
 					t.errs++
 				default:
@@ -221,6 +389,9 @@ func ExportOSCAL(w io.Writer, members []Member, opts ExportOptions) error {
 				if !seen[ref] {
 					seen[ref] = true
 					t.observations = append(t.observations, obsUUID)
+				}
+				if riskID != "" && !slices.Contains(t.risks, riskID) {
+					t.risks = append(t.risks, riskID)
 				}
 			}
 		}
@@ -248,14 +419,24 @@ func ExportOSCAL(w io.Writer, members []Member, opts ExportOptions) error {
 		for _, o := range t.observations {
 			related = append(related, oscalRelatedObs{ObservationUUID: o})
 		}
+		var relatedRisks []oscalRelatedRisk
+		slices.Sort(t.risks)
+		for _, id := range t.risks {
+			relatedRisks = append(relatedRisks, oscalRelatedRisk{RiskUUID: oscalRiskUUID(id)})
+		}
+		desc := fmt.Sprintf("Between %s and %s, %d check result(s) support %s: %d pass, %d fail, %d could not be determined (error), %d not applicable, in %d snapshot(s).",
+			from, to, t.pass+t.fail+t.errs+t.na, ref, t.pass, t.fail, t.errs, t.na, len(t.observations))
+		if t.accepted > 0 {
+			desc += fmt.Sprintf(" %d of the failures carried an accepted risk (see the related risks); they still count as failures.", t.accepted)
+		}
 		findings = append(findings, oscalFinding{
-			UUID:  UUID("finding\x00" + contentID + "\x00" + ref),
-			Title: title,
-			Description: fmt.Sprintf("Between %s and %s, %d check result(s) support %s: %d pass, %d fail, %d could not be determined (error), %d not applicable, in %d snapshot(s).",
-				from, to, t.pass+t.fail+t.errs+t.na, ref, t.pass, t.fail, t.errs, t.na, len(t.observations)),
+			UUID:                UUID("finding\x00" + contentID + "\x00" + ref),
+			Title:               title,
+			Description:         desc,
 			Props:               []oscalProp{{Name: "control-ref", NS: oscalNS, Value: ref}},
 			Target:              oscalTarget{Type: "objective-id", TargetID: id, Status: oscalTStatus{State: state, Reason: reason}},
 			RelatedObservations: related,
+			RelatedRisks:        relatedRisks,
 		})
 	}
 	if len(selected) == 0 {
@@ -285,6 +466,7 @@ func ExportOSCAL(w io.Writer, members []Member, opts ExportOptions) error {
 				IncludeControls: selected,
 			}}},
 			Observations: observations,
+			Risks:        oscalRisks(risks, from, to),
 			Findings:     findings,
 		}},
 		BackMatter: oscalBackMatter{Resources: []oscalResource{{
@@ -297,6 +479,15 @@ func ExportOSCAL(w io.Writer, members []Member, opts ExportOptions) error {
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	return enc.Encode(doc)
+}
+
+// oscalRisks lists the period's accepted risks by id.
+func oscalRisks(risks map[string]*riskTally, from, to string) []oscalRisk {
+	var out []oscalRisk
+	for _, id := range sortedSet(risks) {
+		out = append(out, risks[id].risk(from, to))
+	}
+	return out
 }
 
 // sortRefs orders references as the catalog does (soc2, hipaa, custom;

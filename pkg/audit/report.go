@@ -45,10 +45,15 @@ type reportDay struct {
 // reportFinding is one failing or undecided (check, resource, status) over
 // the period: a finding that fails in every run of an hourly collector is
 // one row, with when it was first and last seen and the evidence of both,
-// not one row per run. Reason is the latest one.
+// not one row per run. Reason is the latest one, and so are Accepted and
+// Expired: the accepted risk the latest sighting carried, or the one that
+// had lapsed by then. Accepted counts the sightings that carried one.
 type reportFinding struct {
 	Check, Resource, Status, Reason string
 	Times                           int
+	AcceptedTimes                   int
+	Accepted                        *evidence.Acceptance
+	Expired                         *evidence.ExpiredAcceptance
 	First, Last                     reportSighting
 }
 
@@ -217,8 +222,13 @@ func (c *reportControl) failing(f evidence.Finding, at reportSighting) {
 		c.Failing = append(c.Failing, rf)
 	}
 	rf.Times++
+	if f.Accepted != nil {
+		rf.AcceptedTimes++
+		c.Counts["accepted"]++
+	}
 	if at.Started >= rf.Last.Started {
 		rf.Last, rf.Reason = at, f.Reason
+		rf.Accepted, rf.Expired = f.Accepted, f.AcceptanceExpired
 	}
 	if at.Started < rf.First.Started {
 		rf.First = at
@@ -252,6 +262,8 @@ summary{cursor:pointer;color:#0969da}
 table{border-collapse:collapse;margin:6px 0;width:100%}
 th,td{border-bottom:1px solid #eaeef2;text-align:left;padding:3px 6px;vertical-align:top;font-size:13px}
 td.k{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px;word-break:break-all}
+.accepted{margin-top:4px;padding:2px 6px;border-left:3px solid #8250df;background:#fbefff}
+.expired{margin-top:4px;padding:2px 6px;border-left:3px solid #cf222e;background:#ffebe9;font-weight:600}
 .st-fail{color:#cf222e;font-weight:600}.st-error{color:#9a6700;font-weight:600}
 ul.uncovered{columns:2}
 </style>
@@ -263,11 +275,11 @@ ul.uncovered{columns:2}
 {{range .Controls}}
 <section class="control" id="{{.Anchor}}" data-control="{{.Ref}}">
 <div class="head"><h2 class="ref">{{.Ref}}</h2><span>{{.Title}}</span>{{if .Requirement}}<span class="req">{{.Requirement}}</span>{{end}}
-<span class="counts">findings: {{index .Counts "pass"}} pass · {{index .Counts "fail"}} fail · {{index .Counts "error"}} error · {{index .Counts "gap"}} gap(s) · {{index .Counts "failed"}} failed collection(s)</span></div>
+<span class="counts">findings: {{index .Counts "pass"}} pass · {{index .Counts "fail"}} fail · {{index .Counts "error"}} error · {{index .Counts "gap"}} gap(s) · {{index .Counts "failed"}} failed collection(s){{with index .Counts "accepted"}} · {{.}} failure(s) with an accepted risk{{end}}</span></div>
 <div class="strip" role="img" aria-label="{{.Ref}} day by day">{{range .Days}}<span class="c {{.Status}}" title="{{.Note}}"></span>{{end}}</div>
 {{if .Failing}}<details><summary>{{.FailingTimes}} failing or undecided finding(s): {{len .Failing}} check and resource pair(s)</summary>
 <table><thead><tr><th>check</th><th>resource</th><th>status</th><th>times</th><th>latest reason</th><th>first seen (evidence, sha256)</th><th>last seen (evidence, sha256)</th></tr></thead><tbody>
-{{range .Failing}}<tr><td>{{.Check}}</td><td>{{.Resource}}</td><td class="st-{{.Status}}">{{.Status}}</td><td>{{.Times}}</td><td>{{.Reason}}</td><td class="k">{{.First.Started}}<br>{{.First.Key}}<br>{{.First.SHA256}}</td><td class="k">{{.Last.Started}}<br>{{.Last.Key}}<br>{{.Last.SHA256}}</td></tr>
+{{range .Failing}}<tr><td>{{.Check}}</td><td>{{.Resource}}</td><td class="st-{{.Status}}">{{.Status}}</td><td>{{.Times}}</td><td>{{.Reason}}{{with .Accepted}}<div class="accepted">accepted by {{.Owner}} until {{.Until}}: {{.Reason}} (accepted risk {{.ID}}, approved by {{.Approver}} on {{.Approved}}); still failing</div>{{end}}{{with .Expired}}<div class="expired">acceptance expired: accepted risk {{.ID}} (owner {{.Owner}}) ended {{.Until}}; no longer accepted</div>{{end}}{{if .AcceptedTimes}}<div class="meta">{{.AcceptedTimes}} of {{.Times}} sighting(s) carried an accepted risk</div>{{end}}</td><td class="k">{{.First.Started}}<br>{{.First.Key}}<br>{{.First.SHA256}}</td><td class="k">{{.Last.Started}}<br>{{.Last.Key}}<br>{{.Last.SHA256}}</td></tr>
 {{end}}</tbody></table></details>{{end}}
 {{if .Gaps}}<details><summary>{{len .Gaps}} gap(s)</summary>
 <table><thead><tr><th>series</th><th>run due</th><th>schedule</th></tr></thead><tbody>

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/exhibit-dev/exhibit/pkg/collector"
 	"github.com/exhibit-dev/exhibit/pkg/controls"
+	"github.com/exhibit-dev/exhibit/pkg/exceptions"
 	"github.com/exhibit-dev/exhibit/pkg/localfile"
 	"github.com/exhibit-dev/exhibit/pkg/schedule"
 	"github.com/exhibit-dev/exhibit/pkg/store"
@@ -42,6 +44,9 @@ type Config struct {
 	Collectors         []Collector          `yaml:"collectors" max:"1000"`
 	Thresholds         collector.Thresholds `yaml:"thresholds"`
 	Controls           Controls             `yaml:"controls"`
+	// AcceptedRisks is the path of the accepted-risks file (see package
+	// exceptions): read and validated at start, and again at every run.
+	AcceptedRisks string `yaml:"accepted_risks"`
 }
 
 // StoreOptions configure the store; all but Timeout apply to s3:// only.
@@ -123,7 +128,44 @@ func Load(path string, reg *collector.Registry) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
+	if cfg.AcceptedRisks != "" {
+		// Refused at start like any other configuration problem: a run
+		// must not begin with acceptances nobody could read.
+		if _, err := cfg.LoadAcceptedRisks(reg); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
 	return cfg, nil
+}
+
+// LoadAcceptedRisks reads and validates the accepted-risks file the
+// configuration names, against the checks reg's collectors declare. Every
+// problem is reported, each prefixed with accepted_risks and the file.
+// Without accepted_risks it returns an empty set.
+func (c *Config) LoadAcceptedRisks(reg *collector.Registry) (*exceptions.Set, error) {
+	if c.AcceptedRisks == "" {
+		return &exceptions.Set{}, nil
+	}
+	set, err := exceptions.Load(c.AcceptedRisks, Checks(reg))
+	if err != nil {
+		var out []error
+		for _, e := range unjoin(err) {
+			out = append(out, fmt.Errorf("accepted_risks: %w", e))
+		}
+		return nil, errors.Join(out...)
+	}
+	return set, nil
+}
+
+// Checks lists every check id the registry's collectors declare, sorted.
+func Checks(reg *collector.Registry) []string {
+	var out []string
+	for _, typ := range reg.Types() {
+		f, _ := reg.Lookup(typ)
+		out = append(out, f.Checks...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // Parse decodes YAML over the defaults and validates the result. Unknown and

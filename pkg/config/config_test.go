@@ -367,3 +367,47 @@ func FuzzParse(f *testing.F) {
 		require.NotEmpty(t, cfg.Collectors, "an accepted configuration collects something")
 	})
 }
+
+// accepted_risks names a file that Load reads and validates against the
+// checks the registry's collectors declare, every problem prefixed with the
+// setting and the file.
+func TestAcceptedRisksFile(t *testing.T) {
+	reg := collector.NewRegistry()
+	reg.Register(collector.Factory{Type: "aws.iam", Provider: "aws", Version: "1", Checks: []string{"aws.iam.root_mfa", "aws.iam.access_key_age"},
+		New: func(collector.Settings) (collector.Collector, error) { return nil, nil }})
+	dir := t.TempDir()
+	risks := filepath.Join(dir, "risks.yaml")
+	cfgPath := filepath.Join(dir, "exhibit.yaml")
+	require.NoError(t, os.WriteFile(cfgPath, []byte("sources:\n  aws:\n    regions: [us-east-1]\n    accounts: [{id: \"111122223333\"}]\n"+
+		"collectors:\n  - type: aws.iam\n    schedule: \"@daily\"\naccepted_risks: "+risks+"\n"), 0o600))
+
+	require.NoError(t, os.WriteFile(risks, []byte(`accepted_risks:
+  - {id: AR-1, check: aws.iam.*, resource: "arn:aws:iam::111122223333:*", owner: o, reason: r, until: 2027-01-31, approver: a, approved: 2026-12-01}
+`), 0o600))
+	cfg, err := Load(cfgPath, reg)
+	require.NoError(t, err)
+	require.Equal(t, risks, cfg.AcceptedRisks)
+	set, err := cfg.LoadAcceptedRisks(reg)
+	require.NoError(t, err)
+	require.Len(t, set.Entries, 1)
+
+	require.NoError(t, os.WriteFile(risks, []byte(`accepted_risks:
+  - {id: AR-1, check: aws.iam.nope, resource: "*", owner: o, reason: r, approver: a, approved: 2026-12-01}
+`), 0o600))
+	_, err = Load(cfgPath, reg)
+	require.Error(t, err)
+	lines := strings.Split(err.Error(), "\n")
+	require.Len(t, lines, 2, err.Error())
+	require.Equal(t, "config "+cfgPath+": accepted_risks: "+risks+": accepted_risks[0].until: required: an exception without an expiry date is refused", lines[0])
+	require.Equal(t, "accepted_risks: "+risks+`: accepted_risks[0].check: unknown check "aws.iam.nope" (line 2); exhibit controls lists the checks`, lines[1])
+
+	require.NoError(t, os.Remove(risks))
+	_, err = Load(cfgPath, reg)
+	require.ErrorContains(t, err, "accepted_risks: stat "+risks+": no such file or directory")
+
+	cfg.AcceptedRisks = ""
+	set, err = cfg.LoadAcceptedRisks(reg)
+	require.NoError(t, err)
+	require.Empty(t, set.Entries)
+	require.Equal(t, []string{"aws.iam.access_key_age", "aws.iam.root_mfa"}, Checks(reg))
+}

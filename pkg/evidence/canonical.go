@@ -167,11 +167,46 @@ func (s *Snapshot) Validate() error {
 				bad(fmt.Sprintf("findings[%d].controls", i), "malformed reference %q", c)
 			}
 		}
+		validAcceptance(bad, fmt.Sprintf("findings[%d]", i), f)
 	}
 	if s.KeyID != "" && !hexDigest.MatchString(s.KeyID) {
 		bad("key_id", "not a hex SHA-256: %q", s.KeyID)
 	}
 	return errors.Join(errs...)
+}
+
+// validAcceptance checks a finding's accepted risk: only a failing finding
+// carries one (an acceptance never sits on a pass, an error or a finding
+// that does not apply), never together with an expired one, with every
+// field set and dates as YYYY-MM-DD.
+func validAcceptance(bad func(field, format string, args ...any), p string, f Finding) {
+	if f.Accepted == nil && f.AcceptanceExpired == nil {
+		return
+	}
+	if f.Status != Fail {
+		bad(p, "an accepted risk on a finding that is %s, not fail; only failing findings carry one", f.Status)
+	}
+	if f.Accepted != nil && f.AcceptanceExpired != nil {
+		bad(p, "both accepted and acceptance_expired")
+	}
+	date := func(field, v string) {
+		if _, err := time.Parse(time.DateOnly, v); err != nil {
+			bad(p+"."+field, "want a date YYYY-MM-DD, got %q", v)
+		}
+	}
+	if a := f.Accepted; a != nil {
+		if a.ID == "" || a.Owner == "" || a.Reason == "" || a.Approver == "" {
+			bad(p+".accepted", "id, owner, reason and approver are required")
+		}
+		date("accepted.until", a.Until)
+		date("accepted.approved", a.Approved)
+	}
+	if e := f.AcceptanceExpired; e != nil {
+		if e.ID == "" || e.Owner == "" {
+			bad(p+".acceptance_expired", "id and owner are required")
+		}
+		date("acceptance_expired.until", e.Until)
+	}
 }
 
 func (s *Snapshot) normalize() {

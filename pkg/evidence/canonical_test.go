@@ -88,6 +88,75 @@ func TestValidateStatusNeedsErrors(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// An accepted risk is an optional part of a failing finding: absent, it
+// leaves the bytes as they were; present, it round-trips exactly; it is
+// refused on any finding that does not fail.
+func TestAcceptedRisksOnFindings(t *testing.T) {
+	plain, err := Encode(sample())
+	require.NoError(t, err)
+	require.NotContains(t, string(plain), "accepted")
+
+	s := sample()
+	s.Findings[0].Accepted = &Acceptance{ID: "AR-1", Owner: "platform", Reason: "break-glass <root>", Until: "2027-03-31", Approver: "ciso", Approved: "2026-11-01"}
+	b, err := Encode(s)
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"accepted":{"approved":"2026-11-01","approver":"ciso","id":"AR-1","owner":"platform","reason":"break-glass <root>","until":"2027-03-31"}`)
+	parsed, err := Parse(b)
+	require.NoError(t, err)
+	require.Equal(t, s.Findings[0].Accepted, parsed.Findings[0].Accepted)
+
+	s = sample()
+	s.Findings[0].AcceptanceExpired = &ExpiredAcceptance{ID: "AR-1", Owner: "platform", Until: "2026-01-31"}
+	b, err = Encode(s)
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"acceptance_expired":{"id":"AR-1","owner":"platform","until":"2026-01-31"}`)
+	_, err = Parse(b)
+	require.NoError(t, err)
+
+	bad := map[string]func(f *Finding){
+		"on a pass": func(f *Finding) {
+			f.Status = Pass
+			f.Accepted = &Acceptance{ID: "a", Owner: "o", Reason: "r", Until: "2027-01-01", Approver: "x", Approved: "2026-01-01"}
+		},
+		"expired on an error": func(f *Finding) {
+			f.Status = Error
+			f.AcceptanceExpired = &ExpiredAcceptance{ID: "a", Owner: "o", Until: "2026-01-01"}
+		},
+		"both": func(f *Finding) {
+			f.Accepted = &Acceptance{ID: "a", Owner: "o", Reason: "r", Until: "2027-01-01", Approver: "x", Approved: "2026-01-01"}
+			f.AcceptanceExpired = &ExpiredAcceptance{ID: "a", Owner: "o", Until: "2026-01-01"}
+		},
+		"not a date": func(f *Finding) {
+			f.Accepted = &Acceptance{ID: "a", Owner: "o", Reason: "r", Until: "2027-02-30", Approver: "x", Approved: "2026-01-01"}
+		},
+		"no approver": func(f *Finding) {
+			f.Accepted = &Acceptance{ID: "a", Owner: "o", Reason: "r", Until: "2027-01-01", Approved: "2026-01-01"}
+		},
+	}
+	want := map[string]string{
+		"on a pass": "an accepted risk on a finding that is pass, not fail", "expired on an error": "an accepted risk on a finding that is error, not fail",
+		"both": "both accepted and acceptance_expired", "not a date": `findings[0].accepted.until: want a date YYYY-MM-DD, got "2027-02-30"`,
+		"no approver": "approver are required",
+	}
+	for name, change := range bad {
+		t.Run(name, func(t *testing.T) {
+			s := sample()
+			change(&s.Findings[0])
+			_, err := Encode(s)
+			require.ErrorContains(t, err, want[name])
+		})
+	}
+	// Stored bytes with an acceptance on a pass are not evidence either.
+	s = sample()
+	s.Findings[0].Accepted = &Acceptance{ID: "a", Owner: "o", Reason: "r", Until: "2027-01-01", Approver: "x", Approved: "2026-01-01"}
+	b, err = Encode(s)
+	require.NoError(t, err)
+	_, err = Parse([]byte(strings.Replace(string(b), `"status":"fail"`, `"status":"pass"`, 1)))
+	require.ErrorContains(t, err, "an accepted risk on a finding that is pass, not fail")
+	_, err = Parse([]byte(strings.Replace(string(b), `"accepted":{`, `"accepted":null,"x":{`, 1)))
+	require.Error(t, err)
+}
+
 func TestSeriesName(t *testing.T) {
 	require.Equal(t, "aws.iam/111122223333", SeriesName("aws.iam", "111122223333"))
 	require.Equal(t, "okta.access/acme.okta.com", SeriesName("okta.access", "Acme.Okta.com"))
@@ -102,6 +171,11 @@ func FuzzParse(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(good)
+	withAcceptance := sample()
+	withAcceptance.Findings[0].Accepted = &Acceptance{ID: "AR-1", Owner: "o", Reason: "r", Until: "2027-01-01", Approver: "a", Approved: "2026-01-01"}
+	if b, err := Encode(withAcceptance); err == nil {
+		f.Add(b)
+	}
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"seq":1e400}`))
 	f.Add([]byte(`[1,2`))

@@ -127,6 +127,34 @@ type Finding struct {
 	Controls []string       `json:"controls"`
 	Reason   string         `json:"reason"`
 	Observed map[string]any `json:"observed,omitempty"`
+	// Accepted is the accepted risk (exception) that applied to this
+	// failing finding when the run took place. The status stays fail: an
+	// acceptance annotates a finding, it never changes or hides it.
+	Accepted *Acceptance `json:"accepted,omitempty"`
+	// AcceptanceExpired names an accepted risk that matched this failing
+	// finding but whose until date had passed at the run: the lapse is
+	// itself reported.
+	AcceptanceExpired *ExpiredAcceptance `json:"acceptance_expired,omitempty"`
+}
+
+// Acceptance is an accepted risk as it applied to one finding: who owns it,
+// why it is accepted, until when, and who approved it when. Dates are
+// YYYY-MM-DD (UTC days).
+type Acceptance struct {
+	ID       string `json:"id"`
+	Owner    string `json:"owner"`
+	Reason   string `json:"reason"`
+	Until    string `json:"until"`
+	Approver string `json:"approver"`
+	Approved string `json:"approved"`
+}
+
+// ExpiredAcceptance is an accepted risk that would have matched a failing
+// finding had its until date (YYYY-MM-DD) not passed.
+type ExpiredAcceptance struct {
+	ID    string `json:"id"`
+	Owner string `json:"owner"`
+	Until string `json:"until"`
 }
 
 // Call is the provenance of one HTTP request a collector made, so an auditor
