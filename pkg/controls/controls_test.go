@@ -79,9 +79,9 @@ var wantChecks = map[string][]string{
 
 	// aws.logging (issue 14): docs/controls.md's aws.logs.* and
 	// aws.vpc.flow_logs floors plus the issue's CC7.3 and 164.308 refs.
-	"aws.logs.retention":  {"soc2:CC7.2", "hipaa:164.312(b)", "hipaa:164.316(b)(2)(i)"},
-	"aws.logs.alarms": {"soc2:CC7.2", "soc2:CC7.3", "hipaa:164.312(b)", "hipaa:164.308(a)(1)(ii)(D)", "hipaa:164.308(a)(5)(ii)(C)", "hipaa:164.308(a)(6)(ii)"},
-	"aws.vpc.flow_logs":        {"soc2:CC7.2", "soc2:CC6.6", "hipaa:164.312(b)"},
+	"aws.logs.retention": {"soc2:CC7.2", "hipaa:164.312(b)", "hipaa:164.316(b)(2)(i)"},
+	"aws.logs.alarms":    {"soc2:CC7.2", "soc2:CC7.3", "hipaa:164.312(b)", "hipaa:164.308(a)(1)(ii)(D)", "hipaa:164.308(a)(5)(ii)(C)", "hipaa:164.308(a)(6)(ii)"},
+	"aws.vpc.flow_logs":  {"soc2:CC7.2", "soc2:CC6.6", "hipaa:164.312(b)"},
 }
 
 // wantCriteria is every criterion docs/controls.md names, with its R/A flag
