@@ -60,7 +60,7 @@ func TestDemoLeavesVerifiedEvidence(t *testing.T) {
 		}
 		require.NotZero(t, withID, "%s: calls carry the provider's request ids", key)
 	}
-	for _, typ := range []string{"aws.iam", "aws.s3", "aws.cloudtrail", "aws.dynamodb", "aws.kms", "aws.ebs", "aws.rds", "aws.backup", "github.pull_requests", "github.access", "github.vulnerabilities", "okta.access"} {
+	for _, typ := range []string{"aws.iam", "aws.s3", "aws.cloudtrail", "aws.dynamodb", "aws.kms", "aws.ebs", "aws.rds", "aws.backup", "aws.threat_detection", "github.pull_requests", "github.access", "github.vulnerabilities", "okta.access"} {
 		require.True(t, types[typ], "the demo covers %s", typ)
 	}
 
@@ -87,6 +87,10 @@ func TestDemoLeavesVerifiedEvidence(t *testing.T) {
 		{"aws.backup.job_failures", ":table/phi-claims", []string{"hipaa:164.308(a)(7)(ii)(A)", "soc2:A1.2", "soc2:CC7.5"}},
 		{"aws.backup.vault_lock", ":backup-vault:Default", []string{"hipaa:164.308(a)(7)(ii)(A)", "soc2:A1.2", "soc2:CC6.1"}},
 		{"aws.backup.restore_tested", "::111122223333:root", []string{"hipaa:164.308(a)(7)(ii)(B)", "hipaa:164.308(a)(7)(ii)(D)", "soc2:A1.3", "soc2:CC7.5"}},
+		{"aws.threat_detection.guardduty_enabled", "arn:aws:guardduty:eu-west-1:111122223333:detector", []string{"hipaa:164.308(a)(1)(ii)(D)", "hipaa:164.308(a)(5)(ii)(B)", "hipaa:164.312(b)", "soc2:CC6.8", "soc2:CC7.2"}},
+		{"aws.threat_detection.guardduty_findings", ":instance/i-0b2c3d4e5f6a70002", []string{"hipaa:164.308(a)(6)(ii)", "soc2:CC6.8", "soc2:CC7.2", "soc2:CC7.3", "soc2:CC7.4"}},
+		{"aws.threat_detection.securityhub_enabled", "arn:aws:securityhub:eu-west-1:111122223333:hub/default", []string{"hipaa:164.308(a)(1)(ii)(D)", "soc2:CC7.1", "soc2:CC7.2"}},
+		{"aws.threat_detection.config_recording", "arn:aws:config:eu-west-1:111122223333:configuration-recorder", []string{"hipaa:164.312(b)", "soc2:CC7.1", "soc2:CC8.1"}},
 		{"github.pr.approved", "#", []string{"hipaa:164.312(c)(1)", "soc2:CC8.1"}},
 		{"github.vulnerabilities.dependabot_sla", "acme/api/security/dependabot/1", []string{"hipaa:164.308(a)(1)(ii)(B)", "hipaa:164.308(a)(5)(ii)(B)", "soc2:CC6.8", "soc2:CC7.1"}},
 		{"github.vulnerabilities.code_scanning_sla", "acme/api/security/code-scanning/4", []string{"hipaa:164.308(a)(1)(ii)(B)", "hipaa:164.308(a)(5)(ii)(B)", "soc2:CC6.8", "soc2:CC7.1", "soc2:CC8.1"}},

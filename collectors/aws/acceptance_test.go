@@ -50,6 +50,10 @@ var plantedProblems = []string{
 	"aws.backup.job_failures arn:aws:dynamodb:us-east-1:111122223333:table/phi-claims",
 	"aws.backup.vault_lock arn:aws:backup:us-east-1:111122223333:backup-vault:Default",
 	"aws.backup.restore_tested arn:aws:iam::111122223333:root",
+	"aws.threat_detection.guardduty_enabled arn:aws:guardduty:eu-west-1:111122223333:detector",
+	"aws.threat_detection.guardduty_findings arn:aws:ec2:us-east-1:111122223333:instance/i-0b2c3d4e5f6a70002",
+	"aws.threat_detection.securityhub_enabled arn:aws:securityhub:eu-west-1:111122223333:hub/default",
+	"aws.threat_detection.config_recording arn:aws:config:eu-west-1:111122223333:configuration-recorder",
 }
 
 // TestDemoEstateAcceptance runs the three collectors over the demo estate:
@@ -62,7 +66,7 @@ func TestDemoEstateAcceptance(t *testing.T) {
 	for _, c := range []struct {
 		typ string
 		nf  newFunc
-	}{{"aws.iam", iamNew}, {"aws.s3", s3New}, {"aws.cloudtrail", trailNew}, {"aws.dynamodb", dynamoNew}, {"aws.kms", kmsNew}, {"aws.ebs", ebsNew}, {"aws.rds", rdsNew}, {"aws.backup", backupNew}} {
+	}{{"aws.iam", iamNew}, {"aws.s3", s3New}, {"aws.cloudtrail", trailNew}, {"aws.dynamodb", dynamoNew}, {"aws.kms", kmsNew}, {"aws.ebs", ebsNew}, {"aws.rds", rdsNew}, {"aws.backup", backupNew}, {"aws.threat_detection", threatNew}} {
 		out := runCollector(t, sim, c.typ, c.nf, nil)
 		require.Len(t, out.results, 2, c.typ)
 		for _, r := range out.results {
@@ -96,7 +100,7 @@ func TestDemoEstateAcceptance(t *testing.T) {
 // TestEvidenceHoldsNoSecrets checks that no credential reaches evidence.
 func TestEvidenceHoldsNoSecrets(t *testing.T) {
 	sim := awssim.NewAt(simNow)
-	for _, nf := range []newFunc{iamNew, s3New, trailNew, dynamoNew, kmsNew, ebsNew, rdsNew, backupNew} {
+	for _, nf := range []newFunc{iamNew, s3New, trailNew, dynamoNew, kmsNew, ebsNew, rdsNew, backupNew, threatNew} {
 		out := runCollector(t, sim, "aws.test", nf, nil)
 		b, err := json.Marshal(out.results)
 		require.NoError(t, err)

@@ -52,3 +52,11 @@ const (
 	checkBackupVaultLock     = "aws.backup.vault_lock"
 	checkBackupRestoreTested = "aws.backup.restore_tested"
 )
+
+// Threat detection check ids, as in the control catalog.
+const (
+	checkGuardDutyEnabled   = "aws.threat_detection.guardduty_enabled"
+	checkGuardDutyFindings  = "aws.threat_detection.guardduty_findings"
+	checkSecurityHubEnabled = "aws.threat_detection.securityhub_enabled"
+	checkConfigRecording    = "aws.threat_detection.config_recording"
+)

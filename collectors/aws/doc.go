@@ -1,7 +1,8 @@
 // Package awscollector reads audit evidence from AWS: IAM (aws.iam), S3
 // (aws.s3), CloudTrail (aws.cloudtrail), DynamoDB (aws.dynamodb), KMS
-// (aws.kms), EBS (aws.ebs), RDS (aws.rds) and AWS Backup (aws.backup),
-// across accounts and regions,
+// (aws.kms), EBS (aws.ebs), RDS (aws.rds), AWS Backup (aws.backup) and
+// threat detection — GuardDuty, Security Hub, AWS Config —
+// (aws.threat_detection), across accounts and regions,
 // with read-only calls made through the agent's recording HTTP client.
 //
 // Credentials come from the SDK's default chain. Each configured account
@@ -64,10 +65,22 @@
 //     (Vault Lock comes in the list), ListProtectedResources (last backup
 //     times, never recovery points per resource), ListBackupJobs and
 //     ListRestoreJobs filtered by creation time, ListRestoreTestingPlans.
+//   - aws.threat_detection: per region, GuardDuty ListDetectors, Security
+//     Hub DescribeHub (GetEnabledStandards where it is enabled) and AWS
+//     Config's four describe calls; per detector GetDetector,
+//     DescribeOrganizationConfiguration (answered only to the
+//     organization's GuardDuty administrator; a refusal is recorded) and
+//     ListFindings with server-side criteria — the account's own findings
+//     of severity 7 and above, not archived — then GetFindings for those
+//     ids, 50 a call. Findings are never all listed and filtered here.
+//     Settings without an ARN are named arn:…:guardduty:REGION:ACCOUNT:detector
+//     and arn:…:config:REGION:ACCOUNT:configuration-recorder; the hub is
+//     arn:…:securityhub:REGION:ACCOUNT:hub/default.
 //
 // With sources.aws.phi_tags set, aws.dynamodb and aws.kms also read tags
 // (tables; customer managed keys) to name the resources holding ePHI;
-// aws.ebs and aws.rds use the tags their listings already return, and
+// aws.ebs and aws.rds use the tags their listings already return,
+// aws.threat_detection the resource tags GuardDuty copies into a finding, and
 // aws.rds counts a snapshot of a tagged database as holding ePHI too;
 // aws.backup lists the tagged resources of the types AWS Backup protects
 // with one paginated Resource Groups Tagging API GetResources per region.

@@ -72,6 +72,12 @@ var wantChecks = map[string][]string{
 	"github.vulnerabilities.code_scanning_sla":    {"soc2:CC7.1", "soc2:CC6.8", "soc2:CC8.1", "hipaa:164.308(a)(5)(ii)(B)", "hipaa:164.308(a)(1)(ii)(B)"},
 	"github.vulnerabilities.secret_scanning_open": {"soc2:CC6.1", "soc2:CC7.1", "hipaa:164.308(a)(1)(ii)(B)"},
 	"github.vulnerabilities.alerts_enabled":       {"soc2:CC7.1", "soc2:CC6.8"},
+
+	// aws.threat_detection
+	"aws.threat_detection.guardduty_enabled":   {"soc2:CC7.2", "soc2:CC6.8", "hipaa:164.308(a)(1)(ii)(D)", "hipaa:164.308(a)(5)(ii)(B)", "hipaa:164.312(b)"},
+	"aws.threat_detection.guardduty_findings":  {"soc2:CC7.2", "soc2:CC7.3", "soc2:CC7.4", "soc2:CC6.8", "hipaa:164.308(a)(6)(ii)"},
+	"aws.threat_detection.securityhub_enabled": {"soc2:CC7.1", "soc2:CC7.2", "hipaa:164.308(a)(1)(ii)(D)"},
+	"aws.threat_detection.config_recording":    {"soc2:CC7.1", "soc2:CC8.1", "hipaa:164.312(b)"},
 }
 
 // wantCriteria is every criterion docs/controls.md names, with its R/A flag
