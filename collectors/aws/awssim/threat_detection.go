@@ -126,12 +126,14 @@ func (s *Sim) guardduty(c *call) int {
 		if len(ids) > 50 {
 			return c.guardDutyBadRequest("The request is rejected because the findingIds list has more than 50 items.")
 		}
+		byID := make(map[string]GuardDutyFinding, len(det.Findings))
+		for _, f := range det.Findings {
+			byID[f.ID] = f
+		}
 		findings := []map[string]any{}
 		for _, id := range ids {
-			for _, f := range det.Findings {
-				if f.ID == id {
-					findings = append(findings, guardDutyFinding(c.acct.ID, *det, f))
-				}
+			if f, ok := byID[fmt.Sprint(id)]; ok {
+				findings = append(findings, guardDutyFinding(c.acct.ID, *det, f))
 			}
 		}
 		return c.restJSON(map[string]any{"findings": findings})
