@@ -57,6 +57,10 @@ var plantedProblems = []string{
 	"aws.logs.retention arn:aws:logs:us-east-1:444455556666:log-group:staging-trail",
 	"aws.logs.alarms arn:aws:cloudwatch::111122223333:cis-alarm/root_usage",
 	"aws.vpc.flow_logs arn:aws:ec2:us-east-1:111122223333:vpc/vpc-0b2c3d4e5f6a70002",
+	"aws.guardduty.enabled arn:aws:guardduty:eu-west-1:111122223333:detector",
+	"aws.guardduty.high_findings arn:aws:ec2:us-east-1:111122223333:instance/i-0b2c3d4e5f6a70002",
+	"aws.securityhub.enabled arn:aws:securityhub:eu-west-1:111122223333:hub/default",
+	"aws.config.recording arn:aws:config:eu-west-1:111122223333:configuration-recorder",
 }
 
 // TestDemoEstateAcceptance runs the collectors over the demo estate: each
@@ -70,7 +74,7 @@ func TestDemoEstateAcceptance(t *testing.T) {
 	for _, c := range []struct {
 		typ string
 		nf  newFunc
-	}{{"aws.iam", iamNew}, {"aws.s3", s3New}, {"aws.cloudtrail", trailNew}, {"aws.dynamodb", dynamoNew}, {"aws.kms", kmsNew}, {"aws.ebs", ebsNew}, {"aws.rds", rdsNew}, {"aws.backup", backupNew}, {"aws.network", networkNew}, {"aws.logging", loggingNew}} {
+	}{{"aws.iam", iamNew}, {"aws.s3", s3New}, {"aws.cloudtrail", trailNew}, {"aws.dynamodb", dynamoNew}, {"aws.kms", kmsNew}, {"aws.ebs", ebsNew}, {"aws.rds", rdsNew}, {"aws.backup", backupNew}, {"aws.network", networkNew}, {"aws.logging", loggingNew}, {"aws.threat_detection", threatNew}} {
 		out := runCollector(t, sim, c.typ, c.nf, nil)
 		require.Len(t, out.results, 2, c.typ)
 		for _, r := range out.results {
@@ -110,7 +114,7 @@ func TestDemoEstateAcceptance(t *testing.T) {
 // TestEvidenceHoldsNoSecrets checks that no credential reaches evidence.
 func TestEvidenceHoldsNoSecrets(t *testing.T) {
 	sim := awssim.NewAt(simNow)
-	for _, nf := range []newFunc{iamNew, s3New, trailNew, dynamoNew, kmsNew, ebsNew, rdsNew, backupNew, networkNew, loggingNew} {
+	for _, nf := range []newFunc{iamNew, s3New, trailNew, dynamoNew, kmsNew, ebsNew, rdsNew, backupNew, networkNew, loggingNew, threatNew} {
 		out := runCollector(t, sim, "aws.test", nf, nil)
 		b, err := json.Marshal(out.results)
 		require.NoError(t, err)

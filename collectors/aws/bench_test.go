@@ -222,3 +222,38 @@ func BenchmarkLogging(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkThreatDetection reports the GuardDuty calls per finding as the
+// unarchived high findings grow (GuardDuty pages finding ids 50 at a time
+// and GetFindings takes 50, so about 2/50 of a call per finding, plus a
+// fixed few per region), beside as many archived and low findings that
+// GuardDuty's own criteria keep from costing anything, and the fixed
+// Security Hub and Config calls per region.
+func BenchmarkThreatDetection(b *testing.B) {
+	for _, n := range []int{10, 500, 5000} {
+		b.Run(fmt.Sprintf("findings=%d", n), func(b *testing.B) {
+			sim := awssim.NewAt(simNow)
+			sim.PageSize = 1000
+			d := &sim.Accounts[prod].GuardDuty[0]
+			d.Findings = nil
+			for i := range n {
+				d.Findings = append(d.Findings,
+					awssim.GuardDutyFinding{ID: fmt.Sprintf("a%031d", i), Type: "UnauthorizedAccess:EC2/SSHBruteForce", Title: "t", Severity: 8,
+						Created: simNow.AddDate(0, 0, -(i % 60)), Updated: simNow, InstanceID: fmt.Sprintf("i-%017d", i)},
+					awssim.GuardDutyFinding{ID: fmt.Sprintf("b%031d", i), Type: "Recon:EC2/PortProbeUnprotectedPort", Title: "t", Severity: 2,
+						Created: simNow.AddDate(0, 0, -40), Updated: simNow, InstanceID: fmt.Sprintf("i-%017d", i)},
+					awssim.GuardDutyFinding{ID: fmt.Sprintf("c%031d", i), Type: "Trojan:EC2/DNSDataExfiltration", Title: "t", Severity: 8, Archived: true,
+						Created: simNow.AddDate(0, 0, -40), Updated: simNow, InstanceID: fmt.Sprintf("i-%017d", i)})
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				runCollector(b, sim, "aws.threat_detection", threatNew, nil)
+			}
+			runs := float64(b.N)
+			b.ReportMetric(float64(sim.Count(prod, "guardduty", ""))/runs/float64(n), "guardduty-calls/finding")
+			b.ReportMetric(float64(sim.Count(prod, "guardduty", "ListFindings"))/runs, "list-findings/op")
+			b.ReportMetric(float64(sim.Count(prod, "guardduty", "GetFindings"))/runs, "get-findings/op")
+			b.ReportMetric(float64(sim.Count(prod, "securityhub", "")+sim.Count(prod, "config", ""))/runs/2, "hub+config-calls/region")
+		})
+	}
+}

@@ -65,3 +65,11 @@ const (
 	checkLogMetricAlarms = "aws.logs.alarms"
 	checkVPCFlowLogs     = "aws.vpc.flow_logs"
 )
+
+// Threat detection check ids, as in the control catalog.
+const (
+	checkGuardDutyEnabled   = "aws.guardduty.enabled"
+	checkGuardDutyFindings  = "aws.guardduty.high_findings"
+	checkSecurityHubEnabled = "aws.securityhub.enabled"
+	checkConfigRecording    = "aws.config.recording"
+)

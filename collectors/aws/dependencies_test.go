@@ -28,6 +28,7 @@ var simService = map[string]string{
 	"CloudWatch Logs": "logs", "Organizations": "organizations", "EC2": "ec2",
 	"DynamoDB": "dynamodb", "KMS": "kms", "RDS": "rds", "Backup": "backup", "Resource Groups Tagging API": "tagging",
 	"CloudWatch": "monitoring",
+	"GuardDuty":  "guardduty", "SecurityHub": "securityhub", "Config Service": "config",
 }
 
 var (
@@ -89,7 +90,27 @@ var (
 	inAlarms          = input{"CloudWatch", "DescribeAlarms"}
 	inVPCs            = input{"EC2", "DescribeVpcs"}
 	inFlowLogs        = input{"EC2", "DescribeFlowLogs"}
+	inListDetectors   = input{"GuardDuty", "ListDetectors"}
+	inGetDetector     = input{"GuardDuty", "GetDetector"}
+	inGDOrgConfig     = input{"GuardDuty", "DescribeOrganizationConfiguration"}
+	inListFindings    = input{"GuardDuty", "ListFindings"}
+	inGetFindings     = input{"GuardDuty", "GetFindings"}
+	inDescribeHub     = input{"SecurityHub", "DescribeHub"}
+	inStandards       = input{"SecurityHub", "GetEnabledStandards"}
+	inRecorders       = input{"Config Service", "DescribeConfigurationRecorders"}
+	inRecorderStatus  = input{"Config Service", "DescribeConfigurationRecorderStatus"}
+	inChannels        = input{"Config Service", "DescribeDeliveryChannels"}
+	inChannelStatus   = input{"Config Service", "DescribeDeliveryChannelStatus"}
 )
+
+// onlyUSEast1 reads the region where production's GuardDuty detector and
+// compliant AWS Config are, so an input's failure is all that decides.
+func onlyUSEast1(_ *awssim.Sim, src *collector.AWSSource) { src.Regions = []string{"us-east-1"} }
+
+// threatDeps is what every threat detection check reads before its own.
+func threatDeps(own ...dependency) []dependency {
+	return append([]dependency{{in: inDescribeRegions, edit: allRegions, reason: "regions could not be listed"}}, own...)
+}
 
 // ebsDeps is what every EBS check reads: its own listing in each region,
 // and the regions.
@@ -328,6 +349,21 @@ var checkDependencies = map[string][]dependency{
 		{in: inFlowLogs, reason: "flow logs could not be read"},
 		{in: inDescribeRegions, edit: allRegions, reason: "regions could not be listed"},
 	},
+
+	// aws.threat_detection
+	checkGuardDutyEnabled: threatDeps(
+		dependency{in: inListDetectors, reason: "GuardDuty detectors of region"},
+		dependency{in: inGetDetector, edit: onlyUSEast1, reason: "could not be read"}),
+	checkGuardDutyFindings: threatDeps(
+		dependency{in: inListDetectors, reason: "GuardDuty detectors of region"},
+		dependency{in: inListFindings, edit: onlyUSEast1, reason: "could not be listed"},
+		dependency{in: inGetFindings, edit: onlyUSEast1, reason: "could not be read"}),
+	checkSecurityHubEnabled: threatDeps(dependency{in: inDescribeHub, reason: "could not be read"}),
+	checkConfigRecording: threatDeps(
+		dependency{in: inRecorders, edit: onlyUSEast1, reason: "describe configuration recorders"},
+		dependency{in: inRecorderStatus, edit: onlyUSEast1, reason: "describe configuration recorder status"},
+		dependency{in: inChannels, edit: onlyUSEast1, reason: "describe delivery channels"},
+		dependency{in: inChannelStatus, edit: onlyUSEast1, reason: "describe delivery channel status"}),
 }
 
 // undecisive are the inputs a collector reads that decide no verdict,
@@ -347,6 +383,10 @@ var undecisive = map[string]map[input]string{
 	"aws.backup": {inRestoreTesting: "restore testing plans are recorded; the restore jobs they start are what restore_tested judges"},
 
 	"aws.logging": {inLogGroupTags: "tags say whether a log group holds ePHI, a note beside the verdict; untagged groups are checked the same"},
+	"aws.threat_detection": {
+		inGDOrgConfig: "only the organization's GuardDuty administrator may read it; a refusal is recorded beside the verdict",
+		inStandards:   "the enabled standards are recorded beside the verdict; DescribeHub answering decides whether the hub is enabled",
+	},
 }
 
 // scopeInputs fail a whole scope: nothing in it is observed or judged.
@@ -359,7 +399,7 @@ var scopeInputs = []dependency{
 	}},
 }
 
-var newFuncs = map[string]newFunc{"aws.iam": iamNew, "aws.s3": s3New, "aws.cloudtrail": trailNew, "aws.dynamodb": dynamoNew, "aws.kms": kmsNew, "aws.ebs": ebsNew, "aws.rds": rdsNew, "aws.backup": backupNew, "aws.network": networkNew, "aws.logging": loggingNew}
+var newFuncs = map[string]newFunc{"aws.iam": iamNew, "aws.s3": s3New, "aws.cloudtrail": trailNew, "aws.dynamodb": dynamoNew, "aws.kms": kmsNew, "aws.ebs": ebsNew, "aws.rds": rdsNew, "aws.backup": backupNew, "aws.network": networkNew, "aws.logging": loggingNew, "aws.threat_detection": threatNew}
 
 // failedRun is a collector's outcome over every scope, scope discovery
 // allowed to fail.

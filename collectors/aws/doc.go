@@ -75,12 +75,24 @@
 //     a filter matches a CIS pattern, CloudWatch DescribeAlarms (RPC v2
 //     CBOR); then DescribeVpcs and, where there are VPCs, DescribeFlowLogs
 //     for the whole region. The CIS verdicts are judged per account across
-//     regions, on the account's root ARN.
+//     regions, each event on arn:…:cloudwatch::ACCOUNT:cis-alarm/EVENT.
+//   - aws.threat_detection: per region, GuardDuty ListDetectors, Security
+//     Hub DescribeHub (GetEnabledStandards where it is enabled) and AWS
+//     Config's four describe calls; per detector GetDetector,
+//     DescribeOrganizationConfiguration (answered only to the
+//     organization's GuardDuty administrator; a refusal is recorded) and
+//     ListFindings with server-side criteria — the account's own findings
+//     of severity 7 and above, not archived — then GetFindings for those
+//     ids, 50 a call. Findings are never all listed and filtered here.
+//     Settings without an ARN are named arn:…:guardduty:REGION:ACCOUNT:detector
+//     and arn:…:config:REGION:ACCOUNT:configuration-recorder; the hub is
+//     arn:…:securityhub:REGION:ACCOUNT:hub/default.
 //
 // With sources.aws.phi_tags set, aws.dynamodb and aws.kms also read tags
 // (tables; customer managed keys) to name the resources holding ePHI;
 // aws.ebs, aws.rds and aws.network use the tags their listings already
-// return, and
+// return, aws.threat_detection the resource tags GuardDuty copies into a
+// finding, and
 // aws.rds counts a snapshot of a tagged database as holding ePHI too;
 // aws.backup lists the tagged resources of the types AWS Backup protects
 // with one paginated Resource Groups Tagging API GetResources per region;

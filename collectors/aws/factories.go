@@ -214,9 +214,33 @@ var Logging = collector.Factory{
 	New:    func(s collector.Settings) (collector.Collector, error) { return newLogging(s, defaultTuning()) },
 }
 
+// ThreatDetection is the aws.threat_detection collector factory.
+var ThreatDetection = collector.Factory{
+	Type:        "aws.threat_detection",
+	Version:     version,
+	Provider:    "aws",
+	Description: "GuardDuty enabled (and auto-enabled for organization members) with no high or critical finding left unarchived past the threshold, Security Hub enabled with its standards, AWS Config recording everything with a healthy delivery channel, in every region",
+	Permissions: append([]string{
+		"ec2:DescribeRegions",
+		"guardduty:ListDetectors",
+		"guardduty:GetDetector",
+		"guardduty:DescribeOrganizationConfiguration",
+		"guardduty:ListFindings",
+		"guardduty:GetFindings",
+		"securityhub:DescribeHub",
+		"securityhub:GetEnabledStandards",
+		"config:DescribeConfigurationRecorders",
+		"config:DescribeConfigurationRecorderStatus",
+		"config:DescribeDeliveryChannels",
+		"config:DescribeDeliveryChannelStatus",
+	}, commonPermissions...),
+	Checks: []string{checkGuardDutyEnabled, checkGuardDutyFindings, checkSecurityHubEnabled, checkConfigRecording},
+	New:    func(s collector.Settings) (collector.Collector, error) { return newThreatDetection(s, defaultTuning()) },
+}
+
 // Factories returns the AWS collector factories.
 func Factories() []collector.Factory {
-	return []collector.Factory{IAM, S3, CloudTrail, DynamoDB, KMS, EBS, RDS, Backup, Network, Logging}
+	return []collector.Factory{IAM, S3, CloudTrail, DynamoDB, KMS, EBS, RDS, Backup, Network, Logging, ThreatDetection}
 }
 
 func finding(check, resource string, status evidence.Result, reason string, observed map[string]any) evidence.Finding {

@@ -19,6 +19,9 @@ var servicePrefixes = map[string]string{
 	"CloudWatch":      "cloudwatch",
 	// The Resource Groups Tagging API's actions are tag:*.
 	"Resource Groups Tagging API": "tag",
+	"GuardDuty":                   "guardduty",
+	"SecurityHub":                 "securityhub",
+	"Config Service":              "config",
 }
 
 // actionNames are the operations whose IAM action is not named after them.

@@ -240,6 +240,7 @@ func (s *session) thresholds() collector.Thresholds {
 	set(&t.RDSBackupRetentionDays, d.RDSBackupRetentionDays)
 	set(&t.BackupMaxAgeHours, d.BackupMaxAgeHours)
 	set(&t.RestoreTestLookbackDays, d.RestoreTestLookbackDays)
+	set(&t.GuardDutyFindingMaxAgeDays, d.GuardDutyFindingMaxAgeDays)
 	return t
 }
 

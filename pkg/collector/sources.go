@@ -118,6 +118,9 @@ type Thresholds struct {
 	// RestoreTestLookbackDays is how far back a restore job proves a
 	// restore was tested.
 	RestoreTestLookbackDays int `yaml:"restore_test_lookback_days"`
+	// GuardDutyFindingMaxAgeDays is how long a high or critical GuardDuty
+	// finding may stay unarchived.
+	GuardDutyFindingMaxAgeDays int `yaml:"guardduty_finding_max_age_days"`
 	// VulnSLACriticalDays, VulnSLAHighDays and VulnSLAMediumDays are how
 	// long a Dependabot or code-scanning alert of that severity may stay
 	// open. Low-severity alerts are recorded, not judged.
@@ -129,19 +132,20 @@ type Thresholds struct {
 // DefaultThresholds are the values controls.md sets.
 func DefaultThresholds() Thresholds {
 	return Thresholds{
-		AccessKeyMaxAgeDays:     90,
-		CredentialUnusedDays:    90,
-		LogRetentionDays:        2190,
-		SessionIdleMaxMinutes:   30,
-		RequiredApprovals:       1,
-		UserInactiveDays:        90,
-		TrailDeliveryMaxHours:   24,
-		RDSBackupRetentionDays:  7,
-		BackupMaxAgeHours:       26,
-		RestoreTestLookbackDays: 365,
-		VulnSLACriticalDays:     15,
-		VulnSLAHighDays:         30,
-		VulnSLAMediumDays:       90,
+		AccessKeyMaxAgeDays:        90,
+		CredentialUnusedDays:       90,
+		LogRetentionDays:           2190,
+		SessionIdleMaxMinutes:      30,
+		RequiredApprovals:          1,
+		UserInactiveDays:           90,
+		TrailDeliveryMaxHours:      24,
+		RDSBackupRetentionDays:     7,
+		BackupMaxAgeHours:          26,
+		RestoreTestLookbackDays:    365,
+		GuardDutyFindingMaxAgeDays: 30,
+		VulnSLACriticalDays:        15,
+		VulnSLAHighDays:            30,
+		VulnSLAMediumDays:          90,
 	}
 }
 
@@ -169,6 +173,7 @@ func (t Thresholds) Validate() error {
 	pos("rds_backup_retention_days", t.RDSBackupRetentionDays)
 	pos("backup_max_age_hours", t.BackupMaxAgeHours)
 	pos("restore_test_lookback_days", t.RestoreTestLookbackDays)
+	pos("guardduty_finding_max_age_days", t.GuardDutyFindingMaxAgeDays)
 	pos("vuln_sla_critical_days", t.VulnSLACriticalDays)
 	pos("vuln_sla_high_days", t.VulnSLAHighDays)
 	pos("vuln_sla_medium_days", t.VulnSLAMediumDays)

@@ -82,6 +82,12 @@ var wantChecks = map[string][]string{
 	"aws.logs.retention": {"soc2:CC7.2", "hipaa:164.312(b)", "hipaa:164.316(b)(2)(i)"},
 	"aws.logs.alarms":    {"soc2:CC7.2", "soc2:CC7.3", "hipaa:164.312(b)", "hipaa:164.308(a)(1)(ii)(D)", "hipaa:164.308(a)(5)(ii)(C)", "hipaa:164.308(a)(6)(ii)"},
 	"aws.vpc.flow_logs":  {"soc2:CC7.2", "soc2:CC6.6", "hipaa:164.312(b)"},
+
+	// aws.threat_detection
+	"aws.guardduty.enabled":       {"soc2:CC7.2", "soc2:CC6.8", "hipaa:164.308(a)(1)(ii)(D)", "hipaa:164.308(a)(5)(ii)(B)", "hipaa:164.312(b)"},
+	"aws.guardduty.high_findings": {"soc2:CC7.2", "soc2:CC7.3", "soc2:CC7.4", "soc2:CC6.8", "hipaa:164.308(a)(6)(ii)"},
+	"aws.securityhub.enabled":     {"soc2:CC7.1", "soc2:CC7.2", "hipaa:164.308(a)(1)(ii)(D)"},
+	"aws.config.recording":        {"soc2:CC7.1", "soc2:CC8.1", "hipaa:164.312(b)"},
 }
 
 // wantCriteria is every criterion docs/controls.md names, with its R/A flag

@@ -90,6 +90,16 @@ func New() *Sim { return NewAt(time.Now().UTC()) }
 //     (legacy-batch) has no flow log, beside vpc-0a1b2c3d4e5f60001's.
 //     Staging: its trail's log group staging-trail keeps 30 days (as for
 //     CloudTrail above), with all five CIS filters and alarms.
+//   - Threat detection, production: GuardDuty off in eu-west-1 (no
+//     detector); in us-east-1 the unarchived HIGH finding
+//     UnauthorizedAccess:EC2/SSHBruteForce on instance i-0b2c3d4e5f6a70002,
+//     90 days old — beside a 2-day-old HIGH finding (within the 30-day
+//     threshold), an archived 120-day-old HIGH one and a 60-day-old LOW
+//     one (neither listed: the collector asks GuardDuty for unarchived
+//     findings of severity 7 and above); Security Hub not enabled in
+//     eu-west-1 (enabled in us-east-1 with two standards); the AWS Config
+//     recorder in eu-west-1 stopped (recording in us-east-1). Staging's
+//     threat detection is compliant in both regions.
 func NewAt(now time.Time) *Sim {
 	const (
 		appDataKey       = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -293,6 +303,35 @@ func NewAt(now time.Time) *Sim {
 		// Tagged, but not a type AWS Backup protects: not asked for.
 		{ARN: appDataKey, Region: "us-east-1", Tags: phi},
 	}
+	prod.GuardDuty = []GuardDutyDetector{{
+		ID: "6ab8c1d2e3f4a5b6c7d8e9f0a1b2c3d4", Region: "us-east-1", Created: ago(700), OrgAutoEnable: "ALL",
+		Features: []GuardDutyFeature{{"CLOUD_TRAIL", "ENABLED"}, {"DNS_LOGS", "ENABLED"}, {"FLOW_LOGS", "ENABLED"}, {"S3_DATA_EVENTS", "ENABLED"}, {"EKS_AUDIT_LOGS", "DISABLED"}},
+		Findings: []GuardDutyFinding{
+			{ID: "1ac8f0e2b3d4c5a6978812345678abcd", Type: "UnauthorizedAccess:EC2/SSHBruteForce", Title: "i-0b2c3d4e5f6a70002 is performing SSH brute force attacks against 203.0.113.25",
+				Severity: 8, Created: ago(90), Updated: ago(1), InstanceID: "i-0b2c3d4e5f6a70002",
+				ResourceTags: map[string]string{"Name": "legacy-batch"}},
+			{ID: "2bd9a1f3c4e5d6b7a8c923456789bcde", Type: "Backdoor:EC2/C&CActivity.B!DNS", Title: "Command and control server domain name queried by EC2 instance i-0a1b2c3d4e5f60001",
+				Severity: 8, Created: ago(2), Updated: ago(1), InstanceID: "i-0a1b2c3d4e5f60001",
+				ResourceTags: map[string]string{"Name": "patients-db", "data-classification": "phi"}},
+			// Archived, and low severity: not listed.
+			{ID: "3ceab2a4d5f6e7c8b9da34567890cdef", Type: "CryptoCurrency:EC2/BitcoinTool.B!DNS", Title: "EC2 instance i-0b2c3d4e5f6a70002 is querying a domain name associated with Bitcoin",
+				Severity: 8, Created: ago(120), Updated: ago(100), Archived: true, InstanceID: "i-0b2c3d4e5f6a70002"},
+			{ID: "4dfbc3b5e6a7f8d9cae145678901def0", Type: "Recon:EC2/PortProbeUnprotectedPort", Title: "Unprotected port on EC2 instance i-0a1b2c3d4e5f60001 is being probed",
+				Severity: 2, Created: ago(60), Updated: ago(3), InstanceID: "i-0a1b2c3d4e5f60001"},
+		},
+	}}
+	prod.SecurityHubs = []SecurityHub{{Region: "us-east-1", Subscribed: ago(650), Standards: []string{
+		"arn:aws:securityhub:us-east-1::standards/aws-foundational-security-best-practices/v/1.0.0",
+		"arn:aws:securityhub:::ruleset/cis-aws-foundations-benchmark/v/1.2.0",
+	}}}
+	prod.Config = []ConfigRegion{
+		{Region: "us-east-1",
+			Recorder: &ConfigRecorder{Name: "default", AllSupported: true, IncludeGlobal: true, Recording: true, LastStatus: "Success", LastStart: ago(700)},
+			Channel:  &DeliveryChannel{Name: "default", Bucket: "acme-config-logs", LastStatus: "Success", LastAttempt: now.Add(-3 * time.Hour), LastSuccess: now.Add(-3 * time.Hour)}},
+		{Region: "eu-west-1",
+			Recorder: &ConfigRecorder{Name: "default", AllSupported: true, LastStatus: "Success", LastStart: ago(500), LastStop: ago(45)},
+			Channel:  &DeliveryChannel{Name: "default", Bucket: "acme-config-logs", LastStatus: "Success", LastAttempt: ago(45), LastSuccess: ago(45)}},
+	}
 	staging := &Account{
 		ID: Staging, Name: "staging", ExternalID: StagingExternalID, Regions: regions,
 		Root: Root{MFA: false, AccessKey: true},
@@ -362,6 +401,20 @@ func NewAt(now time.Time) *Sim {
 			CreatedARN: "arn:aws:dynamodb:eu-west-1:444455556666:table/staging-orders-restore-test", ResourceType: "DynamoDB", Status: "COMPLETED",
 			Created: ago(30), Completed: ago(30).Add(25 * time.Minute), TestingPlan: "arn:aws:backup:eu-west-1:444455556666:restore-testing-plan:staging-monthly-restore-test"}},
 		TestingPlans: []RestoreTestingPlan{{Name: "staging-monthly-restore-test", Region: "eu-west-1", Schedule: "cron(0 1 1 * ? *)", Created: ago(200), LastRun: ago(30)}},
+	}
+	staging.GuardDuty = []GuardDutyDetector{
+		{ID: "7bc9d2e3f4a5b6c7d8e9f0a1b2c3d4e5", Region: "us-east-1", Created: ago(300), Features: []GuardDutyFeature{{"CLOUD_TRAIL", "ENABLED"}, {"DNS_LOGS", "ENABLED"}, {"FLOW_LOGS", "ENABLED"}}},
+		{ID: "8cdae3f4a5b6c7d8e9f0a1b2c3d4e5f6", Region: "eu-west-1", Created: ago(300), Features: []GuardDutyFeature{{"CLOUD_TRAIL", "ENABLED"}, {"DNS_LOGS", "ENABLED"}, {"FLOW_LOGS", "ENABLED"}},
+			Findings: []GuardDutyFinding{{ID: "5eacd4c6f7b8a9e0dbf256789012ef01", Type: "Recon:EC2/PortProbeUnprotectedPort", Title: "Unprotected port on EC2 instance i-0d4e5f6a7b8c90004 is being probed",
+				Severity: 2, Created: ago(40), Updated: ago(2), InstanceID: "i-0d4e5f6a7b8c90004"}}},
+	}
+	stagingStandards := []string{"arn:aws:securityhub:%s::standards/aws-foundational-security-best-practices/v/1.0.0"}
+	for _, r := range []string{"us-east-1", "eu-west-1"} {
+		staging.SecurityHubs = append(staging.SecurityHubs, SecurityHub{Region: r, Subscribed: ago(300), Standards: []string{fmt.Sprintf(stagingStandards[0], r)}})
+		staging.Config = append(staging.Config, ConfigRegion{Region: r,
+			// Global resource types (IAM) are recorded once, in us-east-1.
+			Recorder: &ConfigRecorder{Name: "default", AllSupported: true, IncludeGlobal: r == "us-east-1", Recording: true, LastStatus: "Success", LastStart: ago(300)},
+			Channel:  &DeliveryChannel{Name: "default", Bucket: "staging-config-logs", LastStatus: "Success", LastAttempt: now.Add(-5 * time.Hour), LastSuccess: now.Add(-5 * time.Hour)}})
 	}
 	return &Sim{
 		Now: now, Home: Production, PageSize: 100,

@@ -44,6 +44,11 @@ type Account struct {
 	Alarms        []Alarm
 	VPCs          []VPC
 	FlowLogs      []FlowLog
+	// GuardDuty, SecurityHubs and Config are the threat detection services,
+	// per region.
+	GuardDuty    []GuardDutyDetector
+	SecurityHubs []SecurityHub
+	Config       []ConfigRegion
 }
 
 // Region is an account's view of one region.
@@ -440,4 +445,81 @@ type FlowLog struct {
 	Destination            string // log group name or bucket ARN
 	DeliverError           string // deliverLogsErrorMessage; "" delivers
 	Created                time.Time
+}
+
+// GuardDutyDetector is a GuardDuty detector in one region, with the
+// findings it holds.
+type GuardDutyDetector struct {
+	ID, Region string
+	// Disabled is the detector suspended (status DISABLED).
+	Disabled bool
+	Created  time.Time
+	Features []GuardDutyFeature
+	// OrgAutoEnable is what DescribeOrganizationConfiguration answers to
+	// the organization's GuardDuty administrator: NEW, ALL or NONE; ""
+	// means the account is not the administrator, which GuardDuty refuses
+	// with BadRequestException.
+	OrgAutoEnable string
+	Findings      []GuardDutyFinding
+}
+
+// GuardDutyFeature is one detector feature (CLOUD_TRAIL, S3_DATA_EVENTS,
+// EKS_AUDIT_LOGS, RUNTIME_MONITORING, …) and its status.
+type GuardDutyFeature struct{ Name, Status string }
+
+// GuardDutyFinding is one GuardDuty finding. The resource is an EC2
+// instance (InstanceID), an IAM user's access key (AccessKeyUser) or an S3
+// bucket (Bucket); none of them is a finding about the account.
+type GuardDutyFinding struct {
+	ID, Type, Title  string
+	Severity         float64
+	Created, Updated time.Time
+	Archived         bool
+	InstanceID       string
+	AccessKeyUser    string
+	Bucket           string
+	// ResourceTags are the instance's or bucket's tags, as GuardDuty
+	// copies them into the finding.
+	ResourceTags map[string]string
+}
+
+// SecurityHub is Security Hub enabled in one region; a region not listed
+// has no hub.
+type SecurityHub struct {
+	Region     string
+	Subscribed time.Time
+	// Standards are the enabled standards' ARNs.
+	Standards []string
+}
+
+// ConfigRegion is AWS Config in one region: its recorder and delivery
+// channel, each nil when there is none.
+type ConfigRegion struct {
+	Region   string
+	Recorder *ConfigRecorder
+	Channel  *DeliveryChannel
+}
+
+// ConfigRecorder is a configuration recorder with its status.
+type ConfigRecorder struct {
+	Name                        string
+	AllSupported, IncludeGlobal bool
+	ResourceTypes               []string
+	Recording                   bool
+	// LastStatus is Pending, Success or Failure.
+	LastStatus          string
+	LastStart, LastStop time.Time
+	LastErrorCode       string
+	LastErrorMessage    string
+}
+
+// DeliveryChannel is a delivery channel with the status of its last
+// configuration history delivery.
+type DeliveryChannel struct {
+	Name, Bucket, SNSTopic string
+	// LastStatus is Success, Failure or Not_Applicable.
+	LastStatus               string
+	LastErrorCode            string
+	LastErrorMessage         string
+	LastAttempt, LastSuccess time.Time
 }

@@ -58,6 +58,11 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.op = s3Operation(r)
 	case c.service == "backup":
 		c.op, _ = backupOperation(r)
+	case c.service == "guardduty" || c.service == "securityhub":
+		// REST-JSON without X-Amz-Target: the method and path name the
+		// operation, the body (if any) is its JSON input.
+		c.op, _ = restJSONOperation(c.service, r)
+		_ = json.Unmarshal(body, &c.json)
 	case c.service == "tagging":
 		c.op = taggingOperation(r)
 		c.json = decodeCBOR(body)
@@ -122,6 +127,12 @@ func (s *Sim) serve(c *call) int {
 		return s.tagging(c)
 	case "monitoring":
 		return s.monitoring(c)
+	case "guardduty":
+		return s.guardduty(c)
+	case "securityhub":
+		return s.securityhub(c)
+	case "config":
+		return s.config(c)
 	}
 	return c.fail(400, "UnknownService", "service "+c.service+" is not simulated")
 }
@@ -157,11 +168,22 @@ func (s *Sim) fault(c *call) bool {
 			code = "ThrottledException"
 		case "monitoring":
 			code = "Throttling"
+		case "config":
+			code = "ThrottlingException"
+		case "guardduty":
+			code = "TooManyRequestsException"
+		case "securityhub":
+			// Security Hub throttles with LimitExceededException, 429.
+			code = "LimitExceededException"
 		}
-		c.status = c.fail(400, code, "Rate exceeded")
-		if c.service == "s3" {
-			c.status = 503
+		status := 400
+		switch c.service {
+		case "s3":
+			status = 503
+		case "guardduty", "securityhub":
+			status = 429
 		}
+		c.status = c.fail(status, code, "Rate exceeded")
 		return true
 	case deny && denyStatus >= 500:
 		// S3 names its internal error differently from the other services.
@@ -180,6 +202,12 @@ func (s *Sim) fault(c *call) bool {
 		}
 		if c.service == "tagging" {
 			code, msg = "InternalServiceException", "The request processing failed because of an unknown error, exception, or failure."
+		}
+		if c.service == "guardduty" {
+			code, msg = "InternalServerErrorException", "The request is rejected because an internal server error occurred."
+		}
+		if c.service == "securityhub" {
+			code, msg = "InternalException", "Internal service failure."
 		}
 		if c.service == "monitoring" {
 			code, msg = "InternalServiceError", "Internal service error"
@@ -217,7 +245,7 @@ func (s *Sim) fault(c *call) bool {
 
 func accessDeniedCode(service string) string {
 	switch service {
-	case "cloudtrail", "logs", "organizations", "kms", "dynamodb", "backup", "tagging":
+	case "cloudtrail", "logs", "organizations", "kms", "dynamodb", "backup", "tagging", "guardduty", "securityhub", "config":
 		return "AccessDeniedException"
 	case "ec2":
 		return "UnauthorizedOperation"
@@ -234,7 +262,7 @@ func (c *call) fail(status int, code, msg string) int {
 	id := requestID()
 	h := c.w.Header()
 	switch c.service {
-	case "cloudtrail", "logs", "organizations":
+	case "cloudtrail", "logs", "organizations", "config":
 		h.Set("Content-Type", "application/x-amz-json-1.1")
 		h.Set("X-Amzn-Requestid", id)
 		h.Set("X-Amzn-Errortype", code)
@@ -258,6 +286,20 @@ func (c *call) fail(status int, code, msg string) int {
 		h.Set("X-Amzn-Errortype", code)
 		c.w.WriteHeader(status)
 		_ = json.NewEncoder(c.w).Encode(map[string]string{"__type": code, "Code": code, "Message": msg})
+	case "guardduty":
+		// GuardDuty's error shapes model a lowerCamel message.
+		h.Set("Content-Type", "application/json")
+		h.Set("X-Amzn-Requestid", id)
+		h.Set("X-Amzn-Errortype", code)
+		c.w.WriteHeader(status)
+		_ = json.NewEncoder(c.w).Encode(map[string]string{"__type": code, "message": msg})
+	case "securityhub":
+		// Security Hub's carry Code and Message.
+		h.Set("Content-Type", "application/json")
+		h.Set("X-Amzn-Requestid", id)
+		h.Set("X-Amzn-Errortype", code)
+		c.w.WriteHeader(status)
+		_ = json.NewEncoder(c.w).Encode(map[string]string{"Code": code, "Message": msg})
 	case "tagging":
 		return c.cbor(status, map[string]any{"__type": code, "message": msg, "Message": msg})
 	case "monitoring":
