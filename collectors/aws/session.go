@@ -240,6 +240,7 @@ func (s *session) thresholds() collector.Thresholds {
 	set(&t.RDSBackupRetentionDays, d.RDSBackupRetentionDays)
 	set(&t.BackupMaxAgeHours, d.BackupMaxAgeHours)
 	set(&t.RestoreTestLookbackDays, d.RestoreTestLookbackDays)
+	set(&t.AdminAssignmentAccounts, d.AdminAssignmentAccounts)
 	return t
 }
 

@@ -1,7 +1,8 @@
 // Package awssim serves a simulated AWS estate over HTTP with the wire
 // formats the real services use (IAM, STS and RDS query-XML, EC2 query, S3 and
 // S3 Control REST-XML, CloudTrail, CloudWatch Logs and Organizations JSON
-// 1.1, AWS Backup REST-JSON, the Resource Groups Tagging API's RPC v2
+// 1.1, IAM Identity Center's SSO Admin and Identity Store JSON 1.1, AWS
+// Backup REST-JSON, the Resource Groups Tagging API's RPC v2
 // CBOR), so the real SDK clients can run against it in the demo and tests.
 package awssim
 
