@@ -52,3 +52,10 @@ const (
 	checkBackupVaultLock     = "aws.backup.vault_lock"
 	checkBackupRestoreTested = "aws.backup.restore_tested"
 )
+
+// IAM Identity Center check ids, as in the control catalog.
+const (
+	checkICAccessList       = "aws.identity_center.access_list"
+	checkICAdminAssignments = "aws.identity_center.admin_assignments"
+	checkICAbsentPrincipals = "aws.identity_center.assignments_to_absent_users"
+)

@@ -16,6 +16,9 @@ var servicePrefixes = map[string]string{
 	"DynamoDB":        "dynamodb",
 	"RDS":             "rds",
 	"Backup":          "backup",
+	// IAM Identity Center's admin API kept its old IAM prefix.
+	"SSO Admin":     "sso",
+	"identitystore": "identitystore",
 	// The Resource Groups Tagging API's actions are tag:*.
 	"Resource Groups Tagging API": "tag",
 }
