@@ -27,6 +27,7 @@ var simService = map[string]string{
 	"IAM": "iam", "STS": "sts", "S3": "s3", "S3 Control": "s3control", "CloudTrail": "cloudtrail",
 	"CloudWatch Logs": "logs", "Organizations": "organizations", "EC2": "ec2",
 	"DynamoDB": "dynamodb", "KMS": "kms", "RDS": "rds", "Backup": "backup", "Resource Groups Tagging API": "tagging",
+	"SSO Admin": "sso", "identitystore": "identitystore",
 }
 
 var (
@@ -82,7 +83,43 @@ var (
 	inRestoreJobs     = input{"Backup", "ListRestoreJobs"}
 	inRestoreTesting  = input{"Backup", "ListRestoreTestingPlans"}
 	inTaggedResources = input{"Resource Groups Tagging API", "GetResources"}
+
+	inICInstances   = input{"SSO Admin", "ListInstances"}
+	inICSets        = input{"SSO Admin", "ListPermissionSets"}
+	inICDescribeSet = input{"SSO Admin", "DescribePermissionSet"}
+	inICManaged     = input{"SSO Admin", "ListManagedPoliciesInPermissionSet"}
+	inICInline      = input{"SSO Admin", "GetInlinePolicyForPermissionSet"}
+	inICCustomer    = input{"SSO Admin", "ListCustomerManagedPolicyReferencesInPermissionSet"}
+	inICSetAccounts = input{"SSO Admin", "ListAccountsForProvisionedPermissionSet"}
+	inICAssignments = input{"SSO Admin", "ListAccountAssignments"}
+	inICUsers       = input{"identitystore", "ListUsers"}
+	inICGroups      = input{"identitystore", "ListGroups"}
+	inICMembers     = input{"identitystore", "ListGroupMemberships"}
 )
+
+// icDeps is what every Identity Center check reads before its own inputs:
+// the instance, and the assignments with the sets they name.
+func icDeps(own ...dependency) []dependency {
+	return append([]dependency{
+		{in: inICInstances, reason: "could not all be listed"},
+		{in: inDescribeRegions, edit: allRegions, reason: "regions could not be listed"},
+		{in: inICSets, reason: "could not all be"},
+		{in: inICSetAccounts, reason: "could not all be"},
+		{in: inICAssignments, reason: "could not all be"},
+	}, own...)
+}
+
+// inlineAdmin makes the administrator set's inline policy, not its managed
+// one, what grants administrator access, so that reading it is decisive.
+func inlineAdmin(sim *awssim.Sim, _ *collector.AWSSource) {
+	ic := sim.Accounts[prod].IdentityCenter
+	for i := range ic.Sets {
+		if ic.Sets[i].Name == "AdministratorAccess" {
+			ic.Sets[i].Managed = nil
+			ic.Sets[i].Inline = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
+		}
+	}
+}
 
 // ebsDeps is what every EBS check reads: its own listing in each region,
 // and the regions.
@@ -300,6 +337,22 @@ var checkDependencies = map[string][]dependency{
 	checkEBSVolumeEncrypted:     ebsDeps(dependency{in: inVolumes, reason: "could not all be listed"}),
 	checkEBSSnapshotPublic:      ebsDeps(dependency{in: inSnapshots, reason: "could not all be listed"}),
 	checkEBSSnapshotEncrypted:   ebsDeps(dependency{in: inSnapshots, reason: "could not all be listed"}),
+
+	// aws.identity_center: the access list rests on every read.
+	checkICAccessList: icDeps(
+		dependency{in: inICUsers, reason: "its users could not all be read"},
+		dependency{in: inICGroups, reason: "its groups could not all be read"},
+		dependency{in: inICMembers, reason: "its group members could not all be read"},
+		dependency{in: inICDescribeSet, reason: "its permission set descriptions could not all be read"},
+		dependency{in: inICManaged, reason: "its managed policies could not all be read"},
+		dependency{in: inICInline, reason: "its inline policies could not all be read"},
+		dependency{in: inICCustomer, reason: "its customer managed policy references could not all be read"}),
+	checkICAdminAssignments: icDeps(
+		dependency{in: inICManaged, reason: "could not be read"},
+		dependency{in: inICInline, edit: inlineAdmin, reason: "could not be read"}),
+	checkICAbsentPrincipals: icDeps(
+		dependency{in: inICUsers, reason: "could not all be listed"},
+		dependency{in: inICGroups, reason: "could not all be listed"}),
 }
 
 // undecisive are the inputs a collector reads that decide no verdict,
@@ -329,7 +382,7 @@ var scopeInputs = []dependency{
 	}},
 }
 
-var newFuncs = map[string]newFunc{"aws.iam": iamNew, "aws.s3": s3New, "aws.cloudtrail": trailNew, "aws.dynamodb": dynamoNew, "aws.kms": kmsNew, "aws.ebs": ebsNew, "aws.rds": rdsNew, "aws.backup": backupNew}
+var newFuncs = map[string]newFunc{"aws.iam": iamNew, "aws.s3": s3New, "aws.cloudtrail": trailNew, "aws.dynamodb": dynamoNew, "aws.kms": kmsNew, "aws.ebs": ebsNew, "aws.rds": rdsNew, "aws.backup": backupNew, "aws.identity_center": icNew}
 
 // failedRun is a collector's outcome over every scope, scope discovery
 // allowed to fail.

@@ -1,7 +1,7 @@
 // Package awscollector reads audit evidence from AWS: IAM (aws.iam), S3
 // (aws.s3), CloudTrail (aws.cloudtrail), DynamoDB (aws.dynamodb), KMS
-// (aws.kms), EBS (aws.ebs), RDS (aws.rds) and AWS Backup (aws.backup),
-// across accounts and regions,
+// (aws.kms), EBS (aws.ebs), RDS (aws.rds), AWS Backup (aws.backup) and
+// IAM Identity Center (aws.identity_center), across accounts and regions,
 // with read-only calls made through the agent's recording HTTP client.
 //
 // Credentials come from the SDK's default chain. Each configured account
@@ -64,6 +64,17 @@
 //     (Vault Lock comes in the list), ListProtectedResources (last backup
 //     times, never recovery points per resource), ListBackupJobs and
 //     ListRestoreJobs filtered by creation time, ListRestoreTestingPlans.
+//   - aws.identity_center: SSO Admin ListInstances in each region; for
+//     each instance found, Identity Store ListUsers and ListGroups (paged)
+//     and ListGroupMemberships per group (no bulk form; fewer groups than
+//     users, so cheaper than per member); ListPermissionSets, then per set
+//     DescribePermissionSet, ListManagedPoliciesInPermissionSet,
+//     GetInlinePolicyForPermissionSet,
+//     ListCustomerManagedPolicyReferencesInPermissionSet and
+//     ListAccountsForProvisionedPermissionSet; and ListAccountAssignments
+//     per set and account it is provisioned to — the bulkest form AWS
+//     offers, and unlike ListAccountAssignmentsForPrincipal it shows
+//     assignments left to principals deleted from the store.
 //
 // With sources.aws.phi_tags set, aws.dynamodb and aws.kms also read tags
 // (tables; customer managed keys) to name the resources holding ePHI;

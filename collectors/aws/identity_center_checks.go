@@ -69,10 +69,9 @@ func (in *icInstance) records(part, acct string) []evidence.Record {
 			"managed_policies": nonNil(s.managed), "customer_managed_policies": nonNilMaps(s.customer),
 			"inline_policy": s.inline, "accounts": nonNil(s.accounts),
 		}
-		if err := s.policiesErr(); err != nil {
-			attrs["policies_error"] = err.Error()
+		if admin, _, err := s.admin(); err != nil {
+			attrs["grants_admin_error"] = err.Error()
 		} else {
-			admin, _ := s.admin()
 			attrs["grants_admin"] = admin
 		}
 		out = append(out, evidence.Record{Type: "aws.identity_center.permission_set", ID: s.arn, Region: in.region, Attributes: attrs})
@@ -146,6 +145,34 @@ func (in *icInstance) incomplete() []string {
 	return out
 }
 
+// icParts names what each read holds, for the access list's reason.
+var icParts = []struct{ op, part string }{
+	{"identitystore:ListUsers", "users"},
+	{"identitystore:ListGroups", "groups"},
+	{"identitystore:ListGroupMemberships", "group members"},
+	{"sso:ListPermissionSets", "permission sets"},
+	{"sso:DescribePermissionSet", "permission set descriptions"},
+	{"sso:ListManagedPoliciesInPermissionSet", "managed policies"},
+	{"sso:GetInlinePolicyForPermissionSet", "inline policies"},
+	{"sso:ListCustomerManagedPolicyReferencesInPermissionSet", "customer managed policy references"},
+	{"sso:ListAccountsForProvisionedPermissionSet", "provisioned accounts"},
+	{"sso:ListAccountAssignments", "account assignments"},
+}
+
+func (in *icInstance) unreadParts() []string {
+	failed := map[string]bool{}
+	for _, e := range in.errs {
+		failed[e.op] = true
+	}
+	var out []string
+	for _, p := range icParts {
+		if failed[p.op] {
+			out = append(out, p.part)
+		}
+	}
+	return out
+}
+
 // principal is one user or group holding assignments.
 type principal struct {
 	typ         ssotypes.PrincipalType
@@ -184,7 +211,7 @@ func (in *icInstance) findings(part string, adminAccounts int) []evidence.Findin
 	if bad := in.incomplete(); len(bad) > 0 {
 		counts["errors"] = bad
 		out = append(out, finding(checkICAccessList, inst, evidence.Error,
-			"The Identity Center access list is incomplete: some of its users, groups, permission sets or assignments could not be read.", counts))
+			fmt.Sprintf("The Identity Center access list is incomplete: its %s could not all be read.", strings.Join(in.unreadParts(), ", ")), counts))
 	} else {
 		out = append(out, finding(checkICAccessList, inst, evidence.Pass,
 			fmt.Sprintf("Complete access list of %d users, %d groups, %d permission sets and %d account assignments.", len(in.users), len(in.groups), len(in.sets), len(in.assignments)), counts))
@@ -192,8 +219,8 @@ func (in *icInstance) findings(part string, adminAccounts int) []evidence.Findin
 	if in.assignmentsErr != nil {
 		msg := map[string]any{"error": in.assignmentsErr.Error()}
 		out = append(out,
-			finding(checkICAdminAssignments, inst, evidence.Error, "Not every account assignment could be listed, so administrator assignments were not all judged.", msg),
-			finding(checkICAbsentPrincipals, inst, evidence.Error, "Not every account assignment could be listed, so assignments to absent users were not all judged.", msg))
+			finding(checkICAdminAssignments, inst, evidence.Error, "The account assignments could not all be listed, so administrator assignments were not all judged.", msg),
+			finding(checkICAbsentPrincipals, inst, evidence.Error, "The account assignments could not all be listed, so assignments to absent users were not all judged.", msg))
 	}
 	if in.usersErr != nil || in.groupsErr != nil {
 		err := in.usersErr
@@ -231,11 +258,16 @@ func (in *icInstance) adminFinding(part string, p *principal, name string, sets 
 	for _, a := range p.assignments {
 		sa := aws.ToString(a.PermissionSetArn)
 		s, ok := sets[sa]
-		if !ok || s.policiesErr() != nil {
+		if !ok {
 			unknown = append(unknown, sa)
 			continue
 		}
-		if admin, why := s.admin(); admin {
+		admin, why, err := s.admin()
+		if err != nil {
+			unknown = append(unknown, sa)
+			continue
+		}
+		if admin {
 			g := grants[sa]
 			if g == nil {
 				g = &adminGrant{set: s, policy: why}
@@ -255,7 +287,7 @@ func (in *icInstance) adminFinding(part string, p *principal, name string, sets 
 		g := grants[k]
 		sort.Strings(g.accounts)
 		list = append(list, map[string]any{"permission_set": g.set.name, "permission_set_arn": g.set.arn, "policy": g.policy, "accounts": g.accounts})
-		held := fmt.Sprintf("%s in %s (%s)", g.set.name, plural(len(g.accounts), "account"), strings.Join(g.accounts, ", "))
+		held := fmt.Sprintf("%s in %s (%s)", displayName(g.set.name, g.set.arn), plural(len(g.accounts), "account"), strings.Join(g.accounts, ", "))
 		if len(g.accounts) >= threshold {
 			over = append(over, held)
 		} else {

@@ -26,31 +26,29 @@ type icSet struct {
 	read                                                         bool
 }
 
-// policiesErr is the first error that leaves the set's policies unknown.
-func (s *icSet) policiesErr() error {
-	for _, err := range []error{s.describeErr, s.managedErr, s.inlineErr, s.customerErr} {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// admin reports whether the set grants administrator access: AWS managed
+// admin judges whether the set grants administrator access: AWS managed
 // AdministratorAccess attached, or an inline policy allowing "*" on "*".
-// why names the policy that does.
-func (s *icSet) admin() (bool, string) {
-	for _, a := range s.managed {
-		if strings.HasSuffix(a, ":iam::aws:policy/AdministratorAccess") {
-			return true, a
+// why names the policy that does. Either one read is enough to say yes;
+// saying no needs both, so err is the read that left it unknown.
+// Customer managed policies are references only (see icSet) and decide
+// nothing here.
+func (s *icSet) admin() (admin bool, why string, err error) {
+	if s.managedErr == nil {
+		for _, a := range s.managed {
+			if strings.HasSuffix(a, ":iam::aws:policy/AdministratorAccess") {
+				return true, a, nil
+			}
 		}
 	}
-	if strings.TrimSpace(s.inline) != "" {
-		if doc, err := parsePolicy(s.inline); err == nil && doc.grantsAdmin() {
-			return true, "inline"
+	if s.inlineErr == nil && strings.TrimSpace(s.inline) != "" {
+		if doc, perr := parsePolicy(s.inline); perr == nil && doc.grantsAdmin() {
+			return true, "inline", nil
 		}
 	}
-	return false, ""
+	if s.managedErr != nil {
+		return false, "", s.managedErr
+	}
+	return false, "", s.inlineErr
 }
 
 // readSets reads every permission set: its description, managed,

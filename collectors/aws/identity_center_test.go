@@ -10,7 +10,9 @@ import (
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
 )
 
-func icNew(s collector.Settings, t tuning) (collector.Collector, error) { return newIdentityCenter(s, t) }
+func icNew(s collector.Settings, t tuning) (collector.Collector, error) {
+	return newIdentityCenter(s, t)
+}
 
 func TestIdentityCenterDemoEstate(t *testing.T) {
 	out := runCollector(t, awssim.NewAt(simNow), "aws.identity_center", icNew, nil)

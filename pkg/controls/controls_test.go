@@ -72,6 +72,11 @@ var wantChecks = map[string][]string{
 	"github.vulnerabilities.code_scanning_sla":    {"soc2:CC7.1", "soc2:CC6.8", "soc2:CC8.1", "hipaa:164.308(a)(5)(ii)(B)", "hipaa:164.308(a)(1)(ii)(B)"},
 	"github.vulnerabilities.secret_scanning_open": {"soc2:CC6.1", "soc2:CC7.1", "hipaa:164.308(a)(1)(ii)(B)"},
 	"github.vulnerabilities.alerts_enabled":       {"soc2:CC7.1", "soc2:CC6.8"},
+	// aws.identity_center, issue 15: as aws.iam's access list and admin
+	// check, and termination for assignments left to deleted users.
+	"aws.identity_center.access_list":                 {"soc2:CC6.2", "soc2:CC6.3", "hipaa:164.312(a)(1)", "hipaa:164.312(a)(2)(i)", "hipaa:164.308(a)(4)(ii)(B)", "hipaa:164.308(a)(4)(ii)(C)"},
+	"aws.identity_center.admin_assignments":           {"soc2:CC6.3", "hipaa:164.312(a)(1)", "hipaa:164.308(a)(4)(ii)(B)"},
+	"aws.identity_center.assignments_to_absent_users": {"soc2:CC6.2", "soc2:CC6.3", "hipaa:164.308(a)(3)(ii)(C)", "hipaa:164.312(a)(1)"},
 }
 
 // wantCriteria is every criterion docs/controls.md names, with its R/A flag
