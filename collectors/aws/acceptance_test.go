@@ -50,6 +50,8 @@ var plantedProblems = []string{
 	"aws.backup.job_failures arn:aws:dynamodb:us-east-1:111122223333:table/phi-claims",
 	"aws.backup.vault_lock arn:aws:backup:us-east-1:111122223333:backup-vault:Default",
 	"aws.backup.restore_tested arn:aws:iam::111122223333:root",
+	"aws.identity_center.admin_assignments arn:aws:identitystore:::user/9a6710a0-0004-4a11-8a11-000000000004",
+	"aws.identity_center.assignments_to_absent_users arn:aws:identitystore:::user/" + awssim.DeletedUserID,
 }
 
 // TestDemoEstateAcceptance runs the three collectors over the demo estate:
@@ -62,7 +64,7 @@ func TestDemoEstateAcceptance(t *testing.T) {
 	for _, c := range []struct {
 		typ string
 		nf  newFunc
-	}{{"aws.iam", iamNew}, {"aws.s3", s3New}, {"aws.cloudtrail", trailNew}, {"aws.dynamodb", dynamoNew}, {"aws.kms", kmsNew}, {"aws.ebs", ebsNew}, {"aws.rds", rdsNew}, {"aws.backup", backupNew}} {
+	}{{"aws.iam", iamNew}, {"aws.s3", s3New}, {"aws.cloudtrail", trailNew}, {"aws.dynamodb", dynamoNew}, {"aws.kms", kmsNew}, {"aws.ebs", ebsNew}, {"aws.rds", rdsNew}, {"aws.backup", backupNew}, {"aws.identity_center", icNew}} {
 		out := runCollector(t, sim, c.typ, c.nf, nil)
 		require.Len(t, out.results, 2, c.typ)
 		for _, r := range out.results {
@@ -96,7 +98,7 @@ func TestDemoEstateAcceptance(t *testing.T) {
 // TestEvidenceHoldsNoSecrets checks that no credential reaches evidence.
 func TestEvidenceHoldsNoSecrets(t *testing.T) {
 	sim := awssim.NewAt(simNow)
-	for _, nf := range []newFunc{iamNew, s3New, trailNew, dynamoNew, kmsNew, ebsNew, rdsNew, backupNew} {
+	for _, nf := range []newFunc{iamNew, s3New, trailNew, dynamoNew, kmsNew, ebsNew, rdsNew, backupNew, icNew} {
 		out := runCollector(t, sim, "aws.test", nf, nil)
 		b, err := json.Marshal(out.results)
 		require.NoError(t, err)

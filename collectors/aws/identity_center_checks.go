@@ -2,6 +2,7 @@ package awscollector
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -303,7 +304,7 @@ func (in *icInstance) adminFinding(part string, p *principal, name string, sets 
 			fmt.Sprintf("Identity Center %s holds an administrator-equivalent permission set directly in at least %d accounts: %s.", who, threshold, strings.Join(over, "; ")), obs), true
 	case len(unknown) > 0:
 		sort.Strings(unknown)
-		obs["unreadable_permission_sets"] = unknown
+		obs["unreadable_permission_sets"] = slices.Compact(unknown)
 		return finding(checkICAdminAssignments, arn, evidence.Error,
 			fmt.Sprintf("Some permission sets assigned to %s could not be read, so whether it holds administrator access is unknown.", who), obs), true
 	case in.assignmentsErr != nil:
