@@ -60,7 +60,7 @@ func TestDemoLeavesVerifiedEvidence(t *testing.T) {
 		}
 		require.NotZero(t, withID, "%s: calls carry the provider's request ids", key)
 	}
-	for _, typ := range []string{"aws.iam", "aws.s3", "aws.cloudtrail", "aws.dynamodb", "aws.kms", "aws.ebs", "aws.rds", "aws.backup", "github.pull_requests", "github.access", "github.vulnerabilities", "okta.access"} {
+	for _, typ := range []string{"aws.iam", "aws.s3", "aws.cloudtrail", "aws.dynamodb", "aws.kms", "aws.ebs", "aws.rds", "aws.backup", "aws.identity_center", "github.pull_requests", "github.access", "github.vulnerabilities", "okta.access"} {
 		require.True(t, types[typ], "the demo covers %s", typ)
 	}
 
@@ -87,6 +87,8 @@ func TestDemoLeavesVerifiedEvidence(t *testing.T) {
 		{"aws.backup.job_failures", ":table/phi-claims", []string{"hipaa:164.308(a)(7)(ii)(A)", "soc2:A1.2", "soc2:CC7.5"}},
 		{"aws.backup.vault_lock", ":backup-vault:Default", []string{"hipaa:164.308(a)(7)(ii)(A)", "soc2:A1.2", "soc2:CC6.1"}},
 		{"aws.backup.restore_tested", "::111122223333:root", []string{"hipaa:164.308(a)(7)(ii)(B)", "hipaa:164.308(a)(7)(ii)(D)", "soc2:A1.3", "soc2:CC7.5"}},
+		{"aws.identity_center.admin_assignments", ":user/9a6710a0-0004-4a11-8a11-000000000004", []string{"hipaa:164.308(a)(4)(ii)(B)", "hipaa:164.312(a)(1)", "soc2:CC6.3"}},
+		{"aws.identity_center.assignments_to_absent_users", ":user/9a6710a0-dead-4a11-8a11-00000000dead", []string{"hipaa:164.308(a)(3)(ii)(C)", "hipaa:164.312(a)(1)", "soc2:CC6.2", "soc2:CC6.3"}},
 		{"github.pr.approved", "#", []string{"hipaa:164.312(c)(1)", "soc2:CC8.1"}},
 		{"github.vulnerabilities.dependabot_sla", "acme/api/security/dependabot/1", []string{"hipaa:164.308(a)(1)(ii)(B)", "hipaa:164.308(a)(5)(ii)(B)", "soc2:CC6.8", "soc2:CC7.1"}},
 		{"github.vulnerabilities.code_scanning_sla", "acme/api/security/code-scanning/4", []string{"hipaa:164.308(a)(1)(ii)(B)", "hipaa:164.308(a)(5)(ii)(B)", "soc2:CC6.8", "soc2:CC7.1", "soc2:CC8.1"}},
