@@ -60,7 +60,7 @@ func TestDemoLeavesVerifiedEvidence(t *testing.T) {
 		}
 		require.NotZero(t, withID, "%s: calls carry the provider's request ids", key)
 	}
-	for _, typ := range []string{"aws.iam", "aws.s3", "aws.cloudtrail", "aws.dynamodb", "aws.kms", "aws.ebs", "aws.rds", "aws.backup", "aws.network", "aws.logging", "aws.threat_detection", "github.pull_requests", "github.access", "github.vulnerabilities", "okta.access"} {
+	for _, typ := range []string{"aws.iam", "aws.s3", "aws.cloudtrail", "aws.dynamodb", "aws.kms", "aws.ebs", "aws.rds", "aws.backup", "aws.network", "aws.logging", "aws.threat_detection", "aws.identity_center", "github.pull_requests", "github.access", "github.vulnerabilities", "okta.access"} {
 		require.True(t, types[typ], "the demo covers %s", typ)
 	}
 
@@ -97,6 +97,8 @@ func TestDemoLeavesVerifiedEvidence(t *testing.T) {
 		{"aws.guardduty.high_findings", ":instance/i-0b2c3d4e5f6a70002", []string{"hipaa:164.308(a)(6)(ii)", "soc2:CC6.8", "soc2:CC7.2", "soc2:CC7.3", "soc2:CC7.4"}},
 		{"aws.securityhub.enabled", "arn:aws:securityhub:eu-west-1:111122223333:hub/default", []string{"hipaa:164.308(a)(1)(ii)(D)", "soc2:CC7.1", "soc2:CC7.2"}},
 		{"aws.config.recording", "arn:aws:config:eu-west-1:111122223333:configuration-recorder", []string{"hipaa:164.312(b)", "soc2:CC7.1", "soc2:CC8.1"}},
+		{"aws.identity_center.admin_assignments", ":user/9a6710a0-0004-4a11-8a11-000000000004", []string{"hipaa:164.308(a)(4)(ii)(B)", "hipaa:164.312(a)(1)", "soc2:CC6.3"}},
+		{"aws.identity_center.assignments_to_absent_users", ":user/9a6710a0-dead-4a11-8a11-00000000dead", []string{"hipaa:164.308(a)(3)(ii)(C)", "hipaa:164.312(a)(1)", "soc2:CC6.2", "soc2:CC6.3"}},
 		{"github.pr.approved", "#", []string{"hipaa:164.312(c)(1)", "soc2:CC8.1"}},
 		{"github.vulnerabilities.dependabot", "acme/api/security/dependabot/1", []string{"hipaa:164.308(a)(1)(ii)(B)", "hipaa:164.308(a)(5)(ii)(B)", "soc2:CC6.8", "soc2:CC7.1"}},
 		{"github.vulnerabilities.code_scanning", "acme/api/security/code-scanning/4", []string{"hipaa:164.308(a)(1)(ii)(B)", "hipaa:164.308(a)(5)(ii)(B)", "soc2:CC6.8", "soc2:CC7.1", "soc2:CC8.1"}},

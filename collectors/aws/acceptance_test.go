@@ -61,6 +61,8 @@ var plantedProblems = []string{
 	"aws.guardduty.high_findings arn:aws:ec2:us-east-1:111122223333:instance/i-0b2c3d4e5f6a70002",
 	"aws.securityhub.enabled arn:aws:securityhub:eu-west-1:111122223333:hub/default",
 	"aws.config.recording arn:aws:config:eu-west-1:111122223333:configuration-recorder",
+	"aws.identity_center.admin_assignments arn:aws:identitystore:::user/9a6710a0-0004-4a11-8a11-000000000004",
+	"aws.identity_center.assignments_to_absent_users arn:aws:identitystore:::user/" + awssim.DeletedUserID,
 }
 
 // TestDemoEstateAcceptance runs the collectors over the demo estate: each
@@ -74,7 +76,7 @@ func TestDemoEstateAcceptance(t *testing.T) {
 	for _, c := range []struct {
 		typ string
 		nf  newFunc
-	}{{"aws.iam", iamNew}, {"aws.s3", s3New}, {"aws.cloudtrail", trailNew}, {"aws.dynamodb", dynamoNew}, {"aws.kms", kmsNew}, {"aws.ebs", ebsNew}, {"aws.rds", rdsNew}, {"aws.backup", backupNew}, {"aws.network", networkNew}, {"aws.logging", loggingNew}, {"aws.threat_detection", threatNew}} {
+	}{{"aws.iam", iamNew}, {"aws.s3", s3New}, {"aws.cloudtrail", trailNew}, {"aws.dynamodb", dynamoNew}, {"aws.kms", kmsNew}, {"aws.ebs", ebsNew}, {"aws.rds", rdsNew}, {"aws.backup", backupNew}, {"aws.network", networkNew}, {"aws.logging", loggingNew}, {"aws.threat_detection", threatNew}, {"aws.identity_center", icNew}} {
 		out := runCollector(t, sim, c.typ, c.nf, nil)
 		require.Len(t, out.results, 2, c.typ)
 		for _, r := range out.results {
@@ -114,7 +116,7 @@ func TestDemoEstateAcceptance(t *testing.T) {
 // TestEvidenceHoldsNoSecrets checks that no credential reaches evidence.
 func TestEvidenceHoldsNoSecrets(t *testing.T) {
 	sim := awssim.NewAt(simNow)
-	for _, nf := range []newFunc{iamNew, s3New, trailNew, dynamoNew, kmsNew, ebsNew, rdsNew, backupNew, networkNew, loggingNew, threatNew} {
+	for _, nf := range []newFunc{iamNew, s3New, trailNew, dynamoNew, kmsNew, ebsNew, rdsNew, backupNew, networkNew, loggingNew, threatNew, icNew} {
 		out := runCollector(t, sim, "aws.test", nf, nil)
 		b, err := json.Marshal(out.results)
 		require.NoError(t, err)

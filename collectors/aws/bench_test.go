@@ -257,3 +257,50 @@ func BenchmarkThreatDetection(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkIdentityCenter reports the Identity Center calls per user and
+// per assignment as the store and the estate grow. Users and groups page
+// (100 a page); memberships are one list per group; each permission set
+// costs five reads; assignments one ListAccountAssignments per set and
+// account it is provisioned to, however many principals hold it there —
+// ListAccountAssignmentsForPrincipal would cost one call per user and
+// group instead, and could not show assignments to deleted users.
+func BenchmarkIdentityCenter(b *testing.B) {
+	for _, n := range []int{10, 200, 2000} {
+		b.Run(fmt.Sprintf("users=%d", n), func(b *testing.B) {
+			sim := awssim.NewAt(simNow)
+			ic := sim.Accounts[prod].IdentityCenter
+			groups := max(n/50, 2)
+			accounts := []string{prod, staging, awssim.ThirdAccount}
+			ic.Users, ic.Groups, ic.Assignments = nil, nil, nil
+			for g := range groups {
+				ic.Groups = append(ic.Groups, awssim.ICGroup{ID: fmt.Sprintf("group-%04d", g), Name: fmt.Sprintf("team-%d", g)})
+			}
+			for i := range n {
+				id := fmt.Sprintf("user-%05d", i)
+				ic.Users = append(ic.Users, awssim.ICUser{ID: id, UserName: id + "@acme.example", DisplayName: "U " + id, Email: id + "@acme.example", Created: simNow})
+				g := &ic.Groups[i%groups]
+				g.Members = append(g.Members, id)
+				// Every tenth user also holds ReadOnly directly in one account.
+				if i%10 == 0 {
+					ic.Assignments = append(ic.Assignments, awssim.AccountAssignment{Account: accounts[i%3], PermissionSet: ic.Sets[1].ID, PrincipalType: "USER", PrincipalID: id})
+				}
+			}
+			for g := range ic.Groups {
+				for _, a := range accounts {
+					ic.Assignments = append(ic.Assignments, awssim.AccountAssignment{Account: a, PermissionSet: ic.Sets[g%2].ID, PrincipalType: "GROUP", PrincipalID: ic.Groups[g].ID})
+				}
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				runCollector(b, sim, "aws.identity_center", icNew, nil)
+			}
+			runs := float64(b.N)
+			calls := float64(sim.Count(prod, "sso", "")+sim.Count(prod, "identitystore", "")) / runs
+			b.ReportMetric(calls, "calls/op")
+			b.ReportMetric(calls/float64(n), "calls/user")
+			b.ReportMetric(calls/float64(len(ic.Assignments)), "calls/assignment")
+			b.ReportMetric(float64(sim.Count(prod, "sso", "ListAccountAssignments"))/runs, "ListAccountAssignments/op")
+		})
+	}
+}

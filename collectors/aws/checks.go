@@ -73,3 +73,10 @@ const (
 	checkSecurityHubEnabled = "aws.securityhub.enabled"
 	checkConfigRecording    = "aws.config.recording"
 )
+
+// IAM Identity Center check ids, as in the control catalog.
+const (
+	checkICAccessList       = "aws.identity_center.access_list"
+	checkICAdminAssignments = "aws.identity_center.admin_assignments"
+	checkICAbsentPrincipals = "aws.identity_center.assignments_to_absent_users"
+)

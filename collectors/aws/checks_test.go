@@ -280,7 +280,7 @@ func TestFactories(t *testing.T) {
 		_, err = f.New(collector.Settings{ID: f.Type, HTTPClient: collector.NewHTTPClient(nil), Sources: collector.Sources{AWS: &collector.AWSSource{}}})
 		require.ErrorContains(t, err, "accounts")
 	}
-	require.Equal(t, map[string]bool{"aws.iam": true, "aws.s3": true, "aws.cloudtrail": true, "aws.dynamodb": true, "aws.kms": true, "aws.ebs": true, "aws.rds": true, "aws.backup": true, "aws.network": true, "aws.logging": true, "aws.threat_detection": true}, types)
+	require.Equal(t, map[string]bool{"aws.iam": true, "aws.s3": true, "aws.cloudtrail": true, "aws.dynamodb": true, "aws.kms": true, "aws.ebs": true, "aws.rds": true, "aws.backup": true, "aws.network": true, "aws.logging": true, "aws.threat_detection": true, "aws.identity_center": true}, types)
 }
 
 func TestUnreportedUsers(t *testing.T) {

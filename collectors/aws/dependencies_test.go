@@ -29,6 +29,7 @@ var simService = map[string]string{
 	"DynamoDB": "dynamodb", "KMS": "kms", "RDS": "rds", "Backup": "backup", "Resource Groups Tagging API": "tagging",
 	"CloudWatch": "monitoring",
 	"GuardDuty":  "guardduty", "SecurityHub": "securityhub", "Config Service": "config",
+	"SSO Admin": "sso", "identitystore": "identitystore",
 }
 
 var (
@@ -101,6 +102,18 @@ var (
 	inRecorderStatus  = input{"Config Service", "DescribeConfigurationRecorderStatus"}
 	inChannels        = input{"Config Service", "DescribeDeliveryChannels"}
 	inChannelStatus   = input{"Config Service", "DescribeDeliveryChannelStatus"}
+
+	inICInstances   = input{"SSO Admin", "ListInstances"}
+	inICSets        = input{"SSO Admin", "ListPermissionSets"}
+	inICDescribeSet = input{"SSO Admin", "DescribePermissionSet"}
+	inICManaged     = input{"SSO Admin", "ListManagedPoliciesInPermissionSet"}
+	inICInline      = input{"SSO Admin", "GetInlinePolicyForPermissionSet"}
+	inICCustomer    = input{"SSO Admin", "ListCustomerManagedPolicyReferencesInPermissionSet"}
+	inICSetAccounts = input{"SSO Admin", "ListAccountsForProvisionedPermissionSet"}
+	inICAssignments = input{"SSO Admin", "ListAccountAssignments"}
+	inICUsers       = input{"identitystore", "ListUsers"}
+	inICGroups      = input{"identitystore", "ListGroups"}
+	inICMembers     = input{"identitystore", "ListGroupMemberships"}
 )
 
 // onlyUSEast1 reads the region where production's GuardDuty detector and
@@ -110,6 +123,30 @@ func onlyUSEast1(_ *awssim.Sim, src *collector.AWSSource) { src.Regions = []stri
 // threatDeps is what every threat detection check reads before its own.
 func threatDeps(own ...dependency) []dependency {
 	return append([]dependency{{in: inDescribeRegions, edit: allRegions, reason: "regions could not be listed"}}, own...)
+}
+
+// icDeps is what every Identity Center check reads before its own inputs:
+// the instance, and the assignments with the sets they name.
+func icDeps(own ...dependency) []dependency {
+	return append([]dependency{
+		{in: inICInstances, reason: "could not all be listed"},
+		{in: inDescribeRegions, edit: allRegions, reason: "regions could not be listed"},
+		{in: inICSets, reason: "could not all be"},
+		{in: inICSetAccounts, reason: "could not all be"},
+		{in: inICAssignments, reason: "could not all be"},
+	}, own...)
+}
+
+// inlineAdmin makes the administrator set's inline policy, not its managed
+// one, what grants administrator access, so that reading it is decisive.
+func inlineAdmin(sim *awssim.Sim, _ *collector.AWSSource) {
+	ic := sim.Accounts[prod].IdentityCenter
+	for i := range ic.Sets {
+		if ic.Sets[i].Name == "AdministratorAccess" {
+			ic.Sets[i].Managed = nil
+			ic.Sets[i].Inline = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
+		}
+	}
 }
 
 // ebsDeps is what every EBS check reads: its own listing in each region,
@@ -364,6 +401,22 @@ var checkDependencies = map[string][]dependency{
 		dependency{in: inRecorderStatus, edit: onlyUSEast1, reason: "describe configuration recorder status"},
 		dependency{in: inChannels, edit: onlyUSEast1, reason: "describe delivery channels"},
 		dependency{in: inChannelStatus, edit: onlyUSEast1, reason: "describe delivery channel status"}),
+
+	// aws.identity_center: the access list rests on every read.
+	checkICAccessList: icDeps(
+		dependency{in: inICUsers, reason: "its users could not all be read"},
+		dependency{in: inICGroups, reason: "its groups could not all be read"},
+		dependency{in: inICMembers, reason: "its group members could not all be read"},
+		dependency{in: inICDescribeSet, reason: "its permission set descriptions could not all be read"},
+		dependency{in: inICManaged, reason: "its managed policies could not all be read"},
+		dependency{in: inICInline, reason: "its inline policies could not all be read"},
+		dependency{in: inICCustomer, reason: "its customer managed policy references could not all be read"}),
+	checkICAdminAssignments: icDeps(
+		dependency{in: inICManaged, reason: "could not be read"},
+		dependency{in: inICInline, edit: inlineAdmin, reason: "could not be read"}),
+	checkICAbsentPrincipals: icDeps(
+		dependency{in: inICUsers, reason: "could not all be listed"},
+		dependency{in: inICGroups, reason: "could not all be listed"}),
 }
 
 // undecisive are the inputs a collector reads that decide no verdict,
@@ -399,7 +452,7 @@ var scopeInputs = []dependency{
 	}},
 }
 
-var newFuncs = map[string]newFunc{"aws.iam": iamNew, "aws.s3": s3New, "aws.cloudtrail": trailNew, "aws.dynamodb": dynamoNew, "aws.kms": kmsNew, "aws.ebs": ebsNew, "aws.rds": rdsNew, "aws.backup": backupNew, "aws.network": networkNew, "aws.logging": loggingNew, "aws.threat_detection": threatNew}
+var newFuncs = map[string]newFunc{"aws.iam": iamNew, "aws.s3": s3New, "aws.cloudtrail": trailNew, "aws.dynamodb": dynamoNew, "aws.kms": kmsNew, "aws.ebs": ebsNew, "aws.rds": rdsNew, "aws.backup": backupNew, "aws.network": networkNew, "aws.logging": loggingNew, "aws.threat_detection": threatNew, "aws.identity_center": icNew}
 
 // failedRun is a collector's outcome over every scope, scope discovery
 // allowed to fail.

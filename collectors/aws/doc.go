@@ -87,6 +87,17 @@
 //     Settings without an ARN are named arn:…:guardduty:REGION:ACCOUNT:detector
 //     and arn:…:config:REGION:ACCOUNT:configuration-recorder; the hub is
 //     arn:…:securityhub:REGION:ACCOUNT:hub/default.
+//   - aws.identity_center: SSO Admin ListInstances in each region; for
+//     each instance found, Identity Store ListUsers and ListGroups (paged)
+//     and ListGroupMemberships per group (no bulk form; fewer groups than
+//     users, so cheaper than per member); ListPermissionSets, then per set
+//     DescribePermissionSet, ListManagedPoliciesInPermissionSet,
+//     GetInlinePolicyForPermissionSet,
+//     ListCustomerManagedPolicyReferencesInPermissionSet and
+//     ListAccountsForProvisionedPermissionSet; and ListAccountAssignments
+//     per set and account it is provisioned to — the bulkest form AWS
+//     offers, and unlike ListAccountAssignmentsForPrincipal it shows
+//     assignments left to principals deleted from the store.
 //
 // With sources.aws.phi_tags set, aws.dynamodb and aws.kms also read tags
 // (tables; customer managed keys) to name the resources holding ePHI;

@@ -238,9 +238,33 @@ var ThreatDetection = collector.Factory{
 	New:    func(s collector.Settings) (collector.Collector, error) { return newThreatDetection(s, defaultTuning()) },
 }
 
+// IdentityCenter is the aws.identity_center collector factory.
+var IdentityCenter = collector.Factory{
+	Type:        "aws.identity_center",
+	Version:     version,
+	Provider:    "aws",
+	Description: "IAM Identity Center access list: users, groups, permission sets and their policies, account assignments; administrator assignments and assignments to absent or disabled users",
+	Permissions: append([]string{
+		"ec2:DescribeRegions",
+		"sso:ListInstances",
+		"sso:ListPermissionSets",
+		"sso:DescribePermissionSet",
+		"sso:ListManagedPoliciesInPermissionSet",
+		"sso:GetInlinePolicyForPermissionSet",
+		"sso:ListCustomerManagedPolicyReferencesInPermissionSet",
+		"sso:ListAccountsForProvisionedPermissionSet",
+		"sso:ListAccountAssignments",
+		"identitystore:ListUsers",
+		"identitystore:ListGroups",
+		"identitystore:ListGroupMemberships",
+	}, commonPermissions...),
+	Checks: []string{checkICAccessList, checkICAdminAssignments, checkICAbsentPrincipals},
+	New:    func(s collector.Settings) (collector.Collector, error) { return newIdentityCenter(s, defaultTuning()) },
+}
+
 // Factories returns the AWS collector factories.
 func Factories() []collector.Factory {
-	return []collector.Factory{IAM, S3, CloudTrail, DynamoDB, KMS, EBS, RDS, Backup, Network, Logging, ThreatDetection}
+	return []collector.Factory{IAM, S3, CloudTrail, DynamoDB, KMS, EBS, RDS, Backup, Network, Logging, ThreatDetection, IdentityCenter}
 }
 
 func finding(check, resource string, status evidence.Result, reason string, observed map[string]any) evidence.Finding {

@@ -17,6 +17,9 @@ var servicePrefixes = map[string]string{
 	"RDS":             "rds",
 	"Backup":          "backup",
 	"CloudWatch":      "cloudwatch",
+	// IAM Identity Center's admin API kept its old IAM prefix.
+	"SSO Admin":     "sso",
+	"identitystore": "identitystore",
 	// The Resource Groups Tagging API's actions are tag:*.
 	"Resource Groups Tagging API": "tag",
 	"GuardDuty":                   "guardduty",

@@ -241,6 +241,7 @@ func (s *session) thresholds() collector.Thresholds {
 	set(&t.BackupMaxAgeHours, d.BackupMaxAgeHours)
 	set(&t.RestoreTestLookbackDays, d.RestoreTestLookbackDays)
 	set(&t.GuardDutyFindingMaxAgeDays, d.GuardDutyFindingMaxAgeDays)
+	set(&t.AdminAssignmentAccounts, d.AdminAssignmentAccounts)
 	return t
 }
 

@@ -127,6 +127,10 @@ type Thresholds struct {
 	VulnSLACriticalDays int `yaml:"vuln_sla_critical_days"`
 	VulnSLAHighDays     int `yaml:"vuln_sla_high_days"`
 	VulnSLAMediumDays   int `yaml:"vuln_sla_medium_days"`
+	// AdminAssignmentAccounts is at how many accounts an
+	// administrator-equivalent Identity Center permission set assigned
+	// directly to one user or group becomes a failure; fewer are recorded.
+	AdminAssignmentAccounts int `yaml:"admin_assignment_accounts"`
 }
 
 // DefaultThresholds are the values controls.md sets.
@@ -146,6 +150,7 @@ func DefaultThresholds() Thresholds {
 		VulnSLACriticalDays:        15,
 		VulnSLAHighDays:            30,
 		VulnSLAMediumDays:          90,
+		AdminAssignmentAccounts:    3,
 	}
 }
 
@@ -177,6 +182,7 @@ func (t Thresholds) Validate() error {
 	pos("vuln_sla_critical_days", t.VulnSLACriticalDays)
 	pos("vuln_sla_high_days", t.VulnSLAHighDays)
 	pos("vuln_sla_medium_days", t.VulnSLAMediumDays)
+	pos("admin_assignment_accounts", t.AdminAssignmentAccounts)
 	// A more severe alert never gets longer to be fixed than a less severe
 	// one.
 	if t.VulnSLACriticalDays > t.VulnSLAHighDays {

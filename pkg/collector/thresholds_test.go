@@ -27,3 +27,10 @@ func TestThresholdsValidateVulnSLA(t *testing.T) {
 	th.VulnSLACriticalDays, th.VulnSLAHighDays, th.VulnSLAMediumDays = 7, 7, 7
 	require.NoError(t, th.Validate(), "equal SLAs are allowed")
 }
+
+func TestThresholdsValidateAdminAssignmentAccounts(t *testing.T) {
+	th := DefaultThresholds()
+	require.Equal(t, 3, th.AdminAssignmentAccounts)
+	th.AdminAssignmentAccounts = 0
+	require.ErrorContains(t, th.Validate(), "admin_assignment_accounts: must be at least 1, got 0")
+}

@@ -88,6 +88,11 @@ var wantChecks = map[string][]string{
 	"aws.guardduty.high_findings": {"soc2:CC7.2", "soc2:CC7.3", "soc2:CC7.4", "soc2:CC6.8", "hipaa:164.308(a)(6)(ii)"},
 	"aws.securityhub.enabled":     {"soc2:CC7.1", "soc2:CC7.2", "hipaa:164.308(a)(1)(ii)(D)"},
 	"aws.config.recording":        {"soc2:CC7.1", "soc2:CC8.1", "hipaa:164.312(b)"},
+	// aws.identity_center, issue 15: as aws.iam's access list and admin
+	// check, and termination for assignments left to deleted users.
+	"aws.identity_center.access_list":                 {"soc2:CC6.2", "soc2:CC6.3", "hipaa:164.312(a)(1)", "hipaa:164.312(a)(2)(i)", "hipaa:164.308(a)(4)(ii)(B)", "hipaa:164.308(a)(4)(ii)(C)"},
+	"aws.identity_center.admin_assignments":           {"soc2:CC6.3", "hipaa:164.312(a)(1)", "hipaa:164.308(a)(4)(ii)(B)"},
+	"aws.identity_center.assignments_to_absent_users": {"soc2:CC6.2", "soc2:CC6.3", "hipaa:164.308(a)(3)(ii)(C)", "hipaa:164.312(a)(1)"},
 }
 
 // wantCriteria is every criterion docs/controls.md names, with its R/A flag

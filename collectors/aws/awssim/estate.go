@@ -100,6 +100,14 @@ func New() *Sim { return NewAt(time.Now().UTC()) }
 //     eu-west-1 (enabled in us-east-1 with two standards); the AWS Config
 //     recorder in eu-west-1 stopped (recording in us-east-1). Staging's
 //     threat detection is compliant in both regions.
+//   - IAM Identity Center, production's instance (us-east-1): user dave
+//     assigned permission set AdministratorAccess directly in three
+//     accounts (production, staging and 777788889999), at the default
+//     threshold of 3; an assignment of ReadOnly in staging to a user id the
+//     identity store no longer holds (DeletedUserID). Group Admins holds
+//     AdministratorAccess in two accounts (recorded, below the threshold);
+//     frank, deprovisioned in the Okta demo org, still holds ReadOnly in
+//     production directly (for the cross-source join).
 func NewAt(now time.Time) *Sim {
 	const (
 		appDataKey       = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -416,6 +424,7 @@ func NewAt(now time.Time) *Sim {
 			Recorder: &ConfigRecorder{Name: "default", AllSupported: true, IncludeGlobal: r == "us-east-1", Recording: true, LastStatus: "Success", LastStart: ago(300)},
 			Channel:  &DeliveryChannel{Name: "default", Bucket: "staging-config-logs", LastStatus: "Success", LastAttempt: now.Add(-5 * time.Hour), LastSuccess: now.Add(-5 * time.Hour)}})
 	}
+	prod.IdentityCenter = demoIdentityCenter(ago)
 	return &Sim{
 		Now: now, Home: Production, PageSize: 100,
 		Accounts: map[string]*Account{Production: prod, Staging: staging},
@@ -448,4 +457,63 @@ func cisAlarms(region, topic string, updated time.Time, withRoot bool) []Alarm {
 		out = append(out, Alarm{Name: "cis-" + f.Name, Region: region, MetricName: f.MetricName, Namespace: f.Namespace, Actions: []string{topic}, Updated: updated})
 	}
 	return out
+}
+
+// Identity Center ids of the demo estate.
+const (
+	// ThirdAccount is an organization account that is not configured as a
+	// source, to which dave's administrator assignment also reaches.
+	ThirdAccount = "777788889999"
+	// DeletedUserID is a user deleted from the identity store whose
+	// assignment was left behind.
+	DeletedUserID = "9a6710a0-dead-4a11-8a11-00000000dead"
+	ICInstanceID  = "ssoins-72230a1b2c3d4e5f"
+	ICStoreID     = "d-9067230a1b"
+)
+
+func demoIdentityCenter(ago func(int) time.Time) *IdentityCenter {
+	uid := func(n int) string { return fmt.Sprintf("9a6710a0-%04d-4a11-8a11-0000000000%02d", n, n) }
+	alice, bob, carol, dave, frank := uid(1), uid(2), uid(3), uid(4), uid(6)
+	user := func(id, name, display string, ext string, created int) ICUser {
+		return ICUser{ID: id, UserName: name, DisplayName: display, Email: name, ExternalID: ext, Created: ago(created)}
+	}
+	const (
+		admins, developers = "4a6b1c2d-0001-4e5f-9a0b-00000000ad01", "4a6b1c2d-0002-4e5f-9a0b-00000000de02"
+		adminSet, readSet  = "ps-1a2b3c4d5e6f7a80", "ps-2b3c4d5e6f7a8b91"
+	)
+	assign := func(acct, set, typ, principal string) AccountAssignment {
+		return AccountAssignment{Account: acct, PermissionSet: set, PrincipalType: typ, PrincipalID: principal}
+	}
+	return &IdentityCenter{
+		Region: "us-east-1", InstanceID: ICInstanceID, StoreID: ICStoreID, Name: "acme", Created: ago(800),
+		Users: []ICUser{
+			user(alice, "alice@acme.example", "Alice Example", "00u1alice00000000001", 700),
+			user(bob, "bob@acme.example", "Bob Example", "00u1bob0000000000002", 400),
+			user(carol, "carol@acme.example", "Carol Example", "00u1carol00000000003", 350),
+			user(dave, "dave@acme.example", "Dave Example", "00u1dave000000000004", 30),
+			user(frank, "frank@acme.example", "Frank Example", "00u1frank00000000006", 600),
+		},
+		Groups: []ICGroup{
+			{ID: admins, Name: "Admins", Description: "Platform administrators", Members: []string{alice}},
+			{ID: developers, Name: "Developers", Description: "Application developers", Members: []string{bob, carol, frank}},
+		},
+		Sets: []PermissionSet{
+			{ID: adminSet, Name: "AdministratorAccess", Description: "Full access", SessionDuration: "PT1H", Created: ago(800),
+				Managed: []string{adminPolicy}},
+			{ID: readSet, Name: "ReadOnly", Description: "Read-only access", SessionDuration: "PT8H", Created: ago(800),
+				Managed: []string{readOnlyPolicy}, CustomerManaged: []string{"deploy-artifacts"},
+				Inline: `{"Version":"2012-10-17","Statement":[{"Sid":"DenyData","Effect":"Deny","Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-app-data/*"}]}`},
+		},
+		Assignments: []AccountAssignment{
+			assign(Production, adminSet, "GROUP", admins),
+			assign(Staging, adminSet, "GROUP", admins),
+			assign(Production, adminSet, "USER", dave),
+			assign(Staging, adminSet, "USER", dave),
+			assign(ThirdAccount, adminSet, "USER", dave),
+			assign(Production, readSet, "GROUP", developers),
+			assign(Staging, readSet, "GROUP", developers),
+			assign(Production, readSet, "USER", frank),
+			assign(Staging, readSet, "USER", DeletedUserID),
+		},
+	}
 }

@@ -49,6 +49,8 @@ type Account struct {
 	GuardDuty    []GuardDutyDetector
 	SecurityHubs []SecurityHub
 	Config       []ConfigRegion
+	// IdentityCenter is the instance this account holds, if any.
+	IdentityCenter *IdentityCenter
 }
 
 // Region is an account's view of one region.
@@ -522,4 +524,51 @@ type DeliveryChannel struct {
 	LastErrorCode            string
 	LastErrorMessage         string
 	LastAttempt, LastSuccess time.Time
+}
+
+// IdentityCenter is an IAM Identity Center instance and its identity
+// store, held by the account that owns it (the management account or a
+// delegated administrator) in one region.
+type IdentityCenter struct {
+	Region     string
+	InstanceID string // ssoins-…
+	StoreID    string // d-…
+	Name       string
+	Created    time.Time
+	Users      []ICUser
+	Groups     []ICGroup
+	Sets       []PermissionSet
+	// Assignments may name principals the store no longer holds: a
+	// deleted user's assignments stay until someone removes them.
+	Assignments []AccountAssignment
+}
+
+// ICUser is an identity store user.
+type ICUser struct {
+	ID, UserName, DisplayName, Email string
+	Disabled                         bool
+	ExternalID                       string // the identity source's id (SCIM externalId)
+	Created                          time.Time
+}
+
+// ICGroup is an identity store group; Members are user ids.
+type ICGroup struct {
+	ID, Name, Description string
+	Members               []string
+}
+
+// PermissionSet is an Identity Center permission set.
+type PermissionSet struct {
+	ID, Name, Description string
+	SessionDuration       string // ISO 8601, e.g. PT1H
+	Created               time.Time
+	Managed               []string // AWS managed policy ARNs
+	CustomerManaged       []string // policy names (path /)
+	Inline                string
+}
+
+// AccountAssignment grants a principal a permission set in an account;
+// PermissionSet is the set's ID.
+type AccountAssignment struct {
+	Account, PermissionSet, PrincipalType, PrincipalID string
 }

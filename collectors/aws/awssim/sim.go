@@ -2,8 +2,9 @@
 // formats the real services use (IAM, STS and RDS query-XML, EC2 query, S3 and
 // Package awssim serves a simulated AWS estate over HTTP with the wire
 // formats the real services use (IAM, STS and RDS query-XML, EC2 query, S3
-// and S3 Control REST-XML, CloudTrail, CloudWatch Logs, Organizations and
-// AWS Config JSON 1.1, AWS Backup, GuardDuty and Security Hub REST-JSON, the
+// and S3 Control REST-XML, CloudTrail, CloudWatch Logs, Organizations, AWS
+// Config and IAM Identity Center's SSO Admin and Identity Store JSON 1.1,
+// AWS Backup, GuardDuty and Security Hub REST-JSON, the
 // Resource Groups Tagging API's and CloudWatch's RPC v2 CBOR), so the real
 // SDK clients can run against it in the demo and tests.
 package awssim

@@ -133,6 +133,10 @@ func (s *Sim) serve(c *call) int {
 		return s.securityhub(c)
 	case "config":
 		return s.config(c)
+	case "sso":
+		return s.ssoAdmin(c)
+	case "identitystore":
+		return s.identityStore(c)
 	}
 	return c.fail(400, "UnknownService", "service "+c.service+" is not simulated")
 }
@@ -162,7 +166,7 @@ func (s *Sim) fault(c *call) bool {
 			code = "ThrottlingException"
 		case "ec2":
 			code = "RequestLimitExceeded"
-		case "backup":
+		case "backup", "sso", "identitystore":
 			code = "ThrottlingException"
 		case "tagging":
 			code = "ThrottledException"
@@ -199,6 +203,9 @@ func (s *Sim) fault(c *call) bool {
 		}
 		if c.service == "backup" {
 			code, msg = "ServiceUnavailableException", "The request failed due to a temporary failure of the server."
+		}
+		if c.service == "sso" || c.service == "identitystore" {
+			code, msg = "InternalServerException", "The request processing has failed because of an unknown error, exception, or failure with an internal server."
 		}
 		if c.service == "tagging" {
 			code, msg = "InternalServiceException", "The request processing failed because of an unknown error, exception, or failure."
@@ -245,7 +252,7 @@ func (s *Sim) fault(c *call) bool {
 
 func accessDeniedCode(service string) string {
 	switch service {
-	case "cloudtrail", "logs", "organizations", "kms", "dynamodb", "backup", "tagging", "guardduty", "securityhub", "config":
+	case "cloudtrail", "logs", "organizations", "kms", "dynamodb", "backup", "tagging", "guardduty", "securityhub", "config", "sso", "identitystore":
 		return "AccessDeniedException"
 	case "ec2":
 		return "UnauthorizedOperation"
@@ -300,6 +307,12 @@ func (c *call) fail(status int, code, msg string) int {
 		h.Set("X-Amzn-Errortype", code)
 		c.w.WriteHeader(status)
 		_ = json.NewEncoder(c.w).Encode(map[string]string{"Code": code, "Message": msg})
+	case "sso", "identitystore":
+		// JSON 1.1; both services' error shapes carry Message.
+		h.Set("Content-Type", "application/x-amz-json-1.1")
+		h.Set("X-Amzn-Requestid", id)
+		c.w.WriteHeader(status)
+		_ = json.NewEncoder(c.w).Encode(map[string]string{"__type": code, "Message": msg})
 	case "tagging":
 		return c.cbor(status, map[string]any{"__type": code, "message": msg, "Message": msg})
 	case "monitoring":
