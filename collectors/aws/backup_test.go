@@ -159,22 +159,8 @@ func TestBackupAssumeRole(t *testing.T) {
 // tagging API's ThrottledException are retried and the evidence is
 // unchanged.
 func TestBackupThrottlingRetried(t *testing.T) {
-	sim := awssim.NewAt(simNow)
 	ops := append([]string{"GetBackupPlan", "GetBackupSelection", "GetResources"}, backupOps...)
-	for _, op := range ops {
-		sim.Throttle(op, 2)
-	}
-	out := runCollector(t, sim, "aws.backup", backupNew, nil)
-	golden(t, "backup_demo", out.results)
-	retried := map[string]bool{}
-	for _, call := range out.calls {
-		if call.Attempt > 1 {
-			retried[call.Operation] = true
-		}
-	}
-	for _, op := range ops {
-		require.True(t, retried[op], "%s was not retried", op)
-	}
+	requireRetried(t, "aws.backup", backupNew, "backup_demo", ops...)
 }
 
 // TestBackupWithoutPHITags: without phi_tags no tag is read, coverage is

@@ -184,25 +184,6 @@ func TestPHITags(t *testing.T) {
 // TestDataThrottlingRetried: throttling answers from DynamoDB and KMS are
 // retried by the SDK's retryer and the evidence is unchanged.
 func TestDataThrottlingRetried(t *testing.T) {
-	sim := awssim.NewAt(simNow)
-	ops := []string{"ListTables", "DescribeTable", "DescribeContinuousBackups", "ListKeys", "DescribeKey", "GetKeyRotationStatus"}
-	for _, op := range ops {
-		sim.Throttle(op, 2)
-	}
-	retried := map[string]bool{}
-	for _, c := range []struct {
-		typ, golden string
-		nf          newFunc
-	}{{"aws.dynamodb", "dynamodb_demo", dynamoNew}, {"aws.kms", "kms_demo", kmsNew}} {
-		out := runCollector(t, sim, c.typ, c.nf, nil)
-		golden(t, c.golden, out.results)
-		for _, call := range out.calls {
-			if call.Attempt > 1 {
-				retried[call.Operation] = true
-			}
-		}
-	}
-	for _, op := range ops {
-		require.True(t, retried[op], "%s was not retried", op)
-	}
+	requireRetried(t, "aws.dynamodb", dynamoNew, "dynamodb_demo", "ListTables", "DescribeTable", "DescribeContinuousBackups", "DescribeKey")
+	requireRetried(t, "aws.kms", kmsNew, "kms_demo", "ListKeys", "DescribeKey", "GetKeyRotationStatus")
 }

@@ -233,22 +233,7 @@ func TestEBSAssumeRole(t *testing.T) {
 // TestEBSThrottlingRetried: EC2's RequestLimitExceeded is retried by the
 // SDK's retryer for every operation and the evidence is unchanged.
 func TestEBSThrottlingRetried(t *testing.T) {
-	sim := awssim.NewAt(simNow)
-	ops := []string{"GetEbsEncryptionByDefault", "GetEbsDefaultKmsKeyId", "DescribeVolumes", "DescribeSnapshots", "DescribeSnapshotAttribute"}
-	for _, op := range ops {
-		sim.Throttle(op, 2)
-	}
-	out := runCollector(t, sim, "aws.ebs", ebsNew, nil)
-	golden(t, "ebs_demo", out.results)
-	retried := map[string]bool{}
-	for _, call := range out.calls {
-		if call.Attempt > 1 {
-			retried[call.Operation] = true
-		}
-	}
-	for _, op := range ops {
-		require.True(t, retried[op], "%s was not retried", op)
-	}
+	requireRetried(t, "aws.ebs", ebsNew, "ebs_demo", []string{"GetEbsEncryptionByDefault", "GetEbsDefaultKmsKeyId", "DescribeVolumes", "DescribeSnapshots", "DescribeSnapshotAttribute"}...)
 }
 
 // TestEBSPHITags: the tags in DescribeVolumes and DescribeSnapshots

@@ -196,3 +196,25 @@ var (
 	requestIDPattern = regexp.MustCompile(`RequestID: [A-Za-z0-9-]+`)
 	endpointPattern  = regexp.MustCompile(`http://127\.0\.0\.1:[0-9]+`)
 )
+
+// requireRetried throttles each of ops twice, runs the collector over the
+// demo estate, and requires the evidence to be the golden file's and every
+// operation to have been retried: throttling costs time, never evidence.
+func requireRetried(t *testing.T, typ string, nf newFunc, goldenName string, ops ...string) {
+	t.Helper()
+	sim := awssim.NewAt(simNow)
+	for _, op := range ops {
+		sim.Throttle(op, 2)
+	}
+	out := runCollector(t, sim, typ, nf, nil)
+	golden(t, goldenName, out.results)
+	retried := map[string]bool{}
+	for _, call := range out.calls {
+		if call.Attempt > 1 {
+			retried[call.Operation] = true
+		}
+	}
+	for _, op := range ops {
+		require.True(t, retried[op], "%s was not retried", op)
+	}
+}

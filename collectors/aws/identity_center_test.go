@@ -301,22 +301,7 @@ func TestIdentityCenterAssumeRole(t *testing.T) {
 // TestIdentityCenterThrottlingRetried: ThrottlingException from both
 // services is retried and the evidence is unchanged.
 func TestIdentityCenterThrottlingRetried(t *testing.T) {
-	sim := awssim.NewAt(simNow)
-	ops := []string{"ListInstances", "ListUsers", "ListGroups", "ListGroupMemberships", "ListPermissionSets", "DescribePermissionSet",
+	requireRetried(t, "aws.identity_center", icNew, "identity_center_demo", []string{"ListInstances", "ListUsers", "ListGroups", "ListGroupMemberships", "ListPermissionSets", "DescribePermissionSet",
 		"ListManagedPoliciesInPermissionSet", "GetInlinePolicyForPermissionSet", "ListCustomerManagedPolicyReferencesInPermissionSet",
-		"ListAccountsForProvisionedPermissionSet", "ListAccountAssignments"}
-	for _, op := range ops {
-		sim.Throttle(op, 2)
-	}
-	out := runCollector(t, sim, "aws.identity_center", icNew, nil)
-	golden(t, "identity_center_demo", out.results)
-	retried := map[string]bool{}
-	for _, c := range out.calls {
-		if c.Attempt > 1 {
-			retried[c.Operation] = true
-		}
-	}
-	for _, op := range ops {
-		require.True(t, retried[op], "%s was not retried", op)
-	}
+		"ListAccountsForProvisionedPermissionSet", "ListAccountAssignments"}...)
 }

@@ -262,22 +262,7 @@ func TestLoggingAssumeRole(t *testing.T) {
 // CloudWatch (CBOR, query code Throttling), CloudTrail and EC2 is retried
 // and the evidence is unchanged.
 func TestLoggingThrottlingRetried(t *testing.T) {
-	sim := awssim.NewAt(simNow)
-	ops := []string{"DescribeLogGroups", "DescribeTrails", "DescribeMetricFilters", "DescribeAlarms", "DescribeVpcs", "DescribeFlowLogs", "ListTagsForResource"}
-	for _, op := range ops {
-		sim.Throttle(op, 2)
-	}
-	out := runCollector(t, sim, "aws.logging", loggingNew, nil)
-	golden(t, "logging_demo", out.results)
-	retried := map[string]bool{}
-	for _, call := range out.calls {
-		if call.Attempt > 1 {
-			retried[call.Operation] = true
-		}
-	}
-	for _, op := range ops {
-		require.True(t, retried[op], "%s was not retried", op)
-	}
+	requireRetried(t, "aws.logging", loggingNew, "logging_demo", []string{"DescribeLogGroups", "DescribeTrails", "DescribeMetricFilters", "DescribeAlarms", "DescribeVpcs", "DescribeFlowLogs", "ListTagsForResource"}...)
 }
 
 // TestLoggingMetricFilterCases: each way a CIS event can be missing, and

@@ -177,17 +177,7 @@ func TestNetworkAssumeRole(t *testing.T) {
 // TestNetworkThrottlingRetried: EC2's RequestLimitExceeded is retried and
 // the evidence is unchanged.
 func TestNetworkThrottlingRetried(t *testing.T) {
-	sim := awssim.NewAt(simNow)
-	sim.Throttle("DescribeSecurityGroups", 2)
-	out := runCollector(t, sim, "aws.network", networkNew, nil)
-	golden(t, "network_demo", out.results)
-	retried := false
-	for _, call := range out.calls {
-		if call.Operation == "DescribeSecurityGroups" && call.Attempt > 1 {
-			retried = true
-		}
-	}
-	require.True(t, retried)
+	requireRetried(t, "aws.network", networkNew, "network_demo", "DescribeSecurityGroups")
 }
 
 // TestNetworkPHITags: the tags in the DescribeSecurityGroups answer mark

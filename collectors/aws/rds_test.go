@@ -153,22 +153,7 @@ func TestRDSAssumeRole(t *testing.T) {
 // TestRDSThrottlingRetried: RDS's Throttling answers are retried by the
 // SDK's retryer and the evidence is unchanged.
 func TestRDSThrottlingRetried(t *testing.T) {
-	sim := awssim.NewAt(simNow)
-	ops := []string{"DescribeDBInstances", "DescribeDBClusters", "DescribeDBSnapshots", "DescribeDBClusterSnapshots", "DescribeDBSnapshotAttributes", "DescribeDBClusterSnapshotAttributes"}
-	for _, op := range ops {
-		sim.Throttle(op, 2)
-	}
-	out := runCollector(t, sim, "aws.rds", rdsNew, nil)
-	golden(t, "rds_demo", out.results)
-	retried := map[string]bool{}
-	for _, call := range out.calls {
-		if call.Attempt > 1 {
-			retried[call.Operation] = true
-		}
-	}
-	for _, op := range ops {
-		require.True(t, retried[op], "%s was not retried", op)
-	}
+	requireRetried(t, "aws.rds", rdsNew, "rds_demo", []string{"DescribeDBInstances", "DescribeDBClusters", "DescribeDBSnapshots", "DescribeDBClusterSnapshots", "DescribeDBSnapshotAttributes", "DescribeDBClusterSnapshotAttributes"}...)
 }
 
 // TestRDSPHITags: findings on tagged databases and snapshots say they

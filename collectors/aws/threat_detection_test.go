@@ -336,23 +336,8 @@ func TestThreatDetectionAssumeRole(t *testing.T) {
 // LimitExceededException, Config's ThrottlingException) is retried for
 // every operation and the evidence is unchanged.
 func TestThreatDetectionThrottlingRetried(t *testing.T) {
-	sim := awssim.NewAt(simNow)
-	ops := []string{"ListDetectors", "GetDetector", "DescribeOrganizationConfiguration", "ListFindings", "GetFindings", "DescribeHub", "GetEnabledStandards",
-		"DescribeConfigurationRecorders", "DescribeConfigurationRecorderStatus", "DescribeDeliveryChannels", "DescribeDeliveryChannelStatus"}
-	for _, op := range ops {
-		sim.Throttle(op, 2)
-	}
-	out := runCollector(t, sim, "aws.threat_detection", threatNew, nil)
-	golden(t, "threat_detection_demo", out.results)
-	retried := map[string]bool{}
-	for _, call := range out.calls {
-		if call.Attempt > 1 {
-			retried[call.Operation] = true
-		}
-	}
-	for _, op := range ops {
-		require.True(t, retried[op], "%s was not retried", op)
-	}
+	requireRetried(t, "aws.threat_detection", threatNew, "threat_detection_demo", []string{"ListDetectors", "GetDetector", "DescribeOrganizationConfiguration", "ListFindings", "GetFindings", "DescribeHub", "GetEnabledStandards",
+		"DescribeConfigurationRecorders", "DescribeConfigurationRecorderStatus", "DescribeDeliveryChannels", "DescribeDeliveryChannelStatus"}...)
 }
 
 // TestGuardDutyOrgConfigFailing: the organization setting failing for
