@@ -408,3 +408,73 @@ func TestOSCALIdentifiers(t *testing.T) {
 	require.Equal(t, audit.UUID("x"), audit.UUID("x"))
 	require.NotEqual(t, audit.UUID("x"), audit.UUID("y"))
 }
+
+// noFindings returns the members of a store whose two daily runs completed
+// without a single finding (an account with nothing to check).
+func noFindings(t *testing.T) []audit.Member {
+	env := agenttest.NewEnv(t, t0)
+	c := &agenttest.Collector{Accounts: []string{"111122223333"}, Fn: func(req collector.Request) (*collector.Result, error) {
+		res, err := agenttest.Passing(req)
+		res.Findings = nil
+		return res, err
+	}}
+	env.Fill(t, agenttest.Job("t", "@daily", c), 2, 24*time.Hour)
+	members, err := audit.LoadPeriod(t.Context(), env.Store, audit.Period{From: t0, To: t0.AddDate(0, 0, 3)})
+	require.NoError(t, err)
+	require.Len(t, members, 2)
+	return members
+}
+
+// A period without evidence is a valid document in every format, saying
+// so, rather than an error: OSCAL a result with no findings and the
+// evidence=none property, OCSF no events, CSV the header alone. The same
+// holds for a period whose snapshots carry no finding.
+func TestExportWithoutEvidence(t *testing.T) {
+	oscalSchema := audittest.RequireOSCALSchema(t)
+	for _, tc := range []struct {
+		name    string
+		members []audit.Member
+		obs     int
+		desc    string
+	}{
+		{"no snapshot", nil, 0, "No evidence: no snapshot written by exhibit was started in [2026-03-01T00:00:00Z, 2026-03-04T00:00:00Z)"},
+		{"snapshots without findings", noFindings(t), 2, "No evidence for any control: 2 snapshot(s) written by exhibit were started in [2026-03-01T00:00:00Z, 2026-03-04T00:00:00Z), none with a finding"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Run("oscal", func(t *testing.T) {
+				out := export(t, audit.FormatOSCAL, tc.members)
+				require.NoError(t, oscalSchema.Validate(out), "OSCAL 1.2.2 JSON schema")
+				var doc map[string]any
+				require.NoError(t, json.Unmarshal(out, &doc))
+				require.Empty(t, audittest.CheckOSCALAssessmentResults(doc))
+				res := doc["assessment-results"].(map[string]any)["results"].([]any)[0].(map[string]any)
+				require.Contains(t, res["description"], tc.desc)
+				require.Equal(t, []any{map[string]any{"name": "evidence", "ns": "https://exhibit.dev/ns/oscal", "value": "none"}}, res["props"])
+				require.NotContains(t, res, "findings", "no control reads as satisfied")
+				sel := res["reviewed-controls"].(map[string]any)["control-selections"].([]any)
+				require.Equal(t, map[string]any{}, sel[0].(map[string]any)["include-all"])
+				require.NotContains(t, sel[0], "include-controls")
+				obs, _ := res["observations"].([]any)
+				require.Len(t, obs, tc.obs, "the snapshots there are stay observations")
+				// The schema would refuse the selection the export used to lack.
+				bad := strings.Replace(string(out), `"include-all": {}`, `"include-controls": []`, 1)
+				require.NotEqual(t, string(out), bad)
+				require.Error(t, oscalSchema.Validate([]byte(bad)))
+			})
+			t.Run("ocsf", func(t *testing.T) {
+				require.Empty(t, export(t, audit.FormatOCSF, tc.members), "no findings, no events: an empty file")
+			})
+			t.Run("csv", func(t *testing.T) {
+				out := export(t, audit.FormatCSV, tc.members)
+				rows, err := csv.NewReader(bytes.NewReader(out)).ReadAll()
+				require.NoError(t, err)
+				require.Equal(t, [][]string{audit.CSVHeader}, rows, "the header alone")
+				require.True(t, bytes.HasSuffix(out, []byte("\r\n")))
+			})
+		})
+	}
+	// A period with evidence never carries the none marker.
+	out := export(t, audit.FormatOSCAL, mixed(t))
+	require.NotContains(t, string(out), `"value": "none"`)
+	require.NotContains(t, string(out), "include-all")
+}
