@@ -11,6 +11,13 @@ import (
 	"github.com/exhibit-dev/exhibit/pkg/audit"
 )
 
+// emptyExport is what each format writes for a period without findings.
+var emptyExport = map[string]string{
+	audit.FormatOSCAL: "an OSCAL document with no findings (result prop evidence=none)",
+	audit.FormatOCSF:  "no OCSF events (an empty file)",
+	audit.FormatCSV:   "a CSV with the header row only",
+}
+
 func cmdExport(ctx context.Context, args []string, s streams) error {
 	fs := newFlags("export", s)
 	sf := addStoreFlags(fs, "export from")
@@ -45,9 +52,6 @@ func cmdExport(ctx context.Context, args []string, s streams) error {
 	if err != nil {
 		return fmt.Errorf("export %s: %w", st, err)
 	}
-	if len(members) == 0 {
-		return fmt.Errorf("export %s: no snapshot started between %s and %s", st, period.From.Format(time.RFC3339), period.To.Format(time.RFC3339))
-	}
 	bw := bufio.NewWriter(o.w)
 	if err := audit.Export(bw, *format, members, audit.ExportOptions{Period: period, Version: version}); err != nil {
 		return fmt.Errorf("export %s: %w", st, err)
@@ -58,6 +62,21 @@ func cmdExport(ctx context.Context, args []string, s streams) error {
 	if err := o.commit(); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.msgs, "exported %d snapshot(s) as %s to %s\n", len(members), *format, o.name)
+	// A period without evidence is an answer, not an error: the document
+	// says so (see audit.Export), and so does this note.
+	findings := 0
+	for _, m := range members {
+		findings += len(m.Snapshot.Findings)
+	}
+	switch {
+	case len(members) == 0:
+		fmt.Fprintf(s.err, "export: no evidence: no snapshot started between %s and %s; wrote %s saying so to %s\n",
+			period.From.Format(time.RFC3339), period.To.Format(time.RFC3339), emptyExport[*format], o.name)
+	case findings == 0:
+		fmt.Fprintf(s.err, "export: no evidence for any control: %d snapshot(s) between %s and %s, none with a finding; wrote %s saying so to %s\n",
+			len(members), period.From.Format(time.RFC3339), period.To.Format(time.RFC3339), emptyExport[*format], o.name)
+	default:
+		fmt.Fprintf(o.msgs, "exported %d snapshot(s) as %s to %s\n", len(members), *format, o.name)
+	}
 	return nil
 }

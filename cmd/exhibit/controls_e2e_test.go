@@ -8,23 +8,29 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/exhibit-dev/exhibit/pkg/controls"
 )
 
 // controlsTable is `exhibit controls` read back: for each criterion its R/A
-// cell, title and checks, and for each (check, reference) its reason.
+// cell, title and checks, for each (check, reference) its reason, and for
+// each check its severity and the reason for it.
 type controlsTable struct {
 	flag, title map[string]string
 	checks      map[string][]string
 	reason      map[[2]string]string
+	severity    map[string][2]string
 }
 
 var cells = regexp.MustCompile(`\s{2,}`)
 
 func parseControlsTable(t *testing.T, out string) controlsTable {
 	t.Helper()
-	criteria, checks, ok := strings.Cut(out, "\n\n")
-	require.True(t, ok, "a blank line separates the criteria from the checks:\n%s", out)
-	tab := controlsTable{flag: map[string]string{}, title: map[string]string{}, checks: map[string][]string{}, reason: map[[2]string]string{}}
+	sections := strings.Split(strings.TrimSuffix(out, "\n"), "\n\n")
+	require.Len(t, sections, 3, "blank lines separate the criteria, the checks and the severities:\n%s", out)
+	criteria, checks, severities := sections[0], sections[1], sections[2]
+	tab := controlsTable{flag: map[string]string{}, title: map[string]string{}, checks: map[string][]string{},
+		reason: map[[2]string]string{}, severity: map[string][2]string{}}
 
 	lines := strings.Split(criteria, "\n")
 	require.Regexp(t, `^CRITERION\s+R/A\s+CHECKS\s+TITLE$`, lines[0])
@@ -44,12 +50,21 @@ func parseControlsTable(t *testing.T, out string) controlsTable {
 		}
 	}
 
-	lines = strings.Split(strings.TrimSuffix(checks, "\n"), "\n")
+	lines = strings.Split(checks, "\n")
 	require.Regexp(t, `^CHECK\s+REFERENCE\s+REASON$`, lines[0])
 	for _, line := range lines[1:] {
 		c := cells.Split(line, 3)
 		require.Len(t, c, 3, "check row %q", line)
 		tab.reason[[2]string{c[0], c[1]}] = c[2]
+	}
+
+	lines = strings.Split(severities, "\n")
+	require.Regexp(t, `^CHECK\s+SEVERITY\s+SEVERITY REASON$`, lines[0])
+	for _, line := range lines[1:] {
+		c := cells.Split(line, 3)
+		require.Len(t, c, 3, "severity row %q", line)
+		require.NotContains(t, tab.severity, c[0], "one severity row per check")
+		tab.severity[c[0]] = [2]string{c[1], c[2]}
 	}
 	return tab
 }
@@ -129,6 +144,41 @@ func TestControlsListsAdministrativeSafeguards(t *testing.T) {
 			require.Equal(t, got, nilIfEmpty(js.Criteria[i].Checks), "table and JSON list the same checks")
 		})
 	}
+}
+
+// Every check has a severity, the same in the table, the JSON and the
+// catalog, and an auditor reads why.
+func TestControlsShowsSeverity(t *testing.T) {
+	cat, err := controls.Default()
+	require.NoError(t, err)
+
+	r := exhibit(t, t.TempDir(), nil, "controls")
+	require.Equal(t, 0, r.code, r.stderr)
+	tab := parseControlsTable(t, r.stdout)
+
+	r = exhibit(t, t.TempDir(), nil, "controls", "--json")
+	require.Equal(t, 0, r.code, r.stderr)
+	var js struct {
+		Checks []struct {
+			ID             string `json:"id"`
+			Severity       string `json:"severity"`
+			SeverityReason string `json:"severity_reason"`
+		} `json:"checks"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &js))
+
+	checks := cat.Checks()
+	require.Len(t, tab.severity, len(checks))
+	require.Len(t, js.Checks, len(checks))
+	for i, ch := range checks {
+		require.Contains(t, controls.Severities, ch.Severity, ch.ID)
+		require.Equal(t, [2]string{ch.Severity, ch.SeverityReason}, tab.severity[ch.ID], "table, %s", ch.ID)
+		require.Equal(t, ch.ID, js.Checks[i].ID)
+		require.Equal(t, ch.Severity, js.Checks[i].Severity, "json, %s", ch.ID)
+		require.Equal(t, ch.SeverityReason, js.Checks[i].SeverityReason, "json, %s", ch.ID)
+	}
+	require.Equal(t, "critical", tab.severity["aws.iam.root_mfa"][0])
+	require.Equal(t, "low", tab.severity["aws.s3.versioning"][0])
 }
 
 func nilIfEmpty(s []string) []string {

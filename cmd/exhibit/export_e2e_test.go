@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/exhibit-dev/exhibit/pkg/audit/audittest"
+	"github.com/exhibit-dev/exhibit/pkg/controls"
 )
 
 // The OSCAL export meets the assessment-results rules audittest checks (and
@@ -97,7 +98,6 @@ func TestExportBadInput(t *testing.T) {
 		{"bad date", []string{"export", "--store", url, "--format", "csv", "--from", "yesterday", "--to", auditTo, "-o", "out"}, 2, `invalid value "yesterday" for flag -from`},
 		{"to before from", []string{"export", "--store", url, "--format", "csv", "--from", auditTo, "--to", auditFrom, "-o", "out"}, 2, "must be after --from"},
 		{"missing to", []string{"export", "--store", url, "--format", "csv", "--from", auditFrom, "-o", "out"}, 2, "--to is required"},
-		{"nothing in the period", []string{"export", "--store", url, "--format", "oscal", "--from", "2020-01-01", "--to", "2020-02-01", "-o", "out"}, 1, "no snapshot started between 2020-01-01T00:00:00Z and 2020-02-01T00:00:00Z"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -109,6 +109,53 @@ func TestExportBadInput(t *testing.T) {
 			for _, e := range entries {
 				require.NotEqual(t, "out", e.Name(), "no output on failure")
 				require.False(t, strings.HasPrefix(e.Name(), ".exhibit-"), "no temporary file left: %s", e.Name())
+			}
+		})
+	}
+}
+
+// A period without evidence exits 0 with a note on standard error, and
+// writes a valid document that says there was none, in every format and
+// to a file or standard output alike.
+func TestExportEmptyPeriod(t *testing.T) {
+	_, url := auditStore(t)
+	dir := t.TempDir()
+	base := []string{"export", "--store", url, "--from", "2020-01-01", "--to", "2020-02-01"}
+	const note = "export: no evidence: no snapshot started between 2020-01-01T00:00:00Z and 2020-02-01T00:00:00Z; wrote "
+	for _, format := range []string{"oscal", "ocsf", "csv"} {
+		t.Run(format, func(t *testing.T) {
+			r := exhibit(t, dir, nil, append(base, "--format", format, "-o", "empty."+format)...)
+			require.Equal(t, 0, r.code, r.stdout+r.stderr)
+			require.Contains(t, r.stderr, note)
+			require.NotContains(t, r.stdout, "exported")
+			b, err := os.ReadFile(filepath.Join(dir, "empty."+format))
+			require.NoError(t, err)
+
+			r = exhibit(t, dir, nil, append(base, "--format", format, "-o", "-")...)
+			require.Equal(t, 0, r.code, r.stderr)
+			require.Contains(t, r.stderr, note)
+			require.Equal(t, string(b), r.stdout, "standard output gets the same document")
+
+			switch format {
+			case "oscal":
+				require.NoError(t, audittest.RequireOSCALSchema(t).Validate(b))
+				var doc map[string]any
+				require.NoError(t, json.Unmarshal(b, &doc))
+				require.Empty(t, audittest.CheckOSCALAssessmentResults(doc))
+				res := doc["assessment-results"].(map[string]any)["results"].([]any)[0].(map[string]any)
+				require.Contains(t, res["description"], "No evidence")
+				require.NotContains(t, res, "findings")
+				require.Contains(t, r.stderr, "an OSCAL document with no findings")
+			case "ocsf":
+				require.Empty(t, b, "no events")
+				require.Contains(t, r.stderr, "no OCSF events (an empty file)")
+			case "csv":
+				rows, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+				require.NoError(t, err)
+				require.Len(t, rows, 1, "the header alone")
+				require.Equal(t, "snapshot_key", rows[0][0])
+				require.Equal(t, "severity", rows[0][len(rows[0])-1])
+				require.Contains(t, r.stderr, "a CSV with the header row only")
 			}
 		})
 	}
@@ -156,4 +203,21 @@ func TestExportsOfTheDemoEstate(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d events from single-region scopes", regions, len(events))
+
+	// Real failures carry their checks' catalog severities, not one level.
+	cat, err := controls.Default()
+	require.NoError(t, err)
+	ocsfID := map[string]float64{"critical": 5, "high": 4, "medium": 3, "low": 2, "info": 1}
+	failSeverities := map[float64]bool{}
+	for _, ev := range events {
+		if ev["compliance"].(map[string]any)["status"] != "Fail" {
+			continue
+		}
+		check := ev["unmapped"].(map[string]any)["exhibit.check"].(string)
+		ch, ok := cat.Check(check)
+		require.True(t, ok, check)
+		require.Equal(t, ocsfID[ch.Severity], ev["severity_id"], check)
+		failSeverities[ev["severity_id"].(float64)] = true
+	}
+	require.Greater(t, len(failSeverities), 1, "the demo's failures span more than one severity")
 }

@@ -46,7 +46,7 @@ func (o *ExportOptions) catalog() (*controls.Catalog, error) {
 func Export(w io.Writer, format string, members []Member, opts ExportOptions) error {
 	switch format {
 	case FormatCSV:
-		return ExportCSV(w, members)
+		return ExportCSV(w, members, opts)
 	case FormatOCSF:
 		return ExportOCSF(w, members, opts)
 	case FormatOSCAL:
@@ -57,14 +57,24 @@ func Export(w io.Writer, format string, members []Member, opts ExportOptions) er
 
 // CSVHeader is the first row of a CSV export.
 var CSVHeader = []string{"snapshot_key", "snapshot_sha256", "series", "collected_at", "check", "resource", "status", "controls", "reason",
-	"accepted_id", "accepted_owner", "accepted_until", "accepted_reason", "accepted_approver", "accepted_approved", "acceptance_expired"}
+	"accepted_id", "accepted_owner", "accepted_until", "accepted_reason", "accepted_approver", "accepted_approved", "acceptance_expired",
+	"severity"}
 
 // ExportCSV writes one RFC 4180 row per finding. Controls are separated by
 // semicolons; collected_at is the snapshot's started_at. The accepted_
 // columns hold the accepted risk a failing finding carried (its status
 // stays fail); acceptance_expired names one that had lapsed at the run:
-// "ID (owner OWNER, until DATE)".
-func ExportCSV(w io.Writer, members []Member) error {
+// "ID (owner OWNER, until DATE)". severity is the check's severity in the
+// catalog (critical, high, medium, low or info) on every row, whatever its
+// status, so a sheet filtered on fail can be sorted by it; it is empty for
+// a check the catalog does not know. New columns are added at the end.
+//
+// A period without findings (or without snapshots) gives the header alone.
+func ExportCSV(w io.Writer, members []Member, opts ExportOptions) error {
+	cat, err := opts.catalog()
+	if err != nil {
+		return err
+	}
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true // RFC 4180 line breaks
 	if err := cw.Write(CSVHeader); err != nil {
@@ -75,7 +85,10 @@ func ExportCSV(w io.Writer, members []Member) error {
 		for _, f := range s.Findings {
 			row := []string{m.Key, m.SHA256, s.Series, s.StartedAt.UTC().Format(time.RFC3339Nano),
 				f.Check, f.Resource, string(f.Status), strings.Join(f.Controls, ";"), f.Reason,
-				"", "", "", "", "", "", ""}
+				"", "", "", "", "", "", "", ""}
+			if ch, ok := cat.Check(f.Check); ok {
+				row[16] = ch.Severity
+			}
 			if a := f.Accepted; a != nil {
 				copy(row[9:], []string{a.ID, a.Owner, a.Until, a.Reason, a.Approver, a.Approved})
 			}
@@ -188,20 +201,55 @@ type ocsfResource struct {
 	Region string `json:"region,omitempty"`
 }
 
-// ocsfComplianceStatus maps a check result to the compliance object's status_id
-// (1 Pass, 2 Warning: no result for lack of information, 3 Fail) and the
-// event's severity_id. A not_applicable finding has no compliance status
-// in OCSF and is not exported.
-func ocsfComplianceStatus(r evidence.Result) (statusID int, status string, severityID int, severity string, ok bool) {
+// ocsfComplianceStatus maps a check result to the compliance object's
+// status_id (1 Pass, 2 Warning: no result for lack of information, 3 Fail).
+// A not_applicable finding has no compliance status in OCSF and is not
+// exported.
+func ocsfComplianceStatus(r evidence.Result) (statusID int, status string, ok bool) {
 	switch r {
 	case evidence.Pass:
-		return 1, "Pass", 1, "Informational", true
+		return 1, "Pass", true
 	case evidence.Error:
-		return 2, "Warning", 2, "Low", true
+		return 2, "Warning", true
 	case evidence.Fail:
-		return 3, "Fail", 3, "Medium", true
+		return 3, "Fail", true
 	}
-	return 0, "", 0, "", false
+	return 0, "", false
+}
+
+// ocsfSeverities are OCSF's severity_id values (and their captions, the
+// severity attribute) for the catalog's severities.
+var ocsfSeverities = map[string]struct {
+	id      int
+	caption string
+}{
+	controls.SeverityCritical: {5, "Critical"},
+	controls.SeverityHigh:     {4, "High"},
+	controls.SeverityMedium:   {3, "Medium"},
+	controls.SeverityLow:      {2, "Low"},
+	controls.SeverityInfo:     {1, "Informational"},
+}
+
+// ocsfSeverity is an event's severity_id and severity. OCSF's severity is
+// the effort a finding asks for, so:
+//
+//   - fail → the check's severity in the catalog (critical 5 … info 1),
+//     0 Unknown for a check the catalog does not know;
+//   - pass → 1 Informational: nothing to do;
+//   - error → 2 Low: the check could not be decided, which asks for the
+//     collector's access or the API to be looked at, not for the control
+//     to be fixed (the compliance status, Warning, says so).
+func ocsfSeverity(r evidence.Result, check controls.Check, known bool) (int, string) {
+	switch r {
+	case evidence.Pass:
+		return 1, "Informational"
+	case evidence.Error:
+		return 2, "Low"
+	}
+	if s, ok := ocsfSeverities[check.Severity]; ok && known {
+		return s.id, s.caption
+	}
+	return 0, "Unknown"
 }
 
 // findingState is what the export has seen of one finding so far.
@@ -270,7 +318,12 @@ var standardNames = map[string]string{
 // one. finding_info.uid names the finding, the same in every snapshot (see
 // ocsfFindingUID); metadata.uid names the event. compliance.control is the
 // finding's first criterion in catalog order (SOC 2 before HIPAA) and
-// compliance.requirements lists every criterion it supports.
+// compliance.requirements lists every criterion it supports. severity_id
+// comes from the check's severity in the catalog (see ocsfSeverity), which
+// unmapped also carries as exhibit.check_severity on every event.
+//
+// A period without findings (or without snapshots) gives no events: an
+// empty file, which is valid line-delimited JSON.
 func ExportOCSF(w io.Writer, members []Member, opts ExportOptions) error {
 	cat, err := opts.catalog()
 	if err != nil {
@@ -314,10 +367,12 @@ func ExportOCSF(w io.Writer, members []Member, opts ExportOptions) error {
 			profiles = []string{"cloud"}
 		}
 		for i, f := range s.Findings {
-			compID, comp, sevID, sev, ok := ocsfComplianceStatus(f.Status)
+			compID, comp, ok := ocsfComplianceStatus(f.Status)
 			if !ok {
 				continue
 			}
+			check, known := cat.Check(f.Check)
+			sevID, sev := ocsfSeverity(f.Status, check, known)
 			findingUID := ocsfFindingUID(s.Scope, f)
 			statusID, status, state := ocsfFindingStatus(states[findingUID], f.Status)
 			states[findingUID] = state
@@ -329,8 +384,8 @@ func ExportOCSF(w io.Writer, members []Member, opts ExportOptions) error {
 			}
 
 			title := f.Check
-			if ch, ok := cat.Check(f.Check); ok {
-				title = ch.Title
+			if known {
+				title = check.Title
 			}
 			var standards []string
 			for _, ref := range f.Controls {
@@ -385,6 +440,9 @@ func ExportOCSF(w io.Writer, members []Member, opts ExportOptions) error {
 					"exhibit.check":           f.Check,
 					"exhibit.status":          string(f.Status),
 				},
+			}
+			if known {
+				ev.Unmapped["exhibit.check_severity"] = check.Severity
 			}
 			ocsfAccepted(ev.Unmapped, f)
 			if err := enc.Encode(ev); err != nil {

@@ -66,7 +66,36 @@ func TestExportCSV(t *testing.T) {
 	fail := rows[3]
 	require.Equal(t, []string{members[1].Key, members[1].SHA256, "t/111122223333", "2026-03-02T00:00:00Z",
 		"test.check", "thing-111122223333", "fail", "hipaa:164.312(a)(1);soc2:CC6.1", "user \"bob\", no MFA;\nsee <policy>",
-		"", "", "", "", "", "", ""}, fail, "no accepted risk")
+		"", "", "", "", "", "", "", ""}, fail, "no accepted risk; test.check is not in the catalog, so no severity")
+}
+
+// The CSV's severity column, last so the columns before it keep their
+// places, is the check's catalog severity on every row.
+func TestExportCSVSeverity(t *testing.T) {
+	acct := evidence.Scope{Provider: "aws", Account: "111122223333"}
+	members := []audit.Member{ocsfMember("aws.iam/111122223333", 1, 0, acct,
+		ocsfFinding("aws.iam.root_mfa", "arn:aws:iam::111122223333:root", evidence.Fail),
+		ocsfFinding("aws.s3.versioning", "arn:aws:s3:::logs", evidence.Fail),
+		ocsfFinding("aws.s3.access_logging", "arn:aws:s3:::logs", evidence.Pass),
+		ocsfFinding("aws.iam.nope", "x", evidence.Fail))}
+	rows, err := csv.NewReader(bytes.NewReader(export(t, audit.FormatCSV, members))).ReadAll()
+	require.NoError(t, err)
+	require.Equal(t, "severity", rows[0][len(rows[0])-1])
+	require.Equal(t, []string{"snapshot_key", "snapshot_sha256", "series", "collected_at", "check", "resource", "status", "controls", "reason"}, rows[0][:9],
+		"the first columns keep their places")
+	cat, err := controls.Default()
+	require.NoError(t, err)
+	var got []string
+	for _, r := range rows[1:] {
+		require.Len(t, r, len(audit.CSVHeader))
+		want := ""
+		if ch, ok := cat.Check(r[4]); ok {
+			want = ch.Severity
+		}
+		require.Equal(t, want, r[len(r)-1], r[4])
+		got = append(got, r[len(r)-1])
+	}
+	require.Equal(t, []string{"critical", "low", "low", ""}, got)
 }
 
 // Every OCSF event is valid against OCSF's compiled 1.8.0 schema, and
@@ -100,6 +129,12 @@ func TestExportOCSF(t *testing.T) {
 		require.Equal(t, members[i].SHA256, ev["unmapped"].(map[string]any)["exhibit.snapshot_sha256"])
 	}
 	require.Equal(t, []string{"Pass", "Fail", "Warning"}, compliance)
+	var severities []string
+	for _, ev := range events {
+		severities = append(severities, fmt.Sprintf("%v %v", ev["severity_id"], ev["severity"]))
+	}
+	require.Equal(t, []string{"1 Informational", "0 Unknown", "2 Low"}, severities,
+		"pass: nothing to do; fail of a check the catalog does not know: unknown; error: look at the collector")
 	require.Equal(t, []string{"Passing", "New", "Unknown"}, statuses)
 	require.Len(t, slices.Compact(slices.Sorted(slices.Values(eventUIDs))), 3, "every event has its own metadata.uid")
 }
@@ -188,6 +223,54 @@ func TestExportOCSFFollowsAFindingOverThePeriod(t *testing.T) {
 		ocsfMember("aws.iam/444455556666", 1, 0, other, ocsfFinding(rootMFA, root, evidence.Fail)),
 	}))[0]
 	require.NotEqual(t, rootUID, ev["finding_info"].(map[string]any)["uid"])
+}
+
+// A failure's severity_id is its check's severity in the catalog, so two
+// checks of different severity export different severities; a pass is
+// Informational and an error Low, whatever the check.
+func TestExportOCSFSeverityFromCatalog(t *testing.T) {
+	schema := audittest.RequireOCSFSchema(t)
+	cat, err := controls.Default()
+	require.NoError(t, err)
+	acct := evidence.Scope{Provider: "aws", Account: "111122223333", Regions: []string{"us-east-1"}}
+	root, bucket := "arn:aws:iam::111122223333:root", "arn:aws:s3:::logs"
+	var findings []evidence.Finding
+	for _, ch := range []string{"aws.iam.root_mfa", "aws.s3.versioning", "aws.iam.console_user_mfa", "aws.iam.access_key_age", "aws.iam.access_list"} {
+		findings = append(findings, ocsfFinding(ch, root, evidence.Fail))
+	}
+	findings = append(findings,
+		ocsfFinding("aws.iam.root_access_keys", root, evidence.Pass),
+		ocsfFinding("aws.s3.default_encryption", bucket, evidence.Error))
+	events := schema.RequireValidEvents(t, export(t, audit.FormatOCSF, []audit.Member{ocsfMember("aws.iam/111122223333", 1, 0, acct, findings...)}))
+	require.Len(t, events, len(findings))
+
+	type sev struct {
+		id      float64
+		caption string
+		catalog any
+	}
+	got := map[string]sev{}
+	for _, ev := range events {
+		um := ev["unmapped"].(map[string]any)
+		got[um["exhibit.check"].(string)] = sev{ev["severity_id"].(float64), ev["severity"].(string), um["exhibit.check_severity"]}
+	}
+	want := map[string]sev{
+		"aws.iam.root_mfa":          {5, "Critical", "critical"},
+		"aws.iam.console_user_mfa":  {4, "High", "high"},
+		"aws.iam.access_key_age":    {3, "Medium", "medium"},
+		"aws.s3.versioning":         {2, "Low", "low"},
+		"aws.iam.access_list":       {1, "Informational", "info"},
+		"aws.iam.root_access_keys":  {1, "Informational", "critical"}, // passing
+		"aws.s3.default_encryption": {2, "Low", "high"},               // not determined
+	}
+	require.Equal(t, want, got)
+	for id, w := range want {
+		ch, ok := cat.Check(id)
+		require.True(t, ok)
+		require.Equal(t, ch.Severity, w.catalog, "the catalog says %s", id)
+	}
+	require.NotEqual(t, got["aws.iam.root_mfa"].id, got["aws.s3.versioning"].id,
+		"root without MFA is not the same severity as missing versioning")
 }
 
 // The cloud profile is declared exactly when the scope names an account or
@@ -324,4 +407,74 @@ func TestOSCALIdentifiers(t *testing.T) {
 	require.Regexp(t, `^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`, audit.UUID("x"))
 	require.Equal(t, audit.UUID("x"), audit.UUID("x"))
 	require.NotEqual(t, audit.UUID("x"), audit.UUID("y"))
+}
+
+// noFindings returns the members of a store whose two daily runs completed
+// without a single finding (an account with nothing to check).
+func noFindings(t *testing.T) []audit.Member {
+	env := agenttest.NewEnv(t, t0)
+	c := &agenttest.Collector{Accounts: []string{"111122223333"}, Fn: func(req collector.Request) (*collector.Result, error) {
+		res, err := agenttest.Passing(req)
+		res.Findings = nil
+		return res, err
+	}}
+	env.Fill(t, agenttest.Job("t", "@daily", c), 2, 24*time.Hour)
+	members, err := audit.LoadPeriod(t.Context(), env.Store, audit.Period{From: t0, To: t0.AddDate(0, 0, 3)})
+	require.NoError(t, err)
+	require.Len(t, members, 2)
+	return members
+}
+
+// A period without evidence is a valid document in every format, saying
+// so, rather than an error: OSCAL a result with no findings and the
+// evidence=none property, OCSF no events, CSV the header alone. The same
+// holds for a period whose snapshots carry no finding.
+func TestExportWithoutEvidence(t *testing.T) {
+	oscalSchema := audittest.RequireOSCALSchema(t)
+	for _, tc := range []struct {
+		name    string
+		members []audit.Member
+		obs     int
+		desc    string
+	}{
+		{"no snapshot", nil, 0, "No evidence: no snapshot written by exhibit was started in [2026-03-01T00:00:00Z, 2026-03-04T00:00:00Z)"},
+		{"snapshots without findings", noFindings(t), 2, "No evidence for any control: 2 snapshot(s) written by exhibit were started in [2026-03-01T00:00:00Z, 2026-03-04T00:00:00Z), none with a finding"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Run("oscal", func(t *testing.T) {
+				out := export(t, audit.FormatOSCAL, tc.members)
+				require.NoError(t, oscalSchema.Validate(out), "OSCAL 1.2.2 JSON schema")
+				var doc map[string]any
+				require.NoError(t, json.Unmarshal(out, &doc))
+				require.Empty(t, audittest.CheckOSCALAssessmentResults(doc))
+				res := doc["assessment-results"].(map[string]any)["results"].([]any)[0].(map[string]any)
+				require.Contains(t, res["description"], tc.desc)
+				require.Equal(t, []any{map[string]any{"name": "evidence", "ns": "https://exhibit.dev/ns/oscal", "value": "none"}}, res["props"])
+				require.NotContains(t, res, "findings", "no control reads as satisfied")
+				sel := res["reviewed-controls"].(map[string]any)["control-selections"].([]any)
+				require.Equal(t, map[string]any{}, sel[0].(map[string]any)["include-all"])
+				require.NotContains(t, sel[0], "include-controls")
+				obs, _ := res["observations"].([]any)
+				require.Len(t, obs, tc.obs, "the snapshots there are stay observations")
+				// The schema would refuse the selection the export used to lack.
+				bad := strings.Replace(string(out), `"include-all": {}`, `"include-controls": []`, 1)
+				require.NotEqual(t, string(out), bad)
+				require.Error(t, oscalSchema.Validate([]byte(bad)))
+			})
+			t.Run("ocsf", func(t *testing.T) {
+				require.Empty(t, export(t, audit.FormatOCSF, tc.members), "no findings, no events: an empty file")
+			})
+			t.Run("csv", func(t *testing.T) {
+				out := export(t, audit.FormatCSV, tc.members)
+				rows, err := csv.NewReader(bytes.NewReader(out)).ReadAll()
+				require.NoError(t, err)
+				require.Equal(t, [][]string{audit.CSVHeader}, rows, "the header alone")
+				require.True(t, bytes.HasSuffix(out, []byte("\r\n")))
+			})
+		})
+	}
+	// A period with evidence never carries the none marker.
+	out := export(t, audit.FormatOSCAL, mixed(t))
+	require.NotContains(t, string(out), `"value": "none"`)
+	require.NotContains(t, string(out), "include-all")
 }

@@ -55,6 +55,7 @@ type oscalResult struct {
 	Description      string             `json:"description"`
 	Start            string             `json:"start"`
 	End              string             `json:"end"`
+	Props            []oscalProp        `json:"props,omitempty"`
 	ReviewedControls oscalReviewed      `json:"reviewed-controls"`
 	Observations     []oscalObservation `json:"observations,omitempty"`
 	Risks            []oscalRisk        `json:"risks,omitempty"`
@@ -103,9 +104,11 @@ type oscalReviewed struct {
 	ControlSelections []oscalSelection `json:"control-selections"`
 }
 
+// oscalSelection holds exactly one of IncludeAll and IncludeControls.
 type oscalSelection struct {
 	Description     string             `json:"description,omitempty"`
-	IncludeControls []oscalControlByID `json:"include-controls"`
+	IncludeAll      *struct{}          `json:"include-all,omitempty"`
+	IncludeControls []oscalControlByID `json:"include-controls,omitempty"`
 }
 
 type oscalControlByID struct {
@@ -301,6 +304,13 @@ func (r *riskTally) risk(from, to string) oscalRisk {
 // that support it. A control is satisfied when none of its findings in the
 // period failed or could not be determined. Every UUID is derived from
 // content (UUIDv5), so the same snapshots give the same document.
+//
+// A period with no evidence for any control (no snapshot at all, or only
+// snapshots without findings, such as failed collections) is still a
+// valid document: its result says so in its description and in an
+// exhibit "evidence" property of "none", reviews the whole catalog
+// (include-all) and has no findings, so no control reads as satisfied;
+// the snapshots it does have are observations as usual.
 func ExportOSCAL(w io.Writer, members []Member, opts ExportOptions) error {
 	cat, err := opts.catalog()
 	if err != nil {
@@ -439,8 +449,24 @@ func ExportOSCAL(w io.Writer, members []Member, opts ExportOptions) error {
 			RelatedRisks:        relatedRisks,
 		})
 	}
+	selection := oscalSelection{
+		Description:     "Every control that at least one finding in the period supports.",
+		IncludeControls: selected,
+	}
+	description := fmt.Sprintf("Signed, hash-chained evidence snapshots written by exhibit and started in [%s, %s): %d snapshot(s), findings for %d control(s).", from, to, len(members), len(selected))
+	var resultProps []oscalProp
 	if len(selected) == 0 {
-		return fmt.Errorf("no snapshot in the period has a finding for any control: nothing to report in OSCAL")
+		// OSCAL requires a control selection; with nothing to name, the
+		// selection is the catalog, and the missing findings say the rest.
+		selection = oscalSelection{
+			Description: "No finding in the period supports any control: every control of the catalog (exhibit controls) was to be assessed, and none has evidence.",
+			IncludeAll:  &struct{}{},
+		}
+		description = fmt.Sprintf("No evidence: no snapshot written by exhibit was started in [%s, %s), so no control has a finding and none is shown satisfied.", from, to)
+		if len(members) > 0 {
+			description = fmt.Sprintf("No evidence for any control: %d snapshot(s) written by exhibit were started in [%s, %s), none with a finding (see the observations for their status and errors), so no control is shown satisfied.", len(members), from, to)
+		}
+		resultProps = []oscalProp{{Name: "evidence", NS: oscalNS, Value: "none"}}
 	}
 
 	doc := oscalDoc{AssessmentResults: oscalAR{
@@ -456,18 +482,16 @@ func ExportOSCAL(w io.Writer, members []Member, opts ExportOptions) error {
 			Remarks: "exhibit collects evidence continuously on the schedules in its configuration; there is no separate OSCAL assessment plan.",
 		},
 		Results: []oscalResult{{
-			UUID:        UUID("result\x00" + contentID),
-			Title:       fmt.Sprintf("Automated evidence collected between %s and %s", from, to),
-			Description: fmt.Sprintf("Signed, hash-chained evidence snapshots written by exhibit and started in [%s, %s): %d snapshot(s), findings for %d control(s).", from, to, len(members), len(selected)),
-			Start:       from,
-			End:         to,
-			ReviewedControls: oscalReviewed{ControlSelections: []oscalSelection{{
-				Description:     "Every control that at least one finding in the period supports.",
-				IncludeControls: selected,
-			}}},
-			Observations: observations,
-			Risks:        oscalRisks(risks, from, to),
-			Findings:     findings,
+			UUID:             UUID("result\x00" + contentID),
+			Title:            fmt.Sprintf("Automated evidence collected between %s and %s", from, to),
+			Description:      description,
+			Start:            from,
+			End:              to,
+			Props:            resultProps,
+			ReviewedControls: oscalReviewed{ControlSelections: []oscalSelection{selection}},
+			Observations:     observations,
+			Risks:            oscalRisks(risks, from, to),
+			Findings:         findings,
 		}},
 		BackMatter: oscalBackMatter{Resources: []oscalResource{{
 			UUID:        apUUID,

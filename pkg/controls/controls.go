@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 )
@@ -61,11 +62,39 @@ type Mapping struct {
 	Reason string `yaml:"reason" json:"reason"`
 }
 
+// Severity levels of a failing check, most severe first. They follow the
+// OCSF severity scale (Critical, High, Medium, Low, Informational), which
+// is how exports carry them.
+const (
+	SeverityCritical = "critical"
+	SeverityHigh     = "high"
+	SeverityMedium   = "medium"
+	SeverityLow      = "low"
+	SeverityInfo     = "info"
+)
+
+// Severities lists the severity levels, most severe first.
+var Severities = []string{SeverityCritical, SeverityHigh, SeverityMedium, SeverityLow, SeverityInfo}
+
+// SeverityRank orders severities for sorting: 0 for critical up to 4 for
+// info, and len(Severities) for anything else (an unknown check), so that
+// the worst failures sort first.
+func SeverityRank(severity string) int {
+	if i := slices.Index(Severities, severity); i >= 0 {
+		return i
+	}
+	return len(Severities)
+}
+
 // Check is one automated test a collector runs.
 type Check struct {
 	ID       string `json:"id"`
 	Title    string `json:"title"`
 	Provider string `json:"provider"`
+	// Severity is how serious a failure of the check is, one of
+	// [Severities]; SeverityReason says why, in one line.
+	Severity       string `json:"severity"`
+	SeverityReason string `json:"severity_reason"`
 	// Mappings lists the criteria the check supports, in catalog order.
 	Mappings []Mapping `json:"mappings"`
 }
@@ -104,10 +133,12 @@ type fileCriterion struct {
 }
 
 type fileCheck struct {
-	ID       string    `yaml:"id"`
-	Title    string    `yaml:"title"`
-	Provider string    `yaml:"provider"`
-	Mappings []Mapping `yaml:"mappings"`
+	ID             string    `yaml:"id"`
+	Title          string    `yaml:"title"`
+	Provider       string    `yaml:"provider"`
+	Severity       string    `yaml:"severity"`
+	SeverityReason string    `yaml:"severity_reason"`
+	Mappings       []Mapping `yaml:"mappings"`
 }
 
 var defaultCatalog = sync.OnceValues(func() (*Catalog, error) {
@@ -192,6 +223,18 @@ func parse(b []byte) (*Catalog, error) {
 		} else if !strings.HasPrefix(fc.ID, fc.Provider+".") {
 			bad(p+".id", "%q does not start with its provider %q", fc.ID, fc.Provider)
 		}
+		switch {
+		case fc.Severity == "":
+			bad(p+".severity", "check %q: required (want %s)", fc.ID, strings.Join(Severities, ", "))
+		case !slices.Contains(Severities, fc.Severity):
+			bad(p+".severity", "check %q: unknown severity %q (want %s)", fc.ID, fc.Severity, strings.Join(Severities, ", "))
+		}
+		switch reason := strings.TrimSpace(fc.SeverityReason); {
+		case reason == "":
+			bad(p+".severity_reason", "check %q: required", fc.ID)
+		case strings.ContainsFunc(reason, unicode.IsControl):
+			bad(p+".severity_reason", "check %q: must be one line without control characters", fc.ID)
+		}
 		if len(fc.Mappings) == 0 {
 			bad(p+".mappings", "required")
 		}
@@ -202,6 +245,7 @@ func parse(b []byte) (*Catalog, error) {
 		}
 		checks = append(checks, Check{
 			ID: fc.ID, Title: fc.Title, Provider: fc.Provider,
+			Severity: fc.Severity, SeverityReason: strings.TrimSpace(fc.SeverityReason),
 			Mappings: slices.Clone(fc.Mappings),
 		})
 	}

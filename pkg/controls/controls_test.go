@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -246,7 +247,7 @@ func TestAccessorsReturnCopies(t *testing.T) {
 
 func TestParseRejects(t *testing.T) {
 	const okCrit = "criteria:\n  - {ref: soc2:CC6.1, title: t, in_scope: true}\n  - {ref: soc2:CC6.4, title: t, in_scope: false}\n"
-	const okCheck = "checks:\n  - id: aws.x.y\n    title: t\n    provider: aws\n    mappings: [{ref: soc2:CC6.1, reason: r}]\n"
+	const okCheck = "checks:\n  - id: aws.x.y\n    title: t\n    provider: aws\n    severity: high\n    severity_reason: r\n    mappings: [{ref: soc2:CC6.1, reason: r}]\n"
 	tests := []struct {
 		name, doc, want string
 	}{
@@ -262,15 +263,25 @@ func TestParseRejects(t *testing.T) {
 		{"missing in_scope", "criteria:\n  - {ref: soc2:CC6.1, title: t}\n" + okCheck, "criteria[0].in_scope: required"},
 		{"missing title", "criteria:\n  - {ref: soc2:CC6.1, in_scope: true}\n" + okCheck, "criteria[0].title: required"},
 		{"duplicate criterion", okCrit + "  - {ref: soc2:CC6.1, title: t, in_scope: true}\n" + okCheck, `criterion "soc2:CC6.1": duplicate`},
-		{"duplicate check", okCrit + okCheck + "  - {id: aws.x.y, title: t, provider: aws, mappings: [{ref: soc2:CC6.1, reason: r}]}\n", `check "aws.x.y": duplicate`},
-		{"unknown mapping ref", okCrit + "checks:\n  - {id: aws.x.y, title: t, provider: aws, mappings: [{ref: soc2:CC9.9, reason: r}]}\n", `unknown criterion "soc2:CC9.9"`},
-		{"out of scope mapping", okCrit + "checks:\n  - {id: aws.x.y, title: t, provider: aws, mappings: [{ref: soc2:CC6.4, reason: r}]}\n", `"soc2:CC6.4" is out of scope`},
-		{"mapped twice", okCrit + "checks:\n  - {id: aws.x.y, title: t, provider: aws, mappings: [{ref: soc2:CC6.1, reason: r}, {ref: soc2:CC6.1, reason: s}]}\n", "mapped twice"},
-		{"empty reason", okCrit + "checks:\n  - {id: aws.x.y, title: t, provider: aws, mappings: [{ref: soc2:CC6.1, reason: ' '}]}\n", "checks[0].mappings[0].reason: required"},
-		{"no mappings", okCrit + "checks:\n  - {id: aws.x.y, title: t, provider: aws}\n", "checks[0].mappings: required"},
-		{"bad provider", okCrit + "checks:\n  - {id: aws.x.y, title: t, provider: gcp, mappings: [{ref: soc2:CC6.1, reason: r}]}\n", "checks[0].provider"},
-		{"provider mismatch", okCrit + "checks:\n  - {id: aws.x.y, title: t, provider: okta, mappings: [{ref: soc2:CC6.1, reason: r}]}\n", "does not start with its provider"},
-		{"bad check id", okCrit + "checks:\n  - {id: AWS X, title: t, provider: aws, mappings: [{ref: soc2:CC6.1, reason: r}]}\n", "checks[0].id"},
+		{"duplicate check", okCrit + okCheck + "  - {id: aws.x.y, title: t, provider: aws, severity: high, severity_reason: r, mappings: [{ref: soc2:CC6.1, reason: r}]}\n", `check "aws.x.y": duplicate`},
+		{"unknown mapping ref", okCrit + "checks:\n  - {id: aws.x.y, title: t, provider: aws, severity: high, severity_reason: r, mappings: [{ref: soc2:CC9.9, reason: r}]}\n", `unknown criterion "soc2:CC9.9"`},
+		{"out of scope mapping", okCrit + "checks:\n  - {id: aws.x.y, title: t, provider: aws, severity: high, severity_reason: r, mappings: [{ref: soc2:CC6.4, reason: r}]}\n", `"soc2:CC6.4" is out of scope`},
+		{"mapped twice", okCrit + "checks:\n  - {id: aws.x.y, title: t, provider: aws, severity: high, severity_reason: r, mappings: [{ref: soc2:CC6.1, reason: r}, {ref: soc2:CC6.1, reason: s}]}\n", "mapped twice"},
+		{"empty reason", okCrit + "checks:\n  - {id: aws.x.y, title: t, provider: aws, severity: high, severity_reason: r, mappings: [{ref: soc2:CC6.1, reason: ' '}]}\n", "checks[0].mappings[0].reason: required"},
+		{"no mappings", okCrit + "checks:\n  - {id: aws.x.y, title: t, provider: aws, severity: high, severity_reason: r}\n", "checks[0].mappings: required"},
+		{"bad provider", okCrit + "checks:\n  - {id: aws.x.y, title: t, provider: gcp, severity: high, severity_reason: r, mappings: [{ref: soc2:CC6.1, reason: r}]}\n", "checks[0].provider"},
+		{"provider mismatch", okCrit + "checks:\n  - {id: aws.x.y, title: t, provider: okta, severity: high, severity_reason: r, mappings: [{ref: soc2:CC6.1, reason: r}]}\n", "does not start with its provider"},
+		{"bad check id", okCrit + "checks:\n  - {id: AWS X, title: t, provider: aws, severity: high, severity_reason: r, mappings: [{ref: soc2:CC6.1, reason: r}]}\n", "checks[0].id"},
+		{"no severity", okCrit + "checks:\n  - {id: aws.x.y, title: t, provider: aws, severity_reason: r, mappings: [{ref: soc2:CC6.1, reason: r}]}\n",
+			`checks[0].severity: check "aws.x.y": required (want critical, high, medium, low, info)`},
+		{"unknown severity", okCrit + "checks:\n  - {id: aws.x.y, title: t, provider: aws, severity: severe, severity_reason: r, mappings: [{ref: soc2:CC6.1, reason: r}]}\n",
+			`checks[0].severity: check "aws.x.y": unknown severity "severe"`},
+		{"severity in capitals", okCrit + "checks:\n  - {id: aws.x.y, title: t, provider: aws, severity: High, severity_reason: r, mappings: [{ref: soc2:CC6.1, reason: r}]}\n",
+			`unknown severity "High"`},
+		{"no severity reason", okCrit + "checks:\n  - {id: aws.x.y, title: t, provider: aws, severity: low, severity_reason: ' ', mappings: [{ref: soc2:CC6.1, reason: r}]}\n",
+			`checks[0].severity_reason: check "aws.x.y": required`},
+		{"two-line severity reason", okCrit + "checks:\n  - {id: aws.x.y, title: t, provider: aws, severity: low, severity_reason: \"a\\nb\", mappings: [{ref: soc2:CC6.1, reason: r}]}\n",
+			`checks[0].severity_reason: check "aws.x.y": must be one line`},
 		{"not yaml", "criteria: [", "decode"},
 	}
 	for _, tc := range tests {
@@ -285,6 +296,77 @@ func TestParseRejects(t *testing.T) {
 			require.Nil(t, c)
 		})
 	}
+}
+
+// A catalog with several checks lacking a severity, or naming an unknown
+// one, is refused with every problem at once, each naming its check.
+func TestParseReportsEverySeverityProblem(t *testing.T) {
+	doc := "criteria:\n  - {ref: soc2:CC6.1, title: t, in_scope: true}\n" +
+		"checks:\n" +
+		"  - {id: aws.a.one, title: t, provider: aws, mappings: [{ref: soc2:CC6.1, reason: r}]}\n" +
+		"  - {id: aws.a.two, title: t, provider: aws, severity: high, severity_reason: r, mappings: [{ref: soc2:CC6.1, reason: r}]}\n" +
+		"  - {id: okta.a.three, title: t, provider: okta, severity: urgent, severity_reason: r, mappings: [{ref: soc2:CC6.1, reason: r}]}\n" +
+		"  - {id: github.a.four, title: t, provider: github, severity: info, mappings: [{ref: soc2:CC6.1, reason: r}]}\n"
+	c, err := parse([]byte(doc))
+	require.Nil(t, c)
+	require.Equal(t, strings.Join([]string{
+		`checks[0].severity: check "aws.a.one": required (want critical, high, medium, low, info)`,
+		`checks[0].severity_reason: check "aws.a.one": required`,
+		`checks[2].severity: check "okta.a.three": unknown severity "urgent" (want critical, high, medium, low, info)`,
+		`checks[3].severity_reason: check "github.a.four": required`,
+	}, "\n"), err.Error())
+}
+
+// Every check has a severity and a one-line reason for it. The anchors are
+// the judgements the catalog's scale is built around: a takeover or a
+// public exposure of everything is critical, unencrypted ePHI or a leaver
+// with access is high, a missing recovery or logging aid is low, and an
+// inventory is info.
+func TestDefaultSeverities(t *testing.T) {
+	c := mustDefault(t)
+	for _, ch := range c.Checks() {
+		require.Contains(t, Severities, ch.Severity, ch.ID)
+		require.NotEmpty(t, ch.SeverityReason, ch.ID)
+		require.NotContains(t, ch.SeverityReason, "\n", ch.ID)
+		if strings.HasSuffix(ch.ID, ".access_list") {
+			require.Equal(t, SeverityInfo, ch.Severity, "%s: an inventory", ch.ID)
+		}
+	}
+	for id, want := range map[string]string{
+		"aws.iam.root_mfa":                       SeverityCritical,
+		"aws.iam.root_access_keys":               SeverityCritical,
+		"aws.rds.public_access":                  SeverityCritical,
+		"aws.rds.snapshot_public":                SeverityCritical,
+		"aws.ebs.snapshot_public":                SeverityCritical,
+		"github.vulnerabilities.secret_scanning": SeverityCritical,
+		"okta.user.deprovisioned_access":         SeverityHigh,
+		"aws.s3.default_encryption":              SeverityHigh,
+		"aws.rds.storage_encrypted":              SeverityHigh,
+		"aws.ebs.volume_encrypted":               SeverityHigh,
+		"aws.iam.console_user_mfa":               SeverityHigh,
+		"aws.s3.versioning":                      SeverityLow,
+		"aws.s3.access_logging":                  SeverityLow,
+		"aws.iam.access_list":                    SeverityInfo,
+	} {
+		ch, ok := c.Check(id)
+		require.True(t, ok, id)
+		require.Equal(t, want, ch.Severity, id)
+	}
+	// Custom controls keep the built-in check's severity.
+	cu, err := c.WithCustom([]Custom{{ID: "ACME-1", Title: "Acme", Checks: []string{"aws.iam.root_mfa"}}})
+	require.NoError(t, err)
+	ch, _ := cu.Check("aws.iam.root_mfa")
+	require.Equal(t, SeverityCritical, ch.Severity)
+	require.NotEmpty(t, ch.SeverityReason)
+}
+
+func TestSeverityRank(t *testing.T) {
+	for i, s := range Severities {
+		require.Equal(t, i, SeverityRank(s))
+	}
+	require.Equal(t, len(Severities), SeverityRank(""))
+	require.Equal(t, len(Severities), SeverityRank("severe"))
+	require.Less(t, SeverityRank(SeverityCritical), SeverityRank(SeverityInfo))
 }
 
 func TestNaturalOrder(t *testing.T) {
@@ -316,10 +398,12 @@ func TestWriteJSON(t *testing.T) {
 			Checks      []string `json:"checks"`
 		} `json:"criteria"`
 		Checks []struct {
-			ID       string    `json:"id"`
-			Title    string    `json:"title"`
-			Provider string    `json:"provider"`
-			Mappings []Mapping `json:"mappings"`
+			ID             string    `json:"id"`
+			Title          string    `json:"title"`
+			Provider       string    `json:"provider"`
+			Severity       string    `json:"severity"`
+			SeverityReason string    `json:"severity_reason"`
+			Mappings       []Mapping `json:"mappings"`
 		} `json:"checks"`
 	}
 	dec := json.NewDecoder(&a)
@@ -336,7 +420,9 @@ func TestWriteJSON(t *testing.T) {
 	require.Len(t, got.Checks, len(wantChecks))
 	for i, ch := range c.Checks() {
 		g := got.Checks[i]
-		require.Equal(t, ch, Check{ID: g.ID, Title: g.Title, Provider: g.Provider, Mappings: g.Mappings})
+		require.Equal(t, ch, Check{ID: g.ID, Title: g.Title, Provider: g.Provider,
+			Severity: g.Severity, SeverityReason: g.SeverityReason, Mappings: g.Mappings})
+		require.Contains(t, Severities, g.Severity, g.ID)
 	}
 	require.Contains(t, b.String(), `"in_scope": false`)
 	require.Contains(t, b.String(), `"hipaa:164.312(a)(2)(iv)"`, "no HTML escaping")
@@ -368,6 +454,15 @@ func TestWriteTable(t *testing.T) {
 	require.NotRegexp(t, `(?m) $`, out, "no trailing blanks")
 	require.Regexp(t, `(?m)^hipaa:164\.312\(a\)\(2\)\(iii\)\s+A\s+okta\.policy\.session_idle\s+Automatic logoff$`, out)
 	require.Regexp(t, `(?m)^okta\.policy\.session_idle\s+hipaa:164\.312\(a\)\(2\)\(iii\)\s+\S`, out)
+	// The severity section: one row per check, after the mappings.
+	_, sev, ok := strings.Cut(out, "\nCHECK  ")
+	require.True(t, ok)
+	_, sev, ok = strings.Cut(sev, "\nCHECK  ")
+	require.True(t, ok, "a third section")
+	require.Regexp(t, `^\s+SEVERITY\s+SEVERITY REASON\n`, sev)
+	root, _ := c.Check("aws.iam.root_mfa")
+	require.Regexp(t, `(?m)^aws\.iam\.root_mfa\s+critical\s+`+regexp.QuoteMeta(root.SeverityReason)+`$`, sev)
+	require.Equal(t, len(wantChecks), strings.Count(sev, "\n")-1, "one row per check")
 }
 
 type failWriter struct{}

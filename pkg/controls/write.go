@@ -9,8 +9,9 @@ import (
 )
 
 // WriteTable writes the catalog for people: a criteria section (reference,
-// R/A flag, the checks mapped to it, title) and a checks section (check,
-// reference, reason), one row per mapping. The title comes last and the
+// R/A flag, the checks mapped to it, title), a checks section (check,
+// reference, reason), one row per mapping, and a severity section (check,
+// severity, why), one row per check. The title comes last and the
 // checks one per row, so the table stays narrow enough to read.
 func (c *Catalog) WriteTable(w io.Writer) error {
 	var buf bytes.Buffer
@@ -46,6 +47,11 @@ func (c *Catalog) WriteTable(w io.Writer) error {
 		for _, m := range ch.Mappings {
 			row(ch.ID, m.Ref, m.Reason)
 		}
+	}
+	row()
+	row("CHECK", "SEVERITY", "SEVERITY REASON")
+	for _, ch := range c.checks {
+		row(ch.ID, ch.Severity, ch.SeverityReason)
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write control table: %w", err)
