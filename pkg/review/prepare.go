@@ -127,15 +127,16 @@ func Prepare(ctx context.Context, st store.Store, o PrepareOptions) (*Manifest, 
 				basis = "none: no access list within the look-back before --since"
 			}
 		}
-		var prev []Row
+		// Without a baseline there is nothing to compare with: the first
+		// review lists the access, and no change is claimed.
+		p.Changes = Changes{Joiners: []Principal{}, Movers: []Principal{}, Leavers: []Principal{}}
 		if base != nil {
 			r := refOf(base)
 			p.Baseline, p.Basis = &r, basis
-			prev = Rows(base.Snapshot)
+			p.Changes = Diff(Rows(base.Snapshot), p.Rows)
 		} else if basis != "" {
 			p.Basis = basis
 		}
-		p.Changes = Diff(prev, p.Rows)
 		p.Grants = len(p.Rows)
 		name := strings.ReplaceAll(series, "/", "_")
 		p.CSV, p.HTML = name+".csv", name+".html"
