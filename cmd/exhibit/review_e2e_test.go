@@ -21,6 +21,7 @@ import (
 	"github.com/exhibit-dev/exhibit/pkg/agent"
 	"github.com/exhibit-dev/exhibit/pkg/agent/agenttest"
 	"github.com/exhibit-dev/exhibit/pkg/collector"
+	"github.com/exhibit-dev/exhibit/pkg/config"
 	"github.com/exhibit-dev/exhibit/pkg/controls"
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
 	"github.com/exhibit-dev/exhibit/pkg/review"
@@ -285,4 +286,54 @@ func TestReviewPrepareRecordFollowUp(t *testing.T) {
 	r = exhibit(t, dir, nil, "verify", "--store", url)
 	require.Equal(t, 1, r.code, r.stdout+r.stderr)
 	require.Contains(t, r.stdout+r.stderr, "the access review references "+m1.Systems[0].Snapshot.Key+", which is not in the store")
+}
+
+// recordReviewAt prepares the review as of at's access list, keeps every
+// grant, and records it through the agent's write path at recordAt, with
+// the reviews schedule configured.
+func (e *reviewEstate) recordReviewAt(t *testing.T, dir string, asOf, recordAt time.Time, cfg *config.Config) {
+	t.Helper()
+	ctx := context.Background()
+	man, err := review.Prepare(ctx, e.env.Store, review.PrepareOptions{AsOf: asOf})
+	require.NoError(t, err)
+	out := filepath.Join(dir, asOf.Format(time.DateOnly))
+	require.NoError(t, man.Write(out))
+	filled := filepath.Join(out, "decided.csv")
+	fillCSV(t, filepath.Join(out, man.Systems[0].CSV), filled, func(string, string) (string, string) { return "keep", "" })
+	reviews, err := review.ReadDecisions(ctx, e.env.Store, []string{filled})
+	require.NoError(t, err)
+	e.env.Clock.Advance(recordAt.Sub(e.env.Clock.Now()))
+	w, err := e.env.Agent.Run(ctx, reviewAgentJob(review.NewJob(reviews[0], "Rita Reviewer"), cfg))
+	require.NoError(t, err)
+	require.Len(t, w, 1)
+	require.Equal(t, evidence.StatusComplete, w[0].Status)
+}
+
+// Acceptance 3: with reviews: quarterly, a quarter without a review is a
+// gap in verify's completeness and in the report; the quarters with one
+// are not.
+func TestReviewQuarterWithoutReviewIsAGap(t *testing.T) {
+	day := func(m time.Month, d int) time.Time { return time.Date(2026, m, d, 10, 0, 0, 0, time.UTC) }
+	e := newReviewEstate(t, day(1, 10))
+	dir := t.TempDir()
+	cfg := &config.Config{Reviews: &config.Reviews{Schedule: "quarterly"}}
+	e.collectAt(t, day(1, 10))
+	e.recordReviewAt(t, dir, day(1, 10), day(1, 16), cfg)
+	// No review in the second quarter; the third has one.
+	e.collectAt(t, day(7, 9))
+	e.recordReviewAt(t, dir, day(7, 9), day(7, 10), cfg)
+
+	url := "file://" + e.env.Store.Root()
+	reviewSeries := "review." + e.series
+	r := exhibit(t, dir, nil, "verify", "--store", url, "--from", "2026-01-01", "--to", "2026-10-01")
+	require.Equal(t, 1, r.code, r.stdout+r.stderr)
+	out := r.stdout + r.stderr
+	require.Contains(t, out, "evidence/"+reviewSeries+"/: gap: no snapshot for the run due 2026-04-01T00:00:00Z (schedule 0 0 1 1,4,7,10 *)")
+	require.Equal(t, 1, strings.Count(out, "gap: "), "only the second quarter is missing: "+out)
+
+	r = exhibit(t, dir, nil, "report", "--store", url, "--from", "2026-01-01", "--to", "2026-10-01", "-o", "report.html")
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	page, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	require.NoError(t, err)
+	require.Contains(t, string(page), "<td>2026-04-01T00:00:00Z</td><td>0 0 1 1,4,7,10 *</td>")
 }
