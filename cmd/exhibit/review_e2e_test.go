@@ -224,6 +224,17 @@ func TestReviewPrepareRecordFollowUp(t *testing.T) {
 	require.Equal(t, m1.Systems[0].Snapshot.Key, rev.Records[0].ID, "the review names the access list it reviewed")
 	require.Equal(t, m1.Systems[0].Snapshot.SHA256, rev.Records[0].Attributes["sha256"])
 
+	// collect runs the follow-up with the collectors; within the grace
+	// period it judges nothing yet.
+	r = exhibit(t, dir, reviewEnv, "collect", "-c", cfg, "--only", review.FollowUpType)
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	fu := seriesSnapshots(t, e.env.Store, evidence.SeriesName(review.FollowUpType, reviewSeries))
+	require.Len(t, fu, 1)
+	require.Len(t, fu[0].Findings, 2)
+	for _, f := range fu[0].Findings {
+		require.Equal(t, evidence.NotApplicable, f.Status, f.Reason)
+	}
+
 	// The next quarter: erin joined, heidi left.
 	e.sim.Org = oktasim.New(t2).Org
 	e.without(heidiLogin)

@@ -130,7 +130,7 @@ func ReadDecisions(ctx context.Context, st store.Store, files []string) ([]*Revi
 			switch d {
 			case Keep, Revoke:
 			case "":
-				bad(r.where, "row %s (%s %s): missing decision; want keep or revoke", r.id, w.Principal, w.Grant)
+				bad(r.where, "row %s (%s %s): missing decision; want keep or revoke", r.id, audit.EscapeText(w.Principal), audit.EscapeText(w.Grant))
 				continue
 			default:
 				bad(r.where, "row %s: decision %q; want keep or revoke", r.id, r.decision)
@@ -140,7 +140,7 @@ func ReadDecisions(ctx context.Context, st store.Store, files []string) ([]*Revi
 		}
 		for _, w := range Rows(m.Snapshot) {
 			if _, ok := seen[w.ID]; !ok {
-				bad(rows[0].where, "row %s (%s %s %s) of %s has no decision: every grant of the reviewed access list must be decided", w.ID, w.PrincipalType, w.Principal, w.Grant, audit.Escape(key))
+				bad(rows[0].where, "row %s (%s %s %s) of %s has no decision: every grant of the reviewed access list must be decided", w.ID, audit.EscapeText(w.PrincipalType), audit.EscapeText(w.Principal), audit.EscapeText(w.Grant), audit.Escape(key))
 			}
 		}
 		out = append(out, rev)
