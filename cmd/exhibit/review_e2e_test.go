@@ -348,3 +348,25 @@ func TestReviewQuarterWithoutReviewIsAGap(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(page), "<td>2026-04-01T00:00:00Z</td><td>0 0 1 1,4,7,10 *</td>")
 }
+
+func TestReviewBadFlags(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"review"}, "want a subcommand: prepare or record"},
+		{[]string{"review", "audit"}, `unknown subcommand "audit"`},
+		{[]string{"review", "prepare", "--store", "file://" + dir, "-o", "x"}, "--as-of is required"},
+		{[]string{"review", "prepare", "--store", "file://" + dir, "--as-of", "2026-01-01"}, "-o DIRECTORY is required"},
+		{[]string{"review", "prepare", "--store", "file://" + dir, "--as-of", "2026-01-01", "--since", "2026-02-01", "-o", "x"}, "--since must be before --as-of"},
+		{[]string{"review", "record", "-c", "none.yaml"}, "--decisions and --reviewer required"},
+	} {
+		r := exhibit(t, dir, nil, c.args...)
+		require.Equal(t, 2, r.code, "%v: %s", c.args, r.stderr)
+		require.Contains(t, r.stderr, c.want)
+	}
+	r := exhibit(t, dir, nil, "review", "prepare", "--store", "file://"+dir, "--as-of", "2026-01-01", "-o", "x")
+	require.Equal(t, 1, r.code, r.stderr)
+	require.Contains(t, r.stderr, "no access list")
+}

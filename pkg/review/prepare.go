@@ -50,11 +50,14 @@ func refOf(m *audit.Member) SnapshotRef {
 
 // Package is the review of one system.
 type Package struct {
-	System   string       `json:"system"`
-	Provider string       `json:"provider"`
-	Account  string       `json:"account"`
-	Snapshot SnapshotRef  `json:"snapshot"`
-	Baseline *SnapshotRef `json:"baseline,omitempty"`
+	System   string      `json:"system"`
+	Provider string      `json:"provider"`
+	Account  string      `json:"account"`
+	Snapshot SnapshotRef `json:"snapshot"`
+	// Status is the access list's: a partial one lists only what its run
+	// could read, and the page says so.
+	Status   evidence.Status `json:"status"`
+	Baseline *SnapshotRef    `json:"baseline,omitempty"`
 	// Basis says where the baseline comes from: the previous review, the
 	// --since date, or none.
 	Basis   string  `json:"basis"`
@@ -109,7 +112,7 @@ func Prepare(ctx context.Context, st store.Store, o PrepareOptions) (*Manifest, 
 			continue
 		}
 		progress("%s: %s", audit.Escape(series), audit.Escape(m.Key))
-		p := &Package{System: series, Provider: snap.Scope.Provider, Account: snap.Scope.Account, Snapshot: refOf(m), Rows: Rows(snap), Basis: "none: no earlier review recorded and no --since"}
+		p := &Package{System: series, Provider: snap.Scope.Provider, Account: snap.Scope.Account, Snapshot: refOf(m), Status: snap.Status, Rows: Rows(snap), Basis: "none: no earlier review recorded and no --since"}
 		base, basis, err := previousReview(ctx, st, keys, snap, o.AsOf)
 		if err != nil {
 			errs = append(errs, err)
@@ -279,6 +282,7 @@ th{background:#f3f3f3}.joiner,.granted{background:#eef8ee}.leaver{background:#fb
 <h1>Access review: {{.System}}</h1>
 <p>Provider {{.Provider}}, account {{.Account}}. Access list <code>{{.Snapshot.Key}}</code>
 (seq {{.Snapshot.Seq}}, sha256 <code>{{.Snapshot.SHA256}}</code>), collected {{.Snapshot.StartedAt.Format "2006-01-02 15:04 MST"}}.</p>
+{{if ne .Status "complete"}}<p><b>This access list is {{.Status}}: its collection read only part of the access; see the snapshot's errors.</b></p>{{end}}
 <p>Compared with: {{.Basis}}{{with .Baseline}}, access list <code>{{.Key}}</code> (sha256 <code>{{.SHA256}}</code>){{end}}.</p>
 <h2>Changes</h2>
 <p>{{len .Changes.Joiners}} joiner(s), {{len .Changes.Movers}} mover(s), {{len .Changes.Leavers}} leaver(s).</p>
