@@ -62,6 +62,7 @@ func commands() []command {
 		{"export", "export findings for GRC tools: OSCAL assessment results, OCSF findings or CSV", cmdExport},
 		{"report", "write a self-contained HTML page: per control, day by day, over a period", cmdReport},
 		{"controls", "print the control catalog and which checks map to which references", cmdControls},
+		{"review", "prepare an access review as of a date (prepare), or record the reviewer's signed decisions (record)", cmdReview},
 		{"keys", "generate or rotate a signing key (never replacing a file), or print a key's public half", cmdKeys},
 		{"demo", "collect from a simulated estate on loopback, verify and summarize", cmdDemo},
 		{"version", "print the version", cmdVersion},

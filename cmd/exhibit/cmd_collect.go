@@ -32,6 +32,9 @@ func cmdCollect(ctx context.Context, args []string, s streams) error {
 		return configErr(err)
 	}
 	defer log.Sync() //nolint:errcheck // best effort on exit
+	if contains(splitAll(only), reviewJobs) && cfg.Reviews == nil {
+		return usageErr("--only %s: the review follow-up runs only with reviews: configured", reviewJobs)
+	}
 	w, err := wire(ctx, cfg, reg, cat, log, nil, splitAll(only))
 	if err != nil {
 		return err

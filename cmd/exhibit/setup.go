@@ -182,7 +182,7 @@ func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat 
 			selected = append(selected, c)
 		}
 	}
-	if len(only) > 0 && len(selected) == 0 {
+	if len(only) > 0 && len(selected) == 0 && !contains(only, reviewJobs) {
 		return nil, usageErr("--only %s matches no configured collector", strings.Join(only, ","))
 	}
 	transport, err := baseTransport()
@@ -265,6 +265,7 @@ func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat 
 	if n := spool.Backlog(); n > 0 {
 		log.Warn("snapshots from an earlier outage wait in the spool; they are uploaded first", zap.Int("backlog", n), zap.String("spool_dir", cfg.SpoolDir))
 	}
+	jobs = append(jobs, followUpJobs(cfg, st, only)...)
 	return &wiring{cfg: cfg, cat: cat, store: st, agent: a, jobs: jobs}, nil
 }
 

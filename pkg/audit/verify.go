@@ -107,6 +107,7 @@ type verifier struct {
 	referenced map[string]bool   // attachment digests named by a readable snapshot
 	signers    map[string]bool   // key ids named by a readable snapshot
 	unreadable int               // snapshots whose references are unknown
+	reviewRefs []reviewRef       // access-list snapshots that access reviews name
 }
 
 func (v *verifier) note(key, format string, args ...any) {
@@ -178,6 +179,9 @@ func Verify(ctx context.Context, st store.Store, opts VerifyOptions) (*VerifyRep
 		return nil, err
 	}
 	v.reportUncheckedTokens()
+	if err := v.checkReviewRefs(ctx); err != nil {
+		return nil, err
+	}
 	v.orphanMarkers()
 	v.strayAttachments()
 	v.unusedKeys()
@@ -381,6 +385,7 @@ type fetched struct {
 	err      error
 	snap     *evidence.Snapshot
 	perr     error
+	refs     []reviewRef // the snapshots it names, if it is an access review
 	inPeriod bool
 	sig      []byte // when inPeriod and a signature exists
 	sigErr   error
@@ -414,6 +419,7 @@ func (v *verifier) fetch(ctx context.Context, name string, seq int64, haveSig, h
 	}
 	f.snap, f.perr = evidence.Parse(f.b)
 	if f.perr == nil {
+		f.refs = reviewRefs(key, f.snap)
 		// Verify needs none of these, and a large access list parsed
 		// costs several times its bytes.
 		f.snap.Records, f.snap.Calls, f.snap.Findings = nil, nil, nil
@@ -535,6 +541,7 @@ func (v *verifier) series(ctx context.Context, name string, objs *seriesObjects)
 			v.signers[snap.KeyID] = true
 			v.signedBy(key, snap)
 			if f.inPeriod {
+				v.reviewRefs = append(v.reviewRefs, f.refs...)
 				v.checkAttachments(key, snap, f.atts)
 				anchored := v.checkToken(key, snap, f.b, objs.tokens[seq], f.token, f.tokenErr)
 				v.checkServerSide(ctx, key, snap, anchored)

@@ -47,6 +47,51 @@ type Config struct {
 	// AcceptedRisks is the path of the accepted-risks file (see package
 	// exceptions): read and validated at start, and again at every run.
 	AcceptedRisks string `yaml:"accepted_risks"`
+	// Reviews schedules access reviews: `reviews: quarterly`, or
+	// `{schedule: quarterly, grace_days: 14}`. Nil without.
+	Reviews *Reviews `yaml:"reviews"`
+}
+
+// Reviews is the access-review schedule. Each review snapshot records the
+// schedule as its cron spec, so verify's completeness holds the review
+// series to it like any collector's: a period without a review is a gap.
+type Reviews struct {
+	// Schedule is quarterly, monthly, semiannually, annually or a cron
+	// expression.
+	Schedule string `yaml:"schedule"`
+	// GraceDays is how long access a review revoked may still show in the
+	// access lists before the follow-up judges it a fail.
+	GraceDays int `yaml:"grace_days"`
+}
+
+// reviewSchedules are the names a review schedule may be given by.
+var reviewSchedules = map[string]string{
+	"monthly":      "0 0 1 * *",
+	"quarterly":    "0 0 1 1,4,7,10 *",
+	"semiannually": "0 0 1 1,7 *",
+	"annually":     "0 0 1 1 *",
+}
+
+// Spec is the schedule as a cron expression.
+func (r *Reviews) Spec() string {
+	if s, ok := reviewSchedules[r.Schedule]; ok {
+		return s
+	}
+	return r.Schedule
+}
+
+// Validate checks the schedule and the grace period.
+func (r *Reviews) Validate() error {
+	var errs []error
+	if r.Schedule == "" {
+		errs = append(errs, errors.New("schedule: required (quarterly, monthly, semiannually, annually or a cron expression)"))
+	} else if _, err := schedule.Parse(r.Spec()); err != nil {
+		errs = append(errs, fmt.Errorf("schedule: %w", err))
+	}
+	if r.GraceDays < 0 || r.GraceDays > 366 {
+		errs = append(errs, fmt.Errorf("grace_days: want 0 to 366, got %d", r.GraceDays))
+	}
+	return errors.Join(errs...)
 }
 
 // StoreOptions configure the store; all but Timeout apply to s3:// only.
@@ -262,6 +307,9 @@ func (c *Config) Validate(reg *collector.Registry) error {
 		add("sources.okta", c.Sources.Okta.Validate())
 	}
 	add("thresholds", c.Thresholds.Validate())
+	if c.Reviews != nil {
+		add("reviews", c.Reviews.Validate())
+	}
 	switch n := len(c.Collectors); {
 	case n == 0:
 		add("collectors", errors.New("none configured; there would be nothing to collect"))

@@ -60,6 +60,7 @@ type problem struct {
 var (
 	secretType   = reflect.TypeOf(collector.Secret(""))
 	durationType = reflect.TypeOf(time.Duration(0))
+	reviewsType  = reflect.TypeOf(Reviews{})
 	varRef       = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
 )
 
@@ -147,6 +148,12 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 	}
 	if isNull(n) {
 		return
+	}
+	if t == reviewsType && n.Kind == yaml.ScalarNode {
+		// The shorthand `reviews: quarterly` is the schedule alone.
+		*n = yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column, Content: []*yaml.Node{
+			{Kind: yaml.ScalarNode, Tag: "!!str", Value: "schedule", Line: n.Line, Column: n.Column}, {Kind: yaml.ScalarNode, Tag: "!!str", Value: n.Value, Line: n.Line, Column: n.Column},
+		}}
 	}
 	switch {
 	case t == secretType:

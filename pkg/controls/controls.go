@@ -113,7 +113,7 @@ type Catalog struct {
 var catalogYAML []byte
 
 // Providers are the sources a built-in check may come from.
-var providers = []string{"aws", "github", "okta"}
+var providers = []string{"aws", "github", "okta", "review"} // review: access reviews (exhibit review)
 
 var (
 	checkID  = regexp.MustCompile(`^[a-z0-9]+(\.[a-z0-9_]+)+$`)
