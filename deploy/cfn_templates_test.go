@@ -392,19 +392,23 @@ func TestAgentTemplateStoreBucket(t *testing.T) {
 }
 
 // Who may assume the agent's role is the runtime's service, in this
-// account, and nothing else; EC2 gets an instance profile.
+// account (or, for a first run, this account's own principals), and
+// nothing else; EC2 gets an instance profile.
 func TestAgentTemplateTrust(t *testing.T) {
 	tpl := loadTemplate(t, "aws/agent.yaml")
 	runtimes := tpl["Parameters"].(map[string]any)["AgentRuntime"].(map[string]any)["AllowedValues"].([]any)
-	require.ElementsMatch(t, []any{"ecs", "ec2", "eks-pod-identity"}, runtimes)
+	require.ElementsMatch(t, []any{"ecs", "ec2", "eks-pod-identity", "account"}, runtimes)
 	for _, tc := range []struct {
-		runtime, service string
-		actions          []string
-		sourceAccount    bool
+		runtime       string
+		principal     map[string]any
+		actions       []string
+		sourceAccount bool
 	}{
-		{"ecs", "ecs-tasks.amazonaws.com", []string{"sts:AssumeRole"}, true},
-		{"ec2", "ec2.amazonaws.com", []string{"sts:AssumeRole"}, false},
-		{"eks-pod-identity", "pods.eks.amazonaws.com", []string{"sts:AssumeRole", "sts:TagSession"}, true},
+		{"ecs", map[string]any{"Service": "ecs-tasks.amazonaws.com"}, []string{"sts:AssumeRole"}, true},
+		{"ec2", map[string]any{"Service": "ec2.amazonaws.com"}, []string{"sts:AssumeRole"}, false},
+		{"eks-pod-identity", map[string]any{"Service": "pods.eks.amazonaws.com"}, []string{"sts:AssumeRole", "sts:TagSession"}, true},
+		// Principals of the agent's own account, as their own policies allow.
+		{"account", map[string]any{"AWS": "arn:aws:iam::ACCOUNT:root"}, []string{"sts:AssumeRole"}, false},
 	} {
 		t.Run(tc.runtime, func(t *testing.T) {
 			r, err := renderTemplate(tpl, map[string]string{"AgentRuntime": tc.runtime}, agentAttrs)
@@ -413,7 +417,7 @@ func TestAgentTemplateTrust(t *testing.T) {
 			sts := statements(t, props["AssumeRolePolicyDocument"])
 			require.Len(t, sts, 1)
 			require.Equal(t, "Allow", sts[0]["Effect"])
-			require.Equal(t, map[string]any{"Service": tc.service}, sts[0]["Principal"])
+			require.Equal(t, tc.principal, sts[0]["Principal"])
 			require.Equal(t, tc.actions, actions(sts[0]))
 			if tc.sourceAccount {
 				require.Equal(t, map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": "ACCOUNT"}}, sts[0]["Condition"])
