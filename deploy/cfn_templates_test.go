@@ -399,16 +399,20 @@ func TestAgentTemplateTrust(t *testing.T) {
 	runtimes := tpl["Parameters"].(map[string]any)["AgentRuntime"].(map[string]any)["AllowedValues"].([]any)
 	require.ElementsMatch(t, []any{"ecs", "ec2", "eks-pod-identity", "account"}, runtimes)
 	for _, tc := range []struct {
-		runtime       string
-		principal     map[string]any
-		actions       []string
-		sourceAccount bool
+		runtime   string
+		principal map[string]any
+		actions   []string
+		condition map[string]any
 	}{
-		{"ecs", map[string]any{"Service": "ecs-tasks.amazonaws.com"}, []string{"sts:AssumeRole"}, true},
-		{"ec2", map[string]any{"Service": "ec2.amazonaws.com"}, []string{"sts:AssumeRole"}, false},
-		{"eks-pod-identity", map[string]any{"Service": "pods.eks.amazonaws.com"}, []string{"sts:AssumeRole", "sts:TagSession"}, true},
+		{"ecs", map[string]any{"Service": "ecs-tasks.amazonaws.com"}, []string{"sts:AssumeRole"},
+			map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": "ACCOUNT"}}},
+		{"ec2", map[string]any{"Service": "ec2.amazonaws.com"}, []string{"sts:AssumeRole"}, nil},
+		// Only the agent's service account, in its namespace, of this account.
+		{"eks-pod-identity", map[string]any{"Service": "pods.eks.amazonaws.com"}, []string{"sts:AssumeRole", "sts:TagSession"},
+			map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": "ACCOUNT",
+				"aws:RequestTag/kubernetes-namespace": "exhibit", "aws:RequestTag/kubernetes-service-account": "exhibit"}}},
 		// Principals of the agent's own account, as their own policies allow.
-		{"account", map[string]any{"AWS": "arn:aws:iam::ACCOUNT:root"}, []string{"sts:AssumeRole"}, false},
+		{"account", map[string]any{"AWS": "arn:aws:iam::ACCOUNT:root"}, []string{"sts:AssumeRole"}, nil},
 	} {
 		t.Run(tc.runtime, func(t *testing.T) {
 			r, err := renderTemplate(tpl, map[string]string{"AgentRuntime": tc.runtime}, agentAttrs)
@@ -419,8 +423,8 @@ func TestAgentTemplateTrust(t *testing.T) {
 			require.Equal(t, "Allow", sts[0]["Effect"])
 			require.Equal(t, tc.principal, sts[0]["Principal"])
 			require.Equal(t, tc.actions, actions(sts[0]))
-			if tc.sourceAccount {
-				require.Equal(t, map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": "ACCOUNT"}}, sts[0]["Condition"])
+			if tc.condition != nil {
+				require.Equal(t, tc.condition, sts[0]["Condition"])
 			} else {
 				require.NotContains(t, sts[0], "Condition")
 			}
@@ -428,5 +432,59 @@ func TestAgentTemplateTrust(t *testing.T) {
 			_, hasOutput := r.Outputs["InstanceProfileArn"]
 			require.Equal(t, tc.runtime == "ec2", len(profiles) == 1 && hasOutput, fmt.Sprint(profiles))
 		})
+	}
+}
+
+// policyPaths lists where v holds a policy document (a mapping with a
+// Statement), by path.
+func policyPaths(path string, v any, out *[]string) {
+	switch v := v.(type) {
+	case map[string]any:
+		if _, ok := v["Statement"]; ok {
+			*out = append(*out, path)
+			return
+		}
+		for k, x := range v {
+			policyPaths(path+"."+k, x, out)
+		}
+	case []any:
+		for i, x := range v {
+			policyPaths(fmt.Sprintf("%s[%d]", path, i), x, out)
+		}
+	}
+}
+
+// Every policy document in the templates is one the tests above check, so
+// no grant can be added beside them unseen; the KMS key policies only
+// delegate to the account's IAM policies (which are those checked).
+func TestCloudFormationEveryPolicyIsChecked(t *testing.T) {
+	reader, err := renderTemplate(loadTemplate(t, "aws/reader-role.yaml"), map[string]string{"AgentRoleArn": testAgentRole, "ExternalId": testExternalID},
+		map[string]string{"ReaderRole": "r", "ReaderRole.Arn": "r"})
+	require.NoError(t, err)
+	agent, err := renderTemplate(loadTemplate(t, "aws/agent.yaml"), nil, agentAttrs)
+	require.NoError(t, err)
+	var paths []string
+	for name, r := range reader.Resources {
+		policyPaths("reader-role.yaml."+name, r, &paths)
+	}
+	for name, r := range agent.Resources {
+		policyPaths("agent.yaml."+name, r, &paths)
+	}
+	require.ElementsMatch(t, []string{
+		"reader-role.yaml.ReaderRole.Properties.AssumeRolePolicyDocument",
+		"reader-role.yaml.ReaderRole.Properties.Policies[0].PolicyDocument",
+		"agent.yaml.AgentRole.Properties.AssumeRolePolicyDocument",
+		"agent.yaml.AgentRole.Properties.Policies[0].PolicyDocument",
+		"agent.yaml.AgentRole.Properties.Policies[1].PolicyDocument",
+		"agent.yaml.EvidenceBucketPolicy.Properties.PolicyDocument",
+		"agent.yaml.SseKey.Properties.KeyPolicy",
+		"agent.yaml.SigningKey.Properties.KeyPolicy",
+	}, paths)
+	for _, key := range []string{"SseKey", "SigningKey"} {
+		sts := statements(t, agent.Resources[key]["Properties"].(map[string]any)["KeyPolicy"])
+		require.Len(t, sts, 1, key)
+		require.Equal(t, map[string]any{"AWS": "arn:aws:iam::ACCOUNT:root"}, sts[0]["Principal"], key)
+		require.Equal(t, "Allow", sts[0]["Effect"], key)
+		require.NotContains(t, sts[0], "Condition", key)
 	}
 }
