@@ -274,6 +274,7 @@ var agentAttrs = map[string]string{
 	"SigningKey.Arn": "arn:aws:kms:REGION:ACCOUNT:key/SIGNING_KEY_ID",
 	"AgentRole":      "exhibit-agent", "AgentRole.Arn": "arn:aws:iam::ACCOUNT:role/exhibit-agent",
 	"AgentInstanceProfile.Arn": "arn:aws:iam::ACCOUNT:instance-profile/x",
+	"StoreReaderRole.Arn":      "arn:aws:iam::ACCOUNT:role/exhibit-store-reader",
 }
 
 // The agent's role: its writer policy is store-writer-policy.json, statement
@@ -312,7 +313,7 @@ func TestAgentTemplateWriterPolicyMatchesPolicyFile(t *testing.T) {
 				require.Empty(t, keys)
 			}
 			roles := resourcesOfType(t, r, "AWS::IAM::Role")
-			require.Len(t, roles, 1)
+			require.Len(t, roles, 2)
 			pols := rolePolicies(t, roles["AgentRole"])
 			require.Len(t, pols, 2)
 			require.Equal(t, want, statements(t, pols["exhibit-store-writer"]))
@@ -476,6 +477,8 @@ func TestCloudFormationEveryPolicyIsChecked(t *testing.T) {
 		"agent.yaml.AgentRole.Properties.AssumeRolePolicyDocument",
 		"agent.yaml.AgentRole.Properties.Policies[0].PolicyDocument",
 		"agent.yaml.AgentRole.Properties.Policies[1].PolicyDocument",
+		"agent.yaml.StoreReaderRole.Properties.AssumeRolePolicyDocument",
+		"agent.yaml.StoreReaderRole.Properties.Policies[0].PolicyDocument",
 		"agent.yaml.EvidenceBucketPolicy.Properties.PolicyDocument",
 		"agent.yaml.SseKey.Properties.KeyPolicy",
 		"agent.yaml.SigningKey.Properties.KeyPolicy",
@@ -486,5 +489,32 @@ func TestCloudFormationEveryPolicyIsChecked(t *testing.T) {
 		require.Equal(t, map[string]any{"AWS": "arn:aws:iam::ACCOUNT:root"}, sts[0]["Principal"], key)
 		require.Equal(t, "Allow", sts[0]["Effect"], key)
 		require.NotContains(t, sts[0], "Condition", key)
+	}
+}
+
+// The store reader role holds store-reader-policy.json, statement for
+// statement, and nothing else: what verify needs, no write. It trusts
+// the account's principals, or the one principal given.
+func TestAgentTemplateStoreReaderMatchesPolicyFile(t *testing.T) {
+	tpl := loadTemplate(t, "aws/agent.yaml")
+	b, err := os.ReadFile("aws/store-reader-policy.json")
+	require.NoError(t, err)
+	var file any
+	require.NoError(t, json.Unmarshal(b, &file))
+	for principal, params := range map[string]map[string]string{
+		"arn:aws:iam::ACCOUNT:root":              nil,
+		"arn:aws:iam::444455556666:role/auditor": {"StoreReaderPrincipalArn": "arn:aws:iam::444455556666:role/auditor", "SseKmsKeyArn": "arn:aws:kms:REGION:ACCOUNT:key/SSE_KEY_ID"},
+	} {
+		r, err := renderTemplate(tpl, params, agentAttrs)
+		require.NoError(t, err)
+		role := resourcesOfType(t, r, "AWS::IAM::Role")["StoreReaderRole"]
+		require.NotNil(t, role)
+		pols := rolePolicies(t, role)
+		require.Len(t, pols, 1)
+		require.Equal(t, statements(t, file), statements(t, pols["exhibit-store-reader"]))
+		trust := statements(t, role["Properties"].(map[string]any)["AssumeRolePolicyDocument"])
+		require.Len(t, trust, 1)
+		require.Equal(t, map[string]any{"AWS": principal}, trust[0]["Principal"])
+		require.Equal(t, []string{"sts:AssumeRole"}, actions(trust[0]))
 	}
 }

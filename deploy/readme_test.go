@@ -110,3 +110,31 @@ func TestREADMEQuickStartMatchesTemplates(t *testing.T) {
 	require.Equal(t, reader, cfg.Sources.AWS.OrganizationRole)
 	require.True(t, slices.ContainsFunc(cfg.Sources.AWS.Accounts, func(a collector.AWSAccount) bool { return a.RoleARN != "" }))
 }
+
+// The quick start's as_role runs a command with the role's credentials
+// from sts assume-role, and not at all when assuming the role fails: the
+// command must never run quietly with the caller's own credentials.
+func TestREADMEQuickStartAsRole(t *testing.T) {
+	bash := testtool.Require(t, "bash")
+	block := readmeBlock(t, "aws-quickstart")
+	start := strings.Index(block, "as_role() {\n")
+	end := strings.Index(block[max(start, 0):], "\n}\n")
+	require.True(t, start >= 0 && end > 0, "README defines as_role")
+	fn := block[start : start+end+3]
+
+	dir := t.TempDir()
+	fake := "#!/bin/sh\n[ \"$4\" = arn:aws:iam::111122223333:role/exhibit-agent ] || { echo 'AccessDenied' >&2; exit 254; }\nprintf 'AKIA1\\tsecret1\\ttoken1\\n'\n"
+	require.NoError(t, os.WriteFile(dir+"/aws", []byte(fake), 0o755))
+	run := func(role string) (string, error) {
+		cmd := exec.Command(bash, "-c", fn+`as_role "$ROLE" sh -c 'echo "$AWS_ACCESS_KEY_ID $AWS_SECRET_ACCESS_KEY $AWS_SESSION_TOKEN"'`)
+		cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"), "ROLE="+role, "AWS_ACCESS_KEY_ID=caller")
+		out, err := cmd.Output()
+		return string(out), err
+	}
+	out, err := run("arn:aws:iam::111122223333:role/exhibit-agent")
+	require.NoError(t, err)
+	require.Equal(t, "AKIA1 secret1 token1\n", out)
+	out, err = run("arn:aws:iam::111122223333:role/other")
+	require.Error(t, err)
+	require.Empty(t, out, "the command ran although the role was not assumed")
+}
