@@ -19,7 +19,7 @@ demo: build
 ## test: install what the tests need, then vet, the whole suite, the race detector and short fuzzing
 test: test-deps vet unit race fuzz
 
-## test-deps: tools the suite runs for real (openssl, Chromium, MinIO, cosign, helm; a C compiler for -race)
+## test-deps: tools the suite runs for real (openssl, Chromium, MinIO, cosign, helm; a C compiler for -race) and the CloudFormation resource specification
 test-deps:
 	@./.ci/deps
 
