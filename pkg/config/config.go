@@ -47,6 +47,9 @@ type Config struct {
 	// AcceptedRisks is the path of the accepted-risks file (see package
 	// exceptions): read and validated at start, and again at every run.
 	AcceptedRisks string `yaml:"accepted_risks"`
+	// Identity configures identity.reconcile: the mapping file and the
+	// declared service accounts.
+	Identity collector.Identity `yaml:"identity"`
 }
 
 // StoreOptions configure the store; all but Timeout apply to s3:// only.
@@ -262,6 +265,7 @@ func (c *Config) Validate(reg *collector.Registry) error {
 		add("sources.okta", c.Sources.Okta.Validate())
 	}
 	add("thresholds", c.Thresholds.Validate())
+	add("identity", c.Identity.Validate())
 	switch n := len(c.Collectors); {
 	case n == 0:
 		add("collectors", errors.New("none configured; there would be nothing to collect"))

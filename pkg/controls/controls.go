@@ -83,8 +83,9 @@ type Catalog struct {
 //go:embed catalog.yaml
 var catalogYAML []byte
 
-// Providers are the sources a built-in check may come from.
-var providers = []string{"aws", "github", "okta"}
+// Providers are the sources a built-in check may come from; identity is
+// the cross-source join of stored evidence (identity.reconcile).
+var providers = []string{"aws", "github", "okta", "identity"}
 
 var (
 	checkID  = regexp.MustCompile(`^[a-z0-9]+(\.[a-z0-9_]+)+$`)

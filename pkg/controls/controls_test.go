@@ -93,6 +93,10 @@ var wantChecks = map[string][]string{
 	"aws.identity_center.access_list":                 {"soc2:CC6.2", "soc2:CC6.3", "hipaa:164.312(a)(1)", "hipaa:164.312(a)(2)(i)", "hipaa:164.308(a)(4)(ii)(B)", "hipaa:164.308(a)(4)(ii)(C)"},
 	"aws.identity_center.admin_assignments":           {"soc2:CC6.3", "hipaa:164.312(a)(1)", "hipaa:164.308(a)(4)(ii)(B)"},
 	"aws.identity_center.assignments_to_absent_users": {"soc2:CC6.2", "soc2:CC6.3", "hipaa:164.308(a)(3)(ii)(C)", "hipaa:164.312(a)(1)"},
+	// identity.reconcile, issue 15: termination and access establishment
+	// across the identity source, GitHub and AWS.
+	"identity.leaver_access":   {"soc2:CC6.2", "soc2:CC6.3", "hipaa:164.308(a)(3)(ii)(C)", "hipaa:164.312(a)(1)"},
+	"identity.unowned_account": {"soc2:CC6.2", "soc2:CC6.3", "hipaa:164.308(a)(4)(ii)(C)"},
 }
 
 // wantCriteria is every criterion docs/controls.md names, with its R/A flag
