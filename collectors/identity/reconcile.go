@@ -2,7 +2,8 @@
 // accounts across Okta, GitHub, AWS IAM and AWS IAM Identity Center from
 // the latest stored, signature-verified snapshots of their collectors —
 // never calling a provider — and reports leavers who kept access and
-// accounts nobody owns. See docs/identity.md.
+// accounts nobody owns. The README section "One person across Okta,
+// GitHub and AWS" documents the joins and resource names.
 package identity
 
 import (

@@ -226,6 +226,22 @@ func TestInputsThatDoNotVerifyAreRefused(t *testing.T) {
 	require.Contains(t, findings(snap, identity.CheckLeaverAccess, evidence.Fail), "arn:aws:identitystore:::user/9a6710a0-0006-4a11-8a11-000000000006")
 }
 
+func TestInputWithoutSignatureIsRefused(t *testing.T) {
+	e := newEstate(t, demoMapping)
+	for _, typ := range sources {
+		e.run(t, typ)
+	}
+	key := store.SnapshotKey("okta.access/"+strings.ReplaceAll(strings.TrimPrefix(e.settings.Sources.Okta.OrgURL, "http://"), ":", "-"), 1)
+	require.NoError(t, os.Remove(filepath.Join(e.env.Dir, "evidence", filepath.FromSlash(store.SignatureKey(key)))))
+	snap := e.reconcile(t)
+	require.Equal(t, evidence.StatusPartial, snap.Status)
+	require.Len(t, snap.Findings, 2, "nothing is judged without the people")
+	for _, f := range snap.Findings {
+		require.Equal(t, evidence.Error, f.Status)
+		require.Contains(t, f.Reason, key+": no signature is stored beside it")
+	}
+}
+
 func TestMissingOrFailedSourcesAreErrors(t *testing.T) {
 	t.Run("never collected", func(t *testing.T) {
 		e := newEstate(t, demoMapping)
