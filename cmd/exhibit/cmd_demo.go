@@ -121,16 +121,16 @@ func cmdDemo(ctx context.Context, args []string, s streams) error {
 }
 
 // demoMapping joins the demo estate's GitHub logins and IAM user names to
-// its Okta people: GitHub records no e-mail, IAM users only a name.
-// Identity Center users join by themselves (SCIM external ids). mallory
-// is left out on purpose: an account nobody owns.
+// its Okta people: GitHub records no e-mail, IAM users only a name (erin's
+// staging user carries a person tag instead). Identity Center users join
+// by themselves (SCIM external ids). mallory is left out on purpose: an
+// account nobody owns.
 const demoMapping = `# identity.mapping_file of exhibit demo
 people:
   - {source: alice@acme.example, github: alice, aws_iam: alice}
   - {source: bob@acme.example, github: bob, aws_iam: bob}
   - {source: carol@acme.example, github: carol, aws_iam: carol}
   - {source: dave@acme.example, github: dave, aws_iam: dave}
-  - {source: erin@acme.example, aws_iam: erin}
   - {source: frank@acme.example, github: frank}
 `
 

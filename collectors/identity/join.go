@@ -60,6 +60,8 @@ type account struct {
 	// name, and its user name and e-mails.
 	externalIDs, emails []string
 	userName            string
+	// personTag is the value of an IAM user's person tag.
+	personTag string
 }
 
 // sources are the inputs of one run, by system; a system whose inputs are
@@ -151,8 +153,20 @@ func join(src sources, rows []Row, service []collector.ServiceAccount, now time.
 		}
 		for _, a := range src.accounts[system] {
 			cands, by := mapped(system, a.name), "mapping_file"
-			if len(cands) == 0 && system == SystemIdentityCenter {
+			switch {
+			case len(cands) > 0:
+			case system == SystemIdentityCenter:
 				cands, by = identityMatch(a, people, byName), "identity_center_identity"
+			case system == SystemIAM && a.personTag != "":
+				cands, by = byName[lower(a.personTag)], "iam_person_tag"
+				if len(cands) == 0 {
+					// The tag names someone Okta does not know: absent.
+					key := "absent:" + lower(a.personTag)
+					if people[key] == nil {
+						people[key] = &person{id: key, login: a.personTag, absent: true}
+					}
+					cands = []*person{people[key]}
+				}
 			}
 			base := map[string]any{"system": system, "account": a.name, "where": a.where, "kind": a.kind}
 			switch {

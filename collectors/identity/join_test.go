@@ -122,6 +122,33 @@ func TestJoinRules(t *testing.T) {
 	require.Contains(t, byID, "identity.unmapped_account arn:aws:iam::111122223333:user/ci-deploy")
 }
 
+func TestIAMPersonTag(t *testing.T) {
+	people := oktaSnap(
+		oktaUser("00u-alice", "alice@acme.example", "alice@acme.example", "ACTIVE", now),
+		oktaUser("00u-frank", "frank@acme.example", "frank@acme.example", "DEPROVISIONED", now.AddDate(0, 0, -3)),
+	)
+	tagged := func(name, tag string) account {
+		a := iam(name, true, true)
+		a.personTag = tag
+		return a
+	}
+	src := sources{okta: []*evidence.Snapshot{people}, broken: map[string][]string{}, accounts: map[string][]account{
+		SystemIAM: {tagged("a", "ALICE@acme.example"), tagged("f", "frank@acme.example"), tagged("g", "gone@acme.example"), tagged("m", "alice@acme.example")},
+	}}
+	rows := []Row{{Source: "frank@acme.example", AWSIAM: "m"}} // the mapping file wins over a tag
+	_, fs := join(src, rows, nil, now)
+	arn := "arn:aws:iam::111122223333:user/"
+	require.Equal(t, "iam_person_tag", find(t, fs, CheckUnownedAccount, arn+"a").Observed["matched_by"])
+	require.Equal(t, evidence.Pass, find(t, fs, CheckLeaverAccess, arn+"a").Status)
+	require.Contains(t, find(t, fs, CheckLeaverAccess, arn+"f").Reason, "deprovisioned in Okta 3 days ago")
+	g := find(t, fs, CheckLeaverAccess, arn+"g")
+	require.Equal(t, evidence.Fail, g.Status)
+	require.Contains(t, g.Reason, "gone@acme.example is absent from Okta")
+	m := find(t, fs, CheckLeaverAccess, arn+"m")
+	require.Equal(t, evidence.Fail, m.Status, "mapped to frank, not the tag's alice")
+	require.Equal(t, "mapping_file", m.Observed["matched_by"])
+}
+
 func TestAmbiguityIsAnErrorNeverAGuess(t *testing.T) {
 	people := oktaSnap(
 		oktaUser("00u-a", "a@acme.example", "shared@acme.example", "ACTIVE", now),

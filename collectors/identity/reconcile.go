@@ -125,7 +125,7 @@ func (r *reconcile) Collect(ctx context.Context, req collector.Request) (*collec
 				src.okta = append(src.okta, in.Snapshot)
 				continue
 			}
-			src.accounts[system] = append(src.accounts[system], accountsOf(typ, in.Snapshot)...)
+			src.accounts[system] = append(src.accounts[system], accountsOf(typ, in.Snapshot, r.s.Identity.PersonTag())...)
 		}
 	}
 	for system := range src.accounts {
@@ -156,7 +156,7 @@ func inputRecord(typ string, in collector.Input) evidence.Record {
 }
 
 // accountsOf reads one input snapshot's accounts.
-func accountsOf(typ string, s *evidence.Snapshot) []account {
+func accountsOf(typ string, s *evidence.Snapshot, personTag string) []account {
 	var out []account
 	switch typ {
 	case inputGitHub:
@@ -197,6 +197,9 @@ func accountsOf(typ string, s *evidence.Snapshot) []account {
 				continue
 			}
 			a := account{system: SystemIAM, name: str(r.Attributes["name"]), resource: r.ID, where: "account " + s.Scope.Account, kind: "IAM user"}
+			if tags, ok := r.Attributes["tags"].(map[string]any); ok {
+				a.personTag = strings.TrimSpace(str(tags[personTag]))
+			}
 			a.known = seenPW[r.ID] && seenKeys[r.ID]
 			switch {
 			case !a.known:

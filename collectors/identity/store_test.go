@@ -33,7 +33,6 @@ const demoMapping = `people:
   - {source: bob@acme.example, github: bob, aws_iam: bob}
   - {source: carol@acme.example, github: carol, aws_iam: carol}
   - {source: dave@acme.example, github: dave, aws_iam: dave}
-  - {source: erin@acme.example, aws_iam: erin}
   - {source: frank@acme.example, github: frank}
 `
 
@@ -157,6 +156,9 @@ func TestReconcileTheSimulatedEstate(t *testing.T) {
 	require.Equal(t, "platform-team@acme.example", ci.Observed["owner"])
 	require.Equal(t, "alice@acme.example", owned["github:acme/alice"].Observed["person"])
 	require.Contains(t, findings(snap, identity.CheckLeaverAccess, evidence.Pass), "arn:aws:iam::111122223333:user/alice")
+	erin := owned["arn:aws:iam::444455556666:user/erin"]
+	require.Equal(t, "iam_person_tag", erin.Observed["matched_by"], "erin's staging user is tagged person=erin@acme.example")
+	require.Equal(t, "erin@acme.example", erin.Observed["person"])
 
 	// The snapshot names every input it joined, by series, seq and the
 	// digest of the stored bytes.

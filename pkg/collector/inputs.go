@@ -45,6 +45,10 @@ type Identity struct {
 	// system, for joins the evidence cannot make by itself (see package
 	// collectors/identity).
 	MappingFile string `yaml:"mapping_file"`
+	// IAMPersonTag is the IAM user tag whose value names the user's person
+	// (an Okta login or e-mail), for users the mapping file does not list;
+	// DefaultIAMPersonTag when empty.
+	IAMPersonTag string `yaml:"iam_person_tag"`
 	// ServiceAccounts are accounts that belong to no person on purpose;
 	// each names its owner.
 	ServiceAccounts []ServiceAccount `yaml:"service_accounts" max:"10000"`
@@ -61,12 +65,27 @@ type ServiceAccount struct {
 	Reason  string `yaml:"reason"`
 }
 
+// DefaultIAMPersonTag is the tag identity.reconcile reads an IAM user's
+// person from unless identity.iam_person_tag says otherwise.
+const DefaultIAMPersonTag = "person"
+
+// PersonTag is the IAM tag key in force.
+func (i *Identity) PersonTag() string {
+	if i.IAMPersonTag == "" {
+		return DefaultIAMPersonTag
+	}
+	return i.IAMPersonTag
+}
+
 // IdentitySystems are the systems whose accounts identity.reconcile joins.
 var IdentitySystems = []string{"github", "aws_iam", "identity_center"}
 
 // Validate checks i; errors name the field.
 func (i *Identity) Validate() error {
 	var errs []error
+	if len(i.IAMPersonTag) > 128 {
+		errs = append(errs, errors.New("iam_person_tag: an IAM tag key is at most 128 characters"))
+	}
 	seen := map[string]int{}
 	for n, sa := range i.ServiceAccounts {
 		p := fmt.Sprintf("service_accounts[%d]", n)
