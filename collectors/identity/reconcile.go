@@ -103,6 +103,13 @@ func (r *reconcile) Collect(ctx context.Context, req collector.Request) (*collec
 		if err != nil {
 			return nil, fmt.Errorf("read %s evidence: %w", typ, err)
 		}
+		if len(inputs) == 0 && typ == inputOkta {
+			// Without the people nothing can be joined; a system with no
+			// collector configured is simply not joined.
+			problem := "no okta.access collector is configured: the people come from its snapshots"
+			src.broken[system] = append(src.broken[system], problem)
+			partial.Add(typ, "read input", errors.New(problem))
+		}
 		for _, in := range inputs {
 			res.Records = append(res.Records, inputRecord(typ, in))
 			problem := ""

@@ -264,6 +264,7 @@ func TestMissingOrFailedSourcesAreErrors(t *testing.T) {
 			require.Equal(t, evidence.Error, f.Status, "%s %s", f.Check, f.Resource)
 		}
 		require.Len(t, snap.Findings, 2)
+		require.NotEqual(t, evidence.StatusComplete, snap.Status)
 	})
 	t.Run("latest run failed", func(t *testing.T) {
 		e := newEstate(t, demoMapping)
