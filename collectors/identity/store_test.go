@@ -45,6 +45,7 @@ var demoService = []collector.ServiceAccount{
 // and a real key, with the real collectors configured against it.
 type estate struct {
 	env      *agenttest.Env
+	reader   *audit.LatestReader
 	reg      *collector.Registry
 	settings collector.Settings
 }
@@ -74,7 +75,7 @@ func newEstate(t *testing.T, mapping string) *estate {
 	}}
 	env := agenttest.NewEnvWith(t, now, func(o *agent.Options) { o.Evidence, o.Refs = reader, cat.Refs })
 	reader.Store = env.Store
-	return &estate{env: env, reg: all.Registry(), settings: collector.Settings{
+	return &estate{env: env, reader: reader, reg: all.Registry(), settings: collector.Settings{
 		Sources: collector.Sources{
 			AWS:    awssim.NewAt(now).Source(serve(awssim.NewAt(now))),
 			GitHub: ghsim.New(now).Source(serve(ghsim.New(now))),
@@ -265,6 +266,18 @@ func TestMissingOrFailedSourcesAreErrors(t *testing.T) {
 		}
 		require.Len(t, snap.Findings, 2)
 		require.NotEqual(t, evidence.StatusComplete, snap.Status)
+	})
+	t.Run("no okta.access configured", func(t *testing.T) {
+		e := newEstate(t, demoMapping)
+		e.run(t, "github.access")
+		delete(e.reader.Instances, "okta.access")
+		snap := e.reconcile(t)
+		require.Equal(t, evidence.StatusPartial, snap.Status)
+		require.Len(t, snap.Findings, 2)
+		for _, f := range snap.Findings {
+			require.Equal(t, evidence.Error, f.Status)
+			require.Contains(t, f.Reason, "no okta.access collector is configured")
+		}
 	})
 	t.Run("latest run failed", func(t *testing.T) {
 		e := newEstate(t, demoMapping)
