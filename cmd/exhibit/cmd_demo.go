@@ -20,6 +20,7 @@ import (
 	"github.com/exhibit-dev/exhibit/collectors/okta/oktasim"
 	"github.com/exhibit-dev/exhibit/pkg/agent"
 	"github.com/exhibit-dev/exhibit/pkg/audit"
+	"github.com/exhibit-dev/exhibit/pkg/collector"
 	"github.com/exhibit-dev/exhibit/pkg/config"
 	"github.com/exhibit-dev/exhibit/pkg/controls"
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
@@ -74,6 +75,9 @@ func cmdDemo(ctx context.Context, args []string, s streams) error {
 	cfg.Sources.AWS = awsSim.Source(urls[0])
 	cfg.Sources.GitHub = ghSim.Source(urls[1])
 	cfg.Sources.Okta = oktaSim.Source(urls[2])
+	if cfg.Identity, err = demoIdentity(*dir); err != nil {
+		return err
+	}
 	reg := all.Registry()
 	for _, typ := range reg.Types() {
 		cfg.Collectors = append(cfg.Collectors, config.Collector{Type: typ, ID: typ, Schedule: "@daily", Timeout: 5 * time.Minute})
@@ -114,6 +118,36 @@ func cmdDemo(ctx context.Context, args []string, s streams) error {
 	}
 	log.Debug("demo done", zap.Int("snapshots", len(written)))
 	return nil
+}
+
+// demoMapping joins the demo estate's GitHub logins and IAM user names to
+// its Okta people: GitHub records no e-mail, IAM users only a name (erin's
+// staging user carries a person tag instead). Identity Center users join
+// by themselves (SCIM external ids). mallory is left out on purpose: an
+// account nobody owns.
+const demoMapping = `# identity.mapping_file of exhibit demo
+people:
+  - {source: alice@acme.example, github: alice, aws_iam: alice}
+  - {source: bob@acme.example, github: bob, aws_iam: bob}
+  - {source: carol@acme.example, github: carol, aws_iam: carol}
+  - {source: dave@acme.example, github: dave, aws_iam: dave}
+  - {source: frank@acme.example, github: frank}
+`
+
+// demoIdentity writes the demo's mapping file under dir and declares its
+// service accounts.
+func demoIdentity(dir string) (collector.Identity, error) {
+	path := filepath.Join(dir, "identity-mapping.yaml")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return collector.Identity{}, err
+	}
+	if err := os.WriteFile(path, []byte(demoMapping), 0o644); err != nil {
+		return collector.Identity{}, err
+	}
+	return collector.Identity{MappingFile: path, ServiceAccounts: []collector.ServiceAccount{
+		{System: "aws_iam", Account: "ci-deploy", Owner: "platform-team@acme.example", Reason: "deploys build artifacts from CI"},
+		{System: "aws_iam", Account: "reporting", Owner: "data-team@acme.example", Reason: "reads generated reports"},
+	}}, nil
 }
 
 // demoPorts are tried first for the AWS, GitHub and Okta simulators.

@@ -51,6 +51,19 @@ func TestDemoLeavesVerifiedEvidence(t *testing.T) {
 	for key, s := range snaps {
 		types[s.Collector.Type] = true
 		require.Equal(t, evidence.StatusComplete, s.Status, key)
+		if s.Collector.Type == "identity.reconcile" {
+			// It calls no API: its provenance is the stored snapshots it
+			// joined, each named by series, seq and digest.
+			inputs := 0
+			for _, r := range s.Records {
+				if r.Type == "identity.input" {
+					inputs++
+					require.Len(t, r.Attributes["sha256"], 64, "%s: input %s", key, r.ID)
+				}
+			}
+			require.Equal(t, 6, inputs, key)
+			continue
+		}
 		require.NotEmpty(t, s.Calls, "%s records the provenance of its API calls", key)
 		withID := 0
 		for _, c := range s.Calls {
@@ -60,7 +73,7 @@ func TestDemoLeavesVerifiedEvidence(t *testing.T) {
 		}
 		require.NotZero(t, withID, "%s: calls carry the provider's request ids", key)
 	}
-	for _, typ := range []string{"aws.iam", "aws.s3", "aws.cloudtrail", "aws.dynamodb", "aws.kms", "aws.ebs", "aws.rds", "aws.backup", "aws.network", "aws.logging", "aws.threat_detection", "aws.identity_center", "github.pull_requests", "github.access", "github.vulnerabilities", "okta.access"} {
+	for _, typ := range []string{"aws.iam", "aws.s3", "aws.cloudtrail", "aws.dynamodb", "aws.kms", "aws.ebs", "aws.rds", "aws.backup", "aws.network", "aws.logging", "aws.threat_detection", "aws.identity_center", "github.pull_requests", "github.access", "github.vulnerabilities", "okta.access", "identity.reconcile"} {
 		require.True(t, types[typ], "the demo covers %s", typ)
 	}
 
@@ -106,6 +119,13 @@ func TestDemoLeavesVerifiedEvidence(t *testing.T) {
 		{"github.vulnerabilities.alerts_enabled", "acme/infra", []string{"soc2:CC6.8", "soc2:CC7.1"}},
 		{"okta.policy.session_idle", "", []string{"hipaa:164.312(a)(2)(iii)", "soc2:CC6.1"}},
 		{"okta.user.mfa", "", []string{"hipaa:164.312(d)", "soc2:CC6.1", "soc2:CC6.6"}},
+		// frank, deprovisioned in Okta, is still a GitHub org member and
+		// still holds an Identity Center assignment; mallory and the
+		// outside collaborator map to no one.
+		{"identity.leaver_access", "github:acme/frank", []string{"hipaa:164.308(a)(3)(ii)(C)", "hipaa:164.312(a)(1)", "soc2:CC6.2", "soc2:CC6.3"}},
+		{"identity.leaver_access", ":user/9a6710a0-0006-4a11-8a11-000000000006", []string{"hipaa:164.308(a)(3)(ii)(C)", "hipaa:164.312(a)(1)", "soc2:CC6.2", "soc2:CC6.3"}},
+		{"identity.unowned_account", "github:acme/mallory", []string{"hipaa:164.308(a)(4)(ii)(C)", "soc2:CC6.2", "soc2:CC6.3"}},
+		{"identity.unowned_account", "github:acme/contractor-eve", []string{"hipaa:164.308(a)(4)(ii)(C)", "soc2:CC6.2", "soc2:CC6.3"}},
 	}
 	for _, w := range want {
 		found := false
@@ -119,6 +139,28 @@ func TestDemoLeavesVerifiedEvidence(t *testing.T) {
 			}
 		}
 		require.True(t, found, "no failing %s finding", w.check)
+	}
+
+	// The leaver findings name the person and the account; the declared
+	// service account is not a failure, and records its owner.
+	identityFindings := map[string]evidence.Finding{}
+	for _, s := range snaps {
+		for _, f := range s.Findings {
+			if strings.HasPrefix(f.Check, "identity.") {
+				identityFindings[f.Check+" "+f.Resource] = f
+			}
+		}
+	}
+	for _, k := range []string{"identity.leaver_access github:acme/frank", "identity.leaver_access arn:aws:identitystore:::user/9a6710a0-0006-4a11-8a11-000000000006"} {
+		require.Contains(t, identityFindings[k].Reason, "frank@acme.example was deprovisioned in Okta 40 days ago", k)
+	}
+	require.Contains(t, identityFindings["identity.leaver_access github:acme/frank"].Reason, "GitHub account frank")
+	require.Contains(t, identityFindings["identity.leaver_access arn:aws:identitystore:::user/9a6710a0-0006-4a11-8a11-000000000006"].Reason, "AWS Identity Center account frank@acme.example")
+	ci := identityFindings["identity.unowned_account arn:aws:iam::111122223333:user/ci-deploy"]
+	require.Equal(t, evidence.Pass, ci.Status, ci.Reason)
+	require.Equal(t, "platform-team@acme.example", ci.Observed["owner"])
+	for k, f := range identityFindings {
+		require.NotEqual(t, evidence.Error, f.Status, "the demo's join is unambiguous: %s: %s", k, f.Reason)
 	}
 
 	// Every finding carries exactly its check's references in the catalog

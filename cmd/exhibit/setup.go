@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
+	"slices"
 	"strings"
 
 	"go.uber.org/zap"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/exhibit-dev/exhibit/collectors/all"
 	"github.com/exhibit-dev/exhibit/pkg/agent"
+	"github.com/exhibit-dev/exhibit/pkg/audit"
 	"github.com/exhibit-dev/exhibit/pkg/collector"
 	"github.com/exhibit-dev/exhibit/pkg/config"
 	"github.com/exhibit-dev/exhibit/pkg/controls"
@@ -202,6 +205,7 @@ func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat 
 			Thresholds: cfg.Thresholds,
 			HTTPClient: collector.NewHTTPClient(transport),
 			Logger:     log.Named(c.ID),
+			Identity:   cfg.Identity,
 		})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("collectors[%d] (%s): %w", i, c.ID, err))
@@ -215,6 +219,14 @@ func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat 
 	if err := errors.Join(errs...); err != nil {
 		return nil, configErr(err)
 	}
+	// A step that reads stored evidence (identity.reconcile) runs after
+	// the collectors it reads, so that one collect (or the demo) joins the
+	// snapshots it just wrote. The order is otherwise the config's.
+	slices.SortStableFunc(jobs, func(a, b agent.Job) int {
+		fa, _ := reg.Lookup(a.Type)
+		fb, _ := reg.Lookup(b.Type)
+		return cmp.Compare(min(len(fa.Inputs), 1), min(len(fb.Inputs), 1))
+	})
 	opened, warnings, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -245,7 +257,14 @@ func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat 
 		// run, and one broken since the start is recorded, not ignored.
 		acceptedRisks = func() (*exceptions.Set, error) { return cfg.LoadAcceptedRisks(reg) }
 	}
+	// Every configured instance, not only those --only selected: a step
+	// joins the latest evidence of all of them.
+	instances := map[string][]string{}
+	for _, c := range cfg.Collectors {
+		instances[c.Type] = append(instances[c.Type], c.ID)
+	}
 	a, err := agent.New(ctx, agent.Options{
+		Evidence:      &audit.LatestReader{Store: st, Instances: instances},
 		AcceptedRisks: acceptedRisks,
 		Store:         st,
 		Signer:        signer,

@@ -4,6 +4,7 @@ package all
 import (
 	awscollector "github.com/exhibit-dev/exhibit/collectors/aws"
 	"github.com/exhibit-dev/exhibit/collectors/github"
+	"github.com/exhibit-dev/exhibit/collectors/identity"
 	"github.com/exhibit-dev/exhibit/collectors/okta"
 	"github.com/exhibit-dev/exhibit/pkg/collector"
 )
@@ -21,6 +22,8 @@ func Register(r *collector.Registry) {
 		awscollector.Factories(),
 		github.Factories(),
 		okta.Factories(),
+		// Last: it reads what the others stored.
+		identity.Factories(),
 	} {
 		for _, f := range group {
 			r.Register(f)

@@ -71,14 +71,23 @@ func (c *iamCollector) accessList(ctx context.Context, api iamAPI, root string) 
 	d, err := readAuthDetails(ctx, api)
 	var recs []evidence.Record
 	for _, u := range d.users {
-		recs = append(recs, evidence.Record{Type: "aws.iam.user", ID: aws.ToString(u.Arn), Attributes: map[string]any{
+		attrs := map[string]any{
 			"name":              aws.ToString(u.UserName),
 			"path":              aws.ToString(u.Path),
 			"created":           ts(aws.ToTime(u.CreateDate)),
 			"groups":            sortedCopy(u.GroupList),
 			"attached_policies": attachedARNs(u.AttachedManagedPolicies),
 			"inline_policies":   inlineNames(u.UserPolicyList),
-		}})
+		}
+		if len(u.Tags) > 0 {
+			// identity.reconcile joins a user to its person by a tag.
+			tags := map[string]any{}
+			for _, t := range u.Tags {
+				tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+			}
+			attrs["tags"] = tags
+		}
+		recs = append(recs, evidence.Record{Type: "aws.iam.user", ID: aws.ToString(u.Arn), Attributes: attrs})
 	}
 	for _, g := range d.groups {
 		recs = append(recs, evidence.Record{Type: "aws.iam.group", ID: aws.ToString(g.Arn), Attributes: map[string]any{

@@ -345,6 +345,16 @@ func login(u *okta.User) string {
 	return u.Id
 }
 
+// email is the user's primary e-mail, which identity.reconcile joins on.
+func email(u *okta.User) string {
+	if u.Profile != nil {
+		if e, ok := (*u.Profile)["email"].(string); ok {
+			return e
+		}
+	}
+	return ""
+}
+
 func groupName(g *okta.Group) string {
 	if g.Profile != nil && g.Profile.Name != "" {
 		return g.Profile.Name

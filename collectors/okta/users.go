@@ -137,6 +137,7 @@ func userRecord(u *okta.User, factors []*okta.UserFactor, a assignments) evidenc
 	}
 	return evidence.Record{Type: "okta.user", ID: u.Id, Attributes: map[string]any{
 		"login":          login(u),
+		"email":          email(u),
 		"status":         u.Status,
 		"created":        timeString(u.Created),
 		"activated":      timeString(u.Activated),

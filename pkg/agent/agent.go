@@ -49,7 +49,10 @@ type Options struct {
 	// run; a file that cannot be read then is recorded in that run's
 	// snapshots as an error, and no acceptance is applied.
 	AcceptedRisks func() (*exceptions.Set, error)
-	Now           func() time.Time
+	// Evidence, when set, is handed to every run (Request.Evidence): steps
+	// that join stored snapshots (identity.reconcile) read through it.
+	Evidence collector.EvidenceReader
+	Now      func() time.Time
 }
 
 // Agent writes evidence. It is safe for concurrent use by several jobs.
@@ -340,9 +343,10 @@ func (a *Agent) collectScope(ctx, shutdown context.Context, job Job, scope evide
 	rec := collector.NewRecorder()
 	o := &outcome{started: a.opts.Now(), risks: risks}
 	o.result, o.err = job.Collector.Collect(collector.WithRecorder(ctx, rec), collector.Request{
-		Scope: scope,
-		Since: h.since,
-		Now:   o.started,
+		Scope:    scope,
+		Since:    h.since,
+		Now:      o.started,
+		Evidence: a.opts.Evidence,
 	})
 	o.finished = a.opts.Now()
 	o.calls = rec.Calls()

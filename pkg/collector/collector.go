@@ -37,6 +37,9 @@ type Request struct {
 	Since time.Time
 	// Now is the run's reference time: the end of any window it covers.
 	Now time.Time
+	// Evidence reads the store the run writes to, for steps whose Factory
+	// lists Inputs; nil when the agent was given no reader.
+	Evidence EvidenceReader
 }
 
 // Result is the content of one snapshot.
@@ -91,6 +94,8 @@ type Settings struct {
 	// snapshot. Collectors must make all API calls through it.
 	HTTPClient *http.Client
 	Logger     *zap.Logger
+	// Identity configures identity.reconcile.
+	Identity Identity
 }
 
 // Factory describes one collector type.
@@ -105,6 +110,10 @@ type Factory struct {
 	Permissions []string
 	// Checks lists the check ids the collector can emit.
 	Checks []string
+	// Inputs are the collector types whose latest stored snapshots the
+	// step reads (through Request.Evidence) instead of calling a provider.
+	// collect and demo run such a step after every other collector.
+	Inputs []string
 	New    func(s Settings) (Collector, error)
 }
 

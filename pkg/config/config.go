@@ -50,6 +50,9 @@ type Config struct {
 	// Reviews schedules access reviews: `reviews: quarterly`, or
 	// `{schedule: quarterly, grace_days: 14}`. Nil without.
 	Reviews *Reviews `yaml:"reviews"`
+	// Identity configures identity.reconcile: the mapping file and the
+	// declared service accounts.
+	Identity collector.Identity `yaml:"identity"`
 }
 
 // Reviews is the access-review schedule. Each review snapshot records the
@@ -307,6 +310,7 @@ func (c *Config) Validate(reg *collector.Registry) error {
 		add("sources.okta", c.Sources.Okta.Validate())
 	}
 	add("thresholds", c.Thresholds.Validate())
+	add("identity", c.Identity.Validate())
 	if c.Reviews != nil {
 		add("reviews", c.Reviews.Validate())
 	}

@@ -109,6 +109,9 @@ func TestBadConfigs(t *testing.T) {
 		{"bad store", "store: ftp://x\n", []string{`store: want file://PATH or s3://BUCKET[/PREFIX], got "ftp://x"`}},
 		{"not yaml", "a: [\n", []string{"not valid YAML"}},
 		{"list where mapping", "sources: [1]\n", []string{"sources: want a mapping"}},
+		{"bad service accounts", good + "identity:\n  service_accounts:\n    - {system: gitlab, account: ci}\n    - {system: aws_iam, account: CI-Deploy, owner: o, reason: r}\n    - {system: aws_iam, account: ci-deploy, owner: o, reason: r}\n  mapfile: x\n",
+			[]string{`identity.service_accounts[0].system: want one of github, aws_iam, identity_center, got "gitlab"`, "identity.service_accounts[0].owner: required",
+				"identity.service_accounts[0].reason: required", `identity.service_accounts[2].account: aws_iam "ci-deploy" is already listed in service_accounts[1]`, "identity.mapfile: unknown key"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

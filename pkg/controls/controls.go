@@ -112,8 +112,10 @@ type Catalog struct {
 //go:embed catalog.yaml
 var catalogYAML []byte
 
-// Providers are the sources a built-in check may come from.
-var providers = []string{"aws", "github", "okta", "review"} // review: access reviews (exhibit review)
+// Providers are the sources a built-in check may come from; identity is
+// the cross-source join of stored evidence (identity.reconcile), review the
+// access reviews (exhibit review).
+var providers = []string{"aws", "github", "okta", "identity", "review"}
 
 var (
 	checkID  = regexp.MustCompile(`^[a-z0-9]+(\.[a-z0-9_]+)+$`)

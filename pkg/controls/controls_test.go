@@ -97,6 +97,10 @@ var wantChecks = map[string][]string{
 	// access reviews, issue 15
 	"review.completed":          {"soc2:CC6.2", "soc2:CC6.3", "hipaa:164.308(a)(4)(ii)(C)"},
 	"review.revocation_applied": {"soc2:CC6.2", "soc2:CC6.3", "hipaa:164.308(a)(3)(ii)(C)"},
+	// identity.reconcile, issue 15: termination and access establishment
+	// across the identity source, GitHub and AWS.
+	"identity.leaver_access":   {"soc2:CC6.2", "soc2:CC6.3", "hipaa:164.308(a)(3)(ii)(C)", "hipaa:164.312(a)(1)"},
+	"identity.unowned_account": {"soc2:CC6.2", "soc2:CC6.3", "hipaa:164.308(a)(4)(ii)(C)"},
 }
 
 // wantCriteria is every criterion docs/controls.md names, with its R/A flag

@@ -345,7 +345,9 @@ func NewAt(now time.Time) *Sim {
 		Root: Root{MFA: false, AccessKey: true},
 		Users: []User{
 			{Name: "erin", Created: ago(200), Password: true, PasswordLastUsed: ago(5), MFA: true,
-				Keys: []Key{{Active: true, Rotated: ago(10), LastUsed: ago(2)}}},
+				Keys: []Key{{Active: true, Rotated: ago(10), LastUsed: ago(2)}},
+				// Whose user this is, for identity.reconcile.
+				Tags: map[string]string{"person": "erin@acme.example"}},
 		},
 		Roles:             []Role{{Name: "exhibit-reader", Trust: trustAgent, Attached: []string{securityAudit}}},
 		PublicAccessBlock: allBlocked(),

@@ -32,6 +32,7 @@ type userDetail struct {
 	GroupList               []string         `xml:"GroupList>member"`
 	AttachedManagedPolicies []attachedPolicy `xml:"AttachedManagedPolicies>member"`
 	UserPolicyList          []policyDetail   `xml:"UserPolicyList>member"`
+	Tags                    []rdsTag         `xml:"Tags>member"`
 }
 
 type groupDetail struct {
@@ -224,7 +225,7 @@ func (s *Sim) authDetails(c *call) int {
 	for _, u := range a.Users {
 		items = append(items, item{u: &userDetail{Path: "/", UserName: u.Name, UserID: userID(a, u.Name),
 			Arn: fmt.Sprintf("arn:aws:iam::%s:user/%s", a.ID, u.Name), CreateDate: iso(u.Created),
-			GroupList: u.Groups, AttachedManagedPolicies: attached(u.Attached), UserPolicyList: inlineList(u.Inline)}})
+			GroupList: u.Groups, AttachedManagedPolicies: attached(u.Attached), UserPolicyList: inlineList(u.Inline), Tags: rdsTags(u.Tags)}})
 	}
 	for _, g := range a.Groups {
 		items = append(items, item{g: &groupDetail{Path: "/", GroupName: g.Name, GroupID: "AGPA" + strings.ToUpper(g.Name),

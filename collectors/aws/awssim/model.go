@@ -79,6 +79,7 @@ type User struct {
 	Groups           []string
 	Attached         []string // managed policy ARNs
 	Inline           map[string]string
+	Tags             map[string]string
 }
 
 // Key is an access key.

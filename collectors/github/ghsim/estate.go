@@ -116,6 +116,10 @@ func demoOrg(now time.Time) *Org {
 			{Login: "bob", Role: "member", TwoFactorActive: true},
 			{Login: "carol", Role: "member", TwoFactorActive: true},
 			{Login: "dave", Role: "member", TwoFactorActive: false},
+			// frank was deprovisioned in the Okta demo org and is still a
+			// member; mallory maps to no one (identity.reconcile).
+			{Login: "frank", Role: "member", TwoFactorActive: true},
+			{Login: "mallory", Role: "member", TwoFactorActive: true},
 		},
 		Outside:        []string{"contractor-eve"},
 		Repos:          []*Repo{api, infra, legacy, web},

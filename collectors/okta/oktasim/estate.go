@@ -89,6 +89,7 @@ func demoOrg(now time.Time) *Org {
 	erin := user("00u1erin000000000005", UserIdle, "ACTIVE", ago(500), ago(120))
 	factor(erin.Id, "uft1erintotp00000005", "token:software:totp", "GOOGLE")
 	frank := user("00u1frank00000000006", UserDeprovisioned, "DEPROVISIONED", ago(600), ago(45))
+	frank.StatusChanged = ago(40) // deprovisioned after his last sign-in
 	grace := user("00u1grace00000000007", UserSuspended, "SUSPENDED", ago(600), ago(60))
 	heidi := user("00u1heidi00000000008", UserStaged, "STAGED", ago(2), nil)
 	_ = heidi
