@@ -22,7 +22,8 @@ const (
 	// ChangeAppeared: passing (or not yet there) when the period began,
 	// failing at its end, with one change in between.
 	ChangeAppeared = "appeared"
-	// ChangeResolved: failing when the period began, passing at its end.
+	// ChangeResolved: failing when the period began, passing (or no longer
+	// reported by a complete run) at its end.
 	ChangeResolved = "resolved"
 	// ChangeFlipped: changed more than once (pass → fail → pass …).
 	ChangeFlipped = "flipped"
@@ -49,9 +50,10 @@ type Change struct {
 	Check    string `json:"check"`
 	Resource string `json:"resource"`
 	Kind     string `json:"change"`
-	// Start and End are the finding's first and last decided status in the
-	// period ("pass", "fail"); Start is "absent" for a finding that came
-	// after its series' first snapshot of the period.
+	// Start and End are the finding's first and last status in the period
+	// ("pass", "fail" or "absent"): Start is absent for a finding that came
+	// after its series' first snapshot of the period, End for one that a
+	// later complete run of its series no longer reports.
 	Start string `json:"status_at_start"`
 	End   string `json:"status_at_end"`
 	// Transitions counts the changes between pass and fail (absent → fail
@@ -110,13 +112,14 @@ type changeState struct {
 type ChangeTracker struct {
 	state     map[[2]string]*changeState
 	seen      map[string]bool // series that reported a decided finding
+	bySeries  map[string]map[[2]string]*changeState
 	last      time.Time
 	snapshots int
 }
 
 // NewChangeTracker starts an empty tracker.
 func NewChangeTracker() *ChangeTracker {
-	return &ChangeTracker{state: map[[2]string]*changeState{}, seen: map[string]bool{}}
+	return &ChangeTracker{state: map[[2]string]*changeState{}, seen: map[string]bool{}, bySeries: map[string]map[[2]string]*changeState{}}
 }
 
 // Add takes the next snapshot of the period. Snapshots must come in the
@@ -130,39 +133,67 @@ func (t *ChangeTracker) Add(m Member) error {
 	t.last = s.StartedAt
 	t.snapshots++
 	decided := false
+	here := map[[2]string]bool{}
 	for _, f := range s.Findings {
+		k := [2]string{f.Check, f.Resource}
+		here[k] = true // undecided is still reported, not gone
 		if f.Status != evidence.Pass && f.Status != evidence.Fail {
 			continue
 		}
 		decided = true
-		st := string(f.Status)
-		ev := ChangeEvidence{Series: s.Series, Seq: s.Seq, Key: m.Key, SHA256: m.SHA256, StartedAt: s.StartedAt.UTC(), Status: st}
-		k := [2]string{f.Check, f.Resource}
-		fs := t.state[k]
-		if fs == nil {
-			fs = &changeState{start: st, cur: st}
-			if t.seen[s.Series] {
-				fs.start = StatusAbsent
-				if st == string(evidence.Fail) {
-					fs.transitions, fs.first, fs.lastChange = 1, ev, ev
-				}
+		t.observe(k, s.Series, string(f.Status), m, f.Controls)
+	}
+	// A complete run that no longer reports a finding says it is gone (the
+	// resource was deleted, or the failure no longer applies). A partial or
+	// failed run says nothing about what it did not reach.
+	if decided && s.Status == evidence.StatusComplete {
+		for k, fs := range t.bySeries[s.Series] {
+			if !here[k] && fs.cur != StatusAbsent {
+				t.observe(k, s.Series, StatusAbsent, m, nil)
 			}
-			t.state[k] = fs
-		} else if st != fs.cur {
-			fs.transitions++
-			if fs.transitions == 1 {
-				before := fs.prev
-				fs.before, fs.first = &before, ev
-			}
-			fs.cur, fs.lastChange = st, ev
 		}
-		fs.prev = ev
-		fs.controls = f.Controls
 	}
 	if decided {
 		t.seen[s.Series] = true
 	}
 	return nil
+}
+
+// observe moves one finding to a status seen in m: "pass", "fail" or
+// "absent". Only a change that involves a failure counts: pass → absent
+// (a passing resource deleted) and absent → pass are not changes.
+func (t *ChangeTracker) observe(k [2]string, series, st string, m Member, refs []string) {
+	s := m.Snapshot
+	ev := ChangeEvidence{Series: s.Series, Seq: s.Seq, Key: m.Key, SHA256: m.SHA256, StartedAt: s.StartedAt.UTC(), Status: st}
+	fs := t.state[k]
+	if fs == nil {
+		fs = &changeState{start: st, cur: st}
+		if t.seen[series] {
+			fs.start = StatusAbsent
+			if st == string(evidence.Fail) {
+				fs.transitions, fs.first, fs.lastChange = 1, ev, ev
+			}
+		}
+		t.state[k] = fs
+		if t.bySeries[series] == nil {
+			t.bySeries[series] = map[[2]string]*changeState{}
+		}
+		t.bySeries[series][k] = fs
+	} else if st != fs.cur {
+		if fs.cur == string(evidence.Fail) || st == string(evidence.Fail) {
+			fs.transitions++
+			if fs.transitions == 1 {
+				before := fs.prev
+				fs.before, fs.first = &before, ev
+			}
+			fs.lastChange = ev
+		}
+		fs.cur = st
+	}
+	fs.prev = ev
+	if refs != nil {
+		fs.controls = refs
+	}
 }
 
 // Result groups the changes by control, in catalog order; within a control

@@ -164,6 +164,26 @@ func TestChangeRules(t *testing.T) {
 	err = tr.Add(members[2])
 	require.ErrorContains(t, err, "evidence/t/1/000000000001.json started at 2026-03-01T00:00:00Z, before the snapshot added before it")
 
+	// A complete run that no longer reports a finding: gone. A partial run
+	// that does not reach it: nothing.
+	partial := member(4, f("a", evidence.Pass))
+	partial.Snapshot.Status = evidence.StatusPartial
+	gone := []audit.Member{
+		member(0, f("a", evidence.Pass), f("d", evidence.Fail), f("e", evidence.Fail)),
+		member(1, f("a", evidence.Pass), f("b", evidence.Fail), f("d", evidence.Fail), f("e", evidence.Fail)),
+		member(2, f("a", evidence.Pass), f("e", evidence.Fail)),
+		member(3, f("a", evidence.Pass), f("e", evidence.Fail)),
+		partial,
+	}
+	ch, err = audit.PeriodChanges(gone, cat, audit.Period{From: t0, To: at(5)})
+	require.NoError(t, err)
+	cc = ch.Controls[0]
+	require.Empty(t, cc.Appeared, "e, failing throughout and missing from a partial run, did not change")
+	require.Len(t, cc.Resolved, 1)
+	require.Equal(t, []any{"d", "fail", audit.StatusAbsent, int64(3), int64(2)}, []any{cc.Resolved[0].Resource, cc.Resolved[0].Start, cc.Resolved[0].End, cc.Resolved[0].First.Seq, cc.Resolved[0].Before.Seq})
+	require.Len(t, cc.Flipped, 1)
+	require.Equal(t, []any{"b", audit.StatusAbsent, audit.StatusAbsent, 2}, []any{cc.Flipped[0].Resource, cc.Flipped[0].Start, cc.Flipped[0].End, cc.Flipped[0].Transitions})
+
 	// An empty period: nothing to compare, said so.
 	empty, err := audit.PeriodChanges(nil, cat, audit.Period{From: t0, To: at(3)})
 	require.NoError(t, err)
