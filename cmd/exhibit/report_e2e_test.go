@@ -68,7 +68,7 @@ func TestReportRendersInChromium(t *testing.T) {
 		require.Contains(t, section[1], "<h3>5 failing or undecided finding(s): 2 check and resource pair(s), worst first</h3>")
 		// A finding that fails in four runs is one row: how often, the
 		// latest reason, and the evidence of its first and last sighting.
-		row := regexp.MustCompile(`<tr><td>test\.check</td><td>user-mallory</td><td class="st-fail">fail</td><td>(\d+)</td><td>[^<]*(?:&lt;[^<]*)*</td><td class="ev"><span class="mono">([^<]*)</span><code>([^<]*)</code><code class="h">[0-9a-f]{64}</code></td><td class="ev"><span class="mono">([^<]*)</span><code>([^<]*)</code><code class="h">[0-9a-f]{64}</code></td></tr>`).FindStringSubmatch(section[1])
+		row := regexp.MustCompile(`<tr><td>test\.check</td><td>user-mallory</td><td class="st-fail">fail</td><td>(\d+)</td><td>[^<]*(?:&lt;[^<]*)*</td><td class="ev"><span class="mono">([^<]*)</span><code>([^<]*)</code><code class="h">[0-9a-f]{64}</code><hr><span class="mono">([^<]*)</span><code>([^<]*)</code><code class="h">[0-9a-f]{64}</code></td></tr>`).FindStringSubmatch(section[1])
 		require.NotNil(t, row, "one row for the repeated failure")
 		require.Equal(t, []string{"4", "2026-03-04T01:00:00Z", "evidence/okta.access/acme/000000000004.json", "2026-03-25T01:00:00Z", "evidence/okta.access/acme/000000000025.json"}, row[1:])
 		// mallory fails one day a week: each time it appeared and was

@@ -482,7 +482,11 @@ func calendars(cells []reportDay, days []time.Time) []reportCalendar {
 				prev.Text = strings.TrimSuffix(prev.Text, d.Format(" 2006")) + " / " + d.Format("Jan 2006")
 				prev.Title += " / " + d.Format("January 2006")
 			} else {
-				cal.Months = append(cal.Months, reportLabel{Col: col, Span: 3, Text: d.Format("Jan 2006"), Title: d.Format("January 2006")})
+				text := d.Format("Jan") // the year only where it starts or changes, so labels fit a printed page
+				if len(cal.Months) == 0 || d.Month() == time.January {
+					text = d.Format("Jan 2006")
+				}
+				cal.Months = append(cal.Months, reportLabel{Col: col, Span: 3, Text: text, Title: d.Format("January 2006")})
 				lastMonthCol = col
 			}
 		}
