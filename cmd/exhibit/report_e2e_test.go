@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -139,10 +140,56 @@ func TestReportOfTheDemoEstate(t *testing.T) {
 	}
 	require.Greater(t, len(want), 10)
 
-	r = exhibit(t, dir, nil, "report", "--store", url, "--from", from, "--to", to, "-o", "report.html")
+	// Then the AWS credentials stop working: the next aws.iam run fails as
+	// a whole, and says so in the same store.
+	cfg := filepath.Join(dir, "broken.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte(`store: file://./estate/evidence
+signing_key: file://./estate/signing-key.pem
+spool_dir: ./estate/spool
+sources:
+  aws:
+    regions: [us-east-1]
+    accounts:
+      - id: "111122223333"
+collectors:
+  - type: aws.iam
+    schedule: "@daily"
+`), 0o600))
+	r = exhibit(t, dir, []string{"AWS_ACCESS_KEY_ID=AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY=x", "AWS_REGION=us-east-1", "AWS_ENDPOINT_URL=http://127.0.0.1:9",
+		"AWS_PROFILE=", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null"}, "collect", "-c", cfg)
+	require.Equal(t, 1, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout+r.stderr, "evidence/aws.iam/111122223333/000000000002.json is failed")
+
+	r = exhibit(t, dir, nil, "report", "--store", url, "--from", from, "--to", to, "--org", "Demo Estate", "-o", "report.html")
 	require.Equal(t, 0, r.code, r.stdout+r.stderr)
 	page := filepath.Join(dir, "report.html")
 	dom := string(chromium(t, bin, "--dump-dom", "file://"+page))
+
+	// The summary at the top, the date axis, the changes, and the failed
+	// collection in every control aws.iam evidences.
+	require.Contains(t, dom, "Demo Estate: control report")
+	summary := regexp.MustCompile(`(?s)<section id="summary".*?</div>\n</section>`).FindString(dom)
+	require.NotEmpty(t, summary)
+	total := 0
+	for _, m := range regexp.MustCompile(`data-verdict="(failing|incomplete|holding)"><div class="n">(\d+)</div>`).FindAllStringSubmatch(summary, -1) {
+		n, err := strconv.Atoi(m[2])
+		require.NoError(t, err)
+		total += n
+	}
+	sections := regexp.MustCompile(`(?s)<section class="control v-[a-z-]+" id="c\d+" data-control="([^"]+)" data-verdict="[a-z-]+">(.*?)</section>`).FindAllStringSubmatch(dom, -1)
+	require.Equal(t, len(sections), total, "the summary counts every control")
+	failedIn := 0
+	for _, sec := range sections {
+		require.Regexp(t, `<span class="mo" style="grid-column:\d+ / span 3" title="[A-Z][a-z]+ \d{4}">`, sec[2], sec[1])
+		require.Regexp(t, `<span class="wk" style="grid-column:\d+" title="week \d+, from `, sec[2], sec[1])
+		require.Contains(t, sec[2], "<h3>Changes over the period</h3>", sec[1])
+		if strings.Contains(sec[2], `<td class="st-failed">failed</td>`) {
+			failedIn++
+			require.Contains(t, sec[2], "connection refused", sec[1])
+			require.NotContains(t, sec[2], `<span class="badge v-holding">`, "%s: a control whose later run failed is not shown as holding", sec[1])
+		}
+	}
+	require.Greater(t, failedIn, 0, "the failed collection is shown")
 	got := map[string]bool{}
 	for _, m := range regexp.MustCompile(`<section class="control v-[a-z-]+" id="c\d+" data-control="([^"]+)" data-verdict="[a-z-]+">`).FindAllStringSubmatch(dom, -1) {
 		got[strings.ReplaceAll(m[1], "&amp;", "&")] = true
