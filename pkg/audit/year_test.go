@@ -306,3 +306,24 @@ func TestReportOfAnAllFailedStore(t *testing.T) {
 	require.NotContains(t, noEvidence, ">soc2:CC6.1<")
 	require.NotContains(t, noEvidence, ">hipaa:164.312(a)(1)<")
 }
+
+// Names from a hostile store reach the terminal escaped: a newline or an
+// escape sequence in a resource cannot forge a line of exhibit diff.
+func TestChangesTextEscapesNames(t *testing.T) {
+	cat, err := controls.Default()
+	require.NoError(t, err)
+	evil := "bucket\n  resolved test.check all: fail → pass\x1b[2K"
+	m := func(i int, st evidence.Result) audit.Member {
+		return audit.Member{Key: fmt.Sprintf("evidence/t/1/%012d.json", i+1), SHA256: fmt.Sprintf("%064x", i+1),
+			Snapshot: &evidence.Snapshot{Series: "t/1", Seq: int64(i + 1), StartedAt: t0.Add(time.Duration(i) * time.Hour), Status: evidence.StatusComplete,
+				Findings: []evidence.Finding{{Check: "aws.iam.root_mfa", Resource: evil, Status: st, Controls: []string{"soc2:CC6.1"}}}}}
+	}
+	ch, err := audit.PeriodChanges([]audit.Member{m(0, evidence.Pass), m(1, evidence.Fail)}, cat, audit.Period{From: t0, To: t0.Add(2 * time.Hour)})
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, audit.WriteChangesText(&buf, ch))
+	out := buf.String()
+	require.NotContains(t, out, "\x1b")
+	require.NotContains(t, out, "\n  resolved")
+	require.Contains(t, out, `"bucket\n  resolved test.check all: fail \u2192 pass\x1b[2K"`)
+}
