@@ -61,6 +61,7 @@ func commands() []command {
 		{"sample", "draw a reproducible sample of a control's evidence for an auditor, as a zip", cmdSample},
 		{"export", "export findings for GRC tools: OSCAL assessment results, OCSF findings or CSV", cmdExport},
 		{"report", "write a self-contained HTML page: per control, day by day, over a period", cmdReport},
+		{"diff", "per control, the findings that appeared, were resolved or flipped over a period", cmdDiff},
 		{"controls", "print the control catalog and which checks map to which references", cmdControls},
 		{"review", "prepare an access review as of a date (prepare), or record the reviewer's signed decisions (record)", cmdReview},
 		{"keys", "generate or rotate a signing key (never replacing a file), or print a key's public half", cmdKeys},

@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/exhibit-dev/exhibit/pkg/audit"
 )
@@ -16,11 +19,15 @@ func cmdReport(ctx context.Context, args []string, s streams) error {
 	fs.Var(&from, "from", "report on snapshots started on or after this `date` (YYYY-MM-DD or RFC 3339; required)")
 	fs.Var(&to, "to", "report on snapshots started before this `date` (required)")
 	out := fs.String("o", "", "write the HTML report to this `file`, or - for standard output (required)")
+	org := fs.String("org", "", "the `name` of the organisation the evidence is about, shown at the top of the report")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	period, err := periodFlags("report", *sf.url, from, to)
 	if err != nil {
+		return err
+	}
+	if err := orgFlag("report", *org); err != nil {
 		return err
 	}
 	o, err := createOutput("report", *out, s)
@@ -40,7 +47,7 @@ func cmdReport(ctx context.Context, args []string, s streams) error {
 		return fmt.Errorf("report %s: no snapshot started between %s and %s", st, period.From.Format(time.RFC3339), period.To.Format(time.RFC3339))
 	}
 	bw := bufio.NewWriter(o.w)
-	if err := audit.WriteReport(bw, members, audit.ReportOptions{Period: period, Store: st.String()}); err != nil {
+	if err := audit.WriteReport(bw, members, audit.ReportOptions{Period: period, Store: st.String(), Organization: *org}); err != nil {
 		return fmt.Errorf("report %s: %w", st, err)
 	}
 	if err := bw.Flush(); err != nil {
@@ -50,5 +57,19 @@ func cmdReport(ctx context.Context, args []string, s streams) error {
 		return err
 	}
 	fmt.Fprintf(o.msgs, "reported on %d snapshot(s) to %s\n", len(members), o.name)
+	return nil
+}
+
+// orgFlag refuses an organisation name that could not be shown as one
+// line of a heading.
+func orgFlag(cmd, org string) error {
+	switch {
+	case !utf8.ValidString(org):
+		return usageErr("%s: --org is not valid UTF-8", cmd)
+	case utf8.RuneCountInString(org) > 200:
+		return usageErr("%s: --org is longer than 200 characters", cmd)
+	case strings.IndexFunc(org, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0:
+		return usageErr("%s: --org %q holds a control character", cmd, org)
+	}
 	return nil
 }

@@ -206,6 +206,7 @@ func TestReadersStopOnSignal(t *testing.T) {
 		"export": append(append([]string{"export", "--format", "csv", "-o", out}, where...), period...),
 		"report": append(append([]string{"report", "-o", out}, where...), period...),
 		"sample": append(append([]string{"sample", "--control", "CC6.1", "--seed", "s", "-o", out}, where...), period...),
+		"diff":   append(append([]string{"diff", "--json", "-o", out}, where...), period...),
 	}
 	for name, args := range cases {
 		for _, sig := range []os.Signal{syscall.SIGTERM, os.Interrupt} {

@@ -205,13 +205,13 @@ func TestAcceptedRiskShowsEverywhere(t *testing.T) {
 			"the latest sighting is past the acceptance")
 		require.Contains(t, html, "2 of 4 sighting(s) carried an accepted risk")
 		require.Contains(t, html, "2 failure(s) with an accepted risk")
-		require.Equal(t, 8, strings.Count(html, `<span class="c fail" title="2026-03-0`), "all four days of both controls stay failing")
+		require.Equal(t, 8, strings.Count(html, `<span class="c fail" data-date="2026-03-0`), "all four days of both controls stay failing")
 
 		out.Reset()
 		require.NoError(t, audit.WriteReport(&out, members[:2], audit.ReportOptions{Period: audit.Period{From: t0, To: t0.AddDate(0, 0, 2)}}))
 		html = out.String()
 		require.Contains(t, html, "accepted by platform-team until 2026-03-02: replaced in April; &lt;b&gt;no&lt;/b&gt; new data (accepted risk AR-7, approved by ciso on 2026-02-20); still failing")
 		require.NotContains(t, html, "<b>no</b>", "escaped")
-		require.Contains(t, html, `<span class="c fail" title="2026-03-01: a check failed">`)
+		require.Contains(t, html, `<span class="c fail" data-date="2026-03-01" title="2026-03-01 (Sun): a check failed"`)
 	})
 }

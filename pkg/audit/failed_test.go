@@ -83,8 +83,14 @@ func TestFailedCollectionsCountEverywhere(t *testing.T) {
 		var out bytes.Buffer
 		require.NoError(t, audit.WriteReport(&out, members, audit.ReportOptions{Period: audit.Period{From: t0, To: t0.AddDate(0, 0, 3)}}))
 		html := out.String()
-		require.Equal(t, 2, strings.Count(html, `<div class="strip" role="img" aria-label="soc2:CC6.1 day by day"><span class="c pass" title="2026-03-01: every check passed"></span><span class="c failed" title="2026-03-02: a collection failed"></span><span class="c failed" title="2026-03-03: a collection failed"></span></div>`)+
-			strings.Count(html, `aria-label="hipaa:164.312(a)(1) day by day"><span class="c pass" title="2026-03-01: every check passed"></span><span class="c failed" title="2026-03-02: a collection failed"></span><span class="c failed" title="2026-03-03: a collection failed"></span></div>`))
+		for _, ref := range []string{"soc2:CC6.1", "hipaa:164.312(a)(1)"} {
+			section := controlSection(t, html, ref)
+			require.Equal(t, []string{"pass", "failed", "failed"}, dayStatuses(section), "%s: the later runs failed, so the control is not green", ref)
+			require.Contains(t, section, `<span class="badge v-incomplete">`, ref)
+			require.Contains(t, section, "2 failed collection(s)", ref)
+			require.Contains(t, section, "ExpiredToken", "%s: the failed collection is listed with what failed", ref)
+			require.Equal(t, 2, strings.Count(section, `<td class="st-failed">failed</td>`), ref)
+		}
 		require.Contains(t, html, "2 failed collection(s)")
 		require.Contains(t, html, "not determined: the collection failed: ExpiredToken")
 	})

@@ -1,10 +1,13 @@
 package audit
 
 import (
+	"cmp"
+	_ "embed"
 	"fmt"
 	"html/template"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/exhibit-dev/exhibit/pkg/controls"
@@ -16,12 +19,17 @@ type ReportOptions struct {
 	Period Period
 	// Store names the store in the heading.
 	Store string
+	// Organization is the name of the organisation the evidence is about.
+	Organization string
+	// Generated is when the report is made; now when zero. Days of the
+	// period after it are shown as future, not as missing evidence.
+	Generated time.Time
 	// Catalog names criteria; Default() when nil.
 	Catalog *controls.Catalog
 }
 
 // Day statuses in the report, from worst to best. A day takes the worst
-// status of the control's findings and gaps that day.
+// status of the control's findings, collections and gaps that day.
 const (
 	DayFail = "fail"
 	// DayFailed is a day with a collection that failed as a whole: the
@@ -29,17 +37,73 @@ const (
 	// kind rather than an absence of evidence.
 	DayFailed = "failed"
 	DayError  = "error"
-	DayGap    = "gap"
-	DayPass   = "pass"
-	DayNone   = "none"
+	// DayPartial is a day whose collection was partial (some calls or
+	// scopes failed) and no check failed: not a day the control is shown
+	// to hold.
+	DayPartial = "partial"
+	DayGap     = "gap"
+	DayPass    = "pass"
+	DayNone    = "none"
+	// DayFuture is a day of the period after the report was made.
+	DayFuture = "future"
 )
 
-var dayRank = map[string]int{DayFail: 0, DayFailed: 1, DayError: 2, DayGap: 3, DayPass: 4, DayNone: 5}
+var dayRank = map[string]int{DayFail: 0, DayFailed: 1, DayError: 2, DayPartial: 3, DayGap: 4, DayPass: 5, DayNone: 6, DayFuture: 7}
+
+var dayNote = map[string]string{DayFail: "a check failed", DayFailed: "a collection failed", DayError: "a check could not be decided",
+	DayPartial: "a collection was partial", DayGap: "a scheduled run left no snapshot", DayPass: "every check passed",
+	DayNone: "no evidence", DayFuture: "after this report was made"}
+
+// Verdicts of a control over the period, worst first.
+const (
+	VerdictFailing    = "failing"
+	VerdictIncomplete = "incomplete"
+	VerdictHolding    = "holding"
+	VerdictNone       = "no-evidence"
+)
+
+// severityRank orders checks worst first (lower is worse) for the report's
+// and the changes' "worst failures first". The catalog's checks carry no
+// severity yet, so every known check ranks alike and the callers fall back
+// to how often a finding failed; when controls.Check gains its Severity
+// field, wiring it is the one line marked below.
+func severityRank(cat *controls.Catalog, check string) int {
+	ch, ok := cat.Check(check)
+	if !ok {
+		return len(severityOrder) + 1
+	}
+	sev := ""
+	_ = ch // sev := ch.Severity  (the one-line change once the field exists)
+	if r, ok := severityOrder[strings.ToLower(sev)]; ok {
+		return r
+	}
+	return len(severityOrder)
+}
+
+var severityOrder = map[string]int{"critical": 0, "high": 1, "medium": 2, "low": 3, "informational": 4, "info": 4}
 
 type reportDay struct {
 	Date   string
 	Status string
 	Note   string
+	Col    int // grid column of the day's week
+	Row    int // grid row of its weekday
+}
+
+// reportCalendar is up to 53 weeks of a control's days, one column per
+// week (Monday first), with month and ISO week labels.
+type reportCalendar struct {
+	Columns int
+	Label   string
+	Months  []reportLabel
+	Weeks   []reportLabel
+	Days    []reportDay
+}
+
+type reportLabel struct {
+	Col, Span int
+	Text      string
+	Title     string
 }
 
 // reportFinding is one failing or undecided (check, resource, status) over
@@ -61,8 +125,24 @@ type reportSighting struct {
 	Started, Key, SHA256 string
 }
 
-type reportEvidence struct {
-	Key, SHA256, Started, Status string
+// reportCollection is a failed or partial collection: what failed, with
+// the snapshot that says so.
+type reportCollection struct {
+	Started, Key, SHA256, Status string
+	Errors                       []evidence.RunError
+	MoreErrors                   int
+}
+
+// maxCollectionsShown bounds the failed and partial collections listed per
+// control; the rest are counted (exhibit verify and sample list them all).
+const maxCollectionsShown = 50
+
+// reportSeries summarises one series' snapshots for a control.
+type reportSeries struct {
+	Series                    string
+	Snapshots                 int
+	Complete, Partial, Failed int
+	First, Last               reportSighting
 }
 
 type reportGap struct {
@@ -72,32 +152,57 @@ type reportGap struct {
 type reportControl struct {
 	Ref, Title, Requirement string
 	Anchor                  string
-	Days                    []reportDay
+	Verdict                 string
+	VerdictText             string
+	Latest                  string
+	days                    []reportDay
+	Calendars               []reportCalendar
+	DayCounts               map[string]int
 	Counts                  map[string]int
 	Failing                 []*reportFinding
 	FailingTimes            int
 	failingBy               map[[3]string]*reportFinding
 	Gaps                    []reportGap
-	Evidence                []reportEvidence
+	Collections             []reportCollection
+	MoreCollections         int
+	Series                  []*reportSeries
+	seriesBy                map[string]*reportSeries
+	Changes                 *ControlChanges
+}
+
+type reportSummary struct {
+	Verdict, Heading, Text string
+	Controls               []*reportControl
+	Uncovered              []controls.Criterion
 }
 
 type reportData struct {
-	Title     string
-	Store     string
-	From, To  string
-	Snapshots int
-	Series    int
-	Controls  []*reportControl
-	Uncovered []controls.Criterion
-	Legend    []string
+	Organization string
+	Store        string
+	From, To     string
+	FromDay      string
+	ToDay        string
+	Days         int
+	Generated    string
+	Future       bool
+	Snapshots    int
+	Series       int
+	Controls     []*reportControl
+	Summary      []reportSummary
+	Uncovered    []controls.Criterion
+	Changes      int
+	Legend       []reportLabel
 }
 
-// WriteReport renders one self-contained HTML page: per control, a strip of
-// one cell per day of the period (pass, fail, error, gap, or no evidence),
-// and below it the failing findings, the gaps and every snapshot with its
-// digest. Gaps are counted from the snapshots in the period (see
+// WriteReport renders one self-contained HTML page for the person who
+// takes it into the audit: a summary of every control's verdict, then per
+// control the verdict in words, a calendar of its days (pass, fail, failed
+// or partial collection, gap, no evidence, future), the findings that
+// changed over the period, the failing findings worst first, the failed
+// and partial collections and the gaps, and its evidence series with
+// digests. Gaps are counted from the snapshots in the period (see
 // periodGaps); exhibit verify --from --to is the authority on completeness.
-// The page has no scripts and loads nothing.
+// The page has no scripts and loads nothing; it prints as a clean document.
 func WriteReport(w io.Writer, members []Member, opts ReportOptions) error {
 	cat := opts.Catalog
 	if cat == nil {
@@ -106,6 +211,11 @@ func WriteReport(w io.Writer, members []Member, opts ReportOptions) error {
 			return err
 		}
 	}
+	generated := opts.Generated
+	if generated.IsZero() {
+		generated = now()
+	}
+	generated = generated.UTC()
 	days := opts.Period.Days()
 	dayIndex := map[string]int{}
 	for i, d := range days {
@@ -116,13 +226,13 @@ func WriteReport(w io.Writer, members []Member, opts ReportOptions) error {
 		c := byRef[ref]
 		if c == nil {
 			c = &reportControl{Ref: ref, Title: "(not in the catalog)", Anchor: fmt.Sprintf("c%d", len(byRef)), Counts: map[string]int{},
-				failingBy: map[[3]string]*reportFinding{}}
+				DayCounts: map[string]int{}, failingBy: map[[3]string]*reportFinding{}, seriesBy: map[string]*reportSeries{}}
 			if cr, ok := cat.Criterion(ref); ok {
 				c.Title, c.Requirement = cr.Title, cr.Requirement
 			}
-			c.Days = make([]reportDay, len(days))
+			c.days = make([]reportDay, len(days))
 			for i, d := range days {
-				c.Days[i] = reportDay{Date: d.Format(time.DateOnly), Status: DayNone}
+				c.days[i] = reportDay{Date: d.Format(time.DateOnly), Status: DayNone}
 			}
 			byRef[ref] = c
 		}
@@ -130,15 +240,23 @@ func WriteReport(w io.Writer, members []Member, opts ReportOptions) error {
 	}
 	mark := func(c *reportControl, day time.Time, status string) {
 		i, ok := dayIndex[day.UTC().Format(time.DateOnly)]
-		if ok && dayRank[status] < dayRank[c.Days[i].Status] {
-			c.Days[i].Status = status
+		if ok && dayRank[status] < dayRank[c.days[i].Status] {
+			c.days[i].Status = status
 		}
 	}
+	tracker := NewChangeTracker()
 	seriesRefs := map[string][]string{}
-	for _, m := range members {
+	for _, m := range SortByStart(members) {
 		s := m.Snapshot
+		if err := tracker.Add(m); err != nil {
+			return err
+		}
 		started := s.StartedAt.UTC().Format(time.RFC3339)
+		at := reportSighting{Started: started, Key: m.Key, SHA256: m.SHA256}
 		refsHere := map[string]bool{}
+		for _, ref := range s.Controls {
+			refsHere[ref] = true
+		}
 		for _, f := range s.Findings {
 			for _, ref := range f.Controls {
 				c := get(ref)
@@ -156,23 +274,33 @@ func WriteReport(w io.Writer, members []Member, opts ReportOptions) error {
 						status = DayError
 					}
 					mark(c, s.StartedAt, status)
-					c.failing(f, reportSighting{Started: started, Key: m.Key, SHA256: m.SHA256})
+					c.failing(f, at)
 				}
 				c.Counts[string(f.Status)]++
 			}
 		}
 		for ref := range refsHere {
-			c := byRef[ref]
-			if s.Status == evidence.StatusFailed {
+			c := get(ref)
+			switch s.Status {
+			case evidence.StatusFailed:
 				c.Counts[DayFailed]++
+				mark(c, s.StartedAt, DayFailed)
+				c.collection(m, at)
+			case evidence.StatusPartial:
+				c.Counts[DayPartial]++
+				mark(c, s.StartedAt, DayPartial)
+				c.collection(m, at)
 			}
-			c.Evidence = append(c.Evidence, reportEvidence{Key: m.Key, SHA256: m.SHA256, Started: started, Status: string(s.Status)})
+			c.series(s, at)
 			if !slices.Contains(seriesRefs[s.Series], ref) {
 				seriesRefs[s.Series] = append(seriesRefs[s.Series], ref)
 			}
 		}
 	}
 	for _, g := range periodGaps(members, opts.Period) {
+		if g.Due.After(generated) {
+			continue // not missed yet when the report was made
+		}
 		for _, ref := range seriesRefs[g.Series] {
 			c := byRef[ref]
 			mark(c, g.Due, DayGap)
@@ -180,35 +308,198 @@ func WriteReport(w io.Writer, members []Member, opts ReportOptions) error {
 			c.Counts[DayGap]++
 		}
 	}
-	for _, c := range byRef {
-		for i := range c.Days {
-			d := &c.Days[i]
-			d.Note = d.Date + ": " + map[string]string{DayFail: "a check failed", DayFailed: "a collection failed", DayError: "a check could not be decided",
-				DayGap: "a scheduled run left no snapshot", DayPass: "every check passed", DayNone: "no evidence"}[d.Status]
+	changes := tracker.Result(cat, opts.Period)
+	for i := range changes.Controls {
+		if c := byRef[changes.Controls[i].Control]; c != nil {
+			c.Changes = &changes.Controls[i]
 		}
+	}
+	today := generated.Format(time.DateOnly)
+	future := false
+	for _, c := range byRef {
+		for i := range c.days {
+			d := &c.days[i]
+			if d.Date > today && d.Status == DayNone {
+				d.Status, future = DayFuture, true
+			}
+			d.Note = d.Date + " (" + days[i].Weekday().String()[:3] + "): " + dayNote[d.Status]
+			c.DayCounts[d.Status]++
+		}
+		c.Calendars = calendars(c.days, days)
+		c.verdict()
+		slices.SortStableFunc(c.Failing, func(a, b *reportFinding) int {
+			return cmp.Or(cmp.Compare(severityRank(cat, a.Check), severityRank(cat, b.Check)),
+				cmp.Compare(statusRank(a.Status), statusRank(b.Status)), cmp.Compare(b.Times, a.Times),
+				cmp.Compare(a.Check, b.Check), cmp.Compare(a.Resource, b.Resource))
+		})
 	}
 
 	data := reportData{
-		Store:     opts.Store,
-		From:      opts.Period.From.UTC().Format(time.RFC3339),
-		To:        opts.Period.To.UTC().Format(time.RFC3339),
-		Snapshots: len(members),
-		Legend:    []string{DayPass, DayFail, DayFailed, DayError, DayGap, DayNone},
+		Organization: opts.Organization,
+		Store:        opts.Store,
+		From:         opts.Period.From.UTC().Format(time.RFC3339),
+		To:           opts.Period.To.UTC().Format(time.RFC3339),
+		FromDay:      opts.Period.From.UTC().Format("2 January 2006"),
+		ToDay:        opts.Period.To.UTC().Add(-time.Nanosecond).Format("2 January 2006"),
+		Days:         len(days),
+		Generated:    generated.Format(time.RFC3339),
+		Future:       future,
+		Snapshots:    len(members),
+	}
+	for _, st := range []string{DayPass, DayFail, DayFailed, DayPartial, DayError, DayGap, DayNone, DayFuture} {
+		data.Legend = append(data.Legend, reportLabel{Text: st, Title: dayNote[st]})
 	}
 	series := map[string]bool{}
 	for _, m := range members {
 		series[m.Snapshot.Series] = true
 	}
 	data.Series = len(series)
-	for _, ref := range sortRefs(cat, sortedSet(byRef)) {
-		data.Controls = append(data.Controls, byRef[ref])
+	ordered := sortRefs(cat, sortedSet(byRef))
+	verdicts := []string{VerdictFailing, VerdictIncomplete, VerdictHolding}
+	for _, v := range verdicts {
+		for _, ref := range ordered {
+			if byRef[ref].Verdict == v {
+				data.Controls = append(data.Controls, byRef[ref])
+			}
+		}
 	}
 	for _, cr := range cat.Criteria() {
 		if cr.InScope && byRef[cr.Ref] == nil {
 			data.Uncovered = append(data.Uncovered, cr)
 		}
 	}
+	for _, cc := range changes.Controls {
+		data.Changes += cc.Total()
+	}
+	heads := map[string][2]string{
+		VerdictFailing:    {"Failing", "a check failed on at least one day of the period"},
+		VerdictIncomplete: {"Not shown every day", "no failing check, but failed or partial collections, gaps, or days without evidence"},
+		VerdictHolding:    {"Holding", "every check passed on every day of the period so far"},
+		VerdictNone:       {"Without evidence", "in-scope criteria no snapshot of the period evidences"},
+	}
+	for _, v := range append(verdicts, VerdictNone) {
+		sum := reportSummary{Verdict: v, Heading: heads[v][0], Text: heads[v][1]}
+		for _, c := range data.Controls {
+			if c.Verdict == v {
+				sum.Controls = append(sum.Controls, c)
+			}
+		}
+		if v == VerdictNone {
+			sum.Uncovered = data.Uncovered
+		}
+		data.Summary = append(data.Summary, sum)
+	}
 	return reportTemplate.Execute(w, data)
+}
+
+func statusRank(s string) int {
+	if s == string(evidence.Fail) {
+		return 0
+	}
+	return 1
+}
+
+// verdict puts the control's days into words.
+func (c *reportControl) verdict() {
+	n := c.DayCounts
+	past := len(c.days) - n[DayFuture]
+	for i := len(c.days) - 1; i >= 0; i-- {
+		if st := c.days[i].Status; st != DayFuture && st != DayNone && st != DayGap {
+			c.Latest = c.days[i].Date + ": " + dayNote[st]
+			break
+		}
+	}
+	var issues []string
+	add := func(k, one string) {
+		if n[k] > 0 {
+			issues = append(issues, fmt.Sprintf("%d day(s) %s", n[k], one))
+		}
+	}
+	// Collections and runs are counted as such: a partial run on a day a
+	// check failed anyway is still named.
+	count := func(k, what string) {
+		if c.Counts[k] > 0 {
+			issues = append(issues, fmt.Sprintf("%d %s", c.Counts[k], what))
+		}
+	}
+	count(DayFailed, "failed collection(s)")
+	count(DayPartial, "partial collection(s)")
+	count(DayGap, "scheduled run(s) that left no snapshot")
+	add(DayError, "with a check that could not be decided")
+	add(DayNone, "without evidence")
+	switch {
+	case n[DayFail] > 0:
+		c.Verdict = VerdictFailing
+		c.VerdictText = fmt.Sprintf("Failing: a check failed on %d of the %d day(s) of the period so far.", n[DayFail], past)
+		if len(issues) > 0 {
+			c.VerdictText += " Also " + strings.Join(issues, ", ") + "."
+		}
+	case len(issues) > 0:
+		c.Verdict = VerdictIncomplete
+		c.VerdictText = fmt.Sprintf("Not shown to hold every day of the %d so far: no check failed, but %s.", past, strings.Join(issues, ", "))
+		if n[DayPass] == 0 {
+			c.VerdictText += " No day of the period shows every check passing."
+		}
+	default:
+		c.Verdict = VerdictHolding
+		c.VerdictText = fmt.Sprintf("Held on every one of the %d day(s) of the period so far.", past)
+	}
+	if n[DayFuture] > 0 {
+		c.VerdictText += fmt.Sprintf(" %d day(s) of the period are still to come.", n[DayFuture])
+	}
+}
+
+// calendars lays the days out in columns of weeks, Monday first, in
+// blocks of at most 53 weeks so a long period stays readable.
+func calendars(cells []reportDay, days []time.Time) []reportCalendar {
+	if len(days) == 0 {
+		return nil
+	}
+	monday := func(d time.Time) time.Time {
+		return d.AddDate(0, 0, -((int(d.Weekday()) + 6) % 7))
+	}
+	var out []reportCalendar
+	var cal *reportCalendar
+	var start time.Time
+	lastMonthCol := -10
+	for i, d := range days {
+		week := monday(d)
+		if cal == nil || int(week.Sub(start).Hours()/24/7) >= 53 {
+			out = append(out, reportCalendar{})
+			cal = &out[len(out)-1]
+			start, lastMonthCol = week, -10
+		}
+		col := int(week.Sub(start).Hours()/24/7) + 2 // column 1 holds the weekday names
+		if col > cal.Columns {
+			cal.Columns = col
+			_, wk := week.ISOWeek()
+			cal.Weeks = append(cal.Weeks, reportLabel{Col: col, Text: fmt.Sprint(wk), Title: "week " + fmt.Sprint(wk) + ", from " + week.Format("2 Jan 2006")})
+		}
+		if i == 0 || d.Day() == 1 {
+			if col-lastMonthCol < 3 && len(cal.Months) > 0 {
+				// Too close to the last label to have its own: share it.
+				prev := &cal.Months[len(cal.Months)-1]
+				prev.Text = strings.TrimSuffix(prev.Text, d.Format(" 2006")) + " / " + d.Format("Jan 2006")
+				prev.Title += " / " + d.Format("January 2006")
+			} else {
+				text := d.Format("Jan") // the year only where it starts or changes, so labels fit a printed page
+				if len(cal.Months) == 0 || d.Month() == time.January {
+					text = d.Format("Jan 2006")
+				}
+				cal.Months = append(cal.Months, reportLabel{Col: col, Span: 3, Text: text, Title: d.Format("January 2006")})
+				lastMonthCol = col
+			}
+		}
+		c := cells[i]
+		c.Col, c.Row = col, (int(d.Weekday())+6)%7+2 // row 1 holds the months
+		cal.Days = append(cal.Days, c)
+	}
+	for i := range out {
+		cal := &out[i]
+		cal.Columns-- // weeks, without the weekday column
+		cal.Label = cal.Days[0].Date + " to " + cal.Days[len(cal.Days)-1].Date
+	}
+	return out
 }
 
 // failing adds one sighting of a failing or undecided finding.
@@ -235,65 +526,41 @@ func (c *reportControl) failing(f evidence.Finding, at reportSighting) {
 	}
 }
 
-var reportTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>exhibit: controls from {{.From}} to {{.To}}</title>
-<style>
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px;color:#1b1f24;background:#fff}
-h1{font-size:22px;margin:0 0 4px}
-h2{font-size:16px;margin:0}
-.meta{color:#57606a;margin:0 0 16px}
-.legend span.c{vertical-align:middle}
-.legend{margin:0 0 20px}
-.legend label{margin-right:14px}
-section.control{border:1px solid #d0d7de;border-radius:6px;padding:12px 14px;margin:0 0 14px}
-.head{display:flex;gap:12px;align-items:baseline;flex-wrap:wrap}
-.ref{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-weight:600}
-.req{font-size:12px;color:#57606a;border:1px solid #d0d7de;border-radius:10px;padding:0 6px}
-.counts{color:#57606a;font-size:12px}
-.strip{display:flex;flex-wrap:wrap;gap:2px;margin:10px 0 6px}
-.c{display:inline-block;width:12px;height:18px;border-radius:2px}
-.pass{background:#2da44e}.fail{background:#cf222e}.error{background:#bf8700}.failed{background:repeating-linear-gradient(45deg,#cf222e,#cf222e 3px,#bf8700 3px,#bf8700 6px)}.gap{background:repeating-linear-gradient(45deg,#8c959f,#8c959f 3px,#eaeef2 3px,#eaeef2 6px)}.none{background:#eaeef2}
-details{margin-top:6px}
-summary{cursor:pointer;color:#0969da}
-table{border-collapse:collapse;margin:6px 0;width:100%}
-th,td{border-bottom:1px solid #eaeef2;text-align:left;padding:3px 6px;vertical-align:top;font-size:13px}
-td.k{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px;word-break:break-all}
-.accepted{margin-top:4px;padding:2px 6px;border-left:3px solid #8250df;background:#fbefff}
-.expired{margin-top:4px;padding:2px 6px;border-left:3px solid #cf222e;background:#ffebe9;font-weight:600}
-.st-fail{color:#cf222e;font-weight:600}.st-error{color:#9a6700;font-weight:600}
-ul.uncovered{columns:2}
-</style>
-</head>
-<body>
-<h1>Controls from {{.From}} to {{.To}}</h1>
-<p class="meta">Store {{.Store}}: {{.Snapshots}} snapshot(s) in {{.Series}} series; {{len .Controls}} control(s) with evidence in the period. One cell per UTC day.</p>
-<p class="legend">{{range .Legend}}<label><span class="c {{.}}"></span> {{.}}</label>{{end}}</p>
-{{range .Controls}}
-<section class="control" id="{{.Anchor}}" data-control="{{.Ref}}">
-<div class="head"><h2 class="ref">{{.Ref}}</h2><span>{{.Title}}</span>{{if .Requirement}}<span class="req">{{.Requirement}}</span>{{end}}
-<span class="counts">findings: {{index .Counts "pass"}} pass · {{index .Counts "fail"}} fail · {{index .Counts "error"}} error · {{index .Counts "gap"}} gap(s) · {{index .Counts "failed"}} failed collection(s){{with index .Counts "accepted"}} · {{.}} failure(s) with an accepted risk{{end}}</span></div>
-<div class="strip" role="img" aria-label="{{.Ref}} day by day">{{range .Days}}<span class="c {{.Status}}" title="{{.Note}}"></span>{{end}}</div>
-{{if .Failing}}<details><summary>{{.FailingTimes}} failing or undecided finding(s): {{len .Failing}} check and resource pair(s)</summary>
-<table><thead><tr><th>check</th><th>resource</th><th>status</th><th>times</th><th>latest reason</th><th>first seen (evidence, sha256)</th><th>last seen (evidence, sha256)</th></tr></thead><tbody>
-{{range .Failing}}<tr><td>{{.Check}}</td><td>{{.Resource}}</td><td class="st-{{.Status}}">{{.Status}}</td><td>{{.Times}}</td><td>{{.Reason}}{{with .Accepted}}<div class="accepted">accepted by {{.Owner}} until {{.Until}}: {{.Reason}} (accepted risk {{.ID}}, approved by {{.Approver}} on {{.Approved}}); still failing</div>{{end}}{{with .Expired}}<div class="expired">acceptance expired: accepted risk {{.ID}} (owner {{.Owner}}) ended {{.Until}}; no longer accepted</div>{{end}}{{if .AcceptedTimes}}<div class="meta">{{.AcceptedTimes}} of {{.Times}} sighting(s) carried an accepted risk</div>{{end}}</td><td class="k">{{.First.Started}}<br>{{.First.Key}}<br>{{.First.SHA256}}</td><td class="k">{{.Last.Started}}<br>{{.Last.Key}}<br>{{.Last.SHA256}}</td></tr>
-{{end}}</tbody></table></details>{{end}}
-{{if .Gaps}}<details><summary>{{len .Gaps}} gap(s)</summary>
-<table><thead><tr><th>series</th><th>run due</th><th>schedule</th></tr></thead><tbody>
-{{range .Gaps}}<tr><td class="k">{{.Series}}</td><td>{{.Due}}</td><td>{{.Schedule}}</td></tr>
-{{end}}</tbody></table></details>{{end}}
-<details><summary>{{len .Evidence}} snapshot(s) of evidence</summary>
-<table><thead><tr><th>started</th><th>status</th><th>key</th><th>sha256</th></tr></thead><tbody>
-{{range .Evidence}}<tr><td>{{.Started}}</td><td>{{.Status}}</td><td class="k">{{.Key}}</td><td class="k">{{.SHA256}}</td></tr>
-{{end}}</tbody></table></details>
-</section>
-{{end}}
-{{if .Uncovered}}<section class="control"><h2>In-scope criteria without evidence in the period</h2>
-<ul class="uncovered">{{range .Uncovered}}<li><span class="ref">{{.Ref}}</span> {{.Title}}</li>{{end}}</ul></section>{{end}}
-<p class="meta">Each snapshot's signature can be checked with openssl or cosign against the store's keys/; exhibit verify --from {{.From}} --to {{.To}} checks every hash, signature, chain and scheduled run.</p>
-</body>
-</html>
-`))
+// collection records a failed or partial collection.
+func (c *reportControl) collection(m Member, at reportSighting) {
+	if len(c.Collections) >= maxCollectionsShown {
+		c.MoreCollections++
+		return
+	}
+	rc := reportCollection{Started: at.Started, Key: at.Key, SHA256: at.SHA256, Status: string(m.Snapshot.Status)}
+	rc.Errors = m.Snapshot.Errors
+	if len(rc.Errors) > 3 {
+		rc.Errors, rc.MoreErrors = rc.Errors[:3], len(rc.Errors)-3
+	}
+	c.Collections = append(c.Collections, rc)
+}
+
+// series counts one snapshot of a series that evidences the control.
+func (c *reportControl) series(s *evidence.Snapshot, at reportSighting) {
+	rs := c.seriesBy[s.Series]
+	if rs == nil {
+		rs = &reportSeries{Series: s.Series, First: at}
+		c.seriesBy[s.Series] = rs
+		c.Series = append(c.Series, rs)
+	}
+	rs.Snapshots++
+	switch s.Status {
+	case evidence.StatusFailed:
+		rs.Failed++
+	case evidence.StatusPartial:
+		rs.Partial++
+	default:
+		rs.Complete++
+	}
+	rs.Last = at
+}
+
+//go:embed report.html.tmpl
+var reportHTML string
+
+var reportTemplate = template.Must(template.New("report").Parse(reportHTML))

@@ -47,11 +47,11 @@ func TestReportGroupsRepeatedFailures(t *testing.T) {
 	require.NoError(t, audit.WriteReport(&out, members, audit.ReportOptions{Period: audit.Period{From: from, To: from.AddDate(0, 0, 30)}}))
 	html := out.String()
 
-	require.Contains(t, html, "<summary>720 failing or undecided finding(s): 1 check and resource pair(s)</summary>")
+	require.Contains(t, html, "<h3>720 failing or undecided finding(s): 1 check and resource pair(s), worst first</h3>")
 	require.Equal(t, 1, strings.Count(html, "<td>aws.iam.access_key_age</td>"))
 	require.Contains(t, html, "<td>720</td><td>key is 3119 hours old</td>")
-	require.Contains(t, html, "2026-03-01T00:00:00Z<br>evidence/aws.iam/111122223333/000000000001.json")
-	require.Contains(t, html, "2026-03-30T23:00:00Z<br>evidence/aws.iam/111122223333/000000000720.json")
+	require.Contains(t, html, `<span class="mono">2026-03-01T00:00:00Z</span><code>evidence/aws.iam/111122223333/000000000001.json</code>`)
+	require.Contains(t, html, `<span class="mono">2026-03-30T23:00:00Z</span><code>evidence/aws.iam/111122223333/000000000720.json</code>`)
 	require.NotContains(t, html, "key is 2401 hours old", "only the latest reason is shown")
 }
 
