@@ -346,7 +346,7 @@ func TestReviewQuarterWithoutReviewIsAGap(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stdout+r.stderr)
 	page, err := os.ReadFile(filepath.Join(dir, "report.html"))
 	require.NoError(t, err)
-	require.Contains(t, string(page), "<td>2026-04-01T00:00:00Z</td><td>0 0 1 1,4,7,10 *</td>")
+	require.Contains(t, string(page), `<td class="mono">2026-04-01T00:00:00Z</td><td>0 0 1 1,4,7,10 *</td>`)
 }
 
 func TestReviewBadFlags(t *testing.T) {

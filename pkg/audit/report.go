@@ -63,24 +63,15 @@ const (
 )
 
 // severityRank orders checks worst first (lower is worse) for the report's
-// and the changes' "worst failures first". The catalog's checks carry no
-// severity yet, so every known check ranks alike and the callers fall back
-// to how often a finding failed; when controls.Check gains its Severity
-// field, wiring it is the one line marked below.
+// and the changes' "worst failures first", by the catalog's severity of
+// each check; a check the catalog does not know ranks last.
 func severityRank(cat *controls.Catalog, check string) int {
 	ch, ok := cat.Check(check)
 	if !ok {
-		return len(severityOrder) + 1
+		return len(controls.Severities) + 1
 	}
-	sev := ""
-	_ = ch // sev := ch.Severity  (the one-line change once the field exists)
-	if r, ok := severityOrder[strings.ToLower(sev)]; ok {
-		return r
-	}
-	return len(severityOrder)
+	return controls.SeverityRank(ch.Severity)
 }
-
-var severityOrder = map[string]int{"critical": 0, "high": 1, "medium": 2, "low": 3, "informational": 4, "info": 4}
 
 type reportDay struct {
 	Date   string
