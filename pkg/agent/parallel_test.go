@@ -210,4 +210,3 @@ func BenchmarkScopes(b *testing.B) {
 		})
 	}
 }
-
