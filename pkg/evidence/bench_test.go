@@ -15,7 +15,7 @@ func large() *Snapshot {
 		s.Records = append(s.Records, Record{Type: "bucket", ID: id, Region: "eu-west-1", Attributes: map[string]any{
 			"encryption": "aws:kms", "bucket_key": true, "versioning": "Enabled", "object_lock": i%3 == 0,
 			"public_access_block": map[string]any{"block_public_acls": true, "ignore_public_acls": true, "restrict_public_buckets": i%7 != 0},
-			"tags": []any{"team:platform", fmt.Sprintf("cost-centre:%d", i%17)}, "size_bytes": float64(i) * 1234.5,
+			"tags":                []any{"team:platform", fmt.Sprintf("cost-centre:%d", i%17)}, "size_bytes": float64(i) * 1234.5,
 		}})
 		s.Findings = append(s.Findings, Finding{Check: "aws.s3.default_encryption", Resource: id, Status: Pass,
 			Controls: []string{"soc2:CC6.1", "hipaa:164.312(a)(2)(iv)"}, Reason: "default encryption is aws:kms with a bucket key",
