@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/exhibit-dev/exhibit/pkg/agent"
 	"github.com/exhibit-dev/exhibit/pkg/agent/agenttest"
 	"github.com/exhibit-dev/exhibit/pkg/collector"
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
@@ -209,4 +211,45 @@ func BenchmarkScopes(b *testing.B) {
 			b.ReportMetric(float64(accountsN)*latency.Seconds()/(b.Elapsed().Seconds()/float64(b.N)), "speedup_vs_sum")
 		})
 	}
+}
+
+// Scopes in parallel through an outage: every scope's snapshot is spooled,
+// then uploaded in order per series when the store is back.
+func TestParallelScopesThroughAnOutage(t *testing.T) {
+	env := agenttest.NewEnv(t, t0)
+	st := &outage{Store: env.Store}
+	a, _ := newSpooled(t, env, st, filepath.Join(env.Dir, "spool"))
+	c := &scripted{
+		scopes: func(context.Context) ([]evidence.Scope, error) { return accounts(8), nil },
+		collect: func(_ context.Context, req collector.Request) (*collector.Result, error) {
+			return agenttest.Passing(req)
+		},
+	}
+	job := agenttest.Job("t", "@hourly", c)
+	job.ScopeConcurrency = 4
+	run := func() []agent.Written {
+		w, err := a.Run(t.Context(), job)
+		require.NoError(t, err)
+		require.Len(t, w, 8)
+		env.Clock.Advance(time.Hour)
+		return w
+	}
+	run()
+	st.down.Store(true)
+	for range 2 {
+		for _, w := range run() {
+			require.True(t, w.Spooled, w.Series)
+		}
+	}
+	require.Equal(t, 16, a.Backlog())
+	st.down.Store(false)
+	n, err := a.FlushSpool(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, 0, n, "nothing left waiting")
+	for i, w := range run() {
+		require.Equal(t, fmt.Sprintf("t/acct-%02d", i), w.Series)
+		require.Equal(t, int64(4), w.Seq, "two spooled snapshots landed first, in order")
+	}
+	rep := requireVerified(t, env.Store)
+	require.Equal(t, 32, rep.Snapshots)
 }
