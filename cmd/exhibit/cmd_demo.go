@@ -80,7 +80,8 @@ func cmdDemo(ctx context.Context, args []string, s streams) error {
 	}
 	reg := all.Registry()
 	for _, typ := range reg.Types() {
-		cfg.Collectors = append(cfg.Collectors, config.Collector{Type: typ, ID: typ, Schedule: "@daily", Timeout: 5 * time.Minute})
+		cfg.Collectors = append(cfg.Collectors, config.Collector{Type: typ, ID: typ, Schedule: "@daily", Timeout: 5 * time.Minute,
+			ScopeConcurrency: config.DefaultScopeConcurrency})
 	}
 	if err := cfg.Validate(reg); err != nil {
 		return fmt.Errorf("demo configuration: %w", err)

@@ -214,6 +214,7 @@ func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat 
 		jobs = append(jobs, agent.Job{
 			ID: c.ID, Type: c.Type, Version: f.Version, Provider: f.Provider,
 			Schedule: c.Schedule, Timeout: c.Timeout, Collector: coll, Checks: f.Checks,
+			ScopeConcurrency: c.ScopeConcurrency,
 		})
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -103,6 +103,7 @@ func (c *trailCollector) Collect(ctx context.Context, req collector.Request) (*c
 	sort.Strings(arns)
 	sort.Strings(failedRegions)
 	trails := make([]*trailState, len(arns))
+	var buckets bucketReads
 	forEach(ctx, c.s.concurrency(), indexes(len(arns)), func(ctx context.Context, i int) {
 		tr := found[arns[i]]
 		home := aws.ToString(tr.HomeRegion)
@@ -114,7 +115,7 @@ func (c *trailCollector) Collect(ctx context.Context, req collector.Request) (*c
 		st.status, st.statusErr = api.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(arns[i])})
 		st.selectors, st.selErr = api.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: aws.String(arns[i])})
 		if !st.foreign {
-			st.retention = c.readRetention(ctx, cfg, tr, home)
+			st.retention = c.readRetention(ctx, cfg, tr, home, &buckets)
 		}
 		mu.Lock()
 		defer mu.Unlock()

@@ -3,7 +3,9 @@ package awscollector
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
@@ -53,18 +55,51 @@ type retentionInput struct {
 
 // readRetention reads where a trail's logs' retention lives: the bucket's
 // lifecycle rules and Object Lock default, and the log group's setting.
-func (c *trailCollector) readRetention(ctx context.Context, cfg aws.Config, tr cttypes.Trail, region string) retentionInput {
+func (c *trailCollector) readRetention(ctx context.Context, cfg aws.Config, tr cttypes.Trail, region string, buckets *bucketReads) retentionInput {
 	in := retentionInput{bucket: aws.ToString(tr.S3BucketName)}
+	if in.bucket != "" {
+		in = buckets.read(in.bucket, func(in *retentionInput) { c.readBucketRetention(ctx, cfg, in) })
+	}
 	in.keyPrefix = "AWSLogs/"
 	if p := strings.Trim(aws.ToString(tr.S3KeyPrefix), "/"); p != "" {
 		in.keyPrefix = p + "/AWSLogs/"
 	}
-	if in.bucket != "" {
-		c.readBucketRetention(ctx, cfg, &in)
-	}
 	if arn := aws.ToString(tr.CloudWatchLogsLogGroupArn); arn != "" {
 		c.readLogGroup(ctx, cfg, arn, region, &in)
 	}
+	return in
+}
+
+// bucketReads reads each trail bucket's retention once per run: trails
+// that share a bucket (an organization trail and the account's own, say)
+// share its answers, errors included.
+type bucketReads struct {
+	mu      sync.Mutex
+	buckets map[string]*bucketRead
+}
+
+type bucketRead struct {
+	once sync.Once
+	in   retentionInput
+}
+
+// read returns the bucket's part of a retention input, reading it with
+// fill the first time it is asked for.
+func (r *bucketReads) read(bucket string, fill func(*retentionInput)) retentionInput {
+	r.mu.Lock()
+	if r.buckets == nil {
+		r.buckets = map[string]*bucketRead{}
+	}
+	b, ok := r.buckets[bucket]
+	if !ok {
+		b = &bucketRead{in: retentionInput{bucket: bucket}}
+		r.buckets[bucket] = b
+	}
+	r.mu.Unlock()
+	b.once.Do(func() { fill(&b.in) })
+	in := b.in
+	in.rules = slices.Clone(b.in.rules)
+	in.errs = slices.Clone(b.in.errs)
 	return in
 }
 

@@ -215,11 +215,23 @@ func (c *s3Collector) readBucket(ctx context.Context, cfg aws.Config, list bucke
 	}
 	st.versioning, st.versioningErr = api.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: in})
 	st.logging, st.loggingErr = api.GetBucketLogging(ctx, &s3.GetBucketLoggingInput{Bucket: in})
+	if !mayHaveObjectLock(st) {
+		// Object Lock requires versioning, which it keeps from being
+		// suspended: a bucket whose versioning is off or suspended has no
+		// Object Lock configuration to ask for.
+		return st
+	}
 	lock, err := api.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: in})
 	if st.lockErr = absent(err, "ObjectLockConfigurationNotFoundError"); err == nil {
 		st.lock = lock.ObjectLockConfiguration
 	}
 	return st
+}
+
+// mayHaveObjectLock reports whether a bucket can have Object Lock: its
+// versioning is enabled, or could not be read.
+func mayHaveObjectLock(st *bucketState) bool {
+	return st.versioningErr != nil || st.versioning == nil || st.versioning.Status == s3types.BucketVersioningStatusEnabled
 }
 
 // absent turns the service's "not configured" answer into no error: that

@@ -534,3 +534,74 @@ func TestRunEndsEarly(t *testing.T) {
 	}
 	require.Equal(t, evidence.Error, f.Status)
 }
+
+// TestObjectLockReadOnlyWithVersioning: Object Lock requires versioning
+// (and keeps it from being suspended), so a bucket whose versioning is off
+// or suspended is not asked for its Object Lock configuration; one whose
+// versioning could not be read still is. The evidence is what asking
+// would have shown: no Object Lock.
+func TestObjectLockReadOnlyWithVersioning(t *testing.T) {
+	sim := awssim.NewAt(simNow)
+	all := runCollector(t, sim, "aws.s3", s3New, nil)
+	require.Equal(t, 5, sim.Count(prod, "s3", "GetObjectLockConfiguration"), "every bucket of the demo estate is versioned")
+
+	sim = awssim.NewAt(simNow)
+	byName := map[string]*awssim.Bucket{}
+	for _, b := range sim.Accounts[prod].Buckets {
+		byName[b.Name] = b
+	}
+	byName["acme-public-site"].Versioning = ""
+	byName["acme-legacy-uploads"].Versioning = "Suspended"
+	out := runCollector(t, sim, "aws.s3", s3New, nil)
+	require.Equal(t, 3, sim.Count(prod, "s3", "GetObjectLockConfiguration"))
+	require.Equal(t, evidence.StatusComplete, out.results[0].Status)
+	for _, name := range []string{"acme-public-site", "acme-legacy-uploads"} {
+		for _, r := range out.results[0].Records {
+			if r.ID == "arn:aws:s3:::"+name {
+				require.NotContains(t, r.Attributes, "object_lock", name)
+			}
+		}
+	}
+	// Beside versioning, the evidence is that of the estate read in full.
+	require.Equal(t, len(all.results[0].Records), len(out.results[0].Records))
+
+	sim = awssim.NewAt(simNow)
+	sim.Deny(prod, "", "GetBucketVersioning")
+	runCollector(t, sim, "aws.s3", s3New, nil)
+	require.Equal(t, 5, sim.Count(prod, "s3", "GetObjectLockConfiguration"), "unknown versioning: Object Lock is still read")
+}
+
+// TestSharedTrailBucketReadOnce: two trails delivering to one bucket
+// cost one read of its location, lifecycle and Object Lock, and each is
+// judged on the same answers; a denied read is recorded for each trail.
+func TestSharedTrailBucketReadOnce(t *testing.T) {
+	sim := awssim.NewAt(simNow)
+	second := sim.Accounts[prod].Trails[0]
+	second.Name, second.MultiRegion, second.Prefix = "app-audit", false, "app"
+	sim.Accounts[prod].Trails = append(sim.Accounts[prod].Trails, second)
+	out := runCollector(t, sim, "aws.cloudtrail", trailNew, nil)
+	r := out.results[0]
+	require.Equal(t, evidence.StatusComplete, r.Status, "%v", r.Errors)
+	for _, op := range []string{"GetBucketLocation", "GetBucketLifecycleConfiguration", "GetObjectLockConfiguration"} {
+		require.Equal(t, 1, sim.Count(prod, "s3", op), op)
+	}
+	a := findingOf(t, r, checkTrailRetention, "arn:aws:cloudtrail:us-east-1:111122223333:trail/org-audit")
+	b := findingOf(t, r, checkTrailRetention, "arn:aws:cloudtrail:us-east-1:111122223333:trail/app-audit")
+	require.Equal(t, evidence.Pass, a.Status)
+	require.Equal(t, a.Status, b.Status)
+	require.Equal(t, a.Observed["object_lock_days"], b.Observed["object_lock_days"])
+
+	sim = awssim.NewAt(simNow)
+	sim.Accounts[prod].Trails = append(sim.Accounts[prod].Trails, second)
+	sim.Deny(prod, "", "GetObjectLockConfiguration")
+	out = runCollector(t, sim, "aws.cloudtrail", trailNew, nil)
+	r = out.results[0]
+	require.Equal(t, 1, sim.Count(prod, "s3", "GetObjectLockConfiguration"))
+	var denied []string
+	for _, e := range r.Errors {
+		if e.Operation == "s3:GetBucketObjectLockConfiguration" {
+			denied = append(denied, e.Where)
+		}
+	}
+	require.Len(t, denied, 2, "the one denied read is an error of each trail: %v", r.Errors)
+}

@@ -190,6 +190,11 @@ type Job struct {
 	// OncePerSlot skips storing a run whose schedule slot another writer
 	// (a replica on the same store) already recorded complete.
 	OncePerSlot bool
+	// ScopeConcurrency bounds how many scopes (accounts, organizations)
+	// are collected at once; 0 or 1 collects them one after another.
+	// Each scope is its own series, so the bound changes only wall time,
+	// never what a series records or in which order.
+	ScopeConcurrency int
 	// Checks are the checks the collector declares. A failed run records
 	// each as undetermined, so that the failure counts against every
 	// control the run was meant to evidence.
@@ -213,7 +218,7 @@ type Written struct {
 }
 
 // Run runs a job once over every scope it reports, writing one snapshot per
-// scope. Every scope yields a snapshot, failed ones included; the returned
+// scope, at most job.ScopeConcurrency scopes at a time. Every scope yields a snapshot, failed ones included; the returned
 // error is only for evidence that could not be written.
 //
 // A run interrupted by ctx (a shutdown, Ctrl-C) writes nothing for work it
@@ -253,23 +258,50 @@ func (a *Agent) Run(ctx context.Context, job Job) ([]Written, error) {
 		}
 		return []Written{w}, nil
 	}
-	var out []Written
-	var errs []error
+	// Scopes are separate series: each runs under its own series lock and
+	// is chained and written as it would be alone, so they may be
+	// collected side by side. Results keep the order of the scopes.
+	type result struct {
+		w       Written
+		started bool
+		err     error
+	}
+	results := make([]result, len(scopes))
+	slots := make(chan struct{}, job.scopeConcurrency())
+	var wg sync.WaitGroup
 	for i, scope := range scopes {
+		select {
+		case slots <- struct{}{}:
+		case <-shutdown.Done():
+		}
 		if shutdown.Err() != nil {
 			log.Warn("interrupted; scopes not started are not written", zap.Int("not_started", len(scopes)-i))
 			break
 		}
-		w, started, err := a.collectScope(ctx, shutdown, job, scope, risks, log)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if started {
-			out = append(out, w)
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			r := &results[i]
+			r.w, r.started, r.err = a.collectScope(ctx, shutdown, job, scope, risks, log)
+		}()
+	}
+	wg.Wait()
+	var out []Written
+	var errs []error
+	for _, r := range results {
+		switch {
+		case r.err != nil:
+			errs = append(errs, r.err)
+		case r.started:
+			out = append(out, r.w)
 		}
 	}
 	return out, errors.Join(errs...)
+}
+
+// scopeConcurrency is how many of the job's scopes are collected at once.
+func (j Job) scopeConcurrency() int {
+	return max(j.ScopeConcurrency, 1)
 }
 
 // checkScopes refuses a scope without an account: it would become a series

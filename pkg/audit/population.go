@@ -62,6 +62,11 @@ func (p Period) Days() []time.Time {
 // export must not silently leave one out.
 // (Whether the bytes are the ones that were signed is verify's job.)
 func LoadPeriod(ctx context.Context, st store.Store, p Period) ([]Member, error) {
+	return loadPeriod(ctx, st, p, loadMember)
+}
+
+// loadPeriod is LoadPeriod with each member read by load.
+func loadPeriod(ctx context.Context, st store.Store, p Period, load func(context.Context, store.Store, string) (*Member, error)) ([]Member, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
@@ -91,7 +96,7 @@ func LoadPeriod(ctx context.Context, st store.Store, p Period) ([]Member, error)
 		err error
 	}
 	next, stop := readAhead(ctx, len(keys), readAheadDepth, func(ctx context.Context, i int) loaded {
-		m, err := loadMember(ctx, st, keys[i])
+		m, err := load(ctx, st, keys[i])
 		return loaded{m, err}
 	})
 	defer stop()
@@ -124,6 +129,19 @@ func LoadPeriod(ctx context.Context, st store.Store, p Period) ([]Member, error)
 // tool reads them from a member, and a year of them would not fit in
 // memory. They stay in the store; a sample re-reads the stored bytes.
 func loadMember(ctx context.Context, st store.Store, k string) (*Member, error) {
+	b, err := readMember(ctx, st, k)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := parseMember(k, b)
+	if err != nil {
+		return nil, err
+	}
+	return &Member{Key: k, SHA256: evidence.Digest(b), Snapshot: snap}, nil
+}
+
+// readMember reads the stored bytes of a member listed in the date index.
+func readMember(ctx context.Context, st store.Store, k string) ([]byte, error) {
 	b, err := st.Get(ctx, k)
 	if errors.Is(err, store.ErrNotExist) {
 		return nil, fmt.Errorf("snapshot %s is listed in the date index but absent (run exhibit verify)", Escape(k))
@@ -131,12 +149,17 @@ func loadMember(ctx context.Context, st store.Store, k string) (*Member, error) 
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %s (run exhibit verify)", Escape(k), readError(err))
 	}
+	return b, nil
+}
+
+// parseMember parses a member's bytes, without its records and calls.
+func parseMember(k string, b []byte) (*evidence.Snapshot, error) {
 	snap, err := evidence.Parse(b)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %s: %s (run exhibit verify)", Escape(k), EscapeText(strings.ReplaceAll(err.Error(), "\n", "; ")))
 	}
 	snap.Records, snap.Calls = nil, nil
-	return &Member{Key: k, SHA256: evidence.Digest(b), Snapshot: snap}, nil
+	return snap, nil
 }
 
 // hasControl reports whether a snapshot carries the canonical reference.

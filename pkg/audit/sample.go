@@ -130,7 +130,10 @@ func DrawSample(ctx context.Context, st store.Store, opts SampleOptions) (*Sampl
 	if opts.Size < 0 {
 		return nil, fmt.Errorf("sample: size must be positive, got %d", opts.Size)
 	}
-	members, err := LoadPeriod(ctx, st, opts.Period)
+	// Drawing needs of each member only its header (series, status,
+	// schedule, start, controls) and its digest; only the members drawn
+	// are parsed whole.
+	members, err := loadPeriod(ctx, st, opts.Period, loadHeader)
 	if err != nil {
 		return nil, err
 	}
@@ -159,10 +162,72 @@ func DrawSample(ctx context.Context, st store.Store, opts SampleOptions) (*Sampl
 		s.Size = s.Frequency.Size
 	}
 	s.Size = min(s.Size, len(pop))
+	var errs []error
 	for _, i := range Draw(len(pop), s.Size, opts.Seed) {
-		s.Selected = append(s.Selected, pop[i])
+		m, err := wholeMember(ctx, st, pop[i])
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			errs = append(errs, err) // every one is named
+			continue
+		}
+		s.Selected = append(s.Selected, m)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return s, nil
+}
+
+// header is the part of a snapshot that drawing a sample reads, and the
+// fields of a selected member that the package checks.
+type header struct {
+	Series      string                `json:"series"`
+	Schedule    string                `json:"schedule"`
+	StartedAt   time.Time             `json:"started_at"`
+	Status      evidence.Status       `json:"status"`
+	Controls    []string              `json:"controls"`
+	KeyID       string                `json:"key_id"`
+	Attachments []evidence.Attachment `json:"attachments"`
+}
+
+// loadHeader reads a member and decodes only its header. Bytes whose
+// header does not decode, or says nothing sensible, are refused as
+// LoadPeriod refuses them, with Parse's reason.
+func loadHeader(ctx context.Context, st store.Store, k string) (*Member, error) {
+	b, err := readMember(ctx, st, k)
+	if err != nil {
+		return nil, err
+	}
+	var h header
+	if err := json.Unmarshal(b, &h); err != nil || !evidence.ValidSeries(h.Series) || h.StartedAt.IsZero() ||
+		(h.Status != evidence.StatusComplete && h.Status != evidence.StatusPartial && h.Status != evidence.StatusFailed) {
+		if _, perr := parseMember(k, b); perr != nil {
+			return nil, perr
+		}
+		return nil, fmt.Errorf("snapshot %s: header does not decode (run exhibit verify)", Escape(k))
+	}
+	return &Member{Key: k, SHA256: evidence.Digest(b), Snapshot: &evidence.Snapshot{
+		Series: h.Series, Schedule: h.Schedule, StartedAt: h.StartedAt, Status: h.Status,
+		Controls: h.Controls, KeyID: h.KeyID, Attachments: h.Attachments,
+	}}, nil
+}
+
+// wholeMember re-reads a drawn member and parses it whole: what LoadPeriod
+// would have given. Bytes that changed since the draw read them, or cannot
+// be read now, keep the drawn header: the package reports them.
+func wholeMember(ctx context.Context, st store.Store, m Member) (Member, error) {
+	b, err := readMember(ctx, st, m.Key)
+	if err != nil || evidence.Digest(b) != m.SHA256 {
+		return m, ctx.Err()
+	}
+	snap, err := parseMember(m.Key, b)
+	if err != nil {
+		return Member{}, err
+	}
+	m.Snapshot = snap
+	return m, nil
 }
 
 // populationFrequency is the highest frequency among the schedules of the

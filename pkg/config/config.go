@@ -132,6 +132,10 @@ type Collector struct {
 	Timeout  time.Duration `yaml:"timeout"`
 	// Jitter delays each run by a random duration up to this much.
 	Jitter time.Duration `yaml:"jitter"`
+	// ScopeConcurrency bounds how many scopes (AWS accounts, GitHub
+	// organizations) one run collects at once; 1 collects them one after
+	// another. sources.aws.concurrency still bounds calls inside a scope.
+	ScopeConcurrency int `yaml:"scope_concurrency"`
 }
 
 // Controls holds the customer's own control ids.
@@ -159,6 +163,13 @@ func Defaults() Config {
 
 // DefaultTimeout bounds a collector run when the config does not.
 const DefaultTimeout = 10 * time.Minute
+
+// DefaultScopeConcurrency is how many scopes a run collects at once when
+// the config does not say; MaxScopeConcurrency is the most it may say.
+const (
+	DefaultScopeConcurrency = 4
+	MaxScopeConcurrency     = 64
+)
 
 // MaxCollectors is how many collectors one configuration may list (the max
 // tag on Config.Collectors says the same to the parser). More is a generated
@@ -247,6 +258,9 @@ func Parse(b []byte, lookup func(string) (string, bool), reg *collector.Registry
 		}
 		if c.Timeout == 0 {
 			c.Timeout = DefaultTimeout
+		}
+		if c.ScopeConcurrency == 0 {
+			c.ScopeConcurrency = DefaultScopeConcurrency
 		}
 	}
 	if err := w.report(cfg.Validate(reg)); err != nil {
@@ -352,6 +366,9 @@ func (c *Config) Validate(reg *collector.Registry) error {
 		}
 		if col.Timeout < 0 {
 			add(p+".timeout", errors.New("must not be negative"))
+		}
+		if col.ScopeConcurrency < 0 || col.ScopeConcurrency > MaxScopeConcurrency {
+			add(p+".scope_concurrency", fmt.Errorf("must be between 1 and %d, got %d", MaxScopeConcurrency, col.ScopeConcurrency))
 		}
 		switch {
 		case col.Jitter < 0:

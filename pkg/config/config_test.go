@@ -67,6 +67,7 @@ func TestGoodConfig(t *testing.T) {
 	require.Equal(t, "aws.iam", cfg.Collectors[0].ID)
 	require.Equal(t, DefaultTimeout, cfg.Collectors[0].Timeout)
 	require.Equal(t, "2m0s", cfg.Collectors[1].Timeout.String())
+	require.Equal(t, DefaultScopeConcurrency, cfg.Collectors[0].ScopeConcurrency)
 	require.Equal(t, 90, cfg.Thresholds.AccessKeyMaxAgeDays)
 	require.Equal(t, "127.0.0.1:9464", cfg.Listen)
 	require.Equal(t, 30*time.Second, cfg.StoreOptions.Timeout, "every store call has a deadline by default")
@@ -105,6 +106,8 @@ func TestBadConfigs(t *testing.T) {
 		{"exposed port out of range", strings.Replace(good, "    regions: [us-east-1]\n", "    regions: [us-east-1]\n    exposed_ports: [22, 0, 70000, 22]\n", 1),
 			[]string{"sources.aws.exposed_ports[1]: 0 is not a port (1 to 65535)", "sources.aws.exposed_ports[2]: 70000 is not a port (1 to 65535)", "sources.aws.exposed_ports[3]: port 22 listed twice"}},
 		{"unknown custom check", strings.Replace(good, "[aws.iam.root_mfa]", "[okta.nope]", 1), []string{`controls.custom[0].checks[0]: unknown check "okta.nope"`}},
+		{"scope concurrency out of range", strings.Replace(strings.Replace(good, "timeout: 2m", "timeout: 2m\n    scope_concurrency: 65", 1), `"0 */6 * * *"`, "\"0 */6 * * *\"\n    scope_concurrency: -1", 1),
+			[]string{"collectors[0].scope_concurrency: must be between 1 and 64, got -1", "collectors[1].scope_concurrency: must be between 1 and 64, got 65"}},
 		{"zero store timeout", "store_options:\n  timeout: 0s\n", []string{"store_options.timeout: must be positive, got 0s"}},
 		{"bad store", "store: ftp://x\n", []string{`store: want file://PATH or s3://BUCKET[/PREFIX], got "ftp://x"`}},
 		{"not yaml", "a: [\n", []string{"not valid YAML"}},

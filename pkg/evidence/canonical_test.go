@@ -194,3 +194,34 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// parseTwoPass is Parse as it was before it became single-pass: canonical
+// form checked by jcs, decoded, validated, decoded again and re-encoded.
+// FuzzParseAgreesWithTwoPass holds the single pass to its verdicts.
+func parseTwoPass(b []byte) (*Snapshot, error) {
+	if err := diagnose(b); err != nil && !strings.Contains(err.Error(), "re-encoding is not stable") {
+		return nil, err
+	}
+	return decode(b)
+}
+
+func FuzzParseAgreesWithTwoPass(f *testing.F) {
+	good, err := Encode(sample())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte(strings.Replace(string(good), `"records":`, `"Records":`, 1)))
+	f.Add([]byte(strings.Replace(string(good), `"key_id":"",`, ``, 1)))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, errOne := Parse(b)
+		_, errTwo := parseTwoPass(b)
+		if (errOne == nil) != (errTwo == nil) {
+			t.Fatalf("single pass says %v, two passes say %v", errOne, errTwo)
+		}
+		if errOne != nil && errOne.Error() != errTwo.Error() {
+			t.Fatalf("different reasons: %q and %q", errOne, errTwo)
+		}
+	})
+}
