@@ -102,7 +102,7 @@ func TestSampleParsesTheDrawnMembers(t *testing.T) {
 	overwrite(t, path(env, notDrawn), []byte(strings.Replace(string(b), `{"agent"`, `{ "agent"`, 1)))
 	again, err := audit.DrawSample(t.Context(), env.Store, opts)
 	require.NoError(t, err)
-	require.Equal(t, keys(s.Selected), keys(again.Selected))
+	require.Equal(t, memberKeys(s.Selected), memberKeys(again.Selected))
 	overwrite(t, path(env, notDrawn), b)
 
 	// The same on a drawn member: refused, by name.
@@ -122,7 +122,7 @@ func TestSampleParsesTheDrawnMembers(t *testing.T) {
 	require.ErrorContains(t, err, "snapshot "+notDrawn+`: status: unknown status "fine"`)
 }
 
-func keys(ms []audit.Member) []string {
+func memberKeys(ms []audit.Member) []string {
 	var out []string
 	for _, m := range ms {
 		out = append(out, m.Key)
