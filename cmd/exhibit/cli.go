@@ -63,6 +63,7 @@ func commands() []command {
 		{"controls", "print the control catalog and which checks map to which references", cmdControls},
 		{"keys", "generate or rotate a signing key (never replacing a file), or print a key's public half", cmdKeys},
 		{"demo", "collect from a simulated estate on loopback, verify and summarize", cmdDemo},
+		{"check", "check a configuration and its access to every source, the store and the TSA, writing nothing", cmdCheck},
 		{"version", "print the version and commit", cmdVersion},
 		{"completion", "print a shell completion script: bash, zsh or fish", cmdCompletion},
 	}

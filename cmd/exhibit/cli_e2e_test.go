@@ -168,6 +168,7 @@ func TestCompletion(t *testing.T) {
 	}
 	require.Contains(t, flagNames(byPath["collect"]), "only")
 	require.Contains(t, flagNames(byPath["keys rotate"]), "to")
+	require.Contains(t, flagNames(byPath["check"]), "json")
 
 	dir := t.TempDir()
 	scripts := map[string]string{}
@@ -242,4 +243,3 @@ func flagNames(n compNode) []string {
 	}
 	return names
 }
-
