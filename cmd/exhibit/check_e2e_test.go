@@ -134,6 +134,7 @@ func TestCheckSimulatedEstate(t *testing.T) {
 			"aws.kms kms:ListKeys ok", "aws.kms sts:AssumeRole ok", "aws.kms sts:GetCallerIdentity ok",
 			"aws.kms region eu-west-1 ok", "aws.kms kms:DescribeKey not probed", "aws.iam iam:GenerateCredentialReport not probed",
 			"store writable ok", "signing_key sign ok", "signing_key published ok",
+			"github.access admin:org ok", "github.access reach ok", "okta.access okta.users.read ok",
 		} {
 			require.True(t, seen[want], "missing %q in\n%s", want, r.stdout)
 		}
