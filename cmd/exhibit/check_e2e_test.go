@@ -24,6 +24,7 @@ import (
 	"github.com/exhibit-dev/exhibit/collectors/github/ghsim"
 	"github.com/exhibit-dev/exhibit/collectors/okta/oktasim"
 	"github.com/exhibit-dev/exhibit/pkg/store/minio"
+	"github.com/exhibit-dev/exhibit/pkg/timestamp/tsatest"
 )
 
 // simulatedEstate serves the AWS, GitHub and Okta simulators, as the demo
@@ -298,4 +299,63 @@ func findDetail(rep checkReport, check string) string {
 		}
 	}
 	return ""
+}
+
+// The TSA is asked for one token of a throwaway digest, which is not
+// stored; a TSA that does not answer fails the check.
+func TestCheckTimestampAuthority(t *testing.T) {
+	tsa := tsatest.Start(t)
+	dir := t.TempDir()
+	cfg, env := ghConfig(t, "./key.pem")
+	cfg = strings.Replace(cfg, "spool_dir: ./spool\n", "spool_dir: ./spool\ntimestamp_authority: "+tsa.URL+"\n", 1)
+	writeFile(t, filepath.Join(dir, "exhibit.yaml"), cfg)
+	r := exhibit(t, dir, env, "collect", "-c", "exhibit.yaml")
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	before := treeHashes(t, dir)
+
+	r = exhibit(t, dir, env, "check", "-c", "exhibit.yaml")
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	require.Regexp(t, `timestamp_authority\s+http://\S+\s+token\s+ok\s+a \d+-byte token for a throwaway digest \(not stored\)`, r.stdout)
+
+	tsa.Down()
+	r = exhibit(t, dir, env, "check", "-c", "exhibit.yaml")
+	require.Equal(t, 1, r.code, r.stdout+r.stderr)
+	require.Regexp(t, `timestamp_authority\s+token\s+error`, r.stdout)
+	require.Equal(t, before, treeHashes(t, dir))
+}
+
+// A signing key that is not among the keys the store published fails the
+// check: evidence there is signed by another key.
+func TestCheckSigningKeyNotPublished(t *testing.T) {
+	dir := t.TempDir()
+	cfg, env := ghConfig(t, "./key.pem")
+	writeFile(t, filepath.Join(dir, "exhibit.yaml"), cfg)
+	r := exhibit(t, dir, env, "collect", "-c", "exhibit.yaml")
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	require.NoError(t, os.Rename(filepath.Join(dir, "key.pem"), filepath.Join(dir, "old.pem")))
+	r = exhibit(t, dir, nil, "keys", "generate", "--key", "file://./key.pem")
+	require.Equal(t, 0, r.code, r.stderr)
+	before := treeHashes(t, dir)
+
+	r = exhibit(t, dir, env, "check", "-c", "exhibit.yaml", "--json")
+	require.Equal(t, 1, r.code, r.stdout+r.stderr)
+	rep := decodeCheck(t, r.stdout)
+	var published checkItem
+	for _, it := range rep.Items {
+		if it.Area == "signing_key" && it.Check == "published" {
+			published = it
+		}
+	}
+	require.Equal(t, "error", string(published.Status))
+	require.Contains(t, published.Detail, "do not include this key")
+	require.Contains(t, published.Detail, "exhibit keys rotate")
+
+	// And a key file that is missing while keys are published.
+	require.NoError(t, os.Remove(filepath.Join(dir, "key.pem")))
+	r = exhibit(t, dir, env, "check", "-c", "exhibit.yaml")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stdout, "does not exist, but the store already has published keys")
+	require.NoFileExists(t, filepath.Join(dir, "key.pem"), "check never creates a key")
+	delete(before, "key.pem")
+	require.Equal(t, before, treeHashes(t, dir))
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -26,6 +27,9 @@ import (
 	"github.com/exhibit-dev/exhibit/pkg/store/s3store"
 	"github.com/exhibit-dev/exhibit/pkg/store/storeurl"
 )
+
+// tsaCheckTimeout bounds the one request to the TSA.
+const tsaCheckTimeout = 30 * time.Second
 
 // checkItem is one line of exhibit check's report.
 type checkItem struct {
@@ -112,7 +116,10 @@ func cmdCheck(ctx context.Context, args []string, s streams) error {
 		// A throwaway digest: the token is checked for being given, and
 		// dropped.
 		sum := sha256.Sum256([]byte("exhibit check " + cfg.TimestampAuthority))
-		if tok, err := tsa.Stamp(ctx, sum[:]); err != nil {
+		tctx, cancel := context.WithTimeout(ctx, tsaCheckTimeout)
+		tok, err := tsa.Stamp(tctx, sum[:])
+		cancel()
+		if err != nil {
 			rep.errorf("timestamp_authority", "token", err)
 		} else {
 			rep.add("timestamp_authority", cfg.TimestampAuthority, "token", collector.ProbeOK, fmt.Sprintf("a %d-byte token for a throwaway digest (not stored)", len(tok)))
