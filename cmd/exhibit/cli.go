@@ -116,7 +116,7 @@ func dispatch(ctx context.Context, parent string, table []command, args []string
 // help prints a command's usage on standard output: "help CMD [SUB]" is
 // "CMD [SUB] -h".
 func help(ctx context.Context, parent string, table []command, args []string, s streams) error {
-	if len(args) == 0 {
+	if len(args) == 0 || (len(args) == 1 && args[0] == "help") {
 		printGroupUsage(s.out, parent, table)
 		return nil
 	}

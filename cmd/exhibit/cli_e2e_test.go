@@ -27,7 +27,7 @@ func commandPaths() [][]string {
 
 func TestHelpEveryCommand(t *testing.T) {
 	dir := t.TempDir()
-	for _, args := range [][]string{{"-h"}, {"--help"}, {"help"}} {
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"help"}, {"help", "help"}} {
 		r := exhibit(t, dir, nil, args...)
 		require.Equal(t, 0, r.code, "%v", args)
 		require.Empty(t, r.stderr, "%v", args)
