@@ -243,3 +243,20 @@ func flagNames(n compNode) []string {
 	}
 	return names
 }
+
+// The collect summary fits the width it is given (COLUMNS here; the
+// terminal's on a terminal), and piped without one it is not cut.
+func TestCollectSummaryWidth(t *testing.T) {
+	dir := t.TempDir()
+	cfg, env := ghConfig(t, "./key.pem")
+	writeFile(t, filepath.Join(dir, "exhibit.yaml"), cfg)
+	r := exhibit(t, dir, append(env, "COLUMNS=40"), "collect", "-c", "exhibit.yaml")
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	require.True(t, strings.HasPrefix(r.stdout, "SNAPSHOT"), r.stdout)
+	for _, l := range strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n") {
+		require.LessOrEqual(t, len([]rune(l)), 40, "%q", l)
+	}
+	r = exhibit(t, dir, append(env, "COLUMNS="), "collect", "-c", "exhibit.yaml")
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "evidence/github.access/acme/000000000002.json")
+}
