@@ -1,8 +1,13 @@
 # The two commands a newcomer needs are `make demo` and `make test`.
 
 GO       ?= go
-VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X main.version=$(VERSION)
+# VERSION is the semantic version of the nearest v* tag (1.2.3, or
+# 1.2.3-4-gabcdef for a later commit), "dev" without one; COMMIT the checkout's
+# revision. A build outside a checkout (make build VERSION=1.2.3) leaves COMMIT
+# empty and the binary reports the Go toolchain's VCS stamp, or "unknown".
+VERSION  ?= $(or $(patsubst v%,%,$(shell git describe --tags --match 'v[0-9]*' 2>/dev/null)),dev)
+COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null)$(if $(shell git status --porcelain 2>/dev/null),-dirty)
+LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN      := bin/exhibit
 FUZZTIME ?= 5s
 

@@ -9,9 +9,12 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"unicode/utf8"
+
 	"go.uber.org/zap"
 
 	"github.com/exhibit-dev/exhibit/pkg/agent"
+	"github.com/exhibit-dev/exhibit/pkg/audit"
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
 )
 
@@ -27,7 +30,9 @@ func cmdCollect(ctx context.Context, args []string, s streams) error {
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(s.err, quietOnTerminal(s.err, cfg.Log.Level))
+	// The log and the progress line share standard error through one writer.
+	con := newConsole(s.err)
+	log, err := newLogger(con, quietOnTerminal(con, cfg.Log.Level))
 	if err != nil {
 		return configErr(err)
 	}
@@ -39,8 +44,8 @@ func cmdCollect(ctx context.Context, args []string, s streams) error {
 	if err != nil {
 		return err
 	}
-	written, err := collectOnce(ctx, w.agent, w.jobs, s.err)
-	printWritten(s.out, written)
+	written, err := collectOnce(ctx, w.agent, w.jobs, con)
+	printWritten(s.out, written, outputWidth(s.out))
 	if err != nil {
 		return err
 	}
@@ -63,21 +68,21 @@ func cmdCollect(ctx context.Context, args []string, s streams) error {
 }
 
 // collectOnce runs each job once, reporting progress on a terminal.
-func collectOnce(ctx context.Context, a *agent.Agent, jobs []agent.Job, progress io.Writer) ([]agent.Written, error) {
-	tty := isTerminal(progress)
+func collectOnce(ctx context.Context, a *agent.Agent, jobs []agent.Job, progress *console) ([]agent.Written, error) {
+	tty := progress.tty
 	var all []agent.Written
 	for i, job := range jobs {
 		if ctx.Err() != nil {
 			break
 		}
 		if tty {
-			fmt.Fprintf(progress, "[%d/%d] %s … ", i+1, len(jobs), job.ID)
+			progress.begin(fmt.Sprintf("[%d/%d] %s … ", i+1, len(jobs), job.ID))
 		}
 		start := time.Now()
 		written, err := a.Run(ctx, job)
 		all = append(all, written...)
 		if tty {
-			fmt.Fprintf(progress, "%d snapshot(s) in %s\n", len(written), time.Since(start).Round(time.Millisecond))
+			progress.end(fmt.Sprintf("%d snapshot(s) in %s", len(written), time.Since(start).Round(time.Millisecond)))
 		}
 		if err != nil {
 			return all, fmt.Errorf("%s: evidence could not be stored: %w", job.ID, err)
@@ -100,27 +105,71 @@ func collectionResult(written []agent.Written) error {
 	return nil
 }
 
-func printWritten(w io.Writer, written []agent.Written) {
+// printWritten prints one row per snapshot, never wider than width (0 is
+// no limit): the keys are shortened to fit, and the run errors, however
+// long, go below the table, wrapped.
+func printWritten(w io.Writer, written []agent.Written, width int) {
 	if len(written) == 0 {
 		return
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SNAPSHOT\tSTATUS\tPASS\tFAIL\tERROR\tN/A")
-	for _, x := range written {
-		key := x.Key
+	labels := make([]string, len(written))
+	for i, x := range written {
+		labels[i] = audit.Escape(x.Key)
 		switch {
 		case x.Spooled:
-			key = x.Series + " (spooled)"
+			labels[i] = audit.Escape(x.Series) + " (spooled)"
 		case x.Duplicate:
-			key = x.Series + " (slot already recorded)"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\n", key, x.Status,
-			x.Summary[evidence.Pass], x.Summary[evidence.Fail], x.Summary[evidence.Error], x.Summary[evidence.NotApplicable])
-		for _, e := range x.Errors {
-			fmt.Fprintf(tw, "  error\t%s: %s\t\t\t\t\n", e.Where, e.Message)
+			labels[i] = audit.Escape(x.Series) + " (slot already recorded)"
 		}
 	}
-	tw.Flush()
+	render := func(keys []string) []string {
+		var b strings.Builder
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "SNAPSHOT\tSTATUS\tPASS\tFAIL\tERROR\tN/A")
+		for i, x := range written {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\n", keys[i], x.Status,
+				x.Summary[evidence.Pass], x.Summary[evidence.Fail], x.Summary[evidence.Error], x.Summary[evidence.NotApplicable])
+		}
+		tw.Flush()
+		return strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	}
+	lines := render(labels)
+	if over := widest(lines) - width; width > 0 && over > 0 {
+		keys := make([]string, len(labels))
+		limit := max(widest(labels)-over, 16)
+		for i, l := range labels {
+			keys[i] = shorten(l, limit)
+		}
+		lines = render(keys)
+	}
+	for _, l := range lines {
+		fmt.Fprintln(w, strings.TrimRight(cut(l, width), " "))
+	}
+	first := true
+	for i, x := range written {
+		for _, e := range x.Errors {
+			if first {
+				fmt.Fprintln(w, "\nErrors:")
+				first = false
+			}
+			msg := fmt.Sprintf("%s: %s: %s", labels[i], audit.EscapeText(e.Where), audit.EscapeText(e.Message))
+			for j, l := range wrap(msg, max(width-4, 0)) {
+				indent := "  "
+				if j > 0 {
+					indent = "    "
+				}
+				fmt.Fprintln(w, indent+l)
+			}
+		}
+	}
+}
+
+func widest(lines []string) int {
+	n := 0
+	for _, l := range lines {
+		n = max(n, utf8.RuneCountInString(l))
+	}
+	return n
 }
 
 // quietOnTerminal keeps a person's terminal to warnings; progress says the rest.

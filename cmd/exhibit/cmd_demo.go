@@ -35,7 +35,8 @@ func cmdDemo(ctx context.Context, args []string, s streams) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	log, err := newLogger(s.err, "warn")
+	con := newConsole(s.err)
+	log, err := newLogger(con, "warn")
 	if err != nil {
 		return err
 	}
@@ -95,8 +96,8 @@ func cmdDemo(ctx context.Context, args []string, s streams) error {
 		return err
 	}
 	fmt.Fprintf(s.out, "Simulated estate on loopback: AWS %s, GitHub %s, Okta %s\n\n", urls[0], urls[1], urls[2])
-	written, err := collectOnce(ctx, w.agent, w.jobs, s.err)
-	printWritten(s.out, written)
+	written, err := collectOnce(ctx, w.agent, w.jobs, con)
+	printWritten(s.out, written, outputWidth(s.out))
 	if err != nil {
 		return err
 	}

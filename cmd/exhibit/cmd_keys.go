@@ -12,45 +12,47 @@ import (
 	"github.com/exhibit-dev/exhibit/pkg/store"
 )
 
+// cmdKeys is the keys group: generate, rotate, public.
 func cmdKeys(ctx context.Context, args []string, s streams) error {
-	if len(args) == 0 {
-		return usageErr("keys: want a subcommand: generate, rotate or public")
-	}
-	if args[0] == "rotate" {
-		return cmdKeysRotate(ctx, args[1:], s)
-	}
-	fs := newFlags("keys "+args[0], s)
-	key := fs.String("key", "file://./exhibit-signing.pem", "signing key `URI`: file://PATH or awskms:///KEY-ARN")
-	if err := parseFlags(fs, args[1:]); err != nil {
+	return runGroup(ctx, "keys", args, s)
+}
+
+// cmdKeysGenerate is the deliberate way to start a new key, for a store
+// that already has one published: the agent refuses to generate one itself.
+func cmdKeysGenerate(ctx context.Context, args []string, s streams) error {
+	fs := newFlags("keys generate", s)
+	key := fs.String("key", "file://./exhibit-signing.pem", "signing key `URI`: file://PATH")
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	switch args[0] {
-	case "generate":
-		// The deliberate way to start a new key, for a store that already
-		// has one published: the agent refuses to generate one itself.
-		path, ok := strings.CutPrefix(*key, "file://")
-		if !ok || path == "" {
-			return usageErr("keys generate: --key must be file://PATH")
-		}
-		k, err := signing.GenerateFileKey(path)
-		if err != nil {
-			return usageErr("keys generate: %v", err)
-		}
-		fmt.Fprintf(s.err, "wrote %s (mode 0600); the agent publishes its public key to the store when it next starts with signing_key: %s\n", path, *key)
-		return printPublic(ctx, k, s)
-	case "public":
-		// Printing a key must never create one.
-		k, err := openKey(ctx, *key)
-		if err != nil {
-			return usageErr("keys public: %v", err)
-		}
-		if err := printPublic(ctx, k, s); err != nil {
-			// A KMS key that opened but will not give its public key.
-			return configErr(fmt.Errorf("keys public: %w", err))
-		}
-		return nil
+	path, ok := strings.CutPrefix(*key, "file://")
+	if !ok || path == "" {
+		return usageErr("keys generate: --key must be file://PATH")
 	}
-	return usageErr("keys: unknown subcommand %q (want generate, rotate or public)", args[0])
+	k, err := signing.GenerateFileKey(path)
+	if err != nil {
+		return usageErr("keys generate: %v", err)
+	}
+	fmt.Fprintf(s.err, "wrote %s (mode 0600); the agent publishes its public key to the store when it next starts with signing_key: %s\n", path, *key)
+	return printPublic(ctx, k, s)
+}
+
+// cmdKeysPublic prints a key's public half; printing a key never creates one.
+func cmdKeysPublic(ctx context.Context, args []string, s streams) error {
+	fs := newFlags("keys public", s)
+	key := fs.String("key", "file://./exhibit-signing.pem", "signing key `URI`: file://PATH or awskms:///KEY-ARN")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	k, err := openKey(ctx, *key)
+	if err != nil {
+		return usageErr("keys public: %v", err)
+	}
+	if err := printPublic(ctx, k, s); err != nil {
+		// A KMS key that opened but will not give its public key.
+		return configErr(fmt.Errorf("keys public: %w", err))
+	}
+	return nil
 }
 
 func printPublic(ctx context.Context, k signing.Signer, s streams) error {

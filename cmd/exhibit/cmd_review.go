@@ -17,16 +17,7 @@ import (
 // cmdReview is `exhibit review prepare` (read-only, from --store) and
 // `exhibit review record` (writes, from the agent's config).
 func cmdReview(ctx context.Context, args []string, s streams) error {
-	if len(args) == 0 {
-		return usageErr("review: want a subcommand: prepare or record")
-	}
-	switch args[0] {
-	case "prepare":
-		return cmdReviewPrepare(ctx, args[1:], s)
-	case "record":
-		return cmdReviewRecord(ctx, args[1:], s)
-	}
-	return usageErr("review: unknown subcommand %q (want prepare or record)", args[0])
+	return runGroup(ctx, "review", args, s)
 }
 
 func cmdReviewPrepare(ctx context.Context, args []string, s streams) error {
@@ -126,11 +117,11 @@ func cmdReviewRecord(ctx context.Context, args []string, s streams) error {
 		got, err := w.agent.Run(ctx, j)
 		written = append(written, got...)
 		if err != nil {
-			printWritten(s.out, written)
+			printWritten(s.out, written, outputWidth(s.out))
 			return fmt.Errorf("review record: %w", err)
 		}
 	}
-	printWritten(s.out, written)
+	printWritten(s.out, written, outputWidth(s.out))
 	if left, _ := w.agent.FlushSpool(ctx); left > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("the store %s is unavailable: %d snapshot(s) wait in the spool %s and will be uploaded by the next collect or run", w.store, left, cfg.SpoolDir)}
 	}

@@ -355,7 +355,7 @@ func TestReviewBadFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"review"}, "want a subcommand: prepare or record"},
+		{[]string{"review"}, "want a subcommand: prepare, record"},
 		{[]string{"review", "audit"}, `unknown subcommand "audit"`},
 		{[]string{"review", "prepare", "--store", "file://" + dir, "-o", "x"}, "--as-of is required"},
 		{[]string{"review", "prepare", "--store", "file://" + dir, "--as-of", "2026-01-01"}, "-o DIRECTORY is required"},

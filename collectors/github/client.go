@@ -23,6 +23,8 @@ type clients struct {
 	graphqlURL string
 	// endpoint is the API base when it is not github.com's, for Scope.
 	endpoint string
+	// app is the GitHub App's installation transport, nil with a token.
+	app *ghinstallation.Transport
 }
 
 func newClients(s collector.Settings) (*clients, error) {
@@ -45,6 +47,7 @@ func newClients(s collector.Settings) (*clients, error) {
 		return nil, fmt.Errorf("sources.github.base_url: %w", err)
 	}
 
+	var app *ghinstallation.Transport
 	var transport http.RoundTripper = http.DefaultTransport
 	if s.HTTPClient != nil && s.HTTPClient.Transport != nil {
 		transport = s.HTTPClient.Transport
@@ -60,7 +63,7 @@ func newClients(s collector.Settings) (*clients, error) {
 			return nil, fmt.Errorf("sources.github.private_key_file: %w", err)
 		}
 		itr.BaseURL = strings.TrimSuffix(base, "/")
-		transport = itr
+		transport, app = itr, itr
 	}
 	hc := &http.Client{Transport: transport}
 	if s.HTTPClient != nil {
@@ -68,7 +71,7 @@ func newClients(s collector.Settings) (*clients, error) {
 	}
 
 	rest := gh.NewClient(hc)
-	c := &clients{rest: rest, http: hc, graphqlURL: gqlURL}
+	c := &clients{rest: rest, http: hc, graphqlURL: gqlURL, app: app}
 	if base != defaultBaseURL {
 		// Uploads are never used; GitHub Enterprise Server serves them
 		// beside the API.

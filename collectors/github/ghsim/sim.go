@@ -17,6 +17,9 @@ import (
 // Token is the dummy personal access token the simulator accepts.
 const Token = "demo-token"
 
+// DefaultScopes are the classic token scopes the collectors need.
+var DefaultScopes = []string{"admin:org", "repo"}
+
 // AppToken is the installation token the simulator hands a GitHub App.
 const AppToken = "ghs_simulatedinstallationtoken0000000"
 
@@ -31,6 +34,9 @@ type Sim struct {
 	GraphQLPageSize int
 	// NoGraphQL answers GraphQL with 404, as a server without it would.
 	NoGraphQL bool
+	// TokenScopes are the classic token's scopes, sent in X-OAuth-Scopes
+	// on every answer to the token as GitHub does; nil is DefaultScopes.
+	TokenScopes []string
 
 	mu       sync.Mutex
 	throttle []throttle
@@ -145,6 +151,15 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if auth != "Bearer "+Token && auth != "token "+AppToken {
 		writeJSON(w, http.StatusUnauthorized, apiError("Bad credentials"))
 		return
+	}
+	if auth == "Bearer "+Token {
+		s.mu.Lock()
+		scopes := s.TokenScopes
+		s.mu.Unlock()
+		if scopes == nil {
+			scopes = DefaultScopes
+		}
+		h.Set("X-OAuth-Scopes", strings.Join(scopes, ", "))
 	}
 	if th != nil {
 		if th.retryAfter != "" {
