@@ -32,6 +32,9 @@ func accessFactory() collector.Factory {
 
 type access struct {
 	settings collector.Settings
+	// noPacing sends calls without waiting for the rate-limit budget, as
+	// before the pacer: only the before/after benchmark sets it.
+	noPacing bool
 }
 
 var _ collector.Collector = (*access)(nil)
@@ -46,6 +49,10 @@ func (a *access) Collect(ctx context.Context, req collector.Request) (*collector
 	}
 	waits := &waitLog{}
 	ctx = withWaitLog(ctx, waits)
+	pace := newPacer()
+	if !a.noPacing {
+		ctx = withPacer(ctx, pace)
+	}
 	ctx, client, err := newClient(ctx, a.settings)
 	if err != nil {
 		return nil, err
@@ -58,6 +65,7 @@ func (a *access) Collect(ctx context.Context, req collector.Request) (*collector
 	res := &collector.Result{}
 	res.Records, res.Findings = d.evaluate(req.Scope.Account, req.Now, th)
 	res.Records = append(res.Records, waits.records()...)
+	res.Records = append(res.Records, pace.records()...)
 	sortResult(res)
 	return res, d.partial.Err()
 }

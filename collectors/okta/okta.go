@@ -78,10 +78,11 @@ func newClient(ctx context.Context, s collector.Settings) (context.Context, *okt
 	if s.HTTPClient != nil && s.HTTPClient.Transport != nil {
 		base = s.HTTPClient.Transport
 	}
-	hc := &http.Client{Transport: &rateLimitTransport{base: base}}
+	rt := &rateLimitTransport{base: base}
 	if s.HTTPClient != nil {
-		hc.Timeout = s.HTTPClient.Timeout
+		rt.timeout = s.HTTPClient.Timeout
 	}
+	hc := &http.Client{Transport: rt}
 	orgURL := strings.TrimSuffix(src.OrgURL, "/")
 	opts := []okta.ConfigSetter{
 		okta.WithOrgUrl(orgURL),

@@ -1,6 +1,7 @@
 package oktasim
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/okta/okta-sdk-golang/v2/okta"
@@ -208,4 +209,55 @@ func firstName(login string) string {
 		}
 	}
 	return login
+}
+
+// AddUsers adds n active users to the org for scale runs: each with a push
+// factor, a member of one of ten groups (the first assigned to the GitHub
+// Enterprise app), every fifth also assigned to AWS directly.
+func (o *Org) AddUsers(now time.Time, n int) {
+	now = now.UTC().Truncate(time.Second)
+	created, last := now.AddDate(-1, 0, 0), now.AddDate(0, 0, -1)
+	var groups []*okta.Group
+	for i := range 10 {
+		g := &okta.Group{Id: fmt.Sprintf("00gscale%012d", i), Type: "OKTA_GROUP", Created: &created, LastUpdated: &created,
+			LastMembershipUpdated: &last, ObjectClass: []string{"okta:user_group"}, Profile: &okta.GroupProfile{Name: fmt.Sprintf("Team %d", i)}}
+		o.Groups = append(o.Groups, g)
+		groups = append(groups, g)
+	}
+	var gh, aws *okta.Application
+	for _, a := range o.Apps {
+		switch a.Name {
+		case "githubenterprise":
+			gh = a
+		case "amazon_aws":
+			aws = a
+		}
+	}
+	if gh != nil {
+		priority := int64(len(o.AppGroups[gh.Id]))
+		o.AppGroups[gh.Id] = append(o.AppGroups[gh.Id], &okta.ApplicationGroupAssignment{Id: groups[0].Id, PriorityPtr: &priority, LastUpdated: &created})
+	}
+	for i := range n {
+		id := fmt.Sprintf("00uscale%012d", i)
+		login := fmt.Sprintf("user%05d@acme.example", i)
+		profile := okta.UserProfile{"login": login, "email": login, "firstName": fmt.Sprintf("user%05d", i), "lastName": "Example"}
+		u := &okta.User{Id: id, Status: "ACTIVE", Created: &created, Activated: &created, LastUpdated: &created, StatusChanged: &created,
+			LastLogin: &last, Profile: &profile, Type: &okta.UserType{Id: "oty1defaulttype00001"},
+			Credentials: &okta.UserCredentials{Provider: &okta.AuthenticationProvider{Type: "OKTA", Name: "OKTA"}}}
+		o.Users = append(o.Users, u)
+		o.Factors[id] = []*okta.UserFactor{{Id: fmt.Sprintf("opfscale%012d", i), FactorType: "push", Provider: "OKTA",
+			Status: "ACTIVE", Created: &created, LastUpdated: &created}}
+		g := groups[i%len(groups)]
+		o.Members[g.Id] = append(o.Members[g.Id], id)
+		au := func(a *okta.Application, scope string) {
+			o.AppUsers[a.Id] = append(o.AppUsers[a.Id], &okta.AppUser{Id: id, Scope: scope, Status: "PROVISIONED", SyncState: "DISABLED",
+				Created: &created, LastUpdated: &created, Credentials: &okta.AppUserCredentials{UserName: login}})
+		}
+		if gh != nil && g == groups[0] {
+			au(gh, "GROUP")
+		}
+		if aws != nil && i%5 == 0 {
+			au(aws, "USER")
+		}
+	}
 }

@@ -32,10 +32,21 @@ type Sim struct {
 	Org *Org
 	// PageSize caps limit= so that listings span several pages.
 	PageSize int
+	// RateLimit is how many calls each rate-limit bucket (see Bucket)
+	// answers per RateWindow before it answers 429, as Okta does per
+	// endpoint family; 0 means DefaultRateLimit. RateWindow 0 means a
+	// minute, Okta's window. Every answer carries X-Rate-Limit-Limit,
+	// -Remaining and -Reset (epoch seconds) for its bucket.
+	RateLimit  int
+	RateWindow time.Duration
+	// Latency is added to every answer.
+	Latency time.Duration
 
 	mu       sync.Mutex
 	throttle int
 	requests int
+	tooMany  int
+	windows  map[string]*window
 	fail     map[string]int
 	granted  []string
 }
@@ -80,6 +91,83 @@ func (s *Sim) Throttle(n int) {
 	s.throttle += n
 }
 
+// DefaultRateLimit is the calls per bucket per minute the simulator
+// allows unless told otherwise: Okta's figure for most management buckets.
+const DefaultRateLimit = 600
+
+type window struct {
+	end   time.Time
+	count int
+}
+
+// TooManyRequests returns how many requests the simulator has answered 429,
+// whether for its rate limit or for Throttle.
+func (s *Sim) TooManyRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tooMany
+}
+
+// admit counts a request against its bucket's current window and says
+// whether the bucket had room, with the headers to send. s.mu is held.
+func (s *Sim) admit(bucket string, now time.Time) (ok bool, limit, remaining int, reset int64) {
+	limit, win := s.RateLimit, s.RateWindow
+	if limit <= 0 {
+		limit = DefaultRateLimit
+	}
+	if win <= 0 {
+		win = time.Minute
+	}
+	if s.windows == nil {
+		s.windows = map[string]*window{}
+	}
+	w := s.windows[bucket]
+	if w == nil || !now.Before(w.end) {
+		w = &window{end: now.Truncate(win).Add(win)}
+		s.windows[bucket] = w
+	}
+	// Okta's reset is whole epoch seconds; round up so that a client
+	// waiting for it never comes back before the window has turned.
+	reset = w.end.Unix()
+	if w.end.Nanosecond() != 0 {
+		reset++
+	}
+	if w.count >= limit {
+		return false, limit, 0, reset
+	}
+	w.count++
+	return true, limit, limit - w.count, reset
+}
+
+// Bucket names the rate-limit bucket Okta counts a request against (its
+// management rate limits): /api/v1/apps with every /api/v1/apps/{id}/…,
+// /api/v1/apps/{id} alone; the same for groups; list and create users;
+// get a user; change a user; the System Log; and "most other actions"
+// under /api/v1 (factors, policies, rules). Outside /api/v1 the path is
+// the bucket.
+func Bucket(method, p string) string {
+	rest, ok := strings.CutPrefix(strings.TrimSuffix(p, "/"), "/api/v1/")
+	if !ok {
+		return p
+	}
+	seg := strings.Split(rest, "/")
+	switch {
+	case (seg[0] == "apps" || seg[0] == "groups") && len(seg) == 2:
+		return "/api/v1/" + seg[0] + "/{id}"
+	case seg[0] == "apps" || seg[0] == "groups":
+		return "/api/v1/" + seg[0]
+	case seg[0] == "users" && len(seg) == 1 && (method == http.MethodGet || method == http.MethodPost):
+		return "/api/v1/users"
+	case seg[0] == "users" && len(seg) == 2 && method == http.MethodGet:
+		return "/api/v1/users/{idOrLogin}"
+	case seg[0] == "users" && len(seg) == 2:
+		return "/api/v1/users/{id}"
+	case seg[0] == "logs" && len(seg) == 1:
+		return "/api/v1/logs"
+	}
+	return "/api/v1"
+}
+
 // Requests returns how many requests the simulator has answered.
 func (s *Sim) Requests() int {
 	s.mu.Lock()
@@ -88,12 +176,23 @@ func (s *Sim) Requests() int {
 }
 
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.Latency > 0 {
+		time.Sleep(s.Latency)
+	}
+	wall := time.Now().UTC()
 	s.mu.Lock()
 	s.requests++
 	n := s.requests
 	throttled := s.throttle > 0
 	if throttled {
 		s.throttle--
+	}
+	admitted, limit, remaining, reset := true, 0, 0, int64(0)
+	if !throttled {
+		admitted, limit, remaining, reset = s.admit(Bucket(r.Method, r.URL.Path), wall)
+	}
+	if throttled || !admitted {
+		s.tooMany++
 	}
 	failWith := 0
 	for pattern, status := range s.fail {
@@ -104,12 +203,15 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	h := w.Header()
-	wall := time.Now().UTC()
 	h.Set("Date", wall.Format(http.TimeFormat))
 	h.Set("X-Okta-Request-Id", fmt.Sprintf("sim-%06d", n))
-	h.Set("X-Rate-Limit-Limit", "600")
-	h.Set("X-Rate-Limit-Remaining", strconv.Itoa(max(0, 600-n)))
-	h.Set("X-Rate-Limit-Reset", strconv.FormatInt(wall.Add(time.Minute).Unix(), 10))
+	h.Set("X-Rate-Limit-Limit", strconv.Itoa(limit))
+	h.Set("X-Rate-Limit-Remaining", strconv.Itoa(remaining))
+	h.Set("X-Rate-Limit-Reset", strconv.FormatInt(reset, 10))
+	if !admitted && !throttled {
+		writeError(w, http.StatusTooManyRequests, "E0000047", "API call exceeded rate limit due to too many requests.")
+		return
+	}
 	if r.URL.Path == "/oauth2/v1/token" && r.Method == http.MethodPost {
 		s.token(w, r)
 		return
@@ -119,6 +221,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if throttled {
+		h.Set("X-Rate-Limit-Limit", strconv.Itoa(DefaultRateLimit))
 		h.Set("X-Rate-Limit-Remaining", "0")
 		h.Set("X-Rate-Limit-Reset", strconv.FormatInt(wall.Unix()-1, 10))
 		writeError(w, http.StatusTooManyRequests, "E0000047", "API call exceeded rate limit due to too many requests.")
