@@ -28,7 +28,7 @@ func BenchmarkPacing(b *testing.B) {
 			var floor, wall time.Duration
 			for b.Loop() {
 				start := time.Now()
-				res, err, sim, rec := scaleRun(b, users, limit, time.Second, latency, pacing)
+				res, sim, rec, err := scaleRun(b, users, limit, time.Second, latency, pacing)
 				wall += time.Since(start)
 				if res == nil {
 					b.Fatalf("run failed: %v", err)

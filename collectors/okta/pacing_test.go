@@ -16,8 +16,8 @@ import (
 
 // scaleRun collects from a simulator of users extra users limited to limit
 // calls per bucket per window, and returns the result, the error and the
-// simulator.
-func scaleRun(tb testing.TB, users, limit int, window, latency time.Duration, pacing bool) (*collector.Result, error, *oktasim.Sim, *collector.Recorder) {
+// simulator and the calls recorded.
+func scaleRun(tb testing.TB, users, limit int, window, latency time.Duration, pacing bool) (*collector.Result, *oktasim.Sim, *collector.Recorder, error) {
 	tb.Helper()
 	sim := oktasim.New(now)
 	sim.Org.AddUsers(now, users)
@@ -33,7 +33,7 @@ func scaleRun(tb testing.TB, users, limit int, window, latency time.Duration, pa
 	rec := collector.NewRecorder()
 	scope := evidence.Scope{Provider: "okta", Account: orgHost(srv.URL)}
 	res, err := c.Collect(collector.WithRecorder(tb.Context(), rec), collector.Request{Scope: scope, Now: now})
-	return res, err, sim, rec
+	return res, sim, rec, err
 }
 
 // TestPacingAvoids429: with a simulated limit of 15 calls per bucket per
@@ -41,7 +41,7 @@ func scaleRun(tb testing.TB, users, limit int, window, latency time.Duration, pa
 // Okta answers no 429, the pacer says it held calls back, and the evidence
 // is complete.
 func TestPacingAvoids429(t *testing.T) {
-	res, err, sim, rec := scaleRun(t, 50, 15, time.Second, 0, true)
+	res, sim, rec, err := scaleRun(t, 50, 15, time.Second, 0, true)
 	require.NoError(t, err)
 	require.Zero(t, sim.TooManyRequests(), "no call is refused when paced")
 	for _, c := range rec.Calls() {
