@@ -57,10 +57,27 @@ func (s *Sim) graphql(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	per := s.GraphQLPageSize
+	for _, field := range []string{"pullRequests", "history"} {
+		if n, ok := firstArg(req.Query, field); ok {
+			if n < 1 || n > 100 {
+				// GitHub's answer to a page larger than it allows.
+				writeJSON(w, http.StatusOK, map[string]any{"data": nil, "errors": []any{map[string]any{"type": "MAX_NODE_LIMIT_EXCEEDED",
+					"message": fmt.Sprintf("Requesting %d records on the `%s` connection exceeds the `first` limit of 100 records.", n, field)}}})
+				return
+			}
+			per = min(per, n)
+		}
+	}
+	for _, field := range []string{"pullRequests", "history"} {
+		if strings.Contains(req.Query, field+"(") {
+			s.count("graphql:" + field)
+		}
+	}
 	switch {
 	case strings.Contains(req.Query, "pullRequests("):
 		writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"repository": map[string]any{
-			"pullRequests": s.pullRequestsConnection(repo, str("base"), offset),
+			"pullRequests": s.pullRequestsConnection(repo, str("base"), offset, per),
 		}}})
 	case strings.Contains(req.Query, "history("):
 		since, err1 := time.Parse(time.RFC3339, str("since"))
@@ -71,7 +88,7 @@ func (s *Sim) graphql(w http.ResponseWriter, r *http.Request) {
 		}
 		var ref any
 		if str("ref") == "refs/heads/"+repo.DefaultBranch {
-			ref = map[string]any{"target": map[string]any{"history": s.historyConnection(repo, since, until, offset)}}
+			ref = map[string]any{"target": map[string]any{"history": s.historyConnection(repo, since, until, offset, per)}}
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"repository": map[string]any{"ref": ref}}})
 	default:
@@ -98,9 +115,31 @@ func decodeCursor(c string) (int, error) {
 	return strconv.Atoi(n)
 }
 
-func (s *Sim) page(total, offset int) (from, to int, info map[string]any) {
+// firstArg reads the first: argument of a connection in a query, as the
+// collectors write it ("field(... first: N ...").
+func firstArg(query, field string) (int, bool) {
+	_, rest, ok := strings.Cut(query, field+"(")
+	if !ok {
+		return 0, false
+	}
+	args, _, _ := strings.Cut(rest, ")")
+	_, v, ok := strings.Cut(args, "first:")
+	if !ok {
+		return 0, false
+	}
+	v = strings.TrimSpace(v)
+	end := strings.IndexFunc(v, func(r rune) bool { return r < '0' || r > '9' })
+	if end >= 0 {
+		v = v[:end]
+	}
+	n, err := strconv.Atoi(v)
+	return n, err == nil
+}
+
+// page cuts one page of per nodes from offset.
+func (s *Sim) page(total, offset, per int) (from, to int, info map[string]any) {
 	from = min(offset, total)
-	to = min(total, from+s.GraphQLPageSize)
+	to = min(total, from+per)
 	info = map[string]any{"hasNextPage": to < total, "endCursor": nil}
 	if to > from {
 		info["endCursor"] = encodeCursor(to)
@@ -117,14 +156,14 @@ func gqlActor(u User) any {
 
 func gqlTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-func (s *Sim) pullRequestsConnection(repo *Repo, base string, offset int) map[string]any {
+func (s *Sim) pullRequestsConnection(repo *Repo, base string, offset, per int) map[string]any {
 	var prs []*PR
 	for _, pr := range sortedByUpdate(repo.PRs) {
 		if pr.Base == base {
 			prs = append(prs, pr)
 		}
 	}
-	from, to, info := s.page(len(prs), offset)
+	from, to, info := s.page(len(prs), offset, per)
 	nodes := make([]any, 0, to-from)
 	for _, pr := range prs[from:to] {
 		reviews := make([]any, 0, len(pr.Reviews))
@@ -149,7 +188,7 @@ func (s *Sim) pullRequestsConnection(repo *Repo, base string, offset int) map[st
 	return map[string]any{"pageInfo": info, "nodes": nodes}
 }
 
-func (s *Sim) historyConnection(repo *Repo, since, until time.Time, offset int) map[string]any {
+func (s *Sim) historyConnection(repo *Repo, since, until time.Time, offset, per int) map[string]any {
 	var commits []Commit
 	for _, c := range repo.Commits {
 		if !c.Date.Before(since) && !c.Date.After(until) {
@@ -157,7 +196,7 @@ func (s *Sim) historyConnection(repo *Repo, since, until time.Time, offset int) 
 		}
 	}
 	sort.SliceStable(commits, func(i, j int) bool { return commits[i].Date.After(commits[j].Date) })
-	from, to, info := s.page(len(commits), offset)
+	from, to, info := s.page(len(commits), offset, per)
 	nodes := make([]any, 0, to-from)
 	for _, c := range commits[from:to] {
 		prs := make([]any, 0, len(c.PRs))

@@ -42,6 +42,34 @@ type Sim struct {
 	throttle []throttle
 	requests int
 	fail     map[string]int
+	calls    map[string]int
+}
+
+// Calls returns how many requests of one kind the simulator has answered:
+// "rest", "rest:304" (REST answered 304 Not Modified, which GitHub does not
+// count against the rate limit), "graphql", or "graphql:" + the connection
+// a query read ("graphql:pullRequests", "graphql:history").
+func (s *Sim) Calls(kind string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[kind]
+}
+
+// Counted returns how many answered requests count against the rate
+// limit: all but the 304s.
+func (s *Sim) Counted() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests - s.calls["rest:304"]
+}
+
+func (s *Sim) count(kind string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.calls == nil {
+		s.calls = map[string]int{}
+	}
+	s.calls[kind]++
 }
 
 // Fail makes requests for target answer status, as GitHub does when the
@@ -170,15 +198,18 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case r.URL.Path == "/api/graphql" && r.Method == http.MethodPost:
+		s.count("graphql")
 		h.Set("X-RateLimit-Resource", "graphql")
 		s.graphql(w, r)
 	case strings.HasPrefix(r.URL.Path, "/api/v3/") && r.Method == http.MethodGet && s.failure(r.URL.Path) != 0:
+		s.count("rest")
 		status, msg := s.failure(r.URL.Path), "Server Error"
 		if status == http.StatusForbidden {
 			msg = "Resource not accessible by integration"
 		}
 		writeJSON(w, status, apiError(msg))
 	case strings.HasPrefix(r.URL.Path, "/api/v3/") && r.Method == http.MethodGet:
+		s.count("rest")
 		s.rest(w, r, strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/api/v3/"), "/"), "/"))
 	default:
 		writeJSON(w, http.StatusNotFound, apiError("Not Found"))
