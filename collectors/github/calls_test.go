@@ -1,6 +1,8 @@
 package github
 
 import (
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -66,4 +68,108 @@ func TestSimRefusesPagesOver100(t *testing.T) {
 	err = c.graphql(t.Context(), `query($owner: String!, $name: String!, $base: String!) { repository(owner: $owner, name: $name) { pullRequests(states: MERGED, baseRefName: $base, first: 101) { nodes { number } } } }`,
 		map[string]any{"owner": ghsim.DemoOrg, "name": "svc-000", "base": "main"}, &out)
 	require.ErrorContains(t, err, "exceeds the `first` limit of 100")
+}
+
+// TestSimNotModifiedKeepsRateLimit: the simulator answers an unchanged
+// REST read 304 with the rate-limit headers as they were, since GitHub
+// does not count it, and anything else with a fresh ETag.
+func TestSimNotModifiedKeepsRateLimit(t *testing.T) {
+	h := scaleHarness(t, 1, 1)
+	get := func(etag string) *http.Response {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, h.srv.URL+"/api/v3/orgs/acme/repos", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+ghsim.Token)
+		if etag != "" {
+			req.Header.Set("If-None-Match", etag)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		require.NoError(t, resp.Body.Close())
+		return resp
+	}
+	first := get("")
+	require.Equal(t, http.StatusOK, first.StatusCode)
+	require.NotEmpty(t, first.Header.Get("ETag"))
+	again := get(first.Header.Get("ETag"))
+	require.Equal(t, http.StatusNotModified, again.StatusCode)
+	require.Equal(t, first.Header.Get("X-RateLimit-Remaining"), again.Header.Get("X-RateLimit-Remaining"))
+	require.Equal(t, first.Header.Get("X-RateLimit-Used"), again.Header.Get("X-RateLimit-Used"))
+	require.Equal(t, 1, h.sim.Counted())
+
+	h.sim.Org.Repos[0].Archived = true
+	changed := get(first.Header.Get("ETag"))
+	require.Equal(t, http.StatusOK, changed.StatusCode)
+	require.NotEqual(t, first.Header.Get("ETag"), changed.Header.Get("ETag"))
+	require.Equal(t, 2, h.sim.Counted())
+}
+
+// hourlyCosts runs github.pull_requests twice, an hour apart, with one
+// collector over an unchanged organization of 50 repositories, and returns
+// the requests of each run by kind ("counted": those that count against
+// the rate limit).
+func hourlyCosts(t *testing.T) (first, second map[string]int, results []*collector.Result) {
+	t.Helper()
+	h := scaleHarness(t, 50, 400)
+	c, err := pullRequestsFactory().New(h.settings(thresholds(1)))
+	require.NoError(t, err)
+	scopes, err := c.Scopes(t.Context())
+	require.NoError(t, err)
+	snap := func() map[string]int {
+		return map[string]int{"counted": h.sim.Counted(), "rest": h.sim.Calls("rest"), "rest:304": h.sim.Calls("rest:304"), "graphql": h.sim.Calls("graphql")}
+	}
+	run := func(since, at time.Time) map[string]int {
+		before := snap()
+		res, err := c.Collect(t.Context(), collector.Request{Scope: scopes[0], Since: since, Now: at})
+		require.NoError(t, err)
+		results = append(results, res)
+		out := snap()
+		for k := range out {
+			out[k] -= before[k]
+		}
+		return out
+	}
+	first = run(now.Add(-time.Hour), now)
+	second = run(now, now.Add(time.Hour))
+	return first, second, results
+}
+
+// TestHourlyRunConditional: the second hourly run of one collector (the
+// daemon) over an unchanged organization has every REST read answered
+// 304, which does not count against the rate limit, and observes what the
+// first did.
+func TestHourlyRunConditional(t *testing.T) {
+	first, second, results := hourlyCosts(t)
+	t.Logf("first run (empty cache, as a one-shot exhibit collect): %v", first)
+	t.Logf("second run (same collector, as the daemon): %v", second)
+	require.Zero(t, first["rest:304"])
+	require.Equal(t, first["rest"], second["rest"])
+	require.Equal(t, results[0].Findings, results[1].Findings)
+	require.Equal(t, results[0].Records, results[1].Records)
+}
+
+// TestConditionalSeesChange: a setting changed between runs changes its
+// ETag, so the collector reads the new answer, not the kept one.
+func TestConditionalSeesChange(t *testing.T) {
+	h := scaleHarness(t, 3, 5)
+	c, err := pullRequestsFactory().New(h.settings(thresholds(1)))
+	require.NoError(t, err)
+	scopes, err := c.Scopes(t.Context())
+	require.NoError(t, err)
+	status := func(at time.Time) evidence.Result {
+		res, err := c.Collect(t.Context(), collector.Request{Scope: scopes[0], Since: at.Add(-time.Hour), Now: at})
+		require.NoError(t, err)
+		for _, f := range res.Findings {
+			if f.Check == CheckProtection && f.Resource == "acme/svc-001:main" {
+				return f.Status
+			}
+		}
+		t.Fatal("no protection finding for acme/svc-001:main")
+		return ""
+	}
+	require.Equal(t, evidence.Pass, status(now))
+	h.sim.Org.Repo("svc-001").Protection.AllowForcePushes.Enabled = true
+	h.sim.Org.Repo("svc-001").Rulesets = nil
+	require.Equal(t, evidence.Fail, status(now.Add(time.Hour)))
+	require.Positive(t, h.sim.Calls("rest:304"))
 }
