@@ -36,24 +36,27 @@ func countPRs(res *collector.Result) int {
 
 // A first run reads each branch's merged pull requests in pages of 100:
 // 250 pull requests in the window are 3 pages, and the front read again
-// once because the listing took more than one page.
+// once because the listing took more than one page. The release branch,
+// which no repository has, is not listed: the probe says so.
 func TestPullRequestPagesOf100(t *testing.T) {
 	h := scaleHarness(t, 2, 250)
 	res, err := h.collect(t, pullRequestsFactory(), thresholds(1), collector.Request{})
 	require.NoError(t, err)
 	require.Equal(t, 2*250, countPRs(res))
-	// Per repository: main 3 pages + 1 front re-read, release 1 (empty).
-	require.Equal(t, 2*(3+1+1), h.sim.Calls("graphql:pullRequests"))
+	// Per repository: main 3 pages + 1 front re-read; and one probe.
+	require.Equal(t, 2*(3+1), h.sim.Calls("graphql:pullRequests"))
+	require.Equal(t, 1, h.sim.Calls("graphql:probe"))
 }
 
-// An hourly re-run over an organization where nothing merged reads one
-// page per branch, whatever the number of pull requests.
-func TestPullRequestsHourlyOnePagePerBranch(t *testing.T) {
+// An hourly re-run over an organization where nothing merged asks GraphQL
+// once, whatever the number of repositories and pull requests: the probe.
+func TestPullRequestsHourlyProbeOnly(t *testing.T) {
 	h := scaleHarness(t, 3, 250)
 	res, err := h.collect(t, pullRequestsFactory(), thresholds(1), collector.Request{Now: now, Since: now.Add(-time.Hour)})
 	require.NoError(t, err)
 	require.Zero(t, countPRs(res))
-	require.Equal(t, 3*2, h.sim.Calls("graphql:pullRequests"))
+	require.Equal(t, 1, h.sim.Calls("graphql"))
+	require.Equal(t, 1, h.sim.Calls("graphql:probe"))
 	for _, f := range res.Findings {
 		require.NotEqual(t, evidence.Error, f.Status, f.Reason)
 	}
@@ -144,6 +147,9 @@ func TestHourlyRunConditional(t *testing.T) {
 	t.Logf("second run (same collector, as the daemon): %v", second)
 	require.Zero(t, first["rest:304"])
 	require.Equal(t, first["rest"], second["rest"])
+	require.Equal(t, second["rest"], second["rest:304"], "every REST read of the second run is answered 304")
+	// Issue 17, acceptance 2: at most 10 that count.
+	require.LessOrEqual(t, second["counted"], 10)
 	require.Equal(t, results[0].Findings, results[1].Findings)
 	require.Equal(t, results[0].Records, results[1].Records)
 }
@@ -172,4 +178,38 @@ func TestConditionalSeesChange(t *testing.T) {
 	h.sim.Org.Repo("svc-001").Rulesets = nil
 	require.Equal(t, evidence.Fail, status(now.Add(time.Hour)))
 	require.Positive(t, h.sim.Calls("rest:304"))
+}
+
+// TestProbeReadsWhatChanged: among unchanged repositories, the one where a
+// pull request merged within the hour and the one with a direct push are
+// read in full, and both are in the evidence.
+func TestProbeReadsWhatChanged(t *testing.T) {
+	h := scaleHarness(t, 5, 20)
+	merged := now.Add(-10 * time.Minute)
+	r3 := h.sim.Org.Repo("svc-003")
+	r3.PRs = append(r3.PRs, &ghsim.PR{Number: 99, Title: "Late fix", Base: "main", Author: ghsim.User{Login: "bob", Type: "User"},
+		MergedBy: ghsim.User{Login: "bob", Type: "User"}, MergedAt: merged, UpdatedAt: merged, HeadOID: ghsim.OID("late head"),
+		HeadCommittedAt: merged.Add(-time.Hour), MergeCommit: ghsim.OID("late merge")})
+	r3.Commits = append(r3.Commits, ghsim.Commit{OID: ghsim.OID("late merge"), Headline: "Late fix (#99)", Author: "bob", Date: merged, PRs: []int{99}})
+	h.sim.Org.Repo("svc-004").Commits = append(h.sim.Org.Repo("svc-004").Commits,
+		ghsim.Commit{OID: ghsim.OID("direct"), Headline: "hotfix", Author: "bob", Date: now.Add(-5 * time.Minute)})
+
+	res, err := h.collect(t, pullRequestsFactory(), thresholds(1), collector.Request{Now: now, Since: now.Add(-time.Hour)})
+	require.NoError(t, err)
+	require.Equal(t, 1, countPRs(res))
+	var failedPR, directPush bool
+	for _, f := range res.Findings {
+		if f.Check == CheckPRApproved && f.Resource == "acme/svc-003#99" {
+			failedPR = f.Status == evidence.Fail // self-merged, no review
+		}
+		if f.Check == CheckDirectPush && f.Resource == "acme/svc-004@"+ghsim.OID("direct") {
+			directPush = f.Status == evidence.Fail
+		}
+	}
+	require.True(t, failedPR, "the pull request merged within the hour is judged")
+	require.True(t, directPush, "the direct push within the hour is judged")
+	// The probe, svc-003's listing and history, svc-004's history.
+	require.Equal(t, 1, h.sim.Calls("graphql:probe"))
+	require.Equal(t, 1, h.sim.Calls("graphql:pullRequests"))
+	require.Equal(t, 2, h.sim.Calls("graphql:history"))
 }

@@ -16,10 +16,10 @@ import (
 // process starts with an empty cache: its first run pays full price.
 const (
 	// maxETagBody is the largest answer kept; larger ones are read anew.
-	maxETagBody = 4 << 20
+	maxETagBody = 2 << 20
 	// maxETagBytes bounds the cache of one collector; past it answers are
 	// no longer kept (those kept stay valid).
-	maxETagBytes = 64 << 20
+	maxETagBytes = 16 << 20
 )
 
 type etagEntry struct {

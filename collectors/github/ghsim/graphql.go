@@ -27,6 +27,14 @@ func (s *Sim) graphql(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	str := func(k string) string { v, _ := req.Variables[k].(string); return v }
+	if strings.HasPrefix(strings.TrimSpace(req.Query), "query exhibitProbe(") {
+		if s.graphqlFailure(w, req.Query) {
+			return
+		}
+		s.count("graphql:probe")
+		s.probe(w, req.Variables)
+		return
+	}
 	if str("owner") != s.Org.Login || s.Org.Repo(str("name")) == nil {
 		writeJSON(w, http.StatusOK, map[string]any{
 			"data":   map[string]any{"repository": nil},
@@ -40,21 +48,7 @@ func (s *Sim) graphql(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"data": nil, "errors": []any{map[string]any{"message": "`" + str("cursor") + "` does not appear to be a valid cursor."}}})
 		return
 	}
-	for _, field := range []string{"pullRequests", "history"} {
-		s.mu.Lock()
-		status := s.fail["graphql:"+field]
-		s.mu.Unlock()
-		switch {
-		case status == 0 || !strings.Contains(req.Query, field+"("):
-			continue
-		case status == http.StatusForbidden:
-			writeJSON(w, http.StatusOK, map[string]any{
-				"data":   map[string]any{"repository": nil},
-				"errors": []any{map[string]any{"type": "FORBIDDEN", "path": []string{"repository"}, "message": "Resource not accessible by integration"}},
-			})
-		default:
-			writeJSON(w, http.StatusBadGateway, map[string]any{"message": "Server Error"})
-		}
+	if s.graphqlFailure(w, req.Query) {
 		return
 	}
 	per := s.GraphQLPageSize
@@ -94,6 +88,100 @@ func (s *Sim) graphql(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusOK, map[string]any{"errors": []any{map[string]any{"message": "this simulator answers pullRequests and history queries only"}}})
 	}
+}
+
+// graphqlFailure answers a query reading a connection Fail was told to
+// refuse, and says whether it did.
+func (s *Sim) graphqlFailure(w http.ResponseWriter, query string) bool {
+	for _, field := range []string{"pullRequests", "history"} {
+		s.mu.Lock()
+		status := s.fail["graphql:"+field]
+		s.mu.Unlock()
+		switch {
+		case status == 0 || !strings.Contains(query, field+"("):
+			continue
+		case status == http.StatusForbidden:
+			writeJSON(w, http.StatusOK, map[string]any{
+				"data":   map[string]any{"repository": nil},
+				"errors": []any{map[string]any{"type": "FORBIDDEN", "path": []string{"repository"}, "message": "Resource not accessible by integration"}},
+			})
+		default:
+			writeJSON(w, http.StatusBadGateway, map[string]any{"message": "Server Error"})
+		}
+		return true
+	}
+	return false
+}
+
+// probe answers the collector's batched query over many repositories
+// (query exhibitProbe): repository rN is named by the variables oN and nN,
+// its branch J by bN_J, and it is answered under the query's aliases: pJ,
+// the newest merged pull request into the branch by update; eJ, the
+// branch's ref or null, with e0's commits within since..until (first 1).
+func (s *Sim) probe(w http.ResponseWriter, vars map[string]any) {
+	str := func(k string) (string, bool) { v, ok := vars[k].(string); return v, ok }
+	since, err1 := time.Parse(time.RFC3339, fmt.Sprint(vars["since"]))
+	until, err2 := time.Parse(time.RFC3339, fmt.Sprint(vars["until"]))
+	if err1 != nil || err2 != nil {
+		writeJSON(w, http.StatusOK, map[string]any{"data": nil, "errors": []any{map[string]any{"message": "Argument 'since' or 'until' has an invalid value."}}})
+		return
+	}
+	data := map[string]any{}
+	var errs []any
+	for i := 0; ; i++ {
+		owner, ok := str(fmt.Sprintf("o%d", i))
+		if !ok {
+			break
+		}
+		name, _ := str(fmt.Sprintf("n%d", i))
+		alias := fmt.Sprintf("r%d", i)
+		repo := s.Org.Repo(name)
+		if owner != s.Org.Login || repo == nil {
+			data[alias] = nil
+			errs = append(errs, map[string]any{"type": "NOT_FOUND", "path": []string{alias},
+				"message": fmt.Sprintf("Could not resolve to a Repository with the name '%s/%s'.", owner, name)})
+			continue
+		}
+		fields := map[string]any{}
+		for j := 0; ; j++ {
+			branch, ok := str(fmt.Sprintf("b%d_%d", i, j))
+			if !ok {
+				break
+			}
+			var top []any
+			for _, pr := range sortedByUpdate(repo.PRs) {
+				if pr.Base == branch {
+					top = append(top, map[string]any{"updatedAt": gqlTime(pr.UpdatedAt)})
+					break
+				}
+			}
+			fields[fmt.Sprintf("p%d", j)] = map[string]any{"nodes": nonNilNodes(top)}
+			_, exists := repo.Branches[branch]
+			if !exists && branch != repo.DefaultBranch {
+				fields[fmt.Sprintf("e%d", j)] = nil
+				continue
+			}
+			ref := map[string]any{"name": branch}
+			if j == 0 {
+				h := s.historyConnection(repo, since, until, 0, 1)
+				ref["target"] = map[string]any{"history": map[string]any{"nodes": h["nodes"]}}
+			}
+			fields[fmt.Sprintf("e%d", j)] = ref
+		}
+		data[alias] = fields
+	}
+	out := map[string]any{"data": data}
+	if len(errs) > 0 {
+		out["errors"] = errs
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func nonNilNodes(n []any) []any {
+	if n == nil {
+		return []any{}
+	}
+	return n
 }
 
 func encodeCursor(offset int) string {

@@ -32,8 +32,8 @@ func NewScale(now time.Time, repos, prs int) *Sim {
 			}},
 		}
 		for n := 1; n <= prs; n++ {
-			// The newest merged an hour and a minute before now.
-			at := now.Add(-time.Hour - time.Minute - time.Duration(prs-n)*span/time.Duration(max(prs, 1)))
+			// The newest merged two hours before now (updated a minute later).
+			at := now.Add(-2*time.Hour - time.Duration(prs-n)*span/time.Duration(max(prs, 1)))
 			pr := mergedPR(r, n, fmt.Sprintf("Change %d", n), bob, bob, at, approve(carol, at.Add(-time.Hour), ""))
 			r.PRs = append(r.PRs, pr)
 			r.Commits = append(r.Commits, Commit{OID: pr.MergeCommit, Headline: fmt.Sprintf("%s (#%d)", pr.Title, n), Author: "bob", Date: at, PRs: []int{n}})
