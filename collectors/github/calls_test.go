@@ -213,3 +213,67 @@ func TestProbeReadsWhatChanged(t *testing.T) {
 	require.Equal(t, 1, h.sim.Calls("graphql:pullRequests"))
 	require.Equal(t, 2, h.sim.Calls("graphql:history"))
 }
+
+// TestConditionalPagesFollowKeptLinks: a listing of several pages answered
+// 304 page by page still reaches its last page, through the Link header of
+// the kept answers.
+func TestConditionalPagesFollowKeptLinks(t *testing.T) {
+	h := scaleHarness(t, 9, 2)
+	h.sim.RESTPageSize = 2
+	c, err := pullRequestsFactory().New(h.settings(thresholds(1)))
+	require.NoError(t, err)
+	scopes, err := c.Scopes(t.Context())
+	require.NoError(t, err)
+	repos := func(at time.Time) int {
+		res, err := c.Collect(t.Context(), collector.Request{Scope: scopes[0], Since: at.Add(-time.Hour), Now: at})
+		require.NoError(t, err)
+		n := 0
+		for _, r := range res.Records {
+			if r.Type == "github.repository" {
+				n++
+			}
+		}
+		return n
+	}
+	require.Equal(t, 9, repos(now))
+	before := h.sim.Calls("rest:304")
+	require.Equal(t, 9, repos(now.Add(time.Hour)))
+	require.Equal(t, h.sim.Counted(), h.sim.Calls("rest")+h.sim.Calls("graphql")-h.sim.Calls("rest:304"))
+	require.GreaterOrEqual(t, h.sim.Calls("rest:304")-before, 5, "the five pages of repositories were answered 304")
+}
+
+// BenchmarkHourlyRun reports, for github.pull_requests over an unchanged
+// organization of 50 repositories (400 merged pull requests each), the
+// requests that count against the rate limit on a collector's first hourly
+// run (an empty cache: what a one-shot exhibit collect pays) and on its
+// second (the daemon). No wall time is asserted.
+//
+//	go test ./collectors/github/ -run '^$' -bench BenchmarkHourlyRun -benchtime 3x
+func BenchmarkHourlyRun(b *testing.B) {
+	for range b.N {
+		sim := ghsim.NewScale(now, 50, 400)
+		srv := httptest.NewServer(sim)
+		s := collector.Settings{ID: "bench", Sources: collector.Sources{GitHub: sim.Source(srv.URL)},
+			Thresholds: thresholds(1), HTTPClient: collector.NewHTTPClient(nil)}
+		c, err := pullRequestsFactory().New(s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		scopes, err := c.Scopes(b.Context())
+		if err != nil {
+			b.Fatal(err)
+		}
+		run := func(at time.Time) int {
+			before := sim.Counted()
+			if _, err := c.Collect(b.Context(), collector.Request{Scope: scopes[0], Since: at.Add(-time.Hour), Now: at}); err != nil {
+				b.Fatal(err)
+			}
+			return sim.Counted() - before
+		}
+		first, second := run(now), run(now.Add(time.Hour))
+		srv.Close()
+		b.ReportMetric(float64(first), "counted-first-run")
+		b.ReportMetric(float64(second), "counted-second-run")
+		b.ReportMetric(float64(second)/50, "counted-per-repo-second-run")
+	}
+}
