@@ -17,12 +17,14 @@ import (
 const (
 	// maxETagBody is the largest answer kept; larger ones are read anew.
 	maxETagBody = 2 << 20
-	// maxETagBytes bounds the cache of one collector; past it answers are
-	// no longer kept (those kept stay valid).
+	// maxETagBytes bounds the cache of one collector; past it the answers
+	// least recently used are dropped (reads whose URL changes every run,
+	// such as a window's since, would otherwise fill it).
 	maxETagBytes = 16 << 20
 )
 
 type etagEntry struct {
+	used   uint64 // the tick of its last use
 	etag   string
 	status int
 	header http.Header
@@ -35,6 +37,7 @@ type etagTransport struct {
 	mu      sync.Mutex
 	entries map[string]*etagEntry
 	bytes   int
+	tick    uint64
 }
 
 func etagKey(req *http.Request) string {
@@ -52,6 +55,10 @@ func (t *etagTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	key := etagKey(req)
 	t.mu.Lock()
 	prev := t.entries[key]
+	if prev != nil {
+		t.tick++
+		prev.used = t.tick
+	}
 	t.mu.Unlock()
 	if prev != nil {
 		req = req.Clone(req.Context())
@@ -107,16 +114,26 @@ func (t *etagTransport) keep(key string, e *etagEntry) {
 	if t.entries == nil {
 		t.entries = map[string]*etagEntry{}
 	}
-	old := t.entries[key]
-	size := len(e.body)
-	if old != nil {
-		size -= len(old.body)
+	if old := t.entries[key]; old != nil {
+		t.bytes -= len(old.body)
+		delete(t.entries, key)
 	}
-	if t.bytes+size > maxETagBytes {
-		return
+	for t.bytes+len(e.body) > maxETagBytes && len(t.entries) > 0 {
+		var lru string
+		var oldest uint64
+		first := true
+		for k, v := range t.entries {
+			if first || v.used < oldest {
+				lru, oldest, first = k, v.used, false
+			}
+		}
+		t.bytes -= len(t.entries[lru].body)
+		delete(t.entries, lru)
 	}
+	t.tick++
+	e.used = t.tick
 	t.entries[key] = e
-	t.bytes += size
+	t.bytes += len(e.body)
 }
 
 func (t *etagTransport) forget(key string) {
