@@ -65,7 +65,9 @@ func newClients(s collector.Settings) (*clients, error) {
 		itr.BaseURL = strings.TrimSuffix(base, "/")
 		transport, app = itr, itr
 	}
-	hc := &http.Client{Transport: transport}
+	// Outermost: a 304 answer is turned back into the answer it confirms
+	// before go-github sees it.
+	hc := &http.Client{Transport: &etagTransport{base: transport}}
 	if s.HTTPClient != nil {
 		hc.Timeout = s.HTTPClient.Timeout
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 	"sync"
 
@@ -110,6 +111,8 @@ func (p *pullRequests) Collect(ctx context.Context, req collector.Request) (*col
 		}
 	}
 
+	branchesOf := func(r repository) []string { return repoBranches(r, src.ProtectedBranches) }
+	probes := p.clients.probeRepositories(ctx, repos, branchesOf, w)
 	results := make([]repoResult, len(repos))
 	sem := make(chan struct{}, repoConcurrency)
 	var wg sync.WaitGroup
@@ -128,7 +131,7 @@ func (p *pullRequests) Collect(ctx context.Context, req collector.Request) (*col
 				return
 			}
 			defer func() { <-sem }()
-			p.collectRepo(ctx, repo, w, src.ProtectedBranches, &results[i])
+			p.collectRepo(ctx, repo, w, branchesOf(repo), probes[repo.fullName()], &results[i])
 		}()
 	}
 	wg.Wait()
@@ -143,19 +146,30 @@ func (p *pullRequests) Collect(ctx context.Context, req collector.Request) (*col
 	return res, partial.Err()
 }
 
-func (p *pullRequests) collectRepo(ctx context.Context, repo repository, w window, protected []string, out *repoResult) {
-	required := p.settings.Thresholds.RequiredApprovals
-	if required < 1 {
-		required = 1
-	}
+// repoBranches are the default branch and each configured protected
+// branch, once.
+func repoBranches(repo repository, protected []string) []string {
 	branches := []string{repo.DefaultBranch}
 	for _, b := range protected {
 		if b != repo.DefaultBranch {
 			branches = append(branches, b)
 		}
 	}
+	return branches
+}
+
+// collectRepo reads one repository. probe, when not nil, says which reads
+// would answer nothing (see probeRepositories); those are not made.
+func (p *pullRequests) collectRepo(ctx context.Context, repo repository, w window, branches []string, probe *repoProbe, out *repoResult) {
+	required := p.settings.Thresholds.RequiredApprovals
+	if required < 1 {
+		required = 1
+	}
 	mergeCommits := map[string]int{}
 	for _, b := range branches {
+		if probe.noMergesSince(b, w.Start) {
+			continue
+		}
 		prs, err := p.clients.mergedPullRequests(ctx, repo.Owner, repo.Name, b, w)
 		if err != nil {
 			// The pull requests read before the failure are still
@@ -180,7 +194,11 @@ func (p *pullRequests) collectRepo(ctx context.Context, repo repository, w windo
 		}
 	}
 
-	commits, err := p.clients.branchCommits(ctx, repo.Owner, repo.Name, repo.DefaultBranch, w, mergeCommits)
+	var commits []branchCommit
+	var err error
+	if probe == nil || probe.commitsInWindow {
+		commits, err = p.clients.branchCommits(ctx, repo.Owner, repo.Name, repo.DefaultBranch, w, mergeCommits)
+	}
 	if err != nil {
 		out.fail(repo.fullName(), "graphql.branch_history", err)
 		out.findings = append(out.findings, evidence.Finding{
@@ -200,7 +218,10 @@ func (p *pullRequests) collectRepo(ctx context.Context, repo repository, w windo
 	}
 	for _, b := range branches {
 		prot, perr := protection{}, rerr
-		if rerr == nil {
+		if rerr == nil && b != repo.DefaultBranch && probe.missing(b) {
+			// GitHub's answer would be 404 Branch not found.
+			perr = &protectionErr{"repos.get_branch_protection", http.StatusNotFound, errBranchNotFound}
+		} else if rerr == nil {
 			prot, perr = p.clients.branchProtection(ctx, repo, b, rulesets)
 			if perr != nil && !missingBranch(repo, b, perr) {
 				out.fail(repo.fullName(), perr.op, perr.err)

@@ -79,7 +79,7 @@ func (p *pullRequest) resource() string { return fmt.Sprintf("%s#%d", p.Repo, p.
 
 const pullRequestsQuery = `query($owner: String!, $name: String!, $base: String!, $cursor: String) {
   repository(owner: $owner, name: $name) {
-    pullRequests(states: MERGED, baseRefName: $base, first: 50, after: $cursor, orderBy: {field: UPDATED_AT, direction: DESC}) {
+    pullRequests(states: MERGED, baseRefName: $base, first: 100, after: $cursor, orderBy: {field: UPDATED_AT, direction: DESC}) {
       pageInfo { hasNextPage endCursor }
       nodes {
         number title url updatedAt mergedAt baseRefName headRefOid
@@ -145,7 +145,7 @@ type gqlPR struct {
 }
 
 // mergedPullRequests returns the pull requests merged into base within w,
-// one GraphQL request per page of 50 with their reviews. Pages come newest
+// one GraphQL request per page of 100 (GitHub's largest) with their reviews. Pages come newest
 // update first; a merged pull request's update time is never before its
 // merge, so paging stops at the first one last updated before the window.
 //

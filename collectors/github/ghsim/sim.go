@@ -1,6 +1,9 @@
 package ghsim
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -42,6 +45,34 @@ type Sim struct {
 	throttle []throttle
 	requests int
 	fail     map[string]int
+	calls    map[string]int
+}
+
+// Calls returns how many requests of one kind the simulator has answered:
+// "rest", "rest:304" (REST answered 304 Not Modified, which GitHub does not
+// count against the rate limit), "graphql", or "graphql:" + the connection
+// a query read ("graphql:pullRequests", "graphql:history").
+func (s *Sim) Calls(kind string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[kind]
+}
+
+// Counted returns how many answered requests count against the rate
+// limit: all but the 304s.
+func (s *Sim) Counted() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests - s.calls["rest:304"]
+}
+
+func (s *Sim) count(kind string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.calls == nil {
+		s.calls = map[string]int{}
+	}
+	s.calls[kind]++
 }
 
 // Fail makes requests for target answer status, as GitHub does when the
@@ -114,6 +145,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests++
 	n := s.requests
+	used := s.requests - s.calls["rest:304"]
 	var th *throttle
 	if len(s.throttle) > 0 {
 		th = &s.throttle[0]
@@ -124,8 +156,8 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("X-GitHub-Request-Id", fmt.Sprintf("SIM0:%04X:%06X", n, n*7919))
 	h.Set("X-RateLimit-Limit", "5000")
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, 5000-n)))
-	h.Set("X-RateLimit-Used", strconv.Itoa(n))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, 5000-used)))
+	h.Set("X-RateLimit-Used", strconv.Itoa(used))
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10))
 	h.Set("X-RateLimit-Resource", "core")
 	auth := r.Header.Get("Authorization")
@@ -170,19 +202,70 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case r.URL.Path == "/api/graphql" && r.Method == http.MethodPost:
+		s.count("graphql")
 		h.Set("X-RateLimit-Resource", "graphql")
 		s.graphql(w, r)
 	case strings.HasPrefix(r.URL.Path, "/api/v3/") && r.Method == http.MethodGet && s.failure(r.URL.Path) != 0:
+		s.count("rest")
 		status, msg := s.failure(r.URL.Path), "Server Error"
 		if status == http.StatusForbidden {
 			msg = "Resource not accessible by integration"
 		}
 		writeJSON(w, status, apiError(msg))
 	case strings.HasPrefix(r.URL.Path, "/api/v3/") && r.Method == http.MethodGet:
-		s.rest(w, r, strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/api/v3/"), "/"), "/"))
+		s.count("rest")
+		cw := &conditionalWriter{header: h}
+		s.rest(cw, r, strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/api/v3/"), "/"), "/"))
+		if cw.status == http.StatusOK && cw.etag() == r.Header.Get("If-None-Match") {
+			// Not modified: GitHub does not count it, so the rate-limit
+			// headers say what they said before this request.
+			s.count("rest:304")
+			h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, 5000-used+1)))
+			h.Set("X-RateLimit-Used", strconv.Itoa(used-1))
+			h.Del("Content-Type")
+			h.Set("ETag", cw.etag())
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		if cw.status == 0 {
+			cw.status = http.StatusOK
+		}
+		if cw.status == http.StatusOK {
+			h.Set("ETag", cw.etag())
+		}
+		w.WriteHeader(cw.status)
+		_, _ = w.Write(cw.body.Bytes())
 	default:
 		writeJSON(w, http.StatusNotFound, apiError("Not Found"))
 	}
+}
+
+// conditionalWriter holds a REST answer so that it can be compared with
+// the request's If-None-Match before it is sent.
+type conditionalWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (c *conditionalWriter) Header() http.Header { return c.header }
+func (c *conditionalWriter) WriteHeader(status int) {
+	if c.status == 0 {
+		c.status = status
+	}
+}
+
+func (c *conditionalWriter) Write(b []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	return c.body.Write(b)
+}
+
+// etag is GitHub's kind of validator: a weak tag over the answer's body.
+func (c *conditionalWriter) etag() string {
+	sum := sha256.Sum256(c.body.Bytes())
+	return `W/"` + hex.EncodeToString(sum[:16]) + `"`
 }
 
 func apiError(msg string) map[string]any {
