@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
 
 	"github.com/exhibit-dev/exhibit/pkg/collector"
-	"github.com/exhibit-dev/exhibit/pkg/evidence"
 )
 
 // backupAPI lists the only AWS Backup calls the collector makes. Every
@@ -42,19 +41,14 @@ var (
 	_ taggingAPI = (*resourcegroupstaggingapi.Client)(nil)
 )
 
-type backupCollector struct{ s *session }
+type backupCollector struct{ perAccount }
 
 func newBackup(s collector.Settings, tune tuning) (*backupCollector, error) {
 	sess, err := newSession(s, tune)
 	if err != nil {
 		return nil, err
 	}
-	return &backupCollector{s: sess}, nil
-}
-
-// Scopes lists one scope per account.
-func (c *backupCollector) Scopes(ctx context.Context) ([]evidence.Scope, error) {
-	return c.s.scopes(ctx, true)
+	return &backupCollector{perAccount{sess}}, nil
 }
 
 func (c *backupCollector) client(cfg aws.Config, region string) backupAPI {

@@ -23,19 +23,14 @@ type trailAPI interface {
 
 var _ trailAPI = (*cloudtrail.Client)(nil)
 
-type trailCollector struct{ s *session }
+type trailCollector struct{ perAccount }
 
 func newCloudTrail(s collector.Settings, tune tuning) (*trailCollector, error) {
 	sess, err := newSession(s, tune)
 	if err != nil {
 		return nil, err
 	}
-	return &trailCollector{s: sess}, nil
-}
-
-// Scopes lists one scope per account.
-func (c *trailCollector) Scopes(ctx context.Context) ([]evidence.Scope, error) {
-	return c.s.scopes(ctx, true)
+	return &trailCollector{perAccount{sess}}, nil
 }
 
 // trailState is everything read about one trail.

@@ -13,7 +13,6 @@ import (
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/exhibit-dev/exhibit/pkg/collector"
-	"github.com/exhibit-dev/exhibit/pkg/evidence"
 )
 
 // tableAPI lists the only DynamoDB calls the collector makes. Both reads
@@ -35,19 +34,14 @@ var (
 	_ tableKeyAPI = (*kms.Client)(nil)
 )
 
-type dynamoCollector struct{ s *session }
+type dynamoCollector struct{ perAccount }
 
 func newDynamoDB(s collector.Settings, tune tuning) (*dynamoCollector, error) {
 	sess, err := newSession(s, tune)
 	if err != nil {
 		return nil, err
 	}
-	return &dynamoCollector{s: sess}, nil
-}
-
-// Scopes lists one scope per account.
-func (c *dynamoCollector) Scopes(ctx context.Context) ([]evidence.Scope, error) {
-	return c.s.scopes(ctx, true)
+	return &dynamoCollector{perAccount{sess}}, nil
 }
 
 // tableState is everything read about one table.

@@ -27,19 +27,14 @@ type ebsAPI interface {
 
 var _ ebsAPI = (*ec2.Client)(nil)
 
-type ebsCollector struct{ s *session }
+type ebsCollector struct{ perAccount }
 
 func newEBS(s collector.Settings, tune tuning) (*ebsCollector, error) {
 	sess, err := newSession(s, tune)
 	if err != nil {
 		return nil, err
 	}
-	return &ebsCollector{s: sess}, nil
-}
-
-// Scopes lists one scope per account.
-func (c *ebsCollector) Scopes(ctx context.Context) ([]evidence.Scope, error) {
-	return c.s.scopes(ctx, true)
+	return &ebsCollector{perAccount{sess}}, nil
 }
 
 // ebsRegion is everything read in one region.

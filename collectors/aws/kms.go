@@ -11,7 +11,6 @@ import (
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/exhibit-dev/exhibit/pkg/collector"
-	"github.com/exhibit-dev/exhibit/pkg/evidence"
 )
 
 // keyAPI lists the only KMS calls the collector makes; key policies are
@@ -25,19 +24,14 @@ type keyAPI interface {
 
 var _ keyAPI = (*kms.Client)(nil)
 
-type kmsCollector struct{ s *session }
+type kmsCollector struct{ perAccount }
 
 func newKMS(s collector.Settings, tune tuning) (*kmsCollector, error) {
 	sess, err := newSession(s, tune)
 	if err != nil {
 		return nil, err
 	}
-	return &kmsCollector{s: sess}, nil
-}
-
-// Scopes lists one scope per account.
-func (c *kmsCollector) Scopes(ctx context.Context) ([]evidence.Scope, error) {
-	return c.s.scopes(ctx, true)
+	return &kmsCollector{perAccount{sess}}, nil
 }
 
 // keyState is everything read about one key.

@@ -54,19 +54,14 @@ var (
 	_ vpcAPI       = (*ec2.Client)(nil)
 )
 
-type loggingCollector struct{ s *session }
+type loggingCollector struct{ perAccount }
 
 func newLogging(s collector.Settings, tune tuning) (*loggingCollector, error) {
 	sess, err := newSession(s, tune)
 	if err != nil {
 		return nil, err
 	}
-	return &loggingCollector{s: sess}, nil
-}
-
-// Scopes lists one scope per account.
-func (c *loggingCollector) Scopes(ctx context.Context) ([]evidence.Scope, error) {
-	return c.s.scopes(ctx, true)
+	return &loggingCollector{perAccount{sess}}, nil
 }
 
 // logRegion is everything read in one region. Each read keeps its own

@@ -22,19 +22,14 @@ type networkAPI interface {
 
 var _ networkAPI = (*ec2.Client)(nil)
 
-type networkCollector struct{ s *session }
+type networkCollector struct{ perAccount }
 
 func newNetwork(s collector.Settings, tune tuning) (*networkCollector, error) {
 	sess, err := newSession(s, tune)
 	if err != nil {
 		return nil, err
 	}
-	return &networkCollector{s: sess}, nil
-}
-
-// Scopes lists one scope per account.
-func (c *networkCollector) Scopes(ctx context.Context) ([]evidence.Scope, error) {
-	return c.s.scopes(ctx, true)
+	return &networkCollector{perAccount{sess}}, nil
 }
 
 // sgState is one security group as listed.

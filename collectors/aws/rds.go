@@ -32,19 +32,14 @@ var _ dbAPI = (*rds.Client)(nil)
 // rdsPageSize is the most records RDS returns in one page.
 const rdsPageSize = 100
 
-type rdsCollector struct{ s *session }
+type rdsCollector struct{ perAccount }
 
 func newRDS(s collector.Settings, tune tuning) (*rdsCollector, error) {
 	sess, err := newSession(s, tune)
 	if err != nil {
 		return nil, err
 	}
-	return &rdsCollector{s: sess}, nil
-}
-
-// Scopes lists one scope per account.
-func (c *rdsCollector) Scopes(ctx context.Context) ([]evidence.Scope, error) {
-	return c.s.scopes(ctx, true)
+	return &rdsCollector{perAccount{sess}}, nil
 }
 
 func (c *rdsCollector) client(cfg aws.Config, region string) dbAPI {

@@ -37,19 +37,14 @@ var (
 	_ accountBlockAPI = (*s3control.Client)(nil)
 )
 
-type s3Collector struct{ s *session }
+type s3Collector struct{ perAccount }
 
 func newS3(s collector.Settings, tune tuning) (*s3Collector, error) {
 	sess, err := newSession(s, tune)
 	if err != nil {
 		return nil, err
 	}
-	return &s3Collector{s: sess}, nil
-}
-
-// Scopes lists one scope per account.
-func (c *s3Collector) Scopes(ctx context.Context) ([]evidence.Scope, error) {
-	return c.s.scopes(ctx, true)
+	return &s3Collector{perAccount{sess}}, nil
 }
 
 // bucketState is every setting read for one bucket; an error beside a

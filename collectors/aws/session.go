@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/exhibit-dev/exhibit/pkg/collector"
+	"github.com/exhibit-dev/exhibit/pkg/evidence"
 )
 
 // defaultConcurrency bounds parallel API calls when the source does not say.
@@ -270,4 +271,13 @@ func (s *session) begin(ctx context.Context, acct string) (*accountRun, error) {
 		res:     &collector.Result{Records: s.skippedRecords(acct)},
 		partial: &collector.PartialError{},
 	}, nil
+}
+
+// perAccount is what the AWS collectors share: their session, and one
+// scope per account with its regions.
+type perAccount struct{ s *session }
+
+// Scopes lists one scope per account.
+func (c perAccount) Scopes(ctx context.Context) ([]evidence.Scope, error) {
+	return c.s.scopes(ctx, true)
 }

@@ -14,7 +14,6 @@ import (
 	shtypes "github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
 	"github.com/exhibit-dev/exhibit/pkg/collector"
-	"github.com/exhibit-dev/exhibit/pkg/evidence"
 )
 
 // guardDutyAPI lists the only GuardDuty calls the collector makes.
@@ -50,19 +49,14 @@ var (
 	_ configAPI      = (*configservice.Client)(nil)
 )
 
-type threatCollector struct{ s *session }
+type threatCollector struct{ perAccount }
 
 func newThreatDetection(s collector.Settings, tune tuning) (*threatCollector, error) {
 	sess, err := newSession(s, tune)
 	if err != nil {
 		return nil, err
 	}
-	return &threatCollector{s: sess}, nil
-}
-
-// Scopes lists one scope per account.
-func (c *threatCollector) Scopes(ctx context.Context) ([]evidence.Scope, error) {
-	return c.s.scopes(ctx, true)
+	return &threatCollector{perAccount{sess}}, nil
 }
 
 func (c *threatCollector) guardDuty(cfg aws.Config, region string) guardDutyAPI {
