@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/stretchr/testify/require"
 
 	"github.com/exhibit-dev/exhibit/collectors/aws/awssim"
@@ -313,13 +312,6 @@ func TestDeclaredPermissions(t *testing.T) {
 			}
 		}
 	}
-}
-
-// TestRetryerIsAdaptive: production clients use the SDK's adaptive mode.
-func TestRetryerIsAdaptive(t *testing.T) {
-	s := &session{tune: defaultTuning()}
-	_, ok := s.retryer().(*retry.AdaptiveMode)
-	require.True(t, ok)
 }
 
 // TestOrganizationTrail: a member account covered by the management
