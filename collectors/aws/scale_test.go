@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -130,44 +131,53 @@ func TestScaleLimitsPaced(t *testing.T) {
 // 5/s per account; 30 ms ± 20 ms latency), every account at once
 // (scope_concurrency 20, what a user with 20 accounts would set) and
 // calls within an account bounded by the default sources.aws.concurrency
-// (8). "paced" is the production tuning; "unpaced" keeps the adaptive
+// (8); and aws.s3 over 4 of those accounts (250 buckets each, as many as
+// in the full estate), where the simulator and the SDK need a fifth of
+// the CPU. "paced" is the production tuning; "unpaced" keeps the adaptive
 // retryers but drops the token buckets.
 //
 // It reports per run: calls (every attempt), calls per resource, the
 // throttled answers, snapshots not complete, the floor (for each account
 // and limited service, the calls it let through over its rate; the floor
-// is the largest, accounts running in parallel) and wall ÷ floor, and the
-// peak heap the run reached and the process's peak RSS (which includes the
-// simulator and the test binary).
+// is the largest, accounts running in parallel), wall time and wall ÷
+// floor, the CPU time the process (collector and simulator together)
+// used, the peak heap the run reached and the process's peak RSS (which
+// includes the simulator and the test binary).
 func BenchmarkScale(b *testing.B) {
 	isolateEnv(b)
-	collectors := []struct {
-		typ      string
+	four := awssim.Scale{Accounts: 4, Users: 400, Buckets: 1000, Trails: 8}
+	cases := []struct {
+		name     string
 		nf       newFunc
+		estate   awssim.Scale
 		resource string
-		count    func(*awssim.Sim) int
+		count    func(*awssim.Account) int
 	}{
-		{"aws.iam", iamNew, "user", func(s *awssim.Sim) int { return total(s, func(a *awssim.Account) int { return len(a.Users) }) }},
-		{"aws.s3", s3New, "bucket", func(s *awssim.Sim) int { return total(s, func(a *awssim.Account) int { return len(a.Buckets) }) }},
-		{"aws.cloudtrail", trailNew, "trail", func(s *awssim.Sim) int { return total(s, func(a *awssim.Account) int { return len(a.Trails) }) }},
+		{"aws.iam", iamNew, awssim.IssueScale, "user", func(a *awssim.Account) int { return len(a.Users) }},
+		{"aws.s3", s3New, awssim.IssueScale, "bucket", func(a *awssim.Account) int { return len(a.Buckets) }},
+		{"aws.cloudtrail", trailNew, awssim.IssueScale, "trail", func(a *awssim.Account) int { return len(a.Trails) }},
+		{"aws.s3,accounts=4", s3New, four, "bucket", func(a *awssim.Account) int { return len(a.Buckets) }},
 	}
-	for _, c := range collectors {
+	for _, c := range cases {
 		for _, mode := range []string{"paced", "unpaced"} {
-			b.Run(c.typ+"/"+mode, func(b *testing.B) {
-				sim := awssim.NewScale(simNow, awssim.IssueScale)
+			b.Run(c.name+"/"+mode, func(b *testing.B) {
+				sim := awssim.NewScale(simNow, c.estate)
 				srv := httptest.NewServer(sim)
 				defer srv.Close()
 				tune := defaultTuning()
 				if mode == "unpaced" {
 					tune.rates = map[string]float64{}
 				}
+				typ, _, _ := strings.Cut(c.name, ",")
 				var calls, throttled, incomplete int
-				var floor, wall time.Duration
+				var floor, wall, cpu time.Duration
 				var peak uint64
 				for b.Loop() {
 					sim.Reset()
 					stop := sampleHeap(&peak)
-					out := scaleRun(b, sim, srv.URL, c.typ, c.nf, tune, 20)
+					cpu0 := cpuTime()
+					out := scaleRun(b, sim, srv.URL, typ, c.nf, tune, 20)
+					cpu += cpuTime() - cpu0
 					stop()
 					reqs := sim.Requests()
 					calls += len(reqs)
@@ -193,13 +203,18 @@ func BenchmarkScale(b *testing.B) {
 					}
 				}
 				runs := float64(b.N)
+				resources := 0
+				for _, a := range sim.Accounts {
+					resources += c.count(a)
+				}
 				b.ReportMetric(float64(calls)/runs, "calls/op")
-				b.ReportMetric(float64(calls)/runs/float64(c.count(sim)), "calls/"+c.resource)
+				b.ReportMetric(float64(calls)/runs/float64(resources), "calls/"+c.resource)
 				b.ReportMetric(float64(throttled)/runs, "throttled/op")
 				b.ReportMetric(float64(incomplete)/runs, "incomplete/op")
 				b.ReportMetric(floor.Seconds()/runs, "floor-s")
 				b.ReportMetric(wall.Seconds()/runs, "wall-s")
 				b.ReportMetric(wall.Seconds()/floor.Seconds(), "wall/floor")
+				b.ReportMetric(cpu.Seconds()/runs, "cpu-s")
 				b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 				var ru syscall.Rusage
 				if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
@@ -208,6 +223,15 @@ func BenchmarkScale(b *testing.B) {
 			})
 		}
 	}
+}
+
+// cpuTime is the user and system time the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func total(s *awssim.Sim, f func(*awssim.Account) int) int {
