@@ -234,14 +234,6 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-func total(s *awssim.Sim, f func(*awssim.Account) int) int {
-	n := 0
-	for _, a := range s.Accounts {
-		n += f(a)
-	}
-	return n
-}
-
 // scaleFloor is the least time the calls that got through could take:
 // for each account and limited service, those calls over its rate; the
 // largest of them, since accounts run in parallel.
