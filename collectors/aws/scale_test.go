@@ -3,6 +3,7 @@ package awscollector
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"sort"
@@ -33,7 +34,7 @@ type scaleOutcome struct {
 
 // scaleRun runs one collector (a new one, as a new process would) over
 // sim's accounts, scopes at a time.
-func scaleRun(t testing.TB, sim *awssim.Sim, srvURL string, typ string, nf newFunc, tune tuning, scopes int) scaleOutcome {
+func scaleRun(t testing.TB, sim *awssim.Sim, srvURL string, typ string, nf newFunc, tune tuning, scopes int, client *http.Client) scaleOutcome {
 	t.Helper()
 	src := sim.Source(srvURL)
 	src.Concurrency = 0 // the default, as a user leaves it
@@ -44,7 +45,7 @@ func scaleRun(t testing.TB, sim *awssim.Sim, srvURL string, typ string, nf newFu
 	}
 	c, err := nf(collector.Settings{
 		ID: typ, Sources: collector.Sources{AWS: src}, Thresholds: collector.DefaultThresholds(),
-		HTTPClient: collector.NewHTTPClient(nil), Logger: zap.NewNop(),
+		HTTPClient: client, Logger: zap.NewNop(),
 	}, tune)
 	require.NoError(t, err)
 	start := time.Now()
@@ -111,13 +112,13 @@ func TestScaleLimitsPaced(t *testing.T) {
 	t.Cleanup(srv.Close)
 	fast := retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
 
-	unpaced := scaleRun(t, sim, srv.URL, "aws.s3", s3New, tuning{backoff: fast, rates: map[string]float64{}, pollInterval: time.Millisecond, pollAttempts: 10}, 2)
+	unpaced := scaleRun(t, sim, srv.URL, "aws.s3", s3New, tuning{backoff: fast, rates: map[string]float64{}, pollInterval: time.Millisecond, pollAttempts: 10}, 2, collector.NewHTTPClient(nil))
 	refused := simThrottled(sim)
 	require.Positive(t, refused, "unpaced, 6 calls a bucket overrun %d a second", limit)
 	require.Equal(t, map[string]int{"S3": refused}, collector.Throttled(unpaced.calls), "each refusal is marked in the provenance")
 
 	before := len(sim.Requests())
-	paced := scaleRun(t, sim, srv.URL, "aws.s3", s3New, tuning{backoff: fast, rates: map[string]float64{"S3": limit}, pollInterval: time.Millisecond, pollAttempts: 10}, 2)
+	paced := scaleRun(t, sim, srv.URL, "aws.s3", s3New, tuning{backoff: fast, rates: map[string]float64{"S3": limit}, pollInterval: time.Millisecond, pollAttempts: 10}, 2, collector.NewHTTPClient(nil))
 	require.Empty(t, paced.incomplete)
 	require.Equal(t, map[evidence.Status]int{evidence.StatusComplete: 2}, paced.statuses)
 	require.Equal(t, refused, simThrottled(sim), "paced, no call of the second run was refused")
@@ -134,7 +135,11 @@ func TestScaleLimitsPaced(t *testing.T) {
 // (8); and aws.s3 over 4 of those accounts (250 buckets each, as many as
 // in the full estate), where the simulator and the SDK need a fifth of
 // the CPU. "paced" is the production tuning; "unpaced" keeps the adaptive
-// retryers but drops the token buckets.
+// retryers but drops the token buckets. Both use a clone of Go's default
+// transport, as the agent does, which keeps 2 idle connections per host;
+// "paced,idle=256" (aws.s3 over the full estate) keeps 256, so that 160
+// calls in flight to the simulator's one host do not each open a
+// connection.
 //
 // It reports per run: calls (every attempt), calls per resource, the
 // throttled answers, snapshots not complete, the floor (for each account
@@ -145,21 +150,23 @@ func TestScaleLimitsPaced(t *testing.T) {
 // includes the simulator and the test binary).
 func BenchmarkScale(b *testing.B) {
 	isolateEnv(b)
+	pacedUnpaced := []string{"paced", "unpaced"}
 	four := awssim.Scale{Accounts: 4, Users: 400, Buckets: 1000, Trails: 8}
 	cases := []struct {
 		name     string
+		modes    []string
 		nf       newFunc
 		estate   awssim.Scale
 		resource string
 		count    func(*awssim.Account) int
 	}{
-		{"aws.iam", iamNew, awssim.IssueScale, "user", func(a *awssim.Account) int { return len(a.Users) }},
-		{"aws.s3", s3New, awssim.IssueScale, "bucket", func(a *awssim.Account) int { return len(a.Buckets) }},
-		{"aws.cloudtrail", trailNew, awssim.IssueScale, "trail", func(a *awssim.Account) int { return len(a.Trails) }},
-		{"aws.s3,accounts=4", s3New, four, "bucket", func(a *awssim.Account) int { return len(a.Buckets) }},
+		{"aws.iam", pacedUnpaced, iamNew, awssim.IssueScale, "user", func(a *awssim.Account) int { return len(a.Users) }},
+		{"aws.s3", append(pacedUnpaced, "paced,idle=256"), s3New, awssim.IssueScale, "bucket", func(a *awssim.Account) int { return len(a.Buckets) }},
+		{"aws.cloudtrail", pacedUnpaced, trailNew, awssim.IssueScale, "trail", func(a *awssim.Account) int { return len(a.Trails) }},
+		{"aws.s3,accounts=4", pacedUnpaced, s3New, four, "bucket", func(a *awssim.Account) int { return len(a.Buckets) }},
 	}
 	for _, c := range cases {
-		for _, mode := range []string{"paced", "unpaced"} {
+		for _, mode := range c.modes {
 			b.Run(c.name+"/"+mode, func(b *testing.B) {
 				sim := awssim.NewScale(simNow, c.estate)
 				srv := httptest.NewServer(sim)
@@ -168,6 +175,11 @@ func BenchmarkScale(b *testing.B) {
 				if mode == "unpaced" {
 					tune.rates = map[string]float64{}
 				}
+				tr := http.DefaultTransport.(*http.Transport).Clone()
+				if mode == "paced,idle=256" {
+					tr.MaxIdleConnsPerHost = 256
+				}
+				client := collector.NewHTTPClient(tr)
 				typ, _, _ := strings.Cut(c.name, ",")
 				var calls, throttled, incomplete int
 				var floor, wall, cpu time.Duration
@@ -176,7 +188,7 @@ func BenchmarkScale(b *testing.B) {
 					sim.Reset()
 					stop := sampleHeap(&peak)
 					cpu0 := cpuTime()
-					out := scaleRun(b, sim, srv.URL, typ, c.nf, tune, 20)
+					out := scaleRun(b, sim, srv.URL, typ, c.nf, tune, 20, client)
 					cpu += cpuTime() - cpu0
 					stop()
 					reqs := sim.Requests()
