@@ -209,12 +209,20 @@ func requireRetried(t *testing.T, typ string, nf newFunc, goldenName string, ops
 	out := runCollector(t, sim, typ, nf, nil)
 	golden(t, goldenName, out.results)
 	retried := map[string]bool{}
+	throttled := map[string]int{}
 	for _, call := range out.calls {
 		if call.Attempt > 1 {
 			retried[call.Operation] = true
 		}
+		if collector.IsThrottled(call) {
+			throttled[call.Operation]++
+		}
 	}
 	for _, op := range ops {
 		require.True(t, retried[op], "%s was not retried", op)
+		// Each service answers in its own wire shape; the provenance
+		// knows every one of them for a throttle.
+		require.Equal(t, 2, throttled[op], "%s: throttled answers marked in the provenance", op)
 	}
+	require.Len(t, throttled, len(ops), "no other answer is marked throttled")
 }

@@ -27,10 +27,12 @@ const defaultOrganizationRole = "exhibit-reader"
 // tuning holds what tests shorten: retry backoff and report polling.
 type tuning struct {
 	backoff retry.BackoffDelayer
-	// noRateLimit keeps the standard retryer but drops adaptive mode's
-	// client-side rate limiting, whose waits after throttling would make
-	// tests slow.
-	noRateLimit  bool
+	// noRateLimit keeps the standard retryer but drops the client-side
+	// rate limiting, adaptive mode's and the pacer's, whose waits would
+	// make tests slow.
+	noRateLimit bool
+	// rates, when set, replaces defaultRates.
+	rates        map[string]float64
 	pollInterval time.Duration
 	pollAttempts int
 }
@@ -47,6 +49,7 @@ type session struct {
 	src      *collector.AWSSource
 	settings collector.Settings
 	tune     tuning
+	pace     *pacer
 
 	cfgMu  sync.Mutex
 	loaded bool
@@ -67,7 +70,7 @@ func newSession(s collector.Settings, tune tuning) (*session, error) {
 	if err := s.Sources.AWS.Validate(); err != nil {
 		return nil, fmt.Errorf("sources.aws: %w", err)
 	}
-	return &session{id: s.ID, src: s.Sources.AWS, settings: s, tune: tune}, nil
+	return &session{id: s.ID, src: s.Sources.AWS, settings: s, tune: tune, pace: newPacer(tune)}, nil
 }
 
 // config loads the default chain: environment, shared files, web identity,
@@ -80,7 +83,7 @@ func (s *session) config(ctx context.Context) (aws.Config, error) {
 	if s.loaded {
 		return s.base, nil
 	}
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(s.retryer))
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer { return s.pace.retryer("") }))
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load aws configuration: %w", err)
 	}
@@ -99,20 +102,6 @@ func (s *session) config(ctx context.Context) (aws.Config, error) {
 	return cfg, nil
 }
 
-// retryer is the SDK's adaptive mode: standard retries with backoff, plus
-// a client-side rate that slows down when the service throttles.
-func (s *session) retryer() aws.Retryer {
-	var std []func(*retry.StandardOptions)
-	if s.tune.backoff != nil {
-		std = append(std, func(so *retry.StandardOptions) { so.Backoff = s.tune.backoff })
-	}
-	if s.tune.noRateLimit {
-		return retry.NewStandard(std...)
-	}
-	return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
-		o.StandardOptions = append(o.StandardOptions, std...)
-	})
-}
 func (s *session) concurrency() int {
 	if s.src.Concurrency > 0 {
 		return s.src.Concurrency
@@ -169,6 +158,7 @@ func (s *session) accountConfig(ctx context.Context, t target) (aws.Config, erro
 		return aws.Config{}, err
 	}
 	cfg := base.Copy()
+	cfg.Retryer = func() aws.Retryer { return s.pace.retryer(t.id) }
 	if t.roleARN != "" {
 		stsc := sts.NewFromConfig(base, s.stsOptions)
 		prov := stscreds.NewAssumeRoleProvider(stsc, t.roleARN, func(o *stscreds.AssumeRoleOptions) {

@@ -3,6 +3,7 @@ package agent
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/exhibit-dev/exhibit/pkg/collector"
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
 )
 
@@ -12,6 +13,7 @@ type Metrics struct {
 	snapshots   *prometheus.CounterVec
 	findings    *prometheus.GaugeVec
 	lastWritten *prometheus.GaugeVec
+	throttled   *prometheus.CounterVec
 	backlog     prometheus.Gauge
 }
 
@@ -30,12 +32,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "exhibit_last_snapshot_timestamp_seconds",
 			Help: "When each series last had a snapshot written, by status.",
 		}, []string{"collector", "series", "status"}),
+		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "exhibit_throttled_answers_total",
+			Help: "Calls a provider refused for its rate limit (and the SDK retried), by collector, account and service, as written in each snapshot's calls.",
+		}, []string{"collector", "account", "service"}),
 	}
 	m.backlog = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "exhibit_spool_backlog",
 		Help: "Snapshots waiting in the local spool for the store to come back.",
 	})
-	reg.MustRegister(m.snapshots, m.findings, m.lastWritten, m.backlog)
+	reg.MustRegister(m.snapshots, m.findings, m.lastWritten, m.throttled, m.backlog)
 	return m
 }
 
@@ -48,6 +54,9 @@ func (m *Metrics) observe(collectorID string, s *evidence.Snapshot) {
 	sum := s.Summary()
 	for _, r := range []evidence.Result{evidence.Pass, evidence.Fail, evidence.Error, evidence.NotApplicable} {
 		m.findings.WithLabelValues(collectorID, s.Series, string(r)).Set(float64(sum[r]))
+	}
+	for service, n := range collector.Throttled(s.Calls) {
+		m.throttled.WithLabelValues(collectorID, s.Scope.Account, service).Add(float64(n))
 	}
 }
 

@@ -1,14 +1,19 @@
 package collector
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
 )
@@ -91,6 +96,9 @@ func (t *provenanceTransport) RoundTrip(req *http.Request) (*http.Response, erro
 				break
 			}
 		}
+		if why, ok := throttled(req, resp); ok {
+			call.Error = ThrottledPrefix + why
+		}
 	}
 	rec.add(call)
 	return resp, err
@@ -134,4 +142,144 @@ func redactURLError(err error, req *http.Request) string {
 		msg = strings.ReplaceAll(msg, "?"+q, "")
 	}
 	return msg
+}
+
+// ThrottledPrefix begins the Error of a call whose answer was the
+// provider refusing it for its rate limit: an AWS throttling error code,
+// an HTTP 429, or GitHub's 403 for an exhausted or secondary limit. The
+// SDKs retry such answers, so the call's evidence is not lost; the mark
+// tells how often pacing fell short.
+const ThrottledPrefix = "throttled: "
+
+// IsThrottled reports whether c was refused for a rate limit.
+func IsThrottled(c evidence.Call) bool { return strings.HasPrefix(c.Error, ThrottledPrefix) }
+
+// Throttled counts the throttled answers among calls by service.
+func Throttled(calls []evidence.Call) map[string]int {
+	n := map[string]int{}
+	for _, c := range calls {
+		if IsThrottled(c) {
+			n[c.Service]++
+		}
+	}
+	return n
+}
+
+// peekLimit bounds how much of an error answer is read to find its code:
+// error bodies are small, and the rest is handed on unread.
+const peekLimit = 4 << 10
+
+// throttled reports whether resp refuses req for a rate limit, and the
+// code or status that says so.
+func throttled(req *http.Request, resp *http.Response) (string, bool) {
+	status := resp.StatusCode
+	if status < 400 {
+		return "", false
+	}
+	aws := awsmiddleware.GetServiceID(req.Context()) != ""
+	if !aws && status != http.StatusTooManyRequests && status != http.StatusForbidden {
+		return "", false
+	}
+	body := peek(resp)
+	if aws {
+		code := awsErrorCode(resp.Header, body)
+		if _, ok := retry.DefaultThrottleErrorCodes[code]; ok {
+			return code, true
+		}
+		if status == http.StatusTooManyRequests {
+			return "HTTP 429", true
+		}
+		return "", false
+	}
+	if status == http.StatusTooManyRequests {
+		return "HTTP 429", true
+	}
+	// GitHub answers an exhausted primary limit and a secondary limit with
+	// 403, telling them from a permission refusal by its headers or words.
+	if resp.Header.Get("X-Ratelimit-Remaining") == "0" || resp.Header.Get("Retry-After") != "" ||
+		bytes.Contains(bytes.ToLower(body), []byte("rate limit")) {
+		return "HTTP 403 rate limit", true
+	}
+	return "", false
+}
+
+// peek returns the first bytes of resp's body and leaves the body whole
+// for its reader.
+func peek(resp *http.Response) []byte {
+	if resp.Body == nil {
+		return nil
+	}
+	buf, _ := io.ReadAll(io.LimitReader(resp.Body, peekLimit))
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(buf), resp.Body), resp.Body}
+	return buf
+}
+
+var (
+	xmlCode = regexp.MustCompile(`<Code>([A-Za-z0-9.]+)</Code>`)
+	// cborType is the "__type" key of an RPC v2 CBOR error, then its text
+	// value's head: a length below 24 in the byte itself, or in the next.
+	cborType = []byte("\x66__type")
+)
+
+// awsErrorCode finds the error code of an AWS answer in the places its
+// protocols put it: the X-Amzn-Errortype header, query and REST XML's
+// <Code>, JSON's __type or code (with any namespace and URI cut off), and
+// RPC v2 CBOR's __type.
+func awsErrorCode(h http.Header, body []byte) string {
+	code := h.Get("X-Amzn-Errortype")
+	if code == "" {
+		if m := xmlCode.FindSubmatch(body); m != nil {
+			code = string(m[1])
+		}
+	}
+	if code == "" && len(body) > 0 && body[0] == '{' {
+		var v struct {
+			Type string `json:"__type"`
+			Code string `json:"code"`
+		}
+		if json.Unmarshal(body, &v) == nil {
+			code = v.Type
+			if code == "" {
+				code = v.Code
+			}
+		}
+	}
+	if code == "" {
+		code = cborText(body)
+	}
+	if i := strings.IndexByte(code, ':'); i >= 0 {
+		code = code[:i]
+	}
+	if i := strings.LastIndexByte(code, '#'); i >= 0 {
+		code = code[i+1:]
+	}
+	return code
+}
+
+// cborText returns the text string that follows a CBOR "__type" key.
+func cborText(body []byte) string {
+	i := bytes.Index(body, cborType)
+	if i < 0 {
+		return ""
+	}
+	rest := body[i+len(cborType):]
+	if len(rest) == 0 {
+		return ""
+	}
+	n, skip := 0, 1
+	switch {
+	case rest[0] >= 0x60 && rest[0] < 0x78:
+		n = int(rest[0] - 0x60)
+	case rest[0] == 0x78 && len(rest) > 1:
+		n, skip = int(rest[1]), 2
+	default:
+		return ""
+	}
+	if len(rest) < skip+n {
+		return ""
+	}
+	return string(rest[skip : skip+n])
 }

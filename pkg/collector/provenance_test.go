@@ -2,6 +2,7 @@ package collector_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -93,4 +94,80 @@ func TestRecordsAWSOperationsAndRetries(t *testing.T) {
 	}
 	require.Equal(t, http.StatusServiceUnavailable, calls[0].HTTPStatus)
 	require.Equal(t, "req-2", calls[1].RequestID)
+}
+
+// A throttling answer is marked in the provenance with the code that said
+// so, the SDK still reads the whole error body (and retries), and other
+// errors are not marked.
+func TestRecordsThrottledAWSAnswers(t *testing.T) {
+	answers := []struct {
+		status int
+		body   string
+	}{
+		{400, `<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>r1</RequestId></ErrorResponse>`},
+		{400, `<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>no</Message></Error><RequestId>r2</RequestId></ErrorResponse>`},
+	}
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/xml")
+		a := answers[min(n, len(answers)-1)]
+		n++
+		w.WriteHeader(a.status)
+		w.Write([]byte(a.body))
+	}))
+	defer srv.Close()
+	client := sts.New(sts.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+		HTTPClient: collector.NewHTTPClient(nil), Credentials: aws.AnonymousCredentials{},
+	})
+	rec := collector.NewRecorder()
+	_, err := client.GetCallerIdentity(collector.WithRecorder(t.Context(), rec), &sts.GetCallerIdentityInput{})
+	require.ErrorContains(t, err, "AccessDenied", "the SDK read the error body the recorder peeked at")
+	calls := rec.Calls()
+	require.Len(t, calls, 2, "the throttled attempt was retried")
+	require.Equal(t, "throttled: Throttling", calls[0].Error)
+	require.True(t, collector.IsThrottled(calls[0]))
+	require.Empty(t, calls[1].Error)
+	require.Equal(t, map[string]int{"STS": 1}, collector.Throttled(calls))
+}
+
+// Outside AWS, 429 is a throttle everywhere, and 403 only when GitHub says
+// it is a rate limit.
+func TestRecordsThrottledHTTPAnswers(t *testing.T) {
+	cases := []struct {
+		name   string
+		status int
+		header map[string]string
+		body   string
+		want   string
+	}{
+		{"okta 429", 429, map[string]string{"X-Rate-Limit-Remaining": "0"}, `{"errorCode":"E0000047"}`, "throttled: HTTP 429"},
+		{"github primary", 403, map[string]string{"X-RateLimit-Remaining": "0"}, `{"message":"API rate limit exceeded"}`, "throttled: HTTP 403 rate limit"},
+		{"github secondary", 403, map[string]string{"Retry-After": "60", "X-RateLimit-Remaining": "4000"}, `{}`, "throttled: HTTP 403 rate limit"},
+		{"github secondary, no header", 403, map[string]string{"X-RateLimit-Remaining": "4000"}, `{"message":"You have exceeded a secondary rate limit."}`, "throttled: HTTP 403 rate limit"},
+		{"permission", 403, map[string]string{"X-RateLimit-Remaining": "4000"}, `{"message":"Resource not accessible by integration"}`, ""},
+		{"server error", 503, nil, `{"message":"rate limit"}`, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				for k, v := range tc.header {
+					w.Header().Set(k, v)
+				}
+				w.WriteHeader(tc.status)
+				w.Write([]byte(tc.body))
+			}))
+			defer srv.Close()
+			rec := collector.NewRecorder()
+			req, err := http.NewRequestWithContext(collector.WithRecorder(t.Context(), rec), http.MethodGet, srv.URL+"/api", nil)
+			require.NoError(t, err)
+			resp, err := collector.NewHTTPClient(nil).Do(req)
+			require.NoError(t, err)
+			body, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, tc.body, string(body), "the body reaches its reader whole")
+			require.Equal(t, tc.want, rec.Calls()[0].Error)
+		})
+	}
 }

@@ -38,8 +38,17 @@ type Sim struct {
 	// OmitBucketRegion leaves BucketRegion out of ListBuckets answers, as
 	// S3-compatible stores do, so clients must ask GetBucketLocation.
 	OmitBucketRegion bool
+	// Limits, when set, are the calls a second each account may make to
+	// a service ("iam", "s3", "cloudtrail", …: the simulator's names),
+	// from a bucket holding one second's calls; a call over the limit
+	// answers the service's throttling error. Latency, plus or minus a
+	// uniform Jitter, delays every answer: half before the limit is
+	// checked, half after. NewScale sets all three.
+	Limits          map[string]float64
+	Latency, Jitter time.Duration
 
 	mu        sync.Mutex
+	buckets   map[bucketKey]*rateBucket
 	throttles map[string]int
 	denials   []denial
 	requests  []Request
@@ -56,6 +65,9 @@ type Request struct {
 	// Attempt is the SDK's attempt number for the call (its
 	// Amz-Sdk-Request header): 1, or more for a retry.
 	Attempt int
+	// Throttled is set when the call was answered with the service's
+	// throttling error, injected or over Limits.
+	Throttled bool
 }
 
 // denial is an injected refusal; status 0 is AccessDenied (403).
@@ -134,4 +146,12 @@ func (s *Sim) Source(endpoint string) *collector.AWSSource {
 		src.Accounts = append(src.Accounts, acc)
 	}
 	return src
+}
+
+// Reset forgets the requests answered so far and refills every rate
+// bucket, for a benchmark's next run over the same estate.
+func (s *Sim) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests, s.buckets = nil, nil
 }

@@ -25,6 +25,8 @@ type call struct {
 	form    url.Values
 	json    map[string]any
 	status  int
+	// throttled is set when the answer was a throttling error.
+	throttled bool
 }
 
 var credScope = regexp.MustCompile(`Credential=([^/]+)/[0-9]+/([^/]+)/([^/]+)/aws4_request`)
@@ -73,9 +75,20 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.form, _ = url.ParseQuery(string(body))
 		c.op = c.form.Get("Action")
 	}
-	status := s.serve(c)
+	d := s.latency()
+	time.Sleep(d / 2)
+	var status int
+	if c.acct != nil && !s.allow(acctID, c.service) {
+		time.Sleep(d - d/2)
+		st, code := throttleError(c.service)
+		status, c.throttled = c.fail(st, code, "Rate exceeded"), true
+	} else {
+		time.Sleep(d - d/2)
+		status = s.serve(c)
+	}
 	s.mu.Lock()
-	s.requests = append(s.requests, Request{Account: acctID, Region: c.region, Service: c.service, Operation: c.op, Status: status, RoleSessionName: c.form.Get("RoleSessionName"), Attempt: sdkAttempt(c.r)})
+	s.requests = append(s.requests, Request{Account: acctID, Region: c.region, Service: c.service, Operation: c.op, Status: status,
+		RoleSessionName: c.form.Get("RoleSessionName"), Attempt: sdkAttempt(c.r), Throttled: c.throttled})
 	s.mu.Unlock()
 }
 
@@ -158,36 +171,8 @@ func (s *Sim) fault(c *call) bool {
 	s.mu.Unlock()
 	switch {
 	case throttle:
-		code := "Throttling"
-		switch c.service {
-		case "s3":
-			code = "SlowDown"
-		case "cloudtrail", "logs", "organizations", "kms", "dynamodb":
-			code = "ThrottlingException"
-		case "ec2":
-			code = "RequestLimitExceeded"
-		case "backup", "sso", "identitystore":
-			code = "ThrottlingException"
-		case "tagging":
-			code = "ThrottledException"
-		case "monitoring":
-			code = "Throttling"
-		case "config":
-			code = "ThrottlingException"
-		case "guardduty":
-			code = "TooManyRequestsException"
-		case "securityhub":
-			// Security Hub throttles with LimitExceededException, 429.
-			code = "LimitExceededException"
-		}
-		status := 400
-		switch c.service {
-		case "s3":
-			status = 503
-		case "guardduty", "securityhub":
-			status = 429
-		}
-		c.status = c.fail(status, code, "Rate exceeded")
+		status, code := throttleError(c.service)
+		c.status, c.throttled = c.fail(status, code, "Rate exceeded"), true
 		return true
 	case deny && denyStatus >= 500:
 		// S3 names its internal error differently from the other services.
@@ -248,6 +233,40 @@ func (s *Sim) fault(c *call) bool {
 		}
 	}
 	return false
+}
+
+// throttleError is the status and code each service throttles with.
+func throttleError(service string) (int, string) {
+	code := "Throttling"
+	switch service {
+	case "s3":
+		code = "SlowDown"
+	case "cloudtrail", "logs", "organizations", "kms", "dynamodb":
+		code = "ThrottlingException"
+	case "ec2":
+		code = "RequestLimitExceeded"
+	case "backup", "sso", "identitystore":
+		code = "ThrottlingException"
+	case "tagging":
+		code = "ThrottledException"
+	case "monitoring":
+		code = "Throttling"
+	case "config":
+		code = "ThrottlingException"
+	case "guardduty":
+		code = "TooManyRequestsException"
+	case "securityhub":
+		// Security Hub throttles with LimitExceededException, 429.
+		code = "LimitExceededException"
+	}
+	status := 400
+	switch service {
+	case "s3":
+		status = 503
+	case "guardduty", "securityhub":
+		status = 429
+	}
+	return status, code
 }
 
 func accessDeniedCode(service string) string {
