@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/exhibit-dev/exhibit/pkg/agent"
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
+	"github.com/exhibit-dev/exhibit/pkg/store"
 	"github.com/exhibit-dev/exhibit/pkg/store/minio"
 )
 
@@ -149,6 +151,20 @@ standby_delay: 1500ms
 		require.GreaterOrEqual(t, after, 4, "%s: its standby collected it after its primary was killed", s)
 	}
 
+	// Each replica wrote only series it is primary or standby for.
+	written := regexp.MustCompile(`"msg":"snapshot written".*?"key":"([^"]+)"`)
+	for i, d := range daemons {
+		n := 0
+		for _, m := range written.FindAllStringSubmatch(d.logs.String(), -1) {
+			s, _, ok := store.ParseSnapshotKey(m[1])
+			require.True(t, ok, m[1])
+			p, sb := agent.Assign(s, replicas)
+			require.Contains(t, []int{p, sb}, i, "replica %d wrote %s, a series it has no part in", i, m[1])
+			n++
+		}
+		require.Positive(t, n, "replica %d wrote its share", i)
+	}
+
 	// The store alone, read-only: signatures, chains and the schedule's
 	// completeness over the period.
 	r = exhibit(t, t.TempDir(), srv.ReadOnlyEnv(t), "verify", "--store", "s3://evidence/prod",
@@ -156,4 +172,28 @@ standby_delay: 1500ms
 		"--from", start.Add(2*every).Format(time.RFC3339), "--to", end.Add(-every).Format(time.RFC3339))
 	require.Equal(t, 0, r.code, "%s\n%s", r.stdout, r.stderr)
 	require.NotContains(t, r.stdout, "gap")
+}
+
+// A replica that cannot tell its place refuses to start, naming why, before
+// touching the store: two replicas on one ordinal would both stand by for
+// the same series and none for others.
+func TestRunRefusesABadReplicaOrdinal(t *testing.T) {
+	cfg := "store: file://./evidence\nsigning_key: file://./key.pem\nreplicas: 3\n" +
+		"sources:\n  github:\n    token: ${EXHIBIT_TEST_TOKEN}\n    orgs: [acme]\n" +
+		"collectors:\n  - type: github.access\n    schedule: '@hourly'\n"
+	for _, tc := range []struct {
+		env  []string
+		want string
+	}{
+		{[]string{"EXHIBIT_REPLICA=3"}, "EXHIBIT_REPLICA: 3 is out of range; want an integer from 0 to 2 (replicas: 3)"},
+		{[]string{"EXHIBIT_REPLICA=first"}, `EXHIBIT_REPLICA: "first" is not a replica ordinal`},
+	} {
+		dir := t.TempDir()
+		writeFile(t, filepath.Join(dir, "exhibit.yaml"), cfg)
+		r := exhibit(t, dir, append(tc.env, "EXHIBIT_TEST_TOKEN=unused"), "run", "-c", "exhibit.yaml")
+		require.Equal(t, 2, r.code, "%s\n%s", r.stdout, r.stderr)
+		require.Contains(t, r.stderr, tc.want)
+		_, err := os.Stat(filepath.Join(dir, "evidence"))
+		require.ErrorIs(t, err, os.ErrNotExist, "nothing written")
+	}
 }
