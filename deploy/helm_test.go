@@ -2,7 +2,9 @@ package deploy
 
 import (
 	"bytes"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -65,6 +67,23 @@ func checkSharding(t *testing.T, docs []map[string]any, replicas int) {
 			}
 			require.NotNil(t, ordinal, "the container is given %s", config.ReplicaEnv)
 			require.Equal(t, "metadata.labels['apps.kubernetes.io/pod-index']", dig(t, ordinal, "valueFrom", "fieldRef")["fieldPath"])
+		}
+	}
+}
+
+// The README's values for a sharded install render a chart whose agent
+// reads them as written.
+func TestHelmChartREADMEShardedValues(t *testing.T) {
+	values := filepath.Join(t.TempDir(), "values.yaml")
+	require.NoError(t, os.WriteFile(values, []byte(readmeBlock(t, "sharded-values")), 0o600))
+	out, err := helm(t, "template", "exhibit", chart, "-f", values)
+	require.NoError(t, err, out)
+	docs := decodeAll(t, []byte(out))
+	checkInstall(t, docs, 3)
+	checkSharding(t, docs, 3)
+	for _, doc := range docs {
+		if doc["kind"] == "ConfigMap" {
+			require.Contains(t, dig(t, doc, "data")["exhibit.yaml"], "standby_delay: 10m")
 		}
 	}
 }
