@@ -270,14 +270,20 @@ func (a *Agent) Run(ctx context.Context, job Job) ([]Written, error) {
 		log.Warn("interrupted during scope discovery; nothing is written for this run", zap.Error(err))
 		return nil, nil
 	}
-	if err != nil && job.Shard.role(evidence.SeriesName(job.ID, "discovery")) == roleSkip {
-		log.Warn("scope discovery failed; its failure is recorded by the replicas its series is assigned to", zap.Error(err))
-		return nil, nil
-	}
 	if err != nil {
 		log.Error("scope discovery failed", zap.Error(err))
 		scope := evidence.Scope{Provider: job.Provider, Account: "discovery"}
 		res := &outcome{started: start, finished: a.opts.Now(), err: runErr(ctx, shutdown, job, err), calls: rec.Calls(), risks: risks}
+		// Sharded, the failure is recorded like any series' run: by the
+		// discovery series' primary, or its standby after the deadline.
+		switch series := evidence.SeriesName(job.ID, scope.Account); job.Shard.role(series) {
+		case roleSkip:
+			return nil, nil
+		case roleStandby:
+			if !a.standbyDue(shutdown, job, start, log) || a.slotRecorded(shutdown, job, series, log) {
+				return nil, nil
+			}
+		}
 		w, werr := a.write(ctx, job, scope, res)
 		if werr != nil {
 			return nil, werr
@@ -295,7 +301,7 @@ func (a *Agent) Run(ctx context.Context, job Job) ([]Written, error) {
 	results := make([]result, len(scopes))
 	slots := make(chan struct{}, job.scopeConcurrency())
 	var wg sync.WaitGroup
-	dispatch := func(which []int, r role) {
+	dispatch := func(ctx context.Context, which []int, r role) {
 		for n, i := range which {
 			select {
 			case slots <- struct{}{}:
@@ -317,14 +323,17 @@ func (a *Agent) Run(ctx context.Context, job Job) ([]Written, error) {
 	// series once their primaries had time to record the slot; the rest
 	// are other replicas' work.
 	primary, standby := job.split(scopes)
-	dispatch(primary, rolePrimary)
-	if len(standby) > 0 {
-		sched, _ := schedule.Parse(job.Schedule) // the runner parsed it already
-		if sched != nil && sleepUntil(shutdown, job.Shard.standbyDue(sched, start), a.opts.Now) {
-			dispatch(standby, roleStandby)
-		} else {
-			log.Warn("interrupted before the standby deadline; standby scopes are not written", zap.Int("not_started", len(standby)))
+	dispatch(ctx, primary, rolePrimary)
+	if len(standby) > 0 && a.standbyDue(shutdown, job, start, log) {
+		// The standby's collections get the whole timeout, counted from
+		// the deadline rather than from the run's start.
+		sctx := shutdown
+		if job.Timeout > 0 {
+			var cancel context.CancelFunc
+			sctx, cancel = context.WithTimeout(shutdown, job.Timeout)
+			defer cancel()
 		}
+		dispatch(sctx, standby, roleStandby)
 	}
 	wg.Wait()
 	var out []Written
@@ -430,8 +439,7 @@ func (a *Agent) collectScope(ctx, shutdown context.Context, job Job, scope evide
 	if job.Shard.sharded() && h.inSlot(job.Schedule, a.opts.Now()) {
 		// The primary recorded it (for a standby), or the standby did
 		// while the primary was late.
-		log.Info("run slot already recorded by another replica; not collected",
-			zap.String("series", series), zap.Bool("standby", r == roleStandby), zap.Int64("recorded_seq", h.seq))
+		logSlotRecorded(log, series, r, h.seq)
 		return Written{}, false, nil
 	}
 	rec := collector.NewRecorder()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+	"go.uber.org/zap"
 
 	"github.com/exhibit-dev/exhibit/pkg/schedule"
 )
@@ -129,6 +130,41 @@ func (s Shard) standbyDue(sched cron.Schedule, start time.Time) time.Time {
 		delay = DefaultStandbyDelay(sched, start)
 	}
 	return slotStart(sched, start).Add(delay)
+}
+
+// standbyDue waits until a standby may collect the slot of a run that
+// started at start, and reports whether that time came before a shutdown.
+func (a *Agent) standbyDue(shutdown context.Context, job Job, start time.Time, log *zap.Logger) bool {
+	sched, err := schedule.Parse(job.Schedule)
+	if err != nil {
+		// The runner refuses such a job; a run without a slot waits for none.
+		return shutdown.Err() == nil
+	}
+	if !sleepUntil(shutdown, job.Shard.standbyDue(sched, start), a.opts.Now) {
+		log.Warn("interrupted before the standby deadline; nothing is written for the series this replica stands by for")
+		return false
+	}
+	return true
+}
+
+// slotRecorded reports whether the store holds a snapshot of series started
+// in the current slot of the job's schedule. A store that cannot tell is
+// taken as not: the standby collects, and the conditional write decides.
+func (a *Agent) slotRecorded(ctx context.Context, job Job, series string, log *zap.Logger) bool {
+	lock := a.seriesLock(series)
+	lock.Lock()
+	defer lock.Unlock()
+	h, err := a.head(context.WithoutCancel(ctx), series)
+	if err != nil || !h.inSlot(job.Schedule, a.opts.Now()) {
+		return false
+	}
+	logSlotRecorded(log, series, roleStandby, h.seq)
+	return true
+}
+
+func logSlotRecorded(log *zap.Logger, series string, r role, seq int64) {
+	log.Info("run slot already recorded by another replica; not collected",
+		zap.String("series", series), zap.Bool("standby", r == roleStandby), zap.Int64("recorded_seq", seq))
 }
 
 // sleepUntil waits until now() reaches t or ctx is done, and reports

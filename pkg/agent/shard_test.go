@@ -1,6 +1,7 @@
 package agent_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -255,4 +256,73 @@ func TestReplicaSkipsSeriesItHasNoPartIn(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, w)
 	require.Zero(t, called)
+}
+
+// A standby's collection has the job's whole timeout, counted from its
+// deadline: the wait for the primary does not use it up.
+func TestStandbyCollectionGetsTheWholeTimeout(t *testing.T) {
+	series := evidence.SeriesName("t", "acme")
+	_, standby := agent.Assign(series, 3)
+	env := agenttest.NewEnv(t, t0.Add(time.Minute))
+	var ctxErr error
+	c := &scripted{
+		scopes: func(context.Context) ([]evidence.Scope, error) {
+			return []evidence.Scope{{Provider: "test", Account: "acme"}}, nil
+		},
+		collect: func(ctx context.Context, req collector.Request) (*collector.Result, error) {
+			ctxErr = ctx.Err()
+			return agenttest.Passing(req)
+		},
+	}
+	job := shardJob(c, "@hourly", 3, standby, 0)
+	job.Timeout = 200 * time.Millisecond
+	done := make(chan []agent.Written, 1)
+	go func() {
+		w, err := env.Agent.Run(t.Context(), job)
+		require.NoError(t, err)
+		done <- w
+	}()
+	// Longer than the timeout passes (in real time) before the deadline
+	// comes on the agent's clock.
+	time.Sleep(3 * job.Timeout)
+	env.Clock.Advance(15 * time.Minute)
+	w := <-done
+	require.NoError(t, ctxErr)
+	require.Len(t, w, 1)
+	require.Equal(t, evidence.StatusComplete, w[0].Status)
+}
+
+// Sharded, a failed scope discovery is recorded once per slot: by the
+// discovery series' primary, or by its standby when the primary did not.
+func TestShardedDiscoveryFailureIsRecordedOnce(t *testing.T) {
+	series := evidence.SeriesName("t", "discovery")
+	primary, standby := agent.Assign(series, 3)
+	envs := shardEnvs(t, 3, t0.Add(time.Minute))
+	c := &scripted{scopes: func(context.Context) ([]evidence.Scope, error) {
+		return nil, fmt.Errorf("list accounts: access denied")
+	}}
+	run := func(r int) []agent.Written {
+		w, err := envs[r].Agent.Run(t.Context(), shardJob(c, "@hourly", 3, r, 0))
+		require.NoError(t, err)
+		return w
+	}
+	order := []int{primary, standby, 3 - primary - standby}
+	require.Len(t, run(order[0]), 1, "the primary records the failure")
+	for _, r := range order[1:] {
+		envs[r].Clock.Advance(20 * time.Minute) // past the standby deadline
+		require.Empty(t, run(r), "replica %d: the slot is recorded", r)
+	}
+	// The next slot, without the primary.
+	for _, r := range order[1:] {
+		envs[r].Clock.Advance(time.Hour)
+		w := run(r)
+		if r == standby {
+			require.Len(t, w, 1)
+			require.Equal(t, evidence.StatusFailed, w[0].Status)
+			require.Equal(t, int64(2), w[0].Seq)
+		} else {
+			require.Empty(t, w)
+		}
+	}
+	require.Len(t, seriesKeys(t, envs[0].Store, series), 2)
 }
