@@ -17,7 +17,7 @@ import (
 )
 
 // seriesKeys lists the snapshot keys of a series.
-func seriesKeys(t *testing.T, st store.Store, series string) []string {
+func seriesKeys(t testing.TB, st store.Store, series string) []string {
 	var keys []string
 	require.NoError(t, st.List(t.Context(), store.SeriesPrefix(series), "", func(key string) error {
 		if _, _, ok := store.ParseSnapshotKey(key); ok {
