@@ -436,9 +436,11 @@ func (a *Agent) collectScope(ctx, shutdown context.Context, job Job, scope evide
 		log.Warn("interrupted before collecting; nothing is written", zap.String("series", series))
 		return Written{}, false, nil
 	}
-	if job.Shard.sharded() && h.inSlot(job.Schedule, a.opts.Now()) {
+	if job.Shard.sharded() && h.status == evidence.StatusComplete && h.inSlot(job.Schedule, a.opts.Now()) {
 		// The primary recorded it (for a standby), or the standby did
-		// while the primary was late.
+		// while the primary was late. A partial or failed record does not
+		// close the slot, as with OncePerSlot: the other replica may get
+		// what this one could not.
 		logSlotRecorded(log, series, r, h.seq)
 		return Written{}, false, nil
 	}

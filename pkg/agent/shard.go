@@ -147,9 +147,10 @@ func (a *Agent) standbyDue(shutdown context.Context, job Job, start time.Time, l
 	return true
 }
 
-// slotRecorded reports whether the store holds a snapshot of series started
-// in the current slot of the job's schedule. A store that cannot tell is
-// taken as not: the standby collects, and the conditional write decides.
+// slotRecorded reports whether the store holds a snapshot of series, of any
+// status, started in the current slot of the job's schedule: it decides
+// whether a standby records a failed discovery, which its own would only
+// repeat. A store that cannot tell is taken as not.
 func (a *Agent) slotRecorded(ctx context.Context, job Job, series string, log *zap.Logger) bool {
 	lock := a.seriesLock(series)
 	lock.Lock()

@@ -326,3 +326,24 @@ func TestShardedDiscoveryFailureIsRecordedOnce(t *testing.T) {
 	}
 	require.Len(t, seriesKeys(t, envs[0].Store, series), 2)
 }
+
+// A primary's failed run does not close its slot: the standby collects it
+// at the deadline, and the store keeps both, the failure as evidence.
+func TestStandbyRetriesASlotItsPrimaryFailed(t *testing.T) {
+	series := evidence.SeriesName("t", "acme")
+	primary, standby := agent.Assign(series, 3)
+	envs := shardEnvs(t, 2, t0.Add(time.Minute))
+	broken := &agenttest.Collector{Accounts: []string{"acme"}, Fn: func(collector.Request) (*collector.Result, error) {
+		return nil, fmt.Errorf("get credential report: access denied")
+	}}
+	fast := &agenttest.Collector{Accounts: []string{"acme"}, Fn: agenttest.Passing}
+	w, err := envs[0].Agent.Run(t.Context(), shardJob(broken, "@hourly", 3, primary, 0))
+	require.NoError(t, err)
+	require.Equal(t, evidence.StatusFailed, w[0].Status)
+	envs[1].Clock.Advance(20 * time.Minute)
+	w, err = envs[1].Agent.Run(t.Context(), shardJob(fast, "@hourly", 3, standby, 0))
+	require.NoError(t, err)
+	require.Len(t, w, 1)
+	require.Equal(t, evidence.StatusComplete, w[0].Status)
+	require.Equal(t, int64(2), w[0].Seq)
+}
