@@ -209,8 +209,9 @@ type Job struct {
 	// (a replica on the same store) already recorded complete.
 	OncePerSlot bool
 	// Shard, with more than one replica, limits the job to the series this
-	// replica is primary or standby for, and skips collecting a slot the
-	// store already holds a snapshot of.
+	// replica is primary or standby for (a standby's waiting for its
+	// deadline), and skips collecting a slot the store already holds a
+	// complete snapshot of.
 	Shard Shard
 	// ScopeConcurrency bounds how many scopes (accounts, organizations)
 	// are collected at once; 0 or 1 collects them one after another.
@@ -248,6 +249,10 @@ type Written struct {
 // scope discovery cut short. A collection in progress is written, partial
 // or failed, with the reason. The job's own timeout is different: a run
 // that outlasts it is a failure, and a failure is evidence.
+//
+// Sharded (job.Shard), the run collects the scopes whose series this
+// replica is primary for, then waits for the standby deadline and collects
+// those it stands by for whose slot the store does not hold complete.
 func (a *Agent) Run(ctx context.Context, job Job) ([]Written, error) {
 	log := a.log.With(zap.String("collector", job.ID), zap.String("run_id", ulid.Make().String()))
 	start := a.opts.Now()
