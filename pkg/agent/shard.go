@@ -16,8 +16,8 @@ import (
 // Shard places one replica among the replicas that share a store. Each
 // series (collector instance × scope) is assigned by rendezvous hashing to a
 // primary replica and a standby: the primary collects every slot, the
-// standby only a slot the store does not hold by StandbyDelay after the slot
-// began, and the others skip the series. The store's conditional writes are
+// standby only a slot the store does not hold complete by StandbyDelay
+// after the slot began, and the others skip the series. The store's conditional writes are
 // the only coordination: when a late primary and its standby both collect a
 // slot, one claims the next seq and the other finds the slot recorded.
 //
