@@ -449,6 +449,10 @@ func (a *Agent) collectScope(ctx, shutdown context.Context, job Job, scope evide
 		logSlotRecorded(log, series, r, h.seq)
 		return Written{}, false, nil
 	}
+	if r == roleStandby {
+		log.Info("collecting as standby: the primary has not recorded this slot", zap.String("series", series))
+		a.opts.Metrics.tookOver(job.ID)
+	}
 	rec := collector.NewRecorder()
 	o := &outcome{started: a.opts.Now(), risks: risks}
 	o.result, o.err = job.Collector.Collect(collector.WithRecorder(ctx, rec), collector.Request{

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/exhibit-dev/exhibit/pkg/agent"
@@ -120,6 +121,14 @@ func TestShardedReplicasRecordEverySlotOnce(t *testing.T) {
 	require.Positive(t, count[dead])
 
 	envs := shardEnvs(t, replicas, t0)
+	// The standbys' takeovers are counted by each replica.
+	regs := make([]*prometheus.Registry, replicas)
+	for r := range envs {
+		regs[r] = prometheus.NewRegistry()
+		a, err := agent.New(t.Context(), agent.Options{Store: envs[r].Store, Signer: envs[r].Signer, Now: envs[r].Clock.Now, Metrics: agent.NewMetrics(regs[r])})
+		require.NoError(t, err)
+		envs[r].Agent = a
+	}
 	wrote := map[string][]int{} // series → the replica that wrote each seq
 	for slot := range slots {
 		var live []int
@@ -189,6 +198,33 @@ func TestShardedReplicasRecordEverySlotOnce(t *testing.T) {
 	}
 	rep := requireVerified(t, envs[0].Store)
 	require.Equal(t, len(accounts)*slots, rep.Snapshots)
+	for r, reg := range regs {
+		want := 0
+		if r != dead {
+			for _, a := range accounts {
+				if s := evidence.SeriesName("t", a); primaryOf[s] == dead && standbyOf[s] == r {
+					want += slots - 2
+				}
+			}
+		}
+		require.Equal(t, float64(want), takeovers(t, reg), "replica %d: its takeovers", r)
+	}
+}
+
+// takeovers is the standby collections a replica counted.
+func takeovers(t *testing.T, reg *prometheus.Registry) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	n := 0.0
+	for _, f := range families {
+		if f.GetName() == "exhibit_standby_collections_total" {
+			for _, m := range f.GetMetric() {
+				n += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return n
 }
 
 // A late primary and its standby collect the same slot at once: the store's
