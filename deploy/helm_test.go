@@ -2,12 +2,16 @@ package deploy
 
 import (
 	"bytes"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/exhibit-dev/exhibit/collectors/all"
+	"github.com/exhibit-dev/exhibit/pkg/config"
 	"github.com/exhibit-dev/exhibit/pkg/testtool"
 )
 
@@ -33,7 +37,69 @@ func TestHelmChart(t *testing.T) {
 	for _, replicas := range []int{1, 3} {
 		out, err := helm(t, "template", "exhibit", chart, "--set", "replicas="+strconv.Itoa(replicas))
 		require.NoError(t, err, out)
-		checkInstall(t, decodeAll(t, []byte(out)), replicas)
+		docs := decodeAll(t, []byte(out))
+		checkInstall(t, docs, replicas)
+		checkSharding(t, docs, replicas)
+	}
+}
+
+// checkSharding holds what lets the replicas divide the series: the agent's
+// configuration names as many replicas as the StatefulSet runs, and each
+// container learns its pod's ordinal.
+func checkSharding(t *testing.T, docs []map[string]any, replicas int) {
+	t.Helper()
+	for _, doc := range docs {
+		switch doc["kind"] {
+		case "ConfigMap":
+			data := dig(t, doc, "data")["exhibit.yaml"].(string)
+			env := map[string]string{"GITHUB_TOKEN": "t", "OKTA_API_TOKEN": "t"}
+			cfg, err := config.Parse([]byte(data), func(k string) (string, bool) { v, ok := env[k]; return v, ok }, all.Registry())
+			require.NoError(t, err)
+			require.Equal(t, replicas, cfg.Replicas, "the agent knows how many replicas share the store")
+		case "StatefulSet":
+			require.EqualValues(t, replicas, dig(t, doc, "spec")["replicas"])
+			c := dig(t, doc, "spec", "template", "spec")["containers"].([]any)[0].(map[string]any)
+			var ordinal map[string]any
+			for _, e := range c["env"].([]any) {
+				if e := e.(map[string]any); e["name"] == config.ReplicaEnv {
+					ordinal = e
+				}
+			}
+			require.NotNil(t, ordinal, "the container is given %s", config.ReplicaEnv)
+			require.Equal(t, "metadata.labels['apps.kubernetes.io/pod-index']", dig(t, ordinal, "valueFrom", "fieldRef")["fieldPath"])
+		}
+	}
+}
+
+// The README's values for a sharded install render a chart whose agent
+// reads them as written.
+func TestHelmChartREADMEShardedValues(t *testing.T) {
+	values := filepath.Join(t.TempDir(), "values.yaml")
+	require.NoError(t, os.WriteFile(values, []byte(readmeBlock(t, "sharded-values")), 0o600))
+	out, err := helm(t, "template", "exhibit", chart, "-f", values)
+	require.NoError(t, err, out)
+	docs := decodeAll(t, []byte(out))
+	checkInstall(t, docs, 3)
+	checkSharding(t, docs, 3)
+	for _, doc := range docs {
+		if doc["kind"] == "ConfigMap" {
+			require.Contains(t, dig(t, doc, "data")["exhibit.yaml"], "standby_delay: 10m")
+		}
+	}
+}
+
+// The user's own environment variables are kept beside the ordinal.
+func TestHelmChartKeepsUserEnvBesideTheOrdinal(t *testing.T) {
+	out, err := helm(t, "template", "exhibit", chart, "--set", "replicas=2",
+		"--set", "env[0].name=AWS_REGION", "--set", "env[0].value=eu-west-1")
+	require.NoError(t, err, out)
+	docs := decodeAll(t, []byte(out))
+	checkSharding(t, docs, 2)
+	for _, doc := range docs {
+		if doc["kind"] == "StatefulSet" {
+			c := dig(t, doc, "spec", "template", "spec")["containers"].([]any)[0].(map[string]any)
+			require.Contains(t, c["env"], map[string]any{"name": "AWS_REGION", "value": "eu-west-1"})
+		}
 	}
 }
 
@@ -69,6 +135,7 @@ func TestHelmChartRefusesBadValues(t *testing.T) {
 	}{
 		"spool_dir set":   {[]string{"config.spool_dir=/tmp/spool"}, "config.spool_dir is set by the chart"},
 		"listen set":      {[]string{"config.listen=0.0.0.0:1"}, "config.listen is set by the chart"},
+		"replicas set":    {[]string{"config.replicas=2"}, "config.replicas is set by the chart; remove it (it is the StatefulSet's replicas, set with .Values.replicas)"},
 		"no config":       {[]string{"config=null"}, "config is required"},
 		"no account name": {[]string{"serviceAccount.create=false"}, "serviceAccount.name is required"},
 	} {

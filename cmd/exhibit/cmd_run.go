@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/exhibit-dev/exhibit/pkg/agent"
+	"github.com/exhibit-dev/exhibit/pkg/config"
 	"github.com/exhibit-dev/exhibit/pkg/schedule"
 )
 
@@ -33,6 +35,12 @@ func cmdRun(ctx context.Context, args []string, s streams) error {
 	if len(cfg.Collectors) == 0 {
 		return configErr(errors.New("collectors: none configured; the daemon would have nothing to do"))
 	}
+	host, _ := os.Hostname()
+	ordinal, err := config.ReplicaOrdinal(cfg.Replicas, os.LookupEnv, host)
+	if err != nil {
+		return configErr(err)
+	}
+	shard := agent.Shard{Replicas: cfg.Replicas, Ordinal: ordinal, StandbyDelay: cfg.StandbyDelay}
 	log, err := newLogger(s.err, cfg.Log.Level)
 	if err != nil {
 		return configErr(err)
@@ -64,8 +72,10 @@ func cmdRun(ctx context.Context, args []string, s streams) error {
 	}
 	jobs := make([]schedule.Job, 0, len(w.jobs))
 	for _, job := range w.jobs {
-		// Replicas on one store record each run slot once.
+		// Replicas on one store record each run slot once; sharded, each
+		// collects only the series it is primary or standby for.
 		job.OncePerSlot = true
+		job.Shard = shard
 		jobs = append(jobs, schedule.Job{
 			Name: job.ID, Spec: job.Schedule, Jitter: jitter[job.ID],
 			Run: func(ctx context.Context) {
@@ -143,7 +153,8 @@ func cmdRun(ctx context.Context, args []string, s streams) error {
 	g.Add(func() error { return w.agent.RunCheckpoints(cpCtx, agent.CheckpointInterval) }, func(error) { stopCheckpoints() })
 	runCtx, stop := context.WithCancel(ctx)
 	g.Add(func() error { return runner.Run(runCtx) }, func(error) { stop() })
-	log.Info("exhibit running", zap.String("version", version), zap.Int("collectors", len(jobs)), zap.String("store", w.store.String()))
+	log.Info("exhibit running", zap.String("version", version), zap.Int("collectors", len(jobs)), zap.String("store", w.store.String()),
+		zap.Int("replica", ordinal), zap.Int("replicas", cfg.Replicas))
 	err = g.Run()
 	// Every run has ended: pin the heads it left.
 	finalCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)

@@ -96,8 +96,10 @@ type head struct {
 
 // sameSlot reports whether the latest snapshot is a complete record of the
 // schedule slot snap ran in: two runs share a slot when the schedule's next
-// fire time after each start is the same.
-func (h head) sameSlot(snap *evidence.Snapshot) bool {
+// fire time after each start is the same. With windows, an "@every"
+// schedule's slots are the clock's windows (see slotStart), as sharded
+// replicas count them.
+func (h head) sameSlot(snap *evidence.Snapshot, windows bool) bool {
 	if h.seq == 0 || h.status != evidence.StatusComplete || snap.Schedule == "" || h.schedule != snap.Schedule {
 		return false
 	}
@@ -105,7 +107,23 @@ func (h head) sameSlot(snap *evidence.Snapshot) bool {
 	if err != nil {
 		return false
 	}
+	if windows {
+		return slotStart(sched, h.startedAt).Equal(slotStart(sched, snap.StartedAt))
+	}
 	return sched.Next(h.startedAt).Equal(sched.Next(snap.StartedAt))
+}
+
+// inSlot reports whether the latest snapshot, of any status, started in the
+// slot of spec that now falls in: a replica recorded that slot.
+func (h head) inSlot(spec string, now time.Time) bool {
+	if h.seq == 0 || h.schedule != spec || h.damage != "" {
+		return false
+	}
+	sched, err := schedule.Parse(spec)
+	if err != nil {
+		return false
+	}
+	return slotStart(sched, h.startedAt).Equal(slotStart(sched, now))
 }
 
 // New publishes the signer's public key to the store and returns the agent.
@@ -190,6 +208,11 @@ type Job struct {
 	// OncePerSlot skips storing a run whose schedule slot another writer
 	// (a replica on the same store) already recorded complete.
 	OncePerSlot bool
+	// Shard, with more than one replica, limits the job to the series this
+	// replica is primary or standby for (a standby's waiting for its
+	// deadline), and skips collecting a slot the store already holds a
+	// complete snapshot of.
+	Shard Shard
 	// ScopeConcurrency bounds how many scopes (accounts, organizations)
 	// are collected at once; 0 or 1 collects them one after another.
 	// Each scope is its own series, so the bound changes only wall time,
@@ -226,6 +249,10 @@ type Written struct {
 // scope discovery cut short. A collection in progress is written, partial
 // or failed, with the reason. The job's own timeout is different: a run
 // that outlasts it is a failure, and a failure is evidence.
+//
+// Sharded (job.Shard), the run collects the scopes whose series this
+// replica is primary for, then waits for the standby deadline and collects
+// those it stands by for whose slot the store does not hold complete.
 func (a *Agent) Run(ctx context.Context, job Job) ([]Written, error) {
 	log := a.log.With(zap.String("collector", job.ID), zap.String("run_id", ulid.Make().String()))
 	start := a.opts.Now()
@@ -252,6 +279,16 @@ func (a *Agent) Run(ctx context.Context, job Job) ([]Written, error) {
 		log.Error("scope discovery failed", zap.Error(err))
 		scope := evidence.Scope{Provider: job.Provider, Account: "discovery"}
 		res := &outcome{started: start, finished: a.opts.Now(), err: runErr(ctx, shutdown, job, err), calls: rec.Calls(), risks: risks}
+		// Sharded, the failure is recorded like any series' run: by the
+		// discovery series' primary, or its standby after the deadline.
+		switch series := evidence.SeriesName(job.ID, scope.Account); job.Shard.role(series) {
+		case roleSkip:
+			return nil, nil
+		case roleStandby:
+			if !a.standbyDue(shutdown, job, start, log) || a.slotRecorded(shutdown, job, series, log) {
+				return nil, nil
+			}
+		}
 		w, werr := a.write(ctx, job, scope, res)
 		if werr != nil {
 			return nil, werr
@@ -269,21 +306,39 @@ func (a *Agent) Run(ctx context.Context, job Job) ([]Written, error) {
 	results := make([]result, len(scopes))
 	slots := make(chan struct{}, job.scopeConcurrency())
 	var wg sync.WaitGroup
-	for i, scope := range scopes {
-		select {
-		case slots <- struct{}{}:
-		case <-shutdown.Done():
+	dispatch := func(ctx context.Context, which []int, r role) {
+		for n, i := range which {
+			select {
+			case slots <- struct{}{}:
+			case <-shutdown.Done():
+			}
+			if shutdown.Err() != nil {
+				log.Warn("interrupted; scopes not started are not written", zap.Int("not_started", len(which)-n))
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer func() { <-slots; wg.Done() }()
+				res := &results[i]
+				res.w, res.started, res.err = a.collectScope(ctx, shutdown, job, scopes[i], r, risks, log)
+			}()
 		}
-		if shutdown.Err() != nil {
-			log.Warn("interrupted; scopes not started are not written", zap.Int("not_started", len(scopes)-i))
-			break
+	}
+	// A sharded replica collects its primary series now and its standby
+	// series once their primaries had time to record the slot; the rest
+	// are other replicas' work.
+	primary, standby := job.split(scopes)
+	dispatch(ctx, primary, rolePrimary)
+	if len(standby) > 0 && a.standbyDue(shutdown, job, start, log) {
+		// The standby's collections get the whole timeout, counted from
+		// the deadline rather than from the run's start.
+		sctx := shutdown
+		if job.Timeout > 0 {
+			var cancel context.CancelFunc
+			sctx, cancel = context.WithTimeout(shutdown, job.Timeout)
+			defer cancel()
 		}
-		wg.Add(1)
-		go func() {
-			defer func() { <-slots; wg.Done() }()
-			r := &results[i]
-			r.w, r.started, r.err = a.collectScope(ctx, shutdown, job, scope, risks, log)
-		}()
+		dispatch(sctx, standby, roleStandby)
 	}
 	wg.Wait()
 	var out []Written
@@ -297,6 +352,20 @@ func (a *Agent) Run(ctx context.Context, job Job) ([]Written, error) {
 		}
 	}
 	return out, errors.Join(errs...)
+}
+
+// split sorts the indexes of scopes into those this replica collects as
+// their primary and those it stands by for; it skips the others.
+func (j Job) split(scopes []evidence.Scope) (primary, standby []int) {
+	for i, s := range scopes {
+		switch j.Shard.role(evidence.SeriesName(j.ID, s.Account)) {
+		case rolePrimary:
+			primary = append(primary, i)
+		case roleStandby:
+			standby = append(standby, i)
+		}
+	}
+	return primary, standby
 }
 
 // scopeConcurrency is how many of the job's scopes are collected at once.
@@ -347,7 +416,7 @@ func (a *Agent) acceptedRisks(log *zap.Logger) risks {
 
 // collectScope collects one scope and writes its snapshot. started is false
 // when a shutdown came before the collection began: nothing is written.
-func (a *Agent) collectScope(ctx, shutdown context.Context, job Job, scope evidence.Scope, risks risks, log *zap.Logger) (w Written, started bool, err error) {
+func (a *Agent) collectScope(ctx, shutdown context.Context, job Job, scope evidence.Scope, r role, risks risks, log *zap.Logger) (w Written, started bool, err error) {
 	series := evidence.SeriesName(job.ID, scope.Account)
 	lock := a.seriesLock(series)
 	lock.Lock()
@@ -371,6 +440,18 @@ func (a *Agent) collectScope(ctx, shutdown context.Context, job Job, scope evide
 	if shutdown.Err() != nil {
 		log.Warn("interrupted before collecting; nothing is written", zap.String("series", series))
 		return Written{}, false, nil
+	}
+	if job.Shard.sharded() && h.status == evidence.StatusComplete && h.inSlot(job.Schedule, a.opts.Now()) {
+		// The primary recorded it (for a standby), or the standby did
+		// while the primary was late. A partial or failed record does not
+		// close the slot, as with OncePerSlot: the other replica may get
+		// what this one could not.
+		logSlotRecorded(log, series, r, h.seq)
+		return Written{}, false, nil
+	}
+	if r == roleStandby {
+		log.Info("collecting as standby: the primary has not recorded this slot", zap.String("series", series))
+		a.opts.Metrics.tookOver(job.ID)
 	}
 	rec := collector.NewRecorder()
 	o := &outcome{started: a.opts.Now(), risks: risks}

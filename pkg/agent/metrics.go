@@ -15,6 +15,9 @@ type Metrics struct {
 	lastWritten *prometheus.GaugeVec
 	throttled   *prometheus.CounterVec
 	backlog     prometheus.Gauge
+	// standby counts the runs a standby replica collected because the
+	// slot's primary had not recorded it by the deadline.
+	standby *prometheus.CounterVec
 }
 
 // NewMetrics registers the agent's instruments with reg.
@@ -42,7 +45,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Help: "Snapshots waiting in the local spool for the store to come back.",
 	})
 	reg.MustRegister(m.snapshots, m.findings, m.lastWritten, m.throttled, m.backlog)
+	m.standby = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "exhibit_standby_collections_total",
+		Help: "Runs this replica collected as a standby, the slot's primary not having recorded it by the standby deadline.",
+	}, []string{"collector"})
+	reg.MustRegister(m.standby)
 	return m
+}
+
+func (m *Metrics) tookOver(collectorID string) {
+	if m == nil {
+		return
+	}
+	m.standby.WithLabelValues(collectorID).Inc()
 }
 
 func (m *Metrics) observe(collectorID string, s *evidence.Snapshot) {

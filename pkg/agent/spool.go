@@ -49,6 +49,9 @@ type spoolEntry struct {
 	Token       []byte                 `json:"token,omitempty"`
 	Attachments []collector.Attachment `json:"attachments,omitempty"`
 	OncePerSlot bool                   `json:"once_per_slot,omitempty"`
+	// SlotWindows counts an "@every" schedule's slots as sharded replicas
+	// do (Job.Shard).
+	SlotWindows bool `json:"slot_windows,omitempty"`
 
 	// name is the entry's file name once it is in the spool; dirty means
 	// Bytes changed since it was written there.

@@ -57,7 +57,7 @@ func (a *Agent) writeLocked(ctx context.Context, job Job, scope evidence.Scope, 
 	ctx = context.WithoutCancel(ctx)
 	err := a.recover(ctx, series)
 	snap, atts := a.build(job, scope, series, o)
-	e := &spoolEntry{Snapshot: snap, Attachments: atts, OncePerSlot: job.OncePerSlot}
+	e := &spoolEntry{Snapshot: snap, Attachments: atts, OncePerSlot: job.OncePerSlot, SlotWindows: job.Shard.sharded()}
 	var w Written
 	if err == nil {
 		w, err = a.upload(ctx, series, e)
@@ -127,7 +127,7 @@ func (a *Agent) upload(ctx context.Context, series string, e *spoolEntry) (Writt
 		if err != nil {
 			return Written{}, err
 		}
-		if e.OncePerSlot && h.sameSlot(snap) {
+		if e.OncePerSlot && h.sameSlot(snap, e.SlotWindows) {
 			a.log.Info("run slot already recorded by another writer; this run's snapshot is not stored",
 				zap.String("series", series), zap.Int64("recorded_seq", h.seq), zap.Time("started_at", snap.StartedAt))
 			if err := a.unjournal(series, e); err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
 
+	"github.com/exhibit-dev/exhibit/pkg/agent"
 	"github.com/exhibit-dev/exhibit/pkg/collector"
 	"github.com/exhibit-dev/exhibit/pkg/controls"
 	"github.com/exhibit-dev/exhibit/pkg/exceptions"
@@ -53,6 +54,55 @@ type Config struct {
 	// Identity configures identity.reconcile: the mapping file and the
 	// declared service accounts.
 	Identity collector.Identity `yaml:"identity"`
+	// Replicas is how many `exhibit run` processes share the store and
+	// divide its series between them, each the primary of some and the
+	// standby of others. Each learns its ordinal from EXHIBIT_REPLICA or a
+	// hostname ending in -<ordinal> (ReplicaOrdinal).
+	Replicas int `yaml:"replicas"`
+	// StandbyDelay is how long after a slot starts a standby replica waits
+	// for the primary's snapshot before collecting the slot itself; zero
+	// for a quarter of each collector's interval, at most 15 minutes.
+	StandbyDelay time.Duration `yaml:"standby_delay"`
+}
+
+// MaxReplicas is the most replicas a configuration may name.
+const MaxReplicas = 64
+
+// ReplicaEnv names the environment variable that gives a replica its
+// ordinal; the Helm chart sets it from the StatefulSet pod's index.
+const ReplicaEnv = "EXHIBIT_REPLICA"
+
+// ReplicaOrdinal is this replica's place among replicas, 0 to replicas-1:
+// the value of EXHIBIT_REPLICA, else the -<ordinal> a StatefulSet pod's
+// hostname ends in. A single replica is 0 whatever its hostname.
+func ReplicaOrdinal(replicas int, lookup func(string) (string, bool), hostname string) (int, error) {
+	want := fmt.Sprintf("want an integer from 0 to %d (replicas: %d)", replicas-1, replicas)
+	if v, ok := lookup(ReplicaEnv); ok && strings.TrimSpace(v) != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		switch {
+		case err != nil:
+			return 0, fmt.Errorf("%s: %q is not a replica ordinal; %s", ReplicaEnv, v, want)
+		case n < 0 || n >= replicas:
+			return 0, fmt.Errorf("%s: %d is out of range; %s", ReplicaEnv, n, want)
+		}
+		return n, nil
+	}
+	if replicas <= 1 {
+		return 0, nil
+	}
+	i := strings.LastIndexByte(hostname, '-')
+	if i < 0 || i == len(hostname)-1 {
+		return 0, fmt.Errorf("replicas: %d, but this replica's ordinal is unknown: set %s, or run with a hostname ending in -<ordinal> as StatefulSet pods have (hostname %q)",
+			replicas, ReplicaEnv, hostname)
+	}
+	n, err := strconv.Atoi(hostname[i+1:])
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("replicas: %d, but hostname %q does not end in -<ordinal>; set %s", replicas, hostname, ReplicaEnv)
+	case n < 0 || n >= replicas:
+		return 0, fmt.Errorf("hostname %q: ordinal %d is out of range; %s", hostname, n, want)
+	}
+	return n, nil
 }
 
 // Reviews is the access-review schedule. Each review snapshot records the
@@ -158,6 +208,7 @@ func Defaults() Config {
 		Log:        Log{Level: "info"},
 		Shutdown:   Shutdown{Grace: 2 * time.Minute},
 		Thresholds: collector.DefaultThresholds(),
+		Replicas:   1,
 	}
 }
 
@@ -328,6 +379,12 @@ func (c *Config) Validate(reg *collector.Registry) error {
 	if c.Reviews != nil {
 		add("reviews", c.Reviews.Validate())
 	}
+	if c.Replicas < 1 || c.Replicas > MaxReplicas {
+		add("replicas", fmt.Errorf("want 1 to %d, got %d", MaxReplicas, c.Replicas))
+	}
+	if c.StandbyDelay < 0 {
+		add("standby_delay", fmt.Errorf("must not be negative, got %s", c.StandbyDelay))
+	}
 	switch n := len(c.Collectors); {
 	case n == 0:
 		add("collectors", errors.New("none configured; there would be nothing to collect"))
@@ -380,6 +437,9 @@ func (c *Config) Validate(reg *collector.Registry) error {
 				add(p+".jitter", fmt.Errorf("%s must be shorter than the schedule's interval (%s)", col.Jitter, iv))
 			}
 		}
+		if c.Replicas > 1 && sched != nil && c.StandbyDelay >= 0 {
+			c.validateStandby(p, col, sched, add)
+		}
 	}
 	if len(c.Controls.Custom) > 0 {
 		if _, err := c.Catalog(); err != nil {
@@ -387,6 +447,24 @@ func (c *Config) Validate(reg *collector.Registry) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validateStandby checks a sharded collector against the standby delay: a
+// standby's run waits out the delay and must still end inside its slot, and
+// a primary's jitter must not delay it past the standby's deadline.
+func (c *Config) validateStandby(p string, col Collector, sched cron.Schedule, add func(string, error)) {
+	iv := schedule.Interval(sched, time.Now())
+	delay := c.StandbyDelay
+	if delay == 0 {
+		delay = agent.DefaultStandbyDelay(sched, time.Now())
+	} else if delay >= iv {
+		add("standby_delay", fmt.Errorf("%s must be shorter than the interval of %s (%s, schedule %q): a standby would collect in the next slot",
+			delay, p, iv, col.Schedule))
+		return
+	}
+	if col.Jitter > 0 && col.Jitter >= delay {
+		add(p+".jitter", fmt.Errorf("%s must be shorter than the standby delay (%s) when replicas share the store: the standby would collect every slot the jitter delays", col.Jitter, delay))
+	}
 }
 
 // Catalog returns the built-in control catalog extended with the

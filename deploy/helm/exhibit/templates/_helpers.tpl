@@ -26,14 +26,15 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 {{- end -}}
 
-{{/* The agent's configuration: the user's, plus the two fields the chart owns. */}}
+{{/* The agent's configuration: the user's, plus the three fields the chart owns. */}}
 {{- define "exhibit.config" -}}
 {{- $cfg := required "config is required: the exhibit configuration (store, signing_key, sources, collectors)" .Values.config -}}
-{{- range $owned := list "spool_dir" "listen" -}}
+{{- $why := dict "spool_dir" "the spool is a volume per replica" "listen" "the port is metrics.port" "replicas" "it is the StatefulSet's replicas, set with .Values.replicas" -}}
+{{- range $owned := list "spool_dir" "listen" "replicas" -}}
 {{- if hasKey $cfg $owned -}}
-{{- fail (printf "config.%s is set by the chart; remove it (the spool is a volume per replica, the port is metrics.port)" $owned) -}}
+{{- fail (printf "config.%s is set by the chart; remove it (%s)" $owned (get $why $owned)) -}}
 {{- end -}}
 {{- end -}}
-{{- $owned := dict "spool_dir" "/var/lib/exhibit/spool" "listen" (printf "0.0.0.0:%d" (int .Values.metrics.port)) -}}
+{{- $owned := dict "spool_dir" "/var/lib/exhibit/spool" "listen" (printf "0.0.0.0:%d" (int .Values.metrics.port)) "replicas" (int .Values.replicas) -}}
 {{- toYaml (merge $owned (deepCopy $cfg)) -}}
 {{- end -}}
