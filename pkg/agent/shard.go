@@ -27,20 +27,8 @@ type Shard struct {
 	Replicas int
 	Ordinal  int
 	// StandbyDelay is how long after a slot starts its standby waits for
-	// the primary's snapshot; zero for DefaultStandbyDelay of the schedule.
+	// the primary's snapshot; zero for schedule.StandbyDelay of the schedule.
 	StandbyDelay time.Duration
-}
-
-// MaxStandbyDelay caps the default standby delay of long schedules: a daily
-// run missed by a dead primary is taken over within a quarter of an hour.
-const MaxStandbyDelay = 15 * time.Minute
-
-// DefaultStandbyDelay is a quarter of the schedule's interval, at most
-// MaxStandbyDelay: long enough for a primary to start a run it was late for
-// (jitter, a busy node), short enough that the standby's run ends well
-// before the next slot.
-func DefaultStandbyDelay(s cron.Schedule, now time.Time) time.Duration {
-	return min(schedule.Interval(s, now)/4, MaxStandbyDelay)
 }
 
 // role is what a replica does with a series.
@@ -127,7 +115,7 @@ func slotStart(s cron.Schedule, t time.Time) time.Time {
 func (s Shard) standbyDue(sched cron.Schedule, start time.Time) time.Time {
 	delay := s.StandbyDelay
 	if delay <= 0 {
-		delay = DefaultStandbyDelay(sched, start)
+		delay = schedule.StandbyDelay(sched, start)
 	}
 	return slotStart(sched, start).Add(delay)
 }

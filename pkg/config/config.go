@@ -19,7 +19,6 @@ import (
 	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
 
-	"github.com/exhibit-dev/exhibit/pkg/agent"
 	"github.com/exhibit-dev/exhibit/pkg/collector"
 	"github.com/exhibit-dev/exhibit/pkg/controls"
 	"github.com/exhibit-dev/exhibit/pkg/exceptions"
@@ -456,7 +455,7 @@ func (c *Config) validateStandby(p string, col Collector, sched cron.Schedule, a
 	iv := schedule.Interval(sched, time.Now())
 	delay := c.StandbyDelay
 	if delay == 0 {
-		delay = agent.DefaultStandbyDelay(sched, time.Now())
+		delay = schedule.StandbyDelay(sched, time.Now())
 	} else if delay >= iv {
 		add("standby_delay", fmt.Errorf("%s must be shorter than the interval of %s (%s, schedule %q): a standby would collect in the next slot",
 			delay, p, iv, col.Schedule))

@@ -93,3 +93,16 @@ func Expected(spec string, from, to time.Time) ([]time.Time, error) {
 	}
 	return out, nil
 }
+
+// MaxStandbyDelay caps the default standby delay of long schedules: a daily
+// run missed by a dead primary is taken over within a quarter of an hour.
+const MaxStandbyDelay = 15 * time.Minute
+
+// StandbyDelay is how long, by default, a sharded series' standby replica
+// waits after a slot starts for its primary's snapshot: a quarter of the
+// schedule's interval, at most MaxStandbyDelay. Long enough for a primary to start a run it was late for
+// (jitter, a busy node), short enough that the standby's run ends well
+// before the next slot.
+func StandbyDelay(s cron.Schedule, now time.Time) time.Duration {
+	return min(Interval(s, now)/4, MaxStandbyDelay)
+}
