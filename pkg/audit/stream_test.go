@@ -130,20 +130,20 @@ func streamStore(t *testing.T) *fsstore.Store {
 func streamOutputs(t *testing.T, st *fsstore.Store) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
-	members, err := audit.LoadPeriod(t.Context(), st, streamPeriod)
+	members, err := audit.OpenPeriod(t.Context(), st, streamPeriod)
 	require.NoError(t, err)
 	for _, format := range audit.Formats {
 		var b bytes.Buffer
-		require.NoError(t, audit.Export(&b, format, members, audit.ExportOptions{Period: streamPeriod, Version: "test"}))
+		require.NoError(t, audit.Export(t.Context(), &b, format, members, audit.ExportOptions{Period: streamPeriod, Version: "test"}))
 		out[format] = b.Bytes()
 	}
 	var report bytes.Buffer
-	require.NoError(t, audit.WriteReport(&report, members, audit.ReportOptions{Period: streamPeriod, Store: "file:///evidence",
+	require.NoError(t, audit.WriteReport(t.Context(), &report, members, audit.ReportOptions{Period: streamPeriod, Store: "file:///evidence",
 		Organization: "Acme", Generated: t0.AddDate(0, 0, 2)}))
 	out["report.html"] = report.Bytes()
 	cat, err := controls.Default()
 	require.NoError(t, err)
-	ch, err := audit.PeriodChanges(members, cat, streamPeriod)
+	ch, err := audit.PeriodChanges(t.Context(), members, cat, streamPeriod)
 	require.NoError(t, err)
 	var diff bytes.Buffer
 	require.NoError(t, audit.WriteChangesJSON(&diff, ch))
