@@ -69,7 +69,9 @@ func cmdExport(ctx context.Context, args []string, s streams) error {
 	if err := audit.Export(ctx, bw, *format, members, opts); err != nil {
 		if o.tmp == nil && *format != audit.FormatOSCAL {
 			// CSV and OCSF stream: what reached standard output before the
-			// error is the export up to there, not the export.
+			// error is the export up to there, not the export. It ends
+			// with whole rows or events, and the note says the rest.
+			bw.Flush() //nolint:errcheck // the export's own error is the one to report
 			fmt.Fprintf(s.err, "export: INCOMPLETE: what was written to standard output stops before the first snapshot that could not be read; discard it\n")
 		}
 		return fmt.Errorf("export %s: %w", st, err)

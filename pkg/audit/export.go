@@ -78,7 +78,8 @@ var CSVHeader = []string{"snapshot_key", "snapshot_sha256", "series", "collected
 // status, so a sheet filtered on fail can be sorted by it; it is empty for
 // a check the catalog does not know. New columns are added at the end.
 //
-// Rows come in key order, written as each member is read.
+// Rows come in key order, written as each member is read; when one cannot
+// be read, the rows before it are written whole before the error returns.
 //
 // A period without findings (or without snapshots) gives the header alone.
 func ExportCSV(ctx context.Context, w io.Writer, members Members, opts ExportOptions) error {
@@ -112,10 +113,10 @@ func ExportCSV(ctx context.Context, w io.Writer, members Members, opts ExportOpt
 		}
 		return nil
 	})
+	cw.Flush() // whole rows only, when the period is cut short too
 	if err != nil {
 		return err
 	}
-	cw.Flush()
 	return cw.Error()
 }
 

@@ -2,10 +2,15 @@ package audit_test
 
 import (
 	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -164,4 +169,116 @@ func TestStreamedOutputsAsBefore(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, string(want), string(b), "%s differs from %s", name, path)
 	}
+}
+
+// damage rewrites the stored bytes of a fixture member.
+func damage(t *testing.T, st *fsstore.Store, key string, fn func([]byte) []byte) {
+	t.Helper()
+	path := filepath.Join(st.Root(), filepath.FromSlash(key))
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, fn(b), 0o644))
+}
+
+// A period with members that cannot be read is refused by every reader,
+// naming each of them; what a streaming export had written stops before the
+// first, in its order, and the others write nothing.
+func TestReadersRefuseAPeriodWithBadMembers(t *testing.T) {
+	const (
+		truncated = "evidence/t/111122223333/000000000030.json" // no header either
+		spaced    = "evidence/t/444455556666/000000000007.json" // a header, but not canonical
+	)
+	cat, err := controls.Default()
+	require.NoError(t, err)
+	run := func(t *testing.T, st *fsstore.Store, name string) ([]byte, error) {
+		members, err := audit.OpenPeriod(t.Context(), st, streamPeriod)
+		require.NoError(t, err)
+		var out bytes.Buffer
+		switch name {
+		case "report":
+			err = audit.WriteReport(t.Context(), &out, members, audit.ReportOptions{Period: streamPeriod})
+		case "changes":
+			_, err = audit.PeriodChanges(t.Context(), members, cat, streamPeriod)
+		default:
+			err = audit.Export(t.Context(), &out, name, members, audit.ExportOptions{Period: streamPeriod, Version: "test"})
+		}
+		return out.Bytes(), err
+	}
+	readers := append(slices.Clone(audit.Formats), "report", "changes")
+
+	t.Run("both", func(t *testing.T) {
+		st := streamStore(t)
+		damage(t, st, truncated, func(b []byte) []byte { return b[:len(b)/2] })
+		damage(t, st, spaced, func(b []byte) []byte { return append([]byte(" "), b...) })
+		for _, name := range readers {
+			out, err := run(t, st, name)
+			require.ErrorContains(t, err, "snapshot "+truncated+":", name)
+			require.ErrorContains(t, err, "snapshot "+spaced+":", name)
+			if name != audit.FormatCSV {
+				// OCSF reads in start order, after a pass over the headers
+				// that already finds the truncated member.
+				require.Empty(t, out, name)
+				continue
+			}
+			rows, err := csv.NewReader(bytes.NewReader(out)).ReadAll()
+			require.NoError(t, err)
+			require.Greater(t, len(rows), 1)
+			for _, row := range rows[1:] {
+				require.Less(t, row[0], truncated, "no row from the first bad member on")
+			}
+		}
+	})
+
+	t.Run("not canonical", func(t *testing.T) {
+		st := streamStore(t)
+		damage(t, st, spaced, func(b []byte) []byte { return append([]byte(" "), b...) })
+		out, err := run(t, st, audit.FormatOCSF)
+		require.ErrorContains(t, err, "snapshot "+spaced+":")
+		require.NotEmpty(t, out)
+		require.True(t, strings.HasSuffix(string(out), "}\n"), "whole events only")
+		badAt := t0.Add(6*time.Hour + time.Minute).UnixMilli()
+		for line := range strings.Lines(string(out)) {
+			var ev struct {
+				Time     int64             `json:"time"`
+				Unmapped map[string]string `json:"unmapped"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(line), &ev))
+			key := ev.Unmapped["exhibit.snapshot_key"]
+			require.True(t, ev.Time < badAt || ev.Time == badAt && key < spaced,
+				"the stream stops before the member started at 06:01 (event of %s at %d)", key, ev.Time)
+		}
+		for _, name := range []string{audit.FormatOSCAL, "report", "changes"} {
+			out, err := run(t, st, name)
+			require.ErrorContains(t, err, "snapshot "+spaced+":", name)
+			require.Empty(t, out, name)
+		}
+	})
+}
+
+// changing answers other bytes for a key on its second read.
+type changing struct {
+	*fsstore.Store
+	key, other string
+	reads      int
+}
+
+func (c *changing) Get(ctx context.Context, key string) ([]byte, error) {
+	if key == c.key {
+		if c.reads++; c.reads > 1 {
+			key = c.other
+		}
+	}
+	return c.Store.Get(ctx, key)
+}
+
+// Start order costs two reads of each member; one whose bytes differ the
+// second time is named, not placed by a start it no longer has.
+func TestPeriodReaderNamesAMemberChangedBetweenReads(t *testing.T) {
+	st := &changing{Store: streamStore(t), key: "evidence/u/111122223333/000000000004.json", other: "evidence/u/111122223333/000000000005.json"}
+	members, err := audit.OpenPeriod(t.Context(), st, streamPeriod)
+	require.NoError(t, err)
+	n := 0
+	err = members.Each(t.Context(), audit.ByStart, func(audit.Member) error { n++; return nil })
+	require.EqualError(t, err, "snapshot "+st.key+" changed while it was read (run exhibit verify)")
+	require.Positive(t, n, "the members before it were handed over")
 }
