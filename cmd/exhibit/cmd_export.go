@@ -33,7 +33,7 @@ func cmdExport(ctx context.Context, args []string, s streams) error {
 	var from, to dateFlag
 	fs.Var(&from, "from", "export snapshots started on or after this `date` (YYYY-MM-DD or RFC 3339; required)")
 	fs.Var(&to, "to", "export snapshots started before this `date` (required)")
-	out := fs.String("o", "", "write the export to this `file`, or - for standard output (required)")
+	out := fs.String("o", "", "write the export to this `file`, put in place once complete, or - for standard output, where csv and ocsf stream: a snapshot that cannot be read ends them early, noted INCOMPLETE on standard error (required)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -336,7 +336,7 @@ func ExportOSCAL(ctx context.Context, w io.Writer, members Members, opts ExportO
 	}
 	from := opts.Period.From.UTC().Format(time.RFC3339)
 	to := opts.Period.To.UTC().Format(time.RFC3339)
-	spool, err := os.CreateTemp(opts.TempDir, "exhibit-oscal-*")
+	spool, err := os.CreateTemp(opts.TempDir, ".exhibit-oscal-observations-*")
 	if err != nil {
 		return fmt.Errorf("oscal: observations spool: %w", err)
 	}
