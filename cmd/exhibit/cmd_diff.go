@@ -41,11 +41,11 @@ func cmdDiff(ctx context.Context, args []string, s streams) error {
 	if err != nil {
 		return err
 	}
-	members, err := audit.LoadPeriod(ctx, st, period)
+	members, err := audit.OpenPeriod(ctx, st, period)
 	if err != nil {
 		return fmt.Errorf("diff %s: %w", st, err)
 	}
-	changes, err := audit.PeriodChanges(members, cat, period)
+	changes, err := audit.PeriodChanges(ctx, members, cat, period)
 	if err != nil {
 		return fmt.Errorf("diff %s: %w", st, err)
 	}

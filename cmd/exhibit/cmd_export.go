@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -18,6 +19,13 @@ var emptyExport = map[string]string{
 	audit.FormatCSV:   "a CSV with the header row only",
 }
 
+// cmdExport writes the period's findings for GRC tools, reading the
+// snapshots one at a time. When one cannot be read, every such snapshot is
+// named and the exit status is non-zero: with -o FILE nothing is written
+// there; with -o -, an OSCAL document is not written at all (it is written
+// once every snapshot is read), and a CSV or OCSF export, written as it is
+// read, stops before that snapshot and is followed by a note on standard
+// error that it is incomplete.
 func cmdExport(ctx context.Context, args []string, s streams) error {
 	fs := newFlags("export", s)
 	sf := addStoreFlags(fs, "export from")
@@ -25,7 +33,7 @@ func cmdExport(ctx context.Context, args []string, s streams) error {
 	var from, to dateFlag
 	fs.Var(&from, "from", "export snapshots started on or after this `date` (YYYY-MM-DD or RFC 3339; required)")
 	fs.Var(&to, "to", "export snapshots started before this `date` (required)")
-	out := fs.String("o", "", "write the export to this `file`, or - for standard output (required)")
+	out := fs.String("o", "", "write the export to this `file`, put in place once complete, or - for standard output, where csv and ocsf stream: a snapshot that cannot be read ends them early, noted INCOMPLETE on standard error (required)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -48,12 +56,24 @@ func cmdExport(ctx context.Context, args []string, s streams) error {
 	if err != nil {
 		return err
 	}
-	members, err := audit.LoadPeriod(ctx, st, period)
+	pr, err := audit.OpenPeriod(ctx, st, period)
 	if err != nil {
 		return fmt.Errorf("export %s: %w", st, err)
 	}
+	members := &counted{Members: pr}
+	opts := audit.ExportOptions{Period: period, Version: version}
+	if o.tmp != nil {
+		opts.TempDir = filepath.Dir(o.path) // where the user chose to put the export
+	}
 	bw := bufio.NewWriter(o.w)
-	if err := audit.Export(bw, *format, members, audit.ExportOptions{Period: period, Version: version}); err != nil {
+	if err := audit.Export(ctx, bw, *format, members, opts); err != nil {
+		if o.tmp == nil && *format != audit.FormatOSCAL {
+			// CSV and OCSF stream: what reached standard output before the
+			// error is the export up to there, not the export. It ends
+			// with whole rows or events, and the note says the rest.
+			bw.Flush() //nolint:errcheck // the export's own error is the one to report
+			fmt.Fprintf(s.err, "export: INCOMPLETE: what was written to standard output stops before the first snapshot that could not be read; discard it\n")
+		}
 		return fmt.Errorf("export %s: %w", st, err)
 	}
 	if err := bw.Flush(); err != nil {
@@ -64,19 +84,30 @@ func cmdExport(ctx context.Context, args []string, s streams) error {
 	}
 	// A period without evidence is an answer, not an error: the document
 	// says so (see audit.Export), and so does this note.
-	findings := 0
-	for _, m := range members {
-		findings += len(m.Snapshot.Findings)
-	}
 	switch {
-	case len(members) == 0:
+	case members.snapshots == 0:
 		fmt.Fprintf(s.err, "export: no evidence: no snapshot started between %s and %s; wrote %s saying so to %s\n",
 			period.From.Format(time.RFC3339), period.To.Format(time.RFC3339), emptyExport[*format], o.name)
-	case findings == 0:
+	case members.findings == 0:
 		fmt.Fprintf(s.err, "export: no evidence for any control: %d snapshot(s) between %s and %s, none with a finding; wrote %s saying so to %s\n",
-			len(members), period.From.Format(time.RFC3339), period.To.Format(time.RFC3339), emptyExport[*format], o.name)
+			members.snapshots, period.From.Format(time.RFC3339), period.To.Format(time.RFC3339), emptyExport[*format], o.name)
 	default:
-		fmt.Fprintf(o.msgs, "exported %d snapshot(s) as %s to %s\n", len(members), *format, o.name)
+		fmt.Fprintf(o.msgs, "exported %d snapshot(s) as %s to %s\n", members.snapshots, *format, o.name)
 	}
 	return nil
+}
+
+// counted counts the members and findings a reader is handed, for the
+// command's closing note.
+type counted struct {
+	audit.Members
+	snapshots, findings int
+}
+
+func (c *counted) Each(ctx context.Context, order audit.Order, fn func(audit.Member) error) error {
+	return c.Members.Each(ctx, order, func(m audit.Member) error {
+		c.snapshots++
+		c.findings += len(m.Snapshot.Findings)
+		return fn(m)
+	})
 }

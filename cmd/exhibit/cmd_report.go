@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -39,15 +40,17 @@ func cmdReport(ctx context.Context, args []string, s streams) error {
 	if err != nil {
 		return err
 	}
-	members, err := audit.LoadPeriod(ctx, st, period)
+	pr, err := audit.OpenPeriod(ctx, st, period)
 	if err != nil {
 		return fmt.Errorf("report %s: %w", st, err)
 	}
-	if len(members) == 0 {
+	members := &counted{Members: pr}
+	bw := bufio.NewWriter(o.w)
+	err = audit.WriteReport(ctx, bw, members, audit.ReportOptions{Period: period, Store: st.String(), Organization: *org})
+	if errors.Is(err, audit.ErrNoSnapshots) {
 		return fmt.Errorf("report %s: no snapshot started between %s and %s", st, period.From.Format(time.RFC3339), period.To.Format(time.RFC3339))
 	}
-	bw := bufio.NewWriter(o.w)
-	if err := audit.WriteReport(bw, members, audit.ReportOptions{Period: period, Store: st.String(), Organization: *org}); err != nil {
+	if err != nil {
 		return fmt.Errorf("report %s: %w", st, err)
 	}
 	if err := bw.Flush(); err != nil {
@@ -56,7 +59,7 @@ func cmdReport(ctx context.Context, args []string, s streams) error {
 	if err := o.commit(); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.msgs, "reported on %d snapshot(s) to %s\n", len(members), o.name)
+	fmt.Fprintf(o.msgs, "reported on %d snapshot(s) to %s\n", members.snapshots, o.name)
 	return nil
 }
 

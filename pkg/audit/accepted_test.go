@@ -56,7 +56,7 @@ func accepted(t *testing.T) []audit.Member {
 func exportPeriod(t *testing.T, format string, members []audit.Member) []byte {
 	t.Helper()
 	var out bytes.Buffer
-	require.NoError(t, audit.Export(&out, format, members, audit.ExportOptions{Period: audit.Period{From: t0, To: t0.AddDate(0, 0, 4)}, Version: "test"}))
+	require.NoError(t, audit.Export(t.Context(), &out, format, audit.Slice(members), audit.ExportOptions{Period: audit.Period{From: t0, To: t0.AddDate(0, 0, 4)}, Version: "test"}))
 	return out.Bytes()
 }
 
@@ -199,7 +199,7 @@ func TestAcceptedRiskShowsEverywhere(t *testing.T) {
 
 	t.Run("report", func(t *testing.T) {
 		var out bytes.Buffer
-		require.NoError(t, audit.WriteReport(&out, members, audit.ReportOptions{Period: audit.Period{From: t0, To: t0.AddDate(0, 0, 4)}}))
+		require.NoError(t, audit.WriteReport(t.Context(), &out, audit.Slice(members), audit.ReportOptions{Period: audit.Period{From: t0, To: t0.AddDate(0, 0, 4)}}))
 		html := out.String()
 		require.Contains(t, html, "acceptance expired: accepted risk AR-7 (owner platform-team) ended 2026-03-02; no longer accepted",
 			"the latest sighting is past the acceptance")
@@ -208,7 +208,7 @@ func TestAcceptedRiskShowsEverywhere(t *testing.T) {
 		require.Equal(t, 8, strings.Count(html, `<span class="c fail" data-date="2026-03-0`), "all four days of both controls stay failing")
 
 		out.Reset()
-		require.NoError(t, audit.WriteReport(&out, members[:2], audit.ReportOptions{Period: audit.Period{From: t0, To: t0.AddDate(0, 0, 2)}}))
+		require.NoError(t, audit.WriteReport(t.Context(), &out, audit.Slice(members[:2]), audit.ReportOptions{Period: audit.Period{From: t0, To: t0.AddDate(0, 0, 2)}}))
 		html = out.String()
 		require.Contains(t, html, "accepted by platform-team until 2026-03-02: replaced in April; &lt;b&gt;no&lt;/b&gt; new data (accepted risk AR-7, approved by ciso on 2026-02-20); still failing")
 		require.NotContains(t, html, "<b>no</b>", "escaped")

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -258,13 +259,12 @@ func SortByStart(members []Member) []Member {
 	return out
 }
 
-// PeriodChanges reads the changes of a period from its members.
-func PeriodChanges(members []Member, cat *controls.Catalog, p Period) (Changes, error) {
+// PeriodChanges reads the changes of a period from its members, in start
+// order, one at a time.
+func PeriodChanges(ctx context.Context, members Members, cat *controls.Catalog, p Period) (Changes, error) {
 	t := NewChangeTracker()
-	for _, m := range SortByStart(members) {
-		if err := t.Add(m); err != nil {
-			return Changes{}, err
-		}
+	if err := members.Each(ctx, ByStart, t.Add); err != nil {
+		return Changes{}, err
 	}
 	return t.Result(cat, p), nil
 }

@@ -396,17 +396,12 @@ type Gap struct {
 	Schedule string
 }
 
-// periodGaps finds the gaps of every series among members, knowing only the
-// runs that started in the period: before a series' first snapshot in the
-// period nothing is expected. Verify, which reads whole series, is the
-// authority; this is for the report. A series whose schedule calls for too
-// many runs is skipped.
-func periodGaps(members []Member, p Period) []Gap {
-	bySeries := map[string][]run{}
-	for _, m := range members {
-		s := m.Snapshot
-		bySeries[s.Series] = append(bySeries[s.Series], newRun(s.Seq, s))
-	}
+// periodGaps finds the gaps of every series among its runs (bySeries, by
+// series name), knowing only the runs that started in the period: before a
+// series' first snapshot in the period nothing is expected. Verify, which
+// reads whole series, is the authority; this is for the report. A series
+// whose schedule calls for too many runs is skipped.
+func periodGaps(bySeries map[string][]run, p Period) []Gap {
 	var out []Gap
 	for _, name := range sortedSet(bySeries) {
 		runs := bySeries[name]

@@ -2,10 +2,12 @@ package audit
 
 import (
 	"cmp"
+	"context"
 	"crypto/sha1"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"io"
 	"slices"
 	"strings"
@@ -33,6 +35,10 @@ type ExportOptions struct {
 	Catalog *controls.Catalog
 	// Version is the exporting tool's version, recorded in OCSF metadata.
 	Version string
+	// TempDir is where the OSCAL export keeps its observations until the
+	// document's heading is known; the system's temporary directory when
+	// empty.
+	TempDir string
 }
 
 func (o *ExportOptions) catalog() (*controls.Catalog, error) {
@@ -42,15 +48,18 @@ func (o *ExportOptions) catalog() (*controls.Catalog, error) {
 	return controls.Default()
 }
 
-// Export writes the period's snapshots in the given format.
-func Export(w io.Writer, format string, members []Member, opts ExportOptions) error {
+// Export writes the period's snapshots in the given format. CSV and OCSF
+// are written as the members are read; OSCAL, whose heading depends on the
+// whole period, once they all are (see ExportOSCAL). When a member cannot
+// be read the error names it and what was written is incomplete.
+func Export(ctx context.Context, w io.Writer, format string, members Members, opts ExportOptions) error {
 	switch format {
 	case FormatCSV:
-		return ExportCSV(w, members, opts)
+		return ExportCSV(ctx, w, members, opts)
 	case FormatOCSF:
-		return ExportOCSF(w, members, opts)
+		return ExportOCSF(ctx, w, members, opts)
 	case FormatOSCAL:
-		return ExportOSCAL(w, members, opts)
+		return ExportOSCAL(ctx, w, members, opts)
 	}
 	return fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats, ", "))
 }
@@ -69,8 +78,11 @@ var CSVHeader = []string{"snapshot_key", "snapshot_sha256", "series", "collected
 // status, so a sheet filtered on fail can be sorted by it; it is empty for
 // a check the catalog does not know. New columns are added at the end.
 //
+// Rows come in key order, written as each member is read; when one cannot
+// be read, the rows before it are written whole before the error returns.
+//
 // A period without findings (or without snapshots) gives the header alone.
-func ExportCSV(w io.Writer, members []Member, opts ExportOptions) error {
+func ExportCSV(ctx context.Context, w io.Writer, members Members, opts ExportOptions) error {
 	cat, err := opts.catalog()
 	if err != nil {
 		return err
@@ -80,7 +92,7 @@ func ExportCSV(w io.Writer, members []Member, opts ExportOptions) error {
 	if err := cw.Write(CSVHeader); err != nil {
 		return err
 	}
-	for _, m := range members {
+	err = members.Each(ctx, ByKey, func(m Member) error {
 		s := m.Snapshot
 		for _, f := range s.Findings {
 			row := []string{m.Key, m.SHA256, s.Series, s.StartedAt.UTC().Format(time.RFC3339Nano),
@@ -99,8 +111,12 @@ func ExportCSV(w io.Writer, members []Member, opts ExportOptions) error {
 				return err
 			}
 		}
+		return nil
+	})
+	cw.Flush() // whole rows only, when the period is cut short too
+	if err != nil {
+		return err
 	}
-	cw.Flush()
 	return cw.Error()
 }
 
@@ -322,9 +338,12 @@ var standardNames = map[string]string{
 // comes from the check's severity in the catalog (see ocsfSeverity), which
 // unmapped also carries as exhibit.check_severity on every event.
 //
+// Events are written as each member is read; what is kept between members
+// is each finding's state, one per finding of the estate.
+//
 // A period without findings (or without snapshots) gives no events: an
 // empty file, which is valid line-delimited JSON.
-func ExportOCSF(w io.Writer, members []Member, opts ExportOptions) error {
+func ExportOCSF(ctx context.Context, w io.Writer, members Members, opts ExportOptions) error {
 	cat, err := opts.catalog()
 	if err != nil {
 		return err
@@ -333,21 +352,13 @@ func ExportOCSF(w io.Writer, members []Member, opts ExportOptions) error {
 	for i, c := range cat.Criteria() {
 		rank[c.Ref] = i
 	}
-	// Status follows each finding in time; members come sorted by key,
-	// which is by series, and one finding may be in more than one series.
-	order := make([]int, len(members))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		return members[a].Snapshot.StartedAt.Compare(members[b].Snapshot.StartedAt)
-	})
+	// Status follows each finding in time, and one finding may be in more
+	// than one series: members come in start order.
 	states := map[string]findingState{}
 
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
-	for _, mi := range order {
-		m := members[mi]
+	return members.Each(ctx, ByStart, func(m Member) error {
 		s := m.Snapshot
 		var cloud *ocsfCloud
 		var profiles []string
@@ -449,8 +460,8 @@ func ExportOCSF(w io.Writer, members []Member, opts ExportOptions) error {
 				return err
 			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // ocsfAccepted puts a finding's accepted risk where OCSF has no attribute
@@ -502,9 +513,20 @@ var uuidNamespace = uuidV5([16]byte{0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0x
 
 // uuidV5 is the RFC 9562 name-based (SHA-1) UUID of name in namespace ns.
 func uuidV5(ns [16]byte, name string) [16]byte {
+	h := newUUIDHash(ns)
+	h.Write([]byte(name))
+	return uuidSum(h)
+}
+
+// newUUIDHash starts a name-based UUID in namespace ns; the name is written
+// to it, in as many pieces as it comes in, and uuidSum ends it.
+func newUUIDHash(ns [16]byte) hash.Hash {
 	h := sha1.New()
 	h.Write(ns[:])
-	h.Write([]byte(name))
+	return h
+}
+
+func uuidSum(h hash.Hash) [16]byte {
 	var u [16]byte
 	copy(u[:], h.Sum(nil))
 	u[6] = u[6]&0x0f | 0x50
@@ -512,9 +534,10 @@ func uuidV5(ns [16]byte, name string) [16]byte {
 	return u
 }
 
-// UUID returns the deterministic UUID exhibit uses in OSCAL and OCSF for a
-// name.
-func UUID(name string) string {
-	u := uuidV5(uuidNamespace, name)
+func uuidString(u [16]byte) string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
 }
+
+// UUID returns the deterministic UUID exhibit uses in OSCAL and OCSF for a
+// name.
+func UUID(name string) string { return uuidString(uuidV5(uuidNamespace, name)) }

@@ -49,8 +49,8 @@ func export(t *testing.T, format string, members []audit.Member) []byte {
 	t.Helper()
 	var a, b bytes.Buffer
 	opts := audit.ExportOptions{Period: audit.Period{From: t0, To: t0.AddDate(0, 0, 3)}, Version: "test"}
-	require.NoError(t, audit.Export(&a, format, members, opts))
-	require.NoError(t, audit.Export(&b, format, members, opts))
+	require.NoError(t, audit.Export(t.Context(), &a, format, audit.Slice(members), opts))
+	require.NoError(t, audit.Export(t.Context(), &b, format, audit.Slice(members), opts))
 	require.Equal(t, a.String(), b.String(), "an export is deterministic")
 	return a.Bytes()
 }

@@ -81,7 +81,7 @@ func TestFailedCollectionsCountEverywhere(t *testing.T) {
 
 	t.Run("report", func(t *testing.T) {
 		var out bytes.Buffer
-		require.NoError(t, audit.WriteReport(&out, members, audit.ReportOptions{Period: audit.Period{From: t0, To: t0.AddDate(0, 0, 3)}}))
+		require.NoError(t, audit.WriteReport(t.Context(), &out, audit.Slice(members), audit.ReportOptions{Period: audit.Period{From: t0, To: t0.AddDate(0, 0, 3)}}))
 		html := out.String()
 		for _, ref := range []string{"soc2:CC6.1", "hipaa:164.312(a)(1)"} {
 			section := controlSection(t, html, ref)

@@ -1,9 +1,14 @@
 package audit
 
 import (
+	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -50,16 +55,18 @@ type oscalImportAP struct {
 }
 
 type oscalResult struct {
-	UUID             string             `json:"uuid"`
-	Title            string             `json:"title"`
-	Description      string             `json:"description"`
-	Start            string             `json:"start"`
-	End              string             `json:"end"`
-	Props            []oscalProp        `json:"props,omitempty"`
-	ReviewedControls oscalReviewed      `json:"reviewed-controls"`
-	Observations     []oscalObservation `json:"observations,omitempty"`
-	Risks            []oscalRisk        `json:"risks,omitempty"`
-	Findings         []oscalFinding     `json:"findings,omitempty"`
+	UUID             string        `json:"uuid"`
+	Title            string        `json:"title"`
+	Description      string        `json:"description"`
+	Start            string        `json:"start"`
+	End              string        `json:"end"`
+	Props            []oscalProp   `json:"props,omitempty"`
+	ReviewedControls oscalReviewed `json:"reviewed-controls"`
+	// Observations, Risks and Findings are written element by element in
+	// their place (see writeOSCAL); nil when there are none.
+	Observations *oscalSlot `json:"observations,omitempty"`
+	Risks        *oscalSlot `json:"risks,omitempty"`
+	Findings     *oscalSlot `json:"findings,omitempty"`
 }
 
 // oscalRisk is an accepted risk: a deviation approved for failing findings.
@@ -188,8 +195,9 @@ func OSCALControlID(ref string) string {
 type controlTally struct {
 	pass, fail, errs, na int
 	// accepted counts the failures that carried an accepted risk.
-	accepted     int
-	observations []string
+	accepted int
+	// observations are indexes into the period's observation UUIDs.
+	observations []int32
 	risks        []string
 }
 
@@ -202,12 +210,12 @@ type riskTally struct {
 	lastAccepted, lastLapse time.Time
 	findings                int
 	checks, resources       []string
-	observations            []string
+	observations            []int32 // indexes into the observation UUIDs
 }
 
 // sighting records one failing finding that carried (or had lapsed from)
 // this accepted risk.
-func (r *riskTally) sighting(f evidence.Finding, at time.Time, obs string) {
+func (r *riskTally) sighting(f evidence.Finding, at time.Time, obs int32) {
 	r.findings++
 	if a := f.Accepted; a != nil && !at.Before(r.lastAccepted) {
 		r.accepted, r.lastAccepted = a, at
@@ -221,7 +229,9 @@ func (r *riskTally) sighting(f evidence.Finding, at time.Time, obs string) {
 	if !slices.Contains(r.resources, f.Resource) {
 		r.resources = append(r.resources, f.Resource)
 	}
-	if !slices.Contains(r.observations, obs) {
+	// Members come one after the other: an observation already listed
+	// is the last one.
+	if n := len(r.observations); n == 0 || r.observations[n-1] != obs {
 		r.observations = append(r.observations, obs)
 	}
 }
@@ -232,7 +242,7 @@ func oscalRiskUUID(id string) string { return UUID("accepted-risk\x00" + id) }
 // risk is the OSCAL risk of an accepted risk over the period. Its status
 // is deviation-approved while the latest sighting is accepted, and open
 // once the acceptance has lapsed; the risk log dates both.
-func (r *riskTally) risk(from, to string) oscalRisk {
+func (r *riskTally) risk(from, to string, obsUUIDs []string) oscalRisk {
 	uuid := oscalRiskUUID(r.id)
 	subject := fmt.Sprintf("%s on %s", strings.Join(r.checks, ", "), r.resources[0])
 	if len(r.resources) > 1 {
@@ -247,7 +257,7 @@ func (r *riskTally) risk(from, to string) oscalRisk {
 		Props: []oscalProp{{Name: "accepted-risk-id", NS: oscalNS, Value: r.id}},
 	}
 	for _, o := range r.observations {
-		out.RelatedObservations = append(out.RelatedObservations, oscalRelatedObs{ObservationUUID: o})
+		out.RelatedObservations = append(out.RelatedObservations, oscalRelatedObs{ObservationUUID: obsUUIDs[o]})
 	}
 	var until string
 	if a := r.accepted; a != nil {
@@ -305,36 +315,55 @@ func (r *riskTally) risk(from, to string) oscalRisk {
 // period failed or could not be determined. Every UUID is derived from
 // content (UUIDv5), so the same snapshots give the same document.
 //
+// The document's heading (its UUID, last-modified, the controls reviewed)
+// depends on every member, and comes before the observations: the members
+// are read first, in key order, their observations written to a temporary
+// file in opts.TempDir as they come and their findings tallied per control;
+// then the document is written, the observations copied from that file. So
+// nothing is written when a member cannot be read, and what is held in
+// memory is the tallies and one UUID per member, not the observations.
+//
 // A period with no evidence for any control (no snapshot at all, or only
 // snapshots without findings, such as failed collections) is still a
 // valid document: its result says so in its description and in an
 // exhibit "evidence" property of "none", reviews the whole catalog
 // (include-all) and has no findings, so no control reads as satisfied;
 // the snapshots it does have are observations as usual.
-func ExportOSCAL(w io.Writer, members []Member, opts ExportOptions) error {
+func ExportOSCAL(ctx context.Context, w io.Writer, members Members, opts ExportOptions) error {
 	cat, err := opts.catalog()
 	if err != nil {
 		return err
 	}
 	from := opts.Period.From.UTC().Format(time.RFC3339)
 	to := opts.Period.To.UTC().Format(time.RFC3339)
-	var digests strings.Builder
-	lastModified := opts.Period.From.UTC()
-	for _, m := range members {
-		digests.WriteString(m.Key + " " + m.SHA256 + "\n")
-		if f := m.Snapshot.FinishedAt.UTC(); f.After(lastModified) {
-			lastModified = f
-		}
+	spool, err := os.CreateTemp(opts.TempDir, ".exhibit-oscal-observations-*")
+	if err != nil {
+		return fmt.Errorf("oscal: observations spool: %w", err)
 	}
-	contentID := UUID("content\x00" + from + "\x00" + to + "\x00" + digests.String())
-	apUUID := UUID("assessment-plan\x00" + from + "\x00" + to)
+	defer os.Remove(spool.Name())
+	defer spool.Close()
+	indent, err := oscalObservationIndent()
+	if err != nil {
+		return err
+	}
+	obsOut := bufio.NewWriter(spool)
+	observations := newArrayWriter(obsOut, indent)
 
+	digests := newUUIDHash(uuidNamespace)
+	io.WriteString(digests, "content\x00"+from+"\x00"+to+"\x00")
+	lastModified := opts.Period.From.UTC()
+	var obsUUIDs []string
 	tallies := map[string]*controlTally{}
 	risks := map[string]*riskTally{}
-	var observations []oscalObservation
-	for _, m := range members {
+	err = members.Each(ctx, ByKey, func(m Member) error {
 		s := m.Snapshot
+		io.WriteString(digests, m.Key+" "+m.SHA256+"\n")
+		if f := s.FinishedAt.UTC(); f.After(lastModified) {
+			lastModified = f
+		}
+		obs := int32(len(obsUUIDs))
 		obsUUID := UUID("observation\x00" + m.Key + "\x00" + m.SHA256)
+		obsUUIDs = append(obsUUIDs, obsUUID)
 		sum := s.Summary()
 		desc := fmt.Sprintf("Snapshot %d of series %s, run by collector %s (%s %s) over %s account %s; status %s; findings: %d pass, %d fail, %d error, %d not applicable.",
 			s.Seq, s.Series, s.Collector.ID, s.Collector.Type, s.Collector.Version, s.Scope.Provider, s.Scope.Account, s.Status,
@@ -342,7 +371,7 @@ func ExportOSCAL(w io.Writer, members []Member, opts ExportOptions) error {
 		for _, e := range s.Errors {
 			desc += fmt.Sprintf("\n\nRun error at %s: %s", e.Where, e.Message)
 		}
-		observations = append(observations, oscalObservation{
+		if err := observations.add(oscalObservation{
 			UUID:        obsUUID,
 			Title:       m.Key,
 			Description: desc,
@@ -358,7 +387,9 @@ func ExportOSCAL(w io.Writer, members []Member, opts ExportOptions) error {
 				Props: []oscalProp{{Name: "sha256", NS: oscalNS, Value: m.SHA256}},
 			}},
 			Collected: s.StartedAt.UTC().Format(time.RFC3339Nano),
-		})
+		}); err != nil {
+			return fmt.Errorf("oscal: observations spool: %w", err)
+		}
 		seen := map[string]bool{}
 		for _, f := range s.Findings {
 			riskID := ""
@@ -375,7 +406,7 @@ func ExportOSCAL(w io.Writer, members []Member, opts ExportOptions) error {
 					r = &riskTally{id: riskID}
 					risks[riskID] = r
 				}
-				r.sighting(f, s.StartedAt, obsUUID)
+				r.sighting(f, s.StartedAt, obs)
 			}
 			for _, ref := range f.Controls {
 				t := tallies[ref]
@@ -398,62 +429,63 @@ func ExportOSCAL(w io.Writer, members []Member, opts ExportOptions) error {
 				}
 				if !seen[ref] {
 					seen[ref] = true
-					t.observations = append(t.observations, obsUUID)
+					t.observations = append(t.observations, obs)
 				}
 				if riskID != "" && !slices.Contains(t.risks, riskID) {
 					t.risks = append(t.risks, riskID)
 				}
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
+	if err := obsOut.Flush(); err != nil {
+		return fmt.Errorf("oscal: observations spool: %w", err)
+	}
+	contentID := uuidString(uuidSum(digests))
+	apUUID := UUID("assessment-plan\x00" + from + "\x00" + to)
 
 	refs := sortRefs(cat, sortedSet(tallies))
 	var selected []oscalControlByID
-	var findings []oscalFinding
 	for _, ref := range refs {
-		t := tallies[ref]
-		id := OSCALControlID(ref)
-		selected = append(selected, oscalControlByID{ControlID: id})
-		title := ref
-		if c, ok := cat.Criterion(ref); ok {
-			title = ref + ": " + c.Title
-		}
-		state, reason := "satisfied", "pass"
-		switch {
-		case t.fail > 0:
-			state, reason = "not-satisfied", "fail"
-		case t.errs > 0:
-			state, reason = "not-satisfied", "other"
-		}
-		var related []oscalRelatedObs
-		for _, o := range t.observations {
-			related = append(related, oscalRelatedObs{ObservationUUID: o})
-		}
-		var relatedRisks []oscalRelatedRisk
-		slices.Sort(t.risks)
-		for _, id := range t.risks {
-			relatedRisks = append(relatedRisks, oscalRelatedRisk{RiskUUID: oscalRiskUUID(id)})
-		}
-		desc := fmt.Sprintf("Between %s and %s, %d check result(s) support %s: %d pass, %d fail, %d could not be determined (error), %d not applicable, in %d snapshot(s).",
-			from, to, t.pass+t.fail+t.errs+t.na, ref, t.pass, t.fail, t.errs, t.na, len(t.observations))
-		if t.accepted > 0 {
-			desc += fmt.Sprintf(" %d of the failures carried an accepted risk (see the related risks); they still count as failures.", t.accepted)
-		}
-		findings = append(findings, oscalFinding{
-			UUID:                UUID("finding\x00" + contentID + "\x00" + ref),
-			Title:               title,
-			Description:         desc,
-			Props:               []oscalProp{{Name: "control-ref", NS: oscalNS, Value: ref}},
-			Target:              oscalTarget{Type: "objective-id", TargetID: id, Status: oscalTStatus{State: state, Reason: reason}},
-			RelatedObservations: related,
-			RelatedRisks:        relatedRisks,
-		})
+		selected = append(selected, oscalControlByID{ControlID: OSCALControlID(ref)})
 	}
+	writeFindings := func(aw *arrayWriter) error {
+		for _, ref := range refs {
+			if err := aw.add(tallies[ref].finding(cat, ref, contentID, from, to, obsUUIDs)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	writeRisks := func(aw *arrayWriter) error {
+		for _, id := range sortedSet(risks) {
+			if err := aw.add(risks[id].risk(from, to, obsUUIDs)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	writeObservations := func(aw *arrayWriter) error {
+		if aw.indent != indent {
+			return fmt.Errorf("oscal: observations indented by %d, not %d", len(indent), len(aw.indent))
+		}
+		if _, err := spool.Seek(0, io.SeekStart); err != nil {
+			return fmt.Errorf("oscal: observations spool: %w", err)
+		}
+		if _, err := io.Copy(aw.w, spool); err != nil {
+			return fmt.Errorf("oscal: observations spool: %w", err)
+		}
+		return nil
+	}
+
 	selection := oscalSelection{
 		Description:     "Every control that at least one finding in the period supports.",
 		IncludeControls: selected,
 	}
-	description := fmt.Sprintf("Signed, hash-chained evidence snapshots written by exhibit and started in [%s, %s): %d snapshot(s), findings for %d control(s).", from, to, len(members), len(selected))
+	description := fmt.Sprintf("Signed, hash-chained evidence snapshots written by exhibit and started in [%s, %s): %d snapshot(s), findings for %d control(s).", from, to, len(obsUUIDs), len(selected))
 	var resultProps []oscalProp
 	if len(selected) == 0 {
 		// OSCAL requires a control selection; with nothing to name, the
@@ -463,12 +495,31 @@ func ExportOSCAL(w io.Writer, members []Member, opts ExportOptions) error {
 			IncludeAll:  &struct{}{},
 		}
 		description = fmt.Sprintf("No evidence: no snapshot written by exhibit was started in [%s, %s), so no control has a finding and none is shown satisfied.", from, to)
-		if len(members) > 0 {
-			description = fmt.Sprintf("No evidence for any control: %d snapshot(s) written by exhibit were started in [%s, %s), none with a finding (see the observations for their status and errors), so no control is shown satisfied.", len(members), from, to)
+		if len(obsUUIDs) > 0 {
+			description = fmt.Sprintf("No evidence for any control: %d snapshot(s) written by exhibit were started in [%s, %s), none with a finding (see the observations for their status and errors), so no control is shown satisfied.", len(obsUUIDs), from, to)
 		}
 		resultProps = []oscalProp{{Name: "evidence", NS: oscalNS, Value: "none"}}
 	}
 
+	result := oscalResult{
+		UUID:             UUID("result\x00" + contentID),
+		Title:            fmt.Sprintf("Automated evidence collected between %s and %s", from, to),
+		Description:      description,
+		Start:            from,
+		End:              to,
+		Props:            resultProps,
+		ReviewedControls: oscalReviewed{ControlSelections: []oscalSelection{selection}},
+	}
+	slots := map[oscalSlot]func(*arrayWriter) error{}
+	if len(obsUUIDs) > 0 {
+		result.Observations = fillSlot(slots, "observations", writeObservations)
+	}
+	if len(risks) > 0 {
+		result.Risks = fillSlot(slots, "risks", writeRisks)
+	}
+	if len(refs) > 0 {
+		result.Findings = fillSlot(slots, "findings", writeFindings)
+	}
 	doc := oscalDoc{AssessmentResults: oscalAR{
 		UUID: contentID,
 		Metadata: oscalMetadata{
@@ -481,37 +532,154 @@ func ExportOSCAL(w io.Writer, members []Member, opts ExportOptions) error {
 			Href:    "#" + apUUID,
 			Remarks: "exhibit collects evidence continuously on the schedules in its configuration; there is no separate OSCAL assessment plan.",
 		},
-		Results: []oscalResult{{
-			UUID:             UUID("result\x00" + contentID),
-			Title:            fmt.Sprintf("Automated evidence collected between %s and %s", from, to),
-			Description:      description,
-			Start:            from,
-			End:              to,
-			Props:            resultProps,
-			ReviewedControls: oscalReviewed{ControlSelections: []oscalSelection{selection}},
-			Observations:     observations,
-			Risks:            oscalRisks(risks, from, to),
-			Findings:         findings,
-		}},
+		Results: []oscalResult{result},
 		BackMatter: oscalBackMatter{Resources: []oscalResource{{
 			UUID:        apUUID,
 			Title:       "Continuous automated evidence collection",
 			Description: "The assessment plan is exhibit's configuration: its collectors, their schedules and the control catalog (exhibit controls).",
 		}}},
 	}}
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
+	return writeOSCAL(w, doc, slots)
 }
 
-// oscalRisks lists the period's accepted risks by id.
-func oscalRisks(risks map[string]*riskTally, from, to string) []oscalRisk {
-	var out []oscalRisk
-	for _, id := range sortedSet(risks) {
-		out = append(out, risks[id].risk(from, to))
+// finding is the OSCAL finding of one control over the period.
+func (t *controlTally) finding(cat *controls.Catalog, ref, contentID, from, to string, obsUUIDs []string) oscalFinding {
+	id := OSCALControlID(ref)
+	title := ref
+	if c, ok := cat.Criterion(ref); ok {
+		title = ref + ": " + c.Title
 	}
-	return out
+	state, reason := "satisfied", "pass"
+	switch {
+	case t.fail > 0:
+		state, reason = "not-satisfied", "fail"
+	case t.errs > 0:
+		state, reason = "not-satisfied", "other"
+	}
+	var related []oscalRelatedObs
+	for _, o := range t.observations {
+		related = append(related, oscalRelatedObs{ObservationUUID: obsUUIDs[o]})
+	}
+	var relatedRisks []oscalRelatedRisk
+	slices.Sort(t.risks)
+	for _, id := range t.risks {
+		relatedRisks = append(relatedRisks, oscalRelatedRisk{RiskUUID: oscalRiskUUID(id)})
+	}
+	desc := fmt.Sprintf("Between %s and %s, %d check result(s) support %s: %d pass, %d fail, %d could not be determined (error), %d not applicable, in %d snapshot(s).",
+		from, to, t.pass+t.fail+t.errs+t.na, ref, t.pass, t.fail, t.errs, t.na, len(t.observations))
+	if t.accepted > 0 {
+		desc += fmt.Sprintf(" %d of the failures carried an accepted risk (see the related risks); they still count as failures.", t.accepted)
+	}
+	return oscalFinding{
+		UUID:                UUID("finding\x00" + contentID + "\x00" + ref),
+		Title:               title,
+		Description:         desc,
+		Props:               []oscalProp{{Name: "control-ref", NS: oscalNS, Value: ref}},
+		Target:              oscalTarget{Type: "objective-id", TargetID: id, Status: oscalTStatus{State: state, Reason: reason}},
+		RelatedObservations: related,
+		RelatedRisks:        relatedRisks,
+	}
+}
+
+// oscalSlot stands in the document for an array that is written element
+// by element in its place: it encodes as a string no value of the document
+// can hold before the arrays (the heading holds no text from the store but
+// the control ids, which OSCALControlID reduces to a token).
+type oscalSlot string
+
+func (s oscalSlot) marker() string { return `"\u0000exhibit-slot:` + string(s) + `"` }
+
+// MarshalJSON implements json.Marshaler.
+func (s oscalSlot) MarshalJSON() ([]byte, error) { return []byte(s.marker()), nil }
+
+func fillSlot(slots map[oscalSlot]func(*arrayWriter) error, name oscalSlot, write func(*arrayWriter) error) *oscalSlot {
+	slots[name] = write
+	return &name
+}
+
+// writeOSCAL writes doc as indented JSON, each slot replaced by the array
+// its function writes: the bytes json.Encoder with two-space indentation
+// gives for the document holding those arrays.
+func writeOSCAL(w io.Writer, doc oscalDoc, slots map[oscalSlot]func(*arrayWriter) error) error {
+	var skel bytes.Buffer
+	enc := json.NewEncoder(&skel)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	rest := skel.Bytes()
+	for len(slots) > 0 {
+		at, name := -1, oscalSlot("")
+		for s := range slots {
+			if i := bytes.Index(rest, []byte(s.marker())); i >= 0 && (at < 0 || i < at) {
+				at, name = i, s
+			}
+		}
+		if at < 0 {
+			return errors.New("oscal: a slot is missing from the document")
+		}
+		line := rest[bytes.LastIndexByte(rest[:at], '\n')+1 : at]
+		outer := string(line[:len(line)-len(bytes.TrimLeft(line, " "))])
+		if _, err := w.Write(append(rest[:at:at], '[')); err != nil {
+			return err
+		}
+		aw := newArrayWriter(w, outer+"  ")
+		if err := slots[name](aw); err != nil {
+			return err
+		}
+		if _, err := io.WriteString(w, "\n"+outer+"]"); err != nil {
+			return err
+		}
+		rest = rest[at+len(name.marker()):]
+		delete(slots, name)
+	}
+	_, err := w.Write(rest)
+	return err
+}
+
+// oscalObservationIndent is the indentation of the elements of a result's
+// observations: the document's shape alone sets it.
+func oscalObservationIndent() (string, error) {
+	var indent string
+	slots := map[oscalSlot]func(*arrayWriter) error{}
+	doc := oscalDoc{AssessmentResults: oscalAR{Results: []oscalResult{{
+		Observations: fillSlot(slots, "observations", func(aw *arrayWriter) error { indent = aw.indent; return nil }),
+	}}}}
+	err := writeOSCAL(io.Discard, doc, slots)
+	return indent, err
+}
+
+// arrayWriter writes the elements of a JSON array, each indented as
+// json.Encoder indents the array's elements at that depth.
+type arrayWriter struct {
+	w      io.Writer
+	indent string
+	n      int
+	buf    bytes.Buffer
+	enc    *json.Encoder
+}
+
+func newArrayWriter(w io.Writer, indent string) *arrayWriter {
+	aw := &arrayWriter{w: w, indent: indent}
+	aw.enc = json.NewEncoder(&aw.buf)
+	aw.enc.SetEscapeHTML(false)
+	aw.enc.SetIndent(indent, "  ")
+	return aw
+}
+
+func (aw *arrayWriter) add(v any) error {
+	aw.buf.Reset()
+	if aw.n > 0 {
+		aw.buf.WriteByte(',')
+	}
+	aw.buf.WriteString("\n" + aw.indent)
+	if err := aw.enc.Encode(v); err != nil {
+		return err
+	}
+	aw.n++
+	_, err := aw.w.Write(bytes.TrimSuffix(aw.buf.Bytes(), []byte("\n")))
+	return err
 }
 
 // sortRefs orders references as the catalog does (soc2, hipaa, custom;

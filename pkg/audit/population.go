@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -55,18 +56,71 @@ func (p Period) Days() []time.Time {
 	return out
 }
 
-// LoadPeriod reads every snapshot started in the period, found through the
-// date index so that a period is read without listing the whole store, and
-// returns them sorted by key. A snapshot that cannot be read or parsed is an
-// error naming it — every such snapshot, not only the first: a sample or an
-// export must not silently leave one out.
-// (Whether the bytes are the ones that were signed is verify's job.)
-func LoadPeriod(ctx context.Context, st store.Store, p Period) ([]Member, error) {
-	return loadPeriod(ctx, st, p, loadMember)
+// Order is the order in which a reader is handed a period's members.
+type Order int
+
+const (
+	// ByKey is key order: series by series, each in seq order.
+	ByKey Order = iota
+	// ByStart is the order the snapshots started in, then by key: the
+	// order a finding's status is followed through time in.
+	ByStart
+)
+
+// Members hands a period's members to a reader one at a time, so that the
+// reader can let each go: it keeps what it tallies, never the members.
+type Members interface {
+	// Each calls fn with each member in the order asked for, and stops
+	// with the first error fn returns. Once a member is found that cannot
+	// be read or parsed, fn is not called again: Each goes on reading, to
+	// name every such member in the error it returns once all are read,
+	// and what a reader has made of the members before must be thrown
+	// away.
+	Each(ctx context.Context, order Order, fn func(Member) error) error
 }
 
-// loadPeriod is LoadPeriod with each member read by load.
-func loadPeriod(ctx context.Context, st store.Store, p Period, load func(context.Context, store.Store, string) (*Member, error)) ([]Member, error) {
+// Slice is members held in memory; Each hands them over in the order held
+// (ByKey) or sorted by start (ByStart).
+type Slice []Member
+
+// Each implements Members.
+func (s Slice) Each(ctx context.Context, order Order, fn func(Member) error) error {
+	ms := []Member(s)
+	if order == ByStart {
+		ms = SortByStart(ms)
+	}
+	for _, m := range ms {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PeriodReader reads the snapshots started in a period from a store, found
+// through the date index so that a period is read without listing the
+// whole store. It holds the period's keys, and at most readAheadDepth
+// members besides the one its reader has.
+// (Whether the bytes are the ones that were signed is verify's job.)
+type PeriodReader struct {
+	st   store.Store
+	p    Period
+	keys []string // sorted
+	load func(context.Context, store.Store, string) (*Member, error)
+}
+
+var _ Members = (*PeriodReader)(nil)
+
+// OpenPeriod lists the period's members.
+func OpenPeriod(ctx context.Context, st store.Store, p Period) (*PeriodReader, error) {
+	return openPeriod(ctx, st, p, loadMember)
+}
+
+// openPeriod is OpenPeriod with each member read by load.
+func openPeriod(ctx context.Context, st store.Store, p Period, load func(context.Context, store.Store, string) (*Member, error)) (*PeriodReader, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
@@ -91,35 +145,124 @@ func loadPeriod(ctx context.Context, st store.Store, p Period, load func(context
 		}
 	}
 	slices.Sort(keys)
+	return &PeriodReader{st: st, p: p, keys: keys, load: load}, nil
+}
+
+// Each implements Members. ByStart costs a first pass that decodes only
+// each member's header, to learn when it started: along one series the
+// starts may go back in time (a run spooled during an outage and stored
+// late), so key order does not give start order. A member whose bytes
+// differ between the two passes is named as changed.
+func (r *PeriodReader) Each(ctx context.Context, order Order, fn func(Member) error) error {
+	keys, digests := r.keys, map[string]string(nil)
+	var errs []error
+	if order == ByStart {
+		var err error
+		if keys, digests, errs, err = r.startOrder(ctx); err != nil {
+			return err
+		}
+	}
 	type loaded struct {
 		m   *Member
 		err error
 	}
 	next, stop := readAhead(ctx, len(keys), readAheadDepth, func(ctx context.Context, i int) loaded {
-		m, err := load(ctx, st, keys[i])
+		m, err := r.load(ctx, r.st, keys[i])
 		return loaded{m, err}
 	})
 	defer stop()
-	out := make([]Member, 0, len(keys))
-	var errs []error
 	for i := range keys {
 		l, err := next(i)
 		if err != nil {
-			return nil, err
+			return err
+		}
+		if l.err == nil && digests != nil && digests[l.m.Key] != l.m.SHA256 {
+			l.err = fmt.Errorf("snapshot %s changed while it was read (run exhibit verify)", Escape(l.m.Key))
 		}
 		if l.err != nil {
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return ctx.Err()
 			}
 			errs = append(errs, l.err) // and go on: every one is named
 			continue
 		}
-		if p.Contains(l.m.Snapshot.StartedAt) {
-			out = append(out, *l.m)
+		if len(errs) > 0 || !r.p.Contains(l.m.Snapshot.StartedAt) {
+			continue
+		}
+		if err := fn(*l.m); err != nil {
+			return err
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	return errors.Join(errs...)
+}
+
+// startOrder reads every member's header and returns the keys of those
+// started in the period in start order, with their digests, and the
+// members whose header could not be read, named.
+func (r *PeriodReader) startOrder(ctx context.Context) (keys []string, digests map[string]string, errs []error, err error) {
+	type start struct {
+		key, sha256 string
+		at          time.Time
+	}
+	type loaded struct {
+		s   start
+		err error
+	}
+	next, stop := readAhead(ctx, len(r.keys), readAheadDepth, func(ctx context.Context, i int) loaded {
+		m, err := loadHeader(ctx, r.st, r.keys[i])
+		if err != nil {
+			return loaded{err: err}
+		}
+		return loaded{s: start{key: m.Key, sha256: m.SHA256, at: m.Snapshot.StartedAt}}
+	})
+	defer stop()
+	var starts []start
+	for i := range r.keys {
+		l, err := next(i)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if l.err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, nil, ctx.Err()
+			}
+			errs = append(errs, l.err)
+			continue
+		}
+		if r.p.Contains(l.s.at) {
+			starts = append(starts, l.s)
+		}
+	}
+	slices.SortFunc(starts, func(a, b start) int { return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.key, b.key)) })
+	keys = make([]string, len(starts))
+	digests = make(map[string]string, len(starts))
+	for i, s := range starts {
+		keys[i], digests[s.key] = s.key, s.sha256
+	}
+	return keys, digests, errs, nil
+}
+
+// LoadPeriod reads every snapshot started in the period into memory, sorted
+// by key. A snapshot that cannot be read or parsed is an error naming it —
+// every such snapshot, not only the first: a sample or an export must not
+// silently leave one out. The readers take a PeriodReader instead, which
+// holds one member at a time; this is for small periods and tests.
+func LoadPeriod(ctx context.Context, st store.Store, p Period) ([]Member, error) {
+	return loadPeriod(ctx, st, p, loadMember)
+}
+
+// loadPeriod is LoadPeriod with each member read by load.
+func loadPeriod(ctx context.Context, st store.Store, p Period, load func(context.Context, store.Store, string) (*Member, error)) ([]Member, error) {
+	r, err := openPeriod(ctx, st, p, load)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Member, 0, len(r.keys))
+	if err := r.Each(ctx, ByKey, func(m Member) error {
+		out = append(out, m)
+		return nil
+	}); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

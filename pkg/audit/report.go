@@ -2,7 +2,9 @@ package audit
 
 import (
 	"cmp"
+	"context"
 	_ "embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -185,6 +187,9 @@ type reportData struct {
 	Legend       []reportLabel
 }
 
+// ErrNoSnapshots means the period has no snapshot to report on.
+var ErrNoSnapshots = errors.New("no snapshot started in the period")
+
 // WriteReport renders one self-contained HTML page for the person who
 // takes it into the audit: a summary of every control's verdict, then per
 // control the verdict in words, a calendar of its days (pass, fail, failed
@@ -194,7 +199,14 @@ type reportData struct {
 // digests. Gaps are counted from the snapshots in the period (see
 // periodGaps); exhibit verify --from --to is the authority on completeness.
 // The page has no scripts and loads nothing; it prints as a clean document.
-func WriteReport(w io.Writer, members []Member, opts ReportOptions) error {
+//
+// The members are read in start order and let go: what is kept is per
+// control (its days, its distinct failing findings, at most
+// maxCollectionsShown collections), per finding (its changes) and, for
+// the gaps, the start, schedule and status of each run. The page is
+// written once every member is read, so nothing is written when one
+// cannot be, nor (ErrNoSnapshots) when none started in the period.
+func WriteReport(ctx context.Context, w io.Writer, members Members, opts ReportOptions) error {
 	cat := opts.Catalog
 	if cat == nil {
 		var err error
@@ -237,11 +249,15 @@ func WriteReport(w io.Writer, members []Member, opts ReportOptions) error {
 	}
 	tracker := NewChangeTracker()
 	seriesRefs := map[string][]string{}
-	for _, m := range SortByStart(members) {
+	runs := map[string][]run{}
+	snapshots := 0
+	err := members.Each(ctx, ByStart, func(m Member) error {
 		s := m.Snapshot
 		if err := tracker.Add(m); err != nil {
 			return err
 		}
+		snapshots++
+		runs[s.Series] = append(runs[s.Series], newRun(s.Seq, s))
 		started := s.StartedAt.UTC().Format(time.RFC3339)
 		at := reportSighting{Started: started, Key: m.Key, SHA256: m.SHA256}
 		refsHere := map[string]bool{}
@@ -287,8 +303,15 @@ func WriteReport(w io.Writer, members []Member, opts ReportOptions) error {
 				seriesRefs[s.Series] = append(seriesRefs[s.Series], ref)
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	for _, g := range periodGaps(members, opts.Period) {
+	if snapshots == 0 {
+		return ErrNoSnapshots
+	}
+	for _, g := range periodGaps(runs, opts.Period) {
 		if g.Due.After(generated) {
 			continue // not missed yet when the report was made
 		}
@@ -335,16 +358,12 @@ func WriteReport(w io.Writer, members []Member, opts ReportOptions) error {
 		Days:         len(days),
 		Generated:    generated.Format(time.RFC3339),
 		Future:       future,
-		Snapshots:    len(members),
+		Snapshots:    snapshots,
 	}
 	for _, st := range []string{DayPass, DayFail, DayFailed, DayPartial, DayError, DayGap, DayNone, DayFuture} {
 		data.Legend = append(data.Legend, reportLabel{Text: st, Title: dayNote[st]})
 	}
-	series := map[string]bool{}
-	for _, m := range members {
-		series[m.Snapshot.Series] = true
-	}
-	data.Series = len(series)
+	data.Series = len(runs)
 	ordered := sortRefs(cat, sortedSet(byRef))
 	verdicts := []string{VerdictFailing, VerdictIncomplete, VerdictHolding}
 	for _, v := range verdicts {

@@ -44,7 +44,7 @@ func TestReportGroupsRepeatedFailures(t *testing.T) {
 	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	members := hourly(from, 24*30)
 	var out bytes.Buffer
-	require.NoError(t, audit.WriteReport(&out, members, audit.ReportOptions{Period: audit.Period{From: from, To: from.AddDate(0, 0, 30)}}))
+	require.NoError(t, audit.WriteReport(t.Context(), &out, audit.Slice(members), audit.ReportOptions{Period: audit.Period{From: from, To: from.AddDate(0, 0, 30)}}))
 	html := out.String()
 
 	require.Contains(t, html, "<h3>720 failing or undecided finding(s): 1 check and resource pair(s), worst first</h3>")
@@ -64,7 +64,7 @@ func BenchmarkReportYearOfHourlyRuns(b *testing.B) {
 	var size int
 	for b.Loop() {
 		var out bytes.Buffer
-		if err := audit.WriteReport(&out, members, opts); err != nil {
+		if err := audit.WriteReport(b.Context(), &out, audit.Slice(members), opts); err != nil {
 			b.Fatal(err)
 		}
 		size = out.Len()

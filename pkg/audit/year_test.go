@@ -66,7 +66,7 @@ func yearMembers(t *testing.T) []audit.Member {
 func TestChangesOverASimulatedYear(t *testing.T) {
 	cat, err := controls.Default()
 	require.NoError(t, err)
-	ch, err := audit.PeriodChanges(yearMembers(t), cat, yearPeriod)
+	ch, err := audit.PeriodChanges(t.Context(), audit.Slice(yearMembers(t)), cat, yearPeriod)
 	require.NoError(t, err)
 	require.Equal(t, audittest.YearRuns-1, ch.Snapshots)
 
@@ -147,7 +147,7 @@ func TestChangeRules(t *testing.T) {
 		member(2, f("a", evidence.Pass), f("b", evidence.Fail), f("c", evidence.Pass)),
 	}
 	slices.Reverse(members) // PeriodChanges puts them in time order itself
-	ch, err := audit.PeriodChanges(members, cat, audit.Period{From: t0, To: at(3)})
+	ch, err := audit.PeriodChanges(t.Context(), audit.Slice(members), cat, audit.Period{From: t0, To: at(3)})
 	require.NoError(t, err)
 	require.Len(t, ch.Controls, 1)
 	cc := ch.Controls[0]
@@ -175,7 +175,7 @@ func TestChangeRules(t *testing.T) {
 		member(3, f("a", evidence.Pass), f("e", evidence.Fail)),
 		partial,
 	}
-	ch, err = audit.PeriodChanges(gone, cat, audit.Period{From: t0, To: at(5)})
+	ch, err = audit.PeriodChanges(t.Context(), audit.Slice(gone), cat, audit.Period{From: t0, To: at(5)})
 	require.NoError(t, err)
 	cc = ch.Controls[0]
 	require.Empty(t, cc.Appeared, "e, failing throughout and missing from a partial run, did not change")
@@ -185,7 +185,7 @@ func TestChangeRules(t *testing.T) {
 	require.Equal(t, []any{"b", audit.StatusAbsent, audit.StatusAbsent, 2}, []any{cc.Flipped[0].Resource, cc.Flipped[0].Start, cc.Flipped[0].End, cc.Flipped[0].Transitions})
 
 	// An empty period: nothing to compare, said so.
-	empty, err := audit.PeriodChanges(nil, cat, audit.Period{From: t0, To: at(3)})
+	empty, err := audit.PeriodChanges(t.Context(), audit.Slice(nil), cat, audit.Period{From: t0, To: at(3)})
 	require.NoError(t, err)
 	require.Equal(t, 0, empty.Snapshots)
 	require.NotNil(t, empty.Controls)
@@ -201,7 +201,7 @@ func TestChangeRules(t *testing.T) {
 func TestReportOfASimulatedYear(t *testing.T) {
 	members := yearMembers(t)
 	var out bytes.Buffer
-	require.NoError(t, audit.WriteReport(&out, members, audit.ReportOptions{Period: yearPeriod, Store: "file:///evidence",
+	require.NoError(t, audit.WriteReport(t.Context(), &out, audit.Slice(members), audit.ReportOptions{Period: yearPeriod, Store: "file:///evidence",
 		Organization: "Acme <Health>", Generated: audittest.YearGenerated}))
 	html := out.String()
 
@@ -292,7 +292,7 @@ func TestReportOfAnAllFailedStore(t *testing.T) {
 	members, err := audit.LoadPeriod(t.Context(), env.Store, p)
 	require.NoError(t, err)
 	var out bytes.Buffer
-	require.NoError(t, audit.WriteReport(&out, members, audit.ReportOptions{Period: p, Generated: t0.AddDate(0, 0, 3)}))
+	require.NoError(t, audit.WriteReport(t.Context(), &out, audit.Slice(members), audit.ReportOptions{Period: p, Generated: t0.AddDate(0, 0, 3)}))
 	html := out.String()
 	for _, ref := range []string{"soc2:CC6.1", "hipaa:164.312(a)(1)"} {
 		section := controlSection(t, html, ref)
@@ -318,7 +318,7 @@ func TestChangesTextEscapesNames(t *testing.T) {
 			Snapshot: &evidence.Snapshot{Series: "t/1", Seq: int64(i + 1), StartedAt: t0.Add(time.Duration(i) * time.Hour), Status: evidence.StatusComplete,
 				Findings: []evidence.Finding{{Check: "aws.iam.root_mfa", Resource: evil, Status: st, Controls: []string{"soc2:CC6.1"}}}}}
 	}
-	ch, err := audit.PeriodChanges([]audit.Member{m(0, evidence.Pass), m(1, evidence.Fail)}, cat, audit.Period{From: t0, To: t0.Add(2 * time.Hour)})
+	ch, err := audit.PeriodChanges(t.Context(), audit.Slice{m(0, evidence.Pass), m(1, evidence.Fail)}, cat, audit.Period{From: t0, To: t0.Add(2 * time.Hour)})
 	require.NoError(t, err)
 	var buf bytes.Buffer
 	require.NoError(t, audit.WriteChangesText(&buf, ch))

@@ -1,0 +1,1 @@
+MEUCIQD/6qcU2lSl8H+QhTJFwNZEflsmt8Bxiufi+RlQ3MOoaAIgUhlQvJlXFZNpmaQCHP75aRkype102az/fkE7a42edng=

@@ -1,0 +1,1 @@
+MEQCICMM7uvTA055eC5IZ7j5iJmspS6+2yHDEEYNtVgrcbszAiAJqgclwoTwsb5v9n14aWUyQWli04vjT44c99TBevEukg==

@@ -1,0 +1,1 @@
+MEUCIQClJl75ag00BkggQcwbgONr06V48hPtxx4b9uk3SIvnMQIgVKfH15ocKcgSCx2Bmnjyz60frdDjQ1McmIApbhGUwX0=

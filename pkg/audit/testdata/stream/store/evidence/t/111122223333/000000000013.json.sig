@@ -1,0 +1,1 @@
+MEQCIBrgkQj8UT8V2RiFk2yAh+R6BULOpESzdMB+M+sFJFLdAiA7PdsMKY5EvsjSq+ZmvoxVIUBg/KwWglfonDkdTvlMfw==

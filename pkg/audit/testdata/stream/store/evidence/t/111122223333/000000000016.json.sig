@@ -1,0 +1,1 @@
+MEQCIEYfiucwdGoUw1noevSyvtx0m3FEwzzEocWPs1TaQcWHAiAkre+KoeIwfonw9mb6MsiuRyp3DTqFjluesJIDA5awRQ==

@@ -1,0 +1,1 @@
+MEUCIQCxsfueOhOt3EqZNvViyOvO6LKktGLQ4HghObJJVpgR7gIgXykHsLRzDi4VX/C/kHET4fcIA4FS9Yuq/8nvfpalv7o=

@@ -1,0 +1,1 @@
+MEYCIQDDoMzJcdnJfh9Pk65gQlcT8rrH7V06flyb4GYjSBt/PwIhAIbhhyw7cNoUlqR9rneeeiwInJNMz+fs/zH3LUd6MFQg

@@ -1,0 +1,1 @@
+MEUCIEDK/h0gB5grndHiarY0sTruv2sCWlgJ0YH4zwbLys+cAiEA1w9OYH20IZi+7LrKBsyrKBdEEdyqQAXf6e/SG6c35bg=

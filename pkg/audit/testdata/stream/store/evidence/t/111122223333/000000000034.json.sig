@@ -1,0 +1,1 @@
+MEUCIFperaLfkdN4abbBwkY4aZa0Km6ge1GwaxJwya6zysMHAiEA+Ux14HlCsceT0MrJmDVfzebgkVWvz6kd0klzbyS+gvM=

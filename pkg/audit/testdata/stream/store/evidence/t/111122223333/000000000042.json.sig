@@ -1,0 +1,1 @@
+MEQCIAagW35ZriGqCnY4K9ENvA6YOEwSkTFgYz5UP+XSlcVwAiBDLaAj6e1yBmdmxOgiwDfim+gkHCBxslGrs4S8JmbGJw==

@@ -1,0 +1,1 @@
+MEUCIQDO7haxRlkEm7Dpvq12mj1c0s7qdNemy2IHfaDk8sn/LgIgBcTpKlPKjTFTaXt7E94kdvoTdCxTjSFLEkMFVUwU3jA=

@@ -1,0 +1,1 @@
+MEYCIQDC0mobnZaXqr0Tgcl7uuZ79NbjBa6U8lXbcIVkDxyHBwIhANkfjpkD5u0kaZ5cwk/qaAhVHEeJbFXULPwbr19h5306

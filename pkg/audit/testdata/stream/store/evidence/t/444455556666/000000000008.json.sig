@@ -1,0 +1,1 @@
+MEMCHxjj0f6V5Sg5w5kOK/w5rhqsnbUTDuhgZmJRqGt/ltMCIBhyoXxiCj40s/LvFIyMBs5kg6GYvuiJGPtSuceDC0FU

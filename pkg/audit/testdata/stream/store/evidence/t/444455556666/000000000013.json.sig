@@ -1,0 +1,1 @@
+MEUCICadx8zMSDAj2gFIUypyGG23juUB+OLOfz6ZUnkSGgEvAiEA5/e0CyOndpjKNaIFnnXsYmkoXIoiypv7Kz11zdcFspo=

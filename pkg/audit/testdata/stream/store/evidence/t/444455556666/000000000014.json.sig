@@ -1,0 +1,1 @@
+MEUCIQDUYHm+ekBz6BIpwEXgM5UyKWUGGV4NNI4mNDSfvOXriAIgSBc+UyGlrW+N0s51txvpHkaMOvnmghel45nvmnbwlFc=

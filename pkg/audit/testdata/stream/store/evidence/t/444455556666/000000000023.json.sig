@@ -1,0 +1,1 @@
+MEUCICWGyKAyutJydSuYx4y8qKYLwp/0ZthkLvpdlAxzACGuAiEAv+zogwb1crdPRLrbGnu1kXP4bOIfKEKto41tKLNJW+0=

@@ -1,0 +1,1 @@
+MEUCIHO8ipBg0kXOvcZsiUPP1JWb/pVQxKoSq+2xfKzWAeLaAiEAxMeQ6lVFdESnjiRADpgXPgo5qFXQRDDfa/bxmyvFVhA=

@@ -1,0 +1,1 @@
+MEYCIQD6opKsZernUnYx3PyYyQjWbsWB9Q5XA/anxmz3A+TocAIhAPNsEOLSEt4NTSwAcA8bZQnghgfuD7w+h/d0HaUoiYGn

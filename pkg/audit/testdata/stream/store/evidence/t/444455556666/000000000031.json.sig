@@ -1,0 +1,1 @@
+MEYCIQC3VLxtlOBk8O6nhJ3YFkaBeR5P3nf6bPpBcsXDd9lx0wIhAKNhbcVhrWDxx3jdmjogM1vjacEsyNCZrI1onx6+Po4I

@@ -1,0 +1,1 @@
+MEQCIBJcdkgzXyfoRr7RnyXVMvIYt1oLt2iElip/YDfUAnV2AiA7uS9sDP8hd3tholM6cXlu+/+HBhlKaSnLkfT/wt/Ycg==

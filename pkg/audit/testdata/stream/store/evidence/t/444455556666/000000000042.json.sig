@@ -1,0 +1,1 @@
+MEQCIEqep3z0OxW4M8FqF8Jl5gBwanqKxod9lkrrp4YboMhqAiBtGfqeti5phgG3uqknPVslh7oZyHDG6pFpGV+DrJEK+A==

@@ -1,0 +1,1 @@
+MEQCICEauKc9eTh17kqpf9Vx4wL7rxArUlaRuc8dJhzG9IEpAiAh3a/ZaP1ejuOmqaxK8Sir+Q/oCafDvTxVDbK75S0dPA==

@@ -1,0 +1,1 @@
+MEQCIGcntjdEnbXnGviavkLFKAYLxKoxVv15HtkbF4EC5kZbAiAmgVr+vBcAUC1eHgeel4FySvixtJcQVXJ8DJQfOkaa/A==

@@ -1,0 +1,1 @@
+MEUCIFc+wrNCoKiGONJjLmhz7D4F60r0cyqKqTS8wfA4lW3nAiEAtuF4Hccg0dwXDwgmD4P4DwSS/pvhDeexDDuhhg6WKyo=

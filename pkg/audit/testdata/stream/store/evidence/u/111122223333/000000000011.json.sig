@@ -1,0 +1,1 @@
+MEYCIQDsA0P8A1csqD0Gp7Y9sdICt9pjpBd9LDH3vA8Yd8rybAIhAOX+aotVkkS/KsUkqIVPeo7vZXjiFWthrfEfyOyUisHa

@@ -1,0 +1,1 @@
+MEQCICSVagBXi/NRosbRjLr8I2baxtapiTh8BECCNBSi5s6VAiA6pxka5+DRfCuFn/6GqGvdFWYep+OOJbpVBlni3E4jEg==
