@@ -37,13 +37,19 @@ func Digest(b []byte) string {
 }
 
 // Encode normalizes s (UTC times, sorted control lists, no nil slices) and
-// returns its canonical bytes.
+// returns its canonical bytes: those Canonical returns for s, written
+// directly from its fields (see jcs.go).
 func Encode(s *Snapshot) ([]byte, error) {
+	return encode(s, 0)
+}
+
+// encode is Encode with room for size bytes made at once.
+func encode(s *Snapshot, size int) ([]byte, error) {
 	s.normalize()
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	return Canonical(s)
+	return appendSnapshot(make([]byte, 0, max(size, 4096)), s)
 }
 
 // Parse decodes stored snapshot bytes. It refuses bytes that are not in
@@ -60,7 +66,7 @@ func Parse(b []byte) (*Snapshot, error) {
 	if err == nil {
 		// Encode normalizes s in place; bytes that survive the comparison
 		// were already normal, so s is what they say.
-		written, eerr := Encode(s)
+		written, eerr := encode(s, len(b))
 		if eerr == nil && bytes.Equal(written, b) {
 			return s, nil
 		}
