@@ -56,12 +56,41 @@ func encode(s *Snapshot, size int) ([]byte, error) {
 // canonical form or carry fields the contract does not define, so that what
 // verifies is exactly what was signed.
 //
-// It decodes once and re-encodes once: bytes identical to what Encode
-// writes for the snapshot they decode to are canonical JSON (Encode's
-// output always is), spell every field as the contract does, omit none and
-// carry no unknown one. Only bytes that fail that comparison take the
-// slower path that names the first rule they break.
+// Bytes exactly as Encode writes them are read in one pass that checks
+// each token's form as it goes (read.go). Any others are decoded and
+// re-encoded once: bytes identical to what Encode writes for the snapshot
+// they decode to are canonical JSON (Encode's output always is), spell
+// every field as the contract does, omit none and carry no unknown one.
+// Only bytes that fail that comparison take the slowest path, which names
+// the first rule they break.
 func Parse(b []byte) (*Snapshot, error) {
+	if s, ok := read(b, true); ok {
+		return s, nil
+	}
+	return parseDecoding(b)
+}
+
+// ParseHead is Parse for a reader that needs neither records nor calls nor
+// observed values (verify): it checks them all the same, so that it
+// accepts and refuses exactly what Parse does, but returns a snapshot
+// whose Records and Calls are nil and whose findings carry no Observed.
+func ParseHead(b []byte) (*Snapshot, error) {
+	if s, ok := read(b, false); ok {
+		return s, nil
+	}
+	s, err := parseDecoding(b)
+	if err != nil {
+		return nil, err
+	}
+	s.Records, s.Calls = nil, nil
+	for i := range s.Findings {
+		s.Findings[i].Observed = nil
+	}
+	return s, nil
+}
+
+// parseDecoding is Parse by decoding and re-encoding.
+func parseDecoding(b []byte) (*Snapshot, error) {
 	s, err := decode(b)
 	if err == nil {
 		// Encode normalizes s in place; bytes that survive the comparison
