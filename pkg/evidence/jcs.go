@@ -404,8 +404,8 @@ func (e *encoder) object(m map[string]any) {
 // RFC 8785 sorts member names: the same as byte order except that a
 // character beyond U+FFFF (a surrogate pair, from 0xD800) sorts before one
 // from U+E000 to U+FFFF.
-func compareUTF16(a, b string) int {
-	for a != "" && b != "" {
+func compareUTF16[T string | []byte](a, b T) int {
+	for len(a) > 0 && len(b) > 0 {
 		if a[0] < utf8.RuneSelf && b[0] < utf8.RuneSelf {
 			if a[0] != b[0] {
 				return cmp.Compare(a[0], b[0])
@@ -413,8 +413,8 @@ func compareUTF16(a, b string) int {
 			a, b = a[1:], b[1:]
 			continue
 		}
-		ra, na := utf8.DecodeRuneInString(a)
-		rb, nb := utf8.DecodeRuneInString(b)
+		ra, na := decodeRune(a)
+		rb, nb := decodeRune(b)
 		if ra != rb {
 			if ka, kb := utf16Lead(ra), utf16Lead(rb); ka != kb {
 				return cmp.Compare(ka, kb)
@@ -426,6 +426,10 @@ func compareUTF16(a, b string) int {
 		a, b = a[na:], b[nb:]
 	}
 	return cmp.Compare(len(a), len(b))
+}
+
+func decodeRune[T string | []byte](s T) (rune, int) {
+	return utf8.DecodeRuneInString(string(s[:min(len(s), utf8.UTFMax)]))
 }
 
 // utf16Lead is the first UTF-16 code unit of r.

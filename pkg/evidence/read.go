@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"bytes"
 	"slices"
 	"strconv"
 	"time"
@@ -125,9 +126,31 @@ func (r *reader) nonEmptyStrings() []string {
 
 // str reads a string as appendString writes it.
 func (r *reader) str() string {
+	s, _ := r.scan(true)
+	return s
+}
+
+// text reads a string kept only with r.values (of records and calls).
+func (r *reader) text() string {
+	s, _ := r.scan(r.values)
+	return s
+}
+
+// nonEmptyText reads a text omitempty leaves out when empty.
+func (r *reader) nonEmptyText() string {
+	s, n := r.scan(r.values)
+	if n == 0 {
+		r.fail()
+	}
+	return s
+}
+
+// scan reads a string as appendString writes it, returning it when keep
+// and the length of its written form between the quotes.
+func (r *reader) scan(keep bool) (string, int) {
 	r.lit(`"`)
 	if !r.ok {
-		return ""
+		return "", 0
 	}
 	start := r.i
 	var esc []byte // the decoded string, once an escape is met
@@ -136,24 +159,30 @@ func (r *reader) str() string {
 		switch {
 		case c == '"':
 			r.i++
-			if esc != nil {
-				return string(esc)
+			n := r.i - 1 - start
+			switch {
+			case !keep:
+				return "", n
+			case esc != nil:
+				return string(esc), n
 			}
-			return string(r.b[start : r.i-1])
+			return string(r.b[start : r.i-1]), n
 		case c == '\\':
-			if esc == nil {
+			if keep && esc == nil {
 				esc = append([]byte(nil), r.b[start:r.i]...)
 			}
 			d, n := canonicalEscape(r.b[r.i:])
 			if n == 0 {
 				r.fail()
-				return ""
+				return "", 0
 			}
-			esc = append(esc, d)
+			if keep {
+				esc = append(esc, d)
+			}
 			r.i += n
 		case c < 0x20:
 			r.fail()
-			return ""
+			return "", 0
 		case c < utf8.RuneSelf:
 			if esc != nil {
 				esc = append(esc, c)
@@ -163,7 +192,7 @@ func (r *reader) str() string {
 			ru, n := utf8.DecodeRune(r.b[r.i:])
 			if ru == utf8.RuneError && n == 1 {
 				r.fail()
-				return ""
+				return "", 0
 			}
 			if esc != nil {
 				esc = append(esc, r.b[r.i:r.i+n]...)
@@ -172,7 +201,29 @@ func (r *reader) str() string {
 		}
 	}
 	r.fail()
-	return ""
+	return "", 0
+}
+
+// key reads a member name of an observed object: kept with r.values;
+// either way returned as bytes to check the order of names, without a copy
+// when written without escapes.
+func (r *reader) key() (name string, view []byte) {
+	start := r.i + 1
+	s, n := r.scan(r.values)
+	switch {
+	case !r.ok:
+		return "", nil
+	case r.values:
+		return s, []byte(s)
+	}
+	view = r.b[start : start+n]
+	if bytes.IndexByte(view, '\\') >= 0 {
+		// Rare: decode it.
+		sub := reader{b: r.b, i: start - 1, ok: true}
+		d, _ := sub.scan(true)
+		view = []byte(d)
+	}
+	return "", view
 }
 
 // canonicalEscape decodes the escape at the start of b if appendString
@@ -329,7 +380,7 @@ func (r *reader) value(depth int) any {
 		}
 		return nil
 	case c == '"':
-		s := r.str()
+		s, _ := r.scan(r.values)
 		if r.values {
 			return s
 		}
@@ -370,13 +421,14 @@ func (r *reader) object(depth int) map[string]any {
 	if r.opt("}") {
 		return m
 	}
-	prev, first := "", true
+	var prev []byte
+	first := true
 	for r.ok {
-		k := r.str()
-		if !first && compareUTF16(prev, k) >= 0 {
+		k, view := r.key()
+		if !first && compareUTF16(prev, view) >= 0 {
 			r.fail()
 		}
-		prev, first = k, false
+		prev, first = view, false
 		r.lit(":")
 		v := r.value(depth)
 		if r.values {
@@ -510,7 +562,7 @@ func (r *reader) call() Call {
 	r.lit(`{"attempt":`)
 	c.Attempt = int(r.int())
 	if r.opt(`,"error":`) {
-		c.Error = r.nonEmpty()
+		c.Error = r.nonEmptyText()
 	}
 	if r.opt(`,"http_status":`) {
 		if c.HTTPStatus = int(r.int()); c.HTTPStatus == 0 {
@@ -518,15 +570,15 @@ func (r *reader) call() Call {
 		}
 	}
 	r.lit(`,"operation":`)
-	c.Operation = r.str()
+	c.Operation = r.text()
 	if r.opt(`,"region":`) {
-		c.Region = r.nonEmpty()
+		c.Region = r.nonEmptyText()
 	}
 	if r.opt(`,"request_id":`) {
-		c.RequestID = r.nonEmpty()
+		c.RequestID = r.nonEmptyText()
 	}
 	r.lit(`,"service":`)
-	c.Service = r.str()
+	c.Service = r.text()
 	r.lit(`,"time":`)
 	c.Time = r.time()
 	r.lit("}")
@@ -593,12 +645,12 @@ func (r *reader) record() Record {
 	}
 	rec.Attributes = r.object(1)
 	r.lit(`,"id":`)
-	rec.ID = r.str()
+	rec.ID = r.text()
 	if r.opt(`,"region":`) {
-		rec.Region = r.nonEmpty()
+		rec.Region = r.nonEmptyText()
 	}
 	r.lit(`,"type":`)
-	rec.Type = r.str()
+	rec.Type = r.text()
 	r.lit("}")
 	return rec
 }
