@@ -31,6 +31,35 @@ type reader struct {
 	// values builds observed values (records' attributes, findings'
 	// observed); without it they are checked and let go.
 	values bool
+	// seen holds the strings that findings repeat (checks, results,
+	// reasons, controls), so that each is allocated once per snapshot.
+	seen map[string]string
+}
+
+// maxSeen bounds the strings a reader keeps to share.
+const maxSeen = 512
+
+// shared reads a string that findings repeat, allocating it only the
+// first time it appears in the snapshot.
+func (r *reader) shared() string {
+	start := r.i + 1
+	_, n := r.scan(false)
+	if !r.ok {
+		return ""
+	}
+	view := r.b[start : start+n]
+	if s, ok := r.seen[string(view)]; ok {
+		return s
+	}
+	sub := reader{b: r.b, i: start - 1, ok: true}
+	s, _ := sub.scan(true)
+	if len(r.seen) < maxSeen {
+		if r.seen == nil {
+			r.seen = map[string]string{}
+		}
+		r.seen[string(view)] = s
+	}
+	return s
 }
 
 // read reads b into a snapshot. With all, records, calls and observed
@@ -124,6 +153,15 @@ func (r *reader) nonEmptyStrings() []string {
 	return out
 }
 
+// plain marks the bytes a string holds as themselves, without a look at
+// what follows: printable ASCII but the quote and the backslash.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // str reads a string as appendString writes it.
 func (r *reader) str() string {
 	s, _ := r.scan(true)
@@ -155,6 +193,16 @@ func (r *reader) scan(keep bool) (string, int) {
 	start := r.i
 	var esc []byte // the decoded string, once an escape is met
 	for r.i < len(r.b) {
+		run := r.i
+		for r.i < len(r.b) && plain[r.b[r.i]] {
+			r.i++
+		}
+		if esc != nil {
+			esc = append(esc, r.b[run:r.i]...)
+		}
+		if r.i == len(r.b) {
+			break
+		}
 		c := r.b[r.i]
 		switch {
 		case c == '"':
@@ -615,9 +663,10 @@ func (r *reader) finding() Finding {
 		f.Accepted = a
 	}
 	r.lit(`"check":`)
-	f.Check = r.str()
+	f.Check = r.shared()
 	r.lit(`,"controls":`)
-	f.Controls = r.strings()
+	f.Controls = []string{}
+	r.list(func() { f.Controls = append(f.Controls, r.shared()) })
 	if !strictlySorted(f.Controls) {
 		r.fail()
 	}
@@ -628,11 +677,11 @@ func (r *reader) finding() Finding {
 		f.Observed = r.object(1)
 	}
 	r.lit(`,"reason":`)
-	f.Reason = r.str()
+	f.Reason = r.shared()
 	r.lit(`,"resource":`)
 	f.Resource = r.str()
 	r.lit(`,"status":`)
-	f.Status = Result(r.str())
+	f.Status = Result(r.shared())
 	r.lit("}")
 	return f
 }
