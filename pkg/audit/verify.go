@@ -421,17 +421,15 @@ func (v *verifier) fetch(ctx context.Context, name string, seq int64, haveSig, h
 	}
 	sum := sha256.Sum256(f.b)
 	f.digest = hex.EncodeToString(sum[:])
-	// Verify needs no records, calls or observed values, and a large
-	// access list parsed whole costs several times its bytes: only an
-	// access review's records (the snapshots it names) are read.
+	// Verify keeps no records, calls or findings (ParseHead checks them
+	// and lets them go): a large access list parsed whole costs several
+	// times its bytes. Only an access review's records, the snapshots it
+	// names, are read.
 	f.snap, f.perr = evidence.ParseHead(f.b)
 	if f.perr == nil && isReview(f.snap) {
 		if whole, err := evidence.Parse(f.b); err == nil {
 			f.refs = reviewRefs(key, whole)
 		}
-	}
-	if f.perr == nil {
-		f.snap.Findings = nil
 	}
 	f.inPeriod = f.perr != nil || v.inPeriod(f.snap.StartedAt)
 	if !f.inPeriod {

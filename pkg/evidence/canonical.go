@@ -71,9 +71,9 @@ func Parse(b []byte) (*Snapshot, error) {
 }
 
 // ParseHead is Parse for a reader that needs neither records nor calls nor
-// observed values (verify): it checks them all the same, so that it
-// accepts and refuses exactly what Parse does, but returns a snapshot
-// whose Records and Calls are nil and whose findings carry no Observed.
+// findings (verify): it checks them all the same, so that it accepts and
+// refuses exactly what Parse does, but returns a snapshot whose Records,
+// Calls and Findings are nil.
 func ParseHead(b []byte) (*Snapshot, error) {
 	if s, ok := read(b, false); ok {
 		return s, nil
@@ -82,10 +82,7 @@ func ParseHead(b []byte) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.Records, s.Calls = nil, nil
-	for i := range s.Findings {
-		s.Findings[i].Observed = nil
-	}
+	s.Records, s.Calls, s.Findings = nil, nil, nil
 	return s, nil
 }
 
@@ -231,19 +228,8 @@ func (s *Snapshot) Validate() error {
 			bad(fmt.Sprintf("attachments[%d].sha256", i), "not a hex SHA-256: %q", a.SHA256)
 		}
 	}
-	for i, f := range s.Findings {
-		if !f.Status.Valid() {
-			bad(fmt.Sprintf("findings[%d].status", i), "unknown result %q", f.Status)
-		}
-		if f.Check == "" || f.Resource == "" {
-			bad(fmt.Sprintf("findings[%d]", i), "check and resource are required")
-		}
-		for _, c := range f.Controls {
-			if !ValidControlRef(c) {
-				bad(fmt.Sprintf("findings[%d].controls", i), "malformed reference %q", c)
-			}
-		}
-		validAcceptance(bad, fmt.Sprintf("findings[%d]", i), f)
+	for i := range s.Findings {
+		validFinding(bad, i, &s.Findings[i])
 	}
 	if s.KeyID != "" && !hexDigest.MatchString(s.KeyID) {
 		bad("key_id", "not a hex SHA-256: %q", s.KeyID)
@@ -251,11 +237,30 @@ func (s *Snapshot) Validate() error {
 	return errors.Join(errs...)
 }
 
+// validFinding checks findings[i], f: its result, check, resource,
+// controls and accepted risk.
+func validFinding(bad func(field, format string, args ...any), i int, f *Finding) {
+	if !f.Status.Valid() {
+		bad(fmt.Sprintf("findings[%d].status", i), "unknown result %q", f.Status)
+	}
+	if f.Check == "" || f.Resource == "" {
+		bad(fmt.Sprintf("findings[%d]", i), "check and resource are required")
+	}
+	for _, c := range f.Controls {
+		if !ValidControlRef(c) {
+			bad(fmt.Sprintf("findings[%d].controls", i), "malformed reference %q", c)
+		}
+	}
+	if f.Accepted != nil || f.AcceptanceExpired != nil {
+		validAcceptance(bad, fmt.Sprintf("findings[%d]", i), f)
+	}
+}
+
 // validAcceptance checks a finding's accepted risk: only a failing finding
 // carries one (an acceptance never sits on a pass, an error or a finding
 // that does not apply), never together with an expired one, with every
 // field set and dates as YYYY-MM-DD.
-func validAcceptance(bad func(field, format string, args ...any), p string, f Finding) {
+func validAcceptance(bad func(field, format string, args ...any), p string, f *Finding) {
 	if f.Accepted == nil && f.AcceptanceExpired == nil {
 		return
 	}

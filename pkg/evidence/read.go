@@ -34,6 +34,9 @@ type reader struct {
 	// seen holds the strings that findings repeat (checks, results,
 	// reasons, controls), so that each is allocated once per snapshot.
 	seen map[string]string
+	// controls is the list a finding's controls are read into when the
+	// finding is checked and let go.
+	controls []string
 }
 
 // maxSeen bounds the strings a reader keeps to share.
@@ -62,9 +65,8 @@ func (r *reader) shared() string {
 	return s
 }
 
-// read reads b into a snapshot. With all, records, calls and observed
-// values are kept; without, records and calls are checked but left nil
-// and findings carry no observed values.
+// read reads b into a snapshot. With all, records, calls, findings and
+// observed values are kept; without, they are checked and left nil.
 func read(b []byte, all bool) (*Snapshot, bool) {
 	r := reader{b: b, ok: true, values: all}
 	s := &Snapshot{}
@@ -252,17 +254,14 @@ func (r *reader) scan(keep bool) (string, int) {
 	return "", 0
 }
 
-// key reads a member name of an observed object: kept with r.values;
-// either way returned as bytes to check the order of names, without a copy
-// when written without escapes.
+// key reads a member name of an observed object: the name with r.values,
+// else its bytes (without a copy when written without escapes), enough to
+// check the order of names.
 func (r *reader) key() (name string, view []byte) {
 	start := r.i + 1
 	s, n := r.scan(r.values)
-	switch {
-	case !r.ok:
-		return "", nil
-	case r.values:
-		return s, []byte(s)
+	if !r.ok || r.values {
+		return s, nil
 	}
 	view = r.b[start : start+n]
 	if bytes.IndexByte(view, '\\') >= 0 {
@@ -358,6 +357,16 @@ func (r *reader) int() int64 {
 		r.fail()
 	}
 	return n
+}
+
+// intField reads an int field, refused where int is narrower than the
+// number, as encoding/json refuses it.
+func (r *reader) intField() int {
+	n := r.int()
+	if int64(int(n)) != n {
+		r.fail()
+	}
+	return int(n)
 }
 
 func sameNumber(tok []byte, f float64) bool {
@@ -469,14 +478,15 @@ func (r *reader) object(depth int) map[string]any {
 	if r.opt("}") {
 		return m
 	}
-	var prev []byte
+	var prevName string
+	var prevView []byte
 	first := true
 	for r.ok {
 		k, view := r.key()
-		if !first && compareUTF16(prev, view) >= 0 {
+		if !first && (r.values && compareUTF16(prevName, k) >= 0 || !r.values && compareUTF16(prevView, view) >= 0) {
 			r.fail()
 		}
-		prev, first = view, false
+		prevName, prevView, first = k, view, false
 		r.lit(":")
 		v := r.value(depth)
 		if r.values {
@@ -549,8 +559,31 @@ func (r *reader) snapshot(s *Snapshot, all bool) {
 		s.Errors = append(s.Errors, e)
 	})
 	r.lit(`,"findings":`)
-	s.Findings = []Finding{}
-	r.list(func() { s.Findings = append(s.Findings, r.finding()) })
+	if all {
+		s.Findings = []Finding{}
+	}
+	n := 0
+	r.list(func() {
+		f := r.finding()
+		if all {
+			s.Findings = append(s.Findings, f)
+			return
+		}
+		// Checked here as Validate and normalControls would check it in
+		// s.Findings, then let go.
+		valid := true
+		validFinding(func(string, string, ...any) { valid = false }, n, &f)
+		for _, c := range f.Controls {
+			if _, found := slices.BinarySearch(s.Controls, c); !found {
+				valid = false
+			}
+		}
+		if !valid {
+			r.fail()
+		}
+		r.controls = f.Controls
+		n++
+	})
 	r.lit(`,"finished_at":`)
 	s.FinishedAt = r.time()
 	r.lit(`,"id":`)
@@ -608,12 +641,12 @@ func (r *reader) snapshot(s *Snapshot, all bool) {
 func (r *reader) call() Call {
 	var c Call
 	r.lit(`{"attempt":`)
-	c.Attempt = int(r.int())
+	c.Attempt = r.intField()
 	if r.opt(`,"error":`) {
 		c.Error = r.nonEmptyText()
 	}
 	if r.opt(`,"http_status":`) {
-		if c.HTTPStatus = int(r.int()); c.HTTPStatus == 0 {
+		if c.HTTPStatus = r.intField(); c.HTTPStatus == 0 {
 			r.fail()
 		}
 	}
@@ -665,7 +698,11 @@ func (r *reader) finding() Finding {
 	r.lit(`"check":`)
 	f.Check = r.shared()
 	r.lit(`,"controls":`)
-	f.Controls = []string{}
+	if r.values {
+		f.Controls = []string{}
+	} else {
+		f.Controls = r.controls[:0] // let go before the next finding
+	}
 	r.list(func() { f.Controls = append(f.Controls, r.shared()) })
 	if !strictlySorted(f.Controls) {
 		r.fail()
@@ -679,7 +716,12 @@ func (r *reader) finding() Finding {
 	r.lit(`,"reason":`)
 	f.Reason = r.shared()
 	r.lit(`,"resource":`)
-	f.Resource = r.str()
+	if r.values {
+		f.Resource = r.str()
+	} else if _, n := r.scan(false); n > 0 {
+		// Kept only to say it is not empty: the finding is let go.
+		f.Resource = "resource"
+	}
 	r.lit(`,"status":`)
 	f.Status = Result(r.shared())
 	r.lit("}")
