@@ -28,8 +28,8 @@ type reader struct {
 	b  []byte
 	i  int
 	ok bool
-	// values builds observed values (records' attributes, findings'
-	// observed); without it they are checked and let go.
+	// values keeps what ParseHead lets go: records, calls, findings and
+	// observed values; without it they are checked and let go.
 	values bool
 	// seen holds the strings that findings repeat (checks, results,
 	// reasons, controls), so that each is allocated once per snapshot.
