@@ -6,7 +6,9 @@ package audit
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -383,13 +385,13 @@ func (v *verifier) inPeriod(t time.Time) bool {
 type fetched struct {
 	b        []byte
 	err      error
+	digest   string // of b
 	snap     *evidence.Snapshot
 	perr     error
 	refs     []reviewRef // the snapshots it names, if it is an access review
 	inPeriod bool
-	sig      []byte // when inPeriod and a signature exists
-	sigErr   error
-	token    []byte // when inPeriod and a time-stamp token exists
+	sig      *Problem // when inPeriod: what is wrong with its signature, if anything
+	token    []byte   // when inPeriod and a time-stamp token exists
 	tokenErr error
 	atts     []fetchedObject // when inPeriod, one per snapshot attachment
 	marker   *fetchedObject  // when inPeriod, the marker on its start date, if listed
@@ -417,20 +419,30 @@ func (v *verifier) fetch(ctx context.Context, name string, seq int64, haveSig, h
 	if f.b, f.err = v.st.Get(ctx, key); f.err != nil {
 		return f
 	}
-	f.snap, f.perr = evidence.Parse(f.b)
-	if f.perr == nil {
-		f.refs = reviewRefs(key, f.snap)
-		// Verify needs none of these, and a large access list parsed
-		// costs several times its bytes.
-		f.snap.Records, f.snap.Calls, f.snap.Findings = nil, nil, nil
+	sum := sha256.Sum256(f.b)
+	f.digest = hex.EncodeToString(sum[:])
+	// Verify keeps no records, calls or findings (ParseHead checks them
+	// and lets them go): a large access list parsed whole costs several
+	// times its bytes. Only an access review's records, the snapshots it
+	// names, are read.
+	f.snap, f.perr = evidence.ParseHead(f.b)
+	if f.perr == nil && isReview(f.snap) {
+		if whole, err := evidence.Parse(f.b); err == nil {
+			f.refs = reviewRefs(key, whole)
+		}
 	}
 	f.inPeriod = f.perr != nil || v.inPeriod(f.snap.StartedAt)
 	if !f.inPeriod {
 		return f
 	}
+	var sig []byte
+	var sigErr error
 	if haveSig {
-		f.sig, f.sigErr = v.st.Get(ctx, store.SignatureKey(key))
+		sig, sigErr = v.st.Get(ctx, store.SignatureKey(key))
 	}
+	// The signature is checked here, beside the other read-ahead work, so
+	// that hashing and ECDSA use every core; the walk reports the verdict.
+	f.sig = v.checkSignature(key, sum[:], f.snap, haveSig, sig, sigErr)
 	if haveToken {
 		f.token, f.tokenErr = v.st.Get(ctx, store.TokenKey(key))
 	}
@@ -445,6 +457,12 @@ func (v *verifier) fetch(ctx context.Context, name string, seq int64, haveSig, h
 		}
 	}
 	return f
+}
+
+// isReview reports whether snap is an access review's, whose records name
+// the snapshots it reviewed (see reviewRefs).
+func isReview(snap *evidence.Snapshot) bool {
+	return snap.Collector.Type == ReviewType || snap.Collector.Type == ReviewType+".follow_up"
 }
 
 // seqRun is a run of consecutive seqs, first to last.
@@ -510,11 +528,13 @@ func (v *verifier) series(ctx context.Context, name string, objs *seriesObjects)
 			prevSeq = -1 // its digest is unknown: the next link cannot be checked
 			continue
 		}
-		digest := evidence.Digest(f.b)
+		digest := f.digest
 		snap, perr := f.snap, f.perr
 		if f.inPeriod {
 			v.report.Snapshots++
-			v.checkSignature(key, f.b, snap, objs.sigs[seq], f.sig, f.sigErr)
+			if f.sig != nil {
+				v.problem(f.sig.Key, "%s", f.sig.Message)
+			}
 		}
 		if perr != nil {
 			v.problem(key, "altered or corrupt: %s", EscapeText(strings.ReplaceAll(perr.Error(), "\n", "; ")))
@@ -615,39 +635,43 @@ func (v *verifier) checkMarkers(name string, seq int64, snap *evidence.Snapshot,
 	}
 }
 
-func (v *verifier) checkSignature(key string, b []byte, snap *evidence.Snapshot, haveSig bool, raw []byte, err error) {
+// checkSignature judges the signature of the snapshot stored under key,
+// whose SHA-256 is sum; snap is nil when the snapshot is unreadable. It
+// only reads v.keys, so read-ahead workers call it side by side.
+func (v *verifier) checkSignature(key string, sum []byte, snap *evidence.Snapshot, haveSig bool, raw []byte, err error) *Problem {
 	sigKey := store.SignatureKey(key)
+	bad := func(key, format string, args ...any) *Problem {
+		return &Problem{Key: key, Message: fmt.Sprintf(format, args...)}
+	}
 	if !haveSig {
-		v.problem(sigKey, "missing signature")
-		return
+		return bad(sigKey, "missing signature")
 	}
 	if err != nil {
-		v.problem(sigKey, "unreadable signature: %v", err)
-		return
+		return bad(sigKey, "unreadable signature: %v", err)
 	}
 	der, err := signing.DecodeSignature(raw)
 	if err != nil {
-		v.problem(sigKey, "%v", err)
-		return
+		return bad(sigKey, "%v", err)
 	}
+	// ecdsa.VerifyASN1 over the digest already taken is signing.Verify
+	// without hashing the bytes a second time.
 	if snap != nil {
 		pub, ok := v.keys[snap.KeyID]
 		if !ok {
-			v.problem(key, "signed by key %s, which is not among the %s keys", short(snap.KeyID), v.keySource())
-			return
+			return bad(key, "signed by key %s, which is not among the %s keys", short(snap.KeyID), v.keySource())
 		}
-		if err := signing.Verify(pub, b, der); err != nil {
-			v.problem(sigKey, "signature does not verify against key %s", short(snap.KeyID))
+		if !ecdsa.VerifyASN1(pub, sum, der) {
+			return bad(sigKey, "signature does not verify against key %s", short(snap.KeyID))
 		}
-		return
+		return nil
 	}
 	// The snapshot is unreadable; say whether any key signed these bytes.
 	for _, pub := range v.keys {
-		if signing.Verify(pub, b, der) == nil {
-			return
+		if ecdsa.VerifyASN1(pub, sum, der) {
+			return nil
 		}
 	}
-	v.problem(sigKey, "signature does not verify against any %s key", v.keySource())
+	return bad(sigKey, "signature does not verify against any %s key", v.keySource())
 }
 
 func (v *verifier) keySource() string {

@@ -38,6 +38,38 @@ func BenchmarkParse(b *testing.B) {
 	}
 }
 
+// BenchmarkParseHead is Parse as verify calls it: every check, no records,
+// calls or observed values kept.
+func BenchmarkParseHead(b *testing.B) {
+	raw, err := Encode(large())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseHead(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParseDecoding is the path bytes not in Encode's exact form
+// take: decode, then re-encode and compare.
+func BenchmarkParseDecoding(b *testing.B) {
+	raw, err := Encode(large())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := parseDecoding(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkEncode(b *testing.B) {
 	s := large()
 	raw, err := Encode(s)

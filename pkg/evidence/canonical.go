@@ -37,30 +37,62 @@ func Digest(b []byte) string {
 }
 
 // Encode normalizes s (UTC times, sorted control lists, no nil slices) and
-// returns its canonical bytes.
+// returns its canonical bytes: those Canonical returns for s, written
+// directly from its fields (see jcs.go).
 func Encode(s *Snapshot) ([]byte, error) {
+	return encode(s, 0)
+}
+
+// encode is Encode with room for size bytes made at once.
+func encode(s *Snapshot, size int) ([]byte, error) {
 	s.normalize()
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	return Canonical(s)
+	return appendSnapshot(make([]byte, 0, max(size, 4096)), s)
 }
 
 // Parse decodes stored snapshot bytes. It refuses bytes that are not in
 // canonical form or carry fields the contract does not define, so that what
 // verifies is exactly what was signed.
 //
-// It decodes once and re-encodes once: bytes identical to what Encode
-// writes for the snapshot they decode to are canonical JSON (Encode's
-// output always is), spell every field as the contract does, omit none and
-// carry no unknown one. Only bytes that fail that comparison take the
-// slower path that names the first rule they break.
+// Bytes exactly as Encode writes them are read in one pass that checks
+// each token's form as it goes (read.go). Any others are decoded and
+// re-encoded once: bytes identical to what Encode writes for the snapshot
+// they decode to are canonical JSON (Encode's output always is), spell
+// every field as the contract does, omit none and carry no unknown one.
+// Only bytes that fail that comparison take the slowest path, which names
+// the first rule they break.
 func Parse(b []byte) (*Snapshot, error) {
+	if s, ok := read(b, true); ok {
+		return s, nil
+	}
+	return parseDecoding(b)
+}
+
+// ParseHead is Parse for a reader that needs neither records nor calls nor
+// findings (verify): it checks them all the same, so that it accepts and
+// refuses exactly what Parse does, but returns a snapshot whose Records,
+// Calls and Findings are nil.
+func ParseHead(b []byte) (*Snapshot, error) {
+	if s, ok := read(b, false); ok {
+		return s, nil
+	}
+	s, err := parseDecoding(b)
+	if err != nil {
+		return nil, err
+	}
+	s.Records, s.Calls, s.Findings = nil, nil, nil
+	return s, nil
+}
+
+// parseDecoding is Parse by decoding and re-encoding.
+func parseDecoding(b []byte) (*Snapshot, error) {
 	s, err := decode(b)
 	if err == nil {
 		// Encode normalizes s in place; bytes that survive the comparison
 		// were already normal, so s is what they say.
-		written, eerr := Encode(s)
+		written, eerr := encode(s, len(b))
 		if eerr == nil && bytes.Equal(written, b) {
 			return s, nil
 		}
@@ -112,6 +144,7 @@ func decode(b []byte) (*Snapshot, error) {
 var (
 	hexDigest  = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	seriesName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*$`)
+	// controlRef is the pattern ValidControlRef matches by hand.
 	controlRef = regexp.MustCompile(`^[a-z0-9]+:[A-Za-z0-9()._\-]+$`)
 )
 
@@ -120,8 +153,29 @@ var (
 func ValidSeries(name string) bool { return seriesName.MatchString(name) }
 
 // ValidControlRef reports whether ref looks like "soc2:CC6.1" or
-// "hipaa:164.312(a)(2)(iv)".
-func ValidControlRef(ref string) bool { return controlRef.MatchString(ref) }
+// "hipaa:164.312(a)(2)(iv)": the framework in lower-case letters and
+// digits, a colon, then letters, digits and ( ) . _ -. It matches as the
+// pattern controlRef does, without the regexp machinery: every finding's
+// controls are checked on every read.
+func ValidControlRef(ref string) bool {
+	framework, id, ok := strings.Cut(ref, ":")
+	if !ok || framework == "" || id == "" {
+		return false
+	}
+	for i := range len(framework) {
+		if c := framework[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	for i := range len(id) {
+		switch c := id[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '(', c == ')', c == '.', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // Validate checks the structural rules of the contract.
 func (s *Snapshot) Validate() error {
@@ -174,19 +228,8 @@ func (s *Snapshot) Validate() error {
 			bad(fmt.Sprintf("attachments[%d].sha256", i), "not a hex SHA-256: %q", a.SHA256)
 		}
 	}
-	for i, f := range s.Findings {
-		if !f.Status.Valid() {
-			bad(fmt.Sprintf("findings[%d].status", i), "unknown result %q", f.Status)
-		}
-		if f.Check == "" || f.Resource == "" {
-			bad(fmt.Sprintf("findings[%d]", i), "check and resource are required")
-		}
-		for _, c := range f.Controls {
-			if !ValidControlRef(c) {
-				bad(fmt.Sprintf("findings[%d].controls", i), "malformed reference %q", c)
-			}
-		}
-		validAcceptance(bad, fmt.Sprintf("findings[%d]", i), f)
+	for i := range s.Findings {
+		validFinding(bad, i, &s.Findings[i])
 	}
 	if s.KeyID != "" && !hexDigest.MatchString(s.KeyID) {
 		bad("key_id", "not a hex SHA-256: %q", s.KeyID)
@@ -194,11 +237,30 @@ func (s *Snapshot) Validate() error {
 	return errors.Join(errs...)
 }
 
+// validFinding checks findings[i], f: its result, check, resource,
+// controls and accepted risk.
+func validFinding(bad func(field, format string, args ...any), i int, f *Finding) {
+	if !f.Status.Valid() {
+		bad(fmt.Sprintf("findings[%d].status", i), "unknown result %q", f.Status)
+	}
+	if f.Check == "" || f.Resource == "" {
+		bad(fmt.Sprintf("findings[%d]", i), "check and resource are required")
+	}
+	for _, c := range f.Controls {
+		if !ValidControlRef(c) {
+			bad(fmt.Sprintf("findings[%d].controls", i), "malformed reference %q", c)
+		}
+	}
+	if f.Accepted != nil || f.AcceptanceExpired != nil {
+		validAcceptance(bad, fmt.Sprintf("findings[%d]", i), f)
+	}
+}
+
 // validAcceptance checks a finding's accepted risk: only a failing finding
 // carries one (an acceptance never sits on a pass, an error or a finding
 // that does not apply), never together with an expired one, with every
 // field set and dates as YYYY-MM-DD.
-func validAcceptance(bad func(field, format string, args ...any), p string, f Finding) {
+func validAcceptance(bad func(field, format string, args ...any), p string, f *Finding) {
 	if f.Accepted == nil && f.AcceptanceExpired == nil {
 		return
 	}

@@ -225,3 +225,21 @@ func FuzzParseAgreesWithTwoPass(f *testing.F) {
 		}
 	})
 }
+
+func TestValidControlRefMatchesPattern(t *testing.T) {
+	refs := []string{"soc2:CC6.1", "hipaa:164.312(a)(2)(iv)", "soc2:", ":CC6.1", "Soc2:CC6.1", "soc2:CC 6.1", "soc2:CC6.1\n",
+		"a:b:c", "x1:_-.()", "soc2:é", "", ":", "soc2::x", "a:b\x00"}
+	for _, ref := range refs {
+		require.Equal(t, controlRef.MatchString(ref), ValidControlRef(ref), "%q", ref)
+	}
+}
+
+func FuzzValidControlRef(f *testing.F) {
+	f.Add("soc2:CC6.1")
+	f.Add("hipaa:164.312(a)(2)(iv)")
+	f.Fuzz(func(t *testing.T, ref string) {
+		if controlRef.MatchString(ref) != ValidControlRef(ref) {
+			t.Fatalf("%q: pattern says %v", ref, controlRef.MatchString(ref))
+		}
+	})
+}

@@ -1,0 +1,163 @@
+package evidence
+
+import (
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// validSnapshot is randomSnapshot made to pass Validate, its generic
+// values kept: what an agent could store.
+func validSnapshot(seed1, seed2 uint64) *Snapshot {
+	s := randomSnapshot(seed1, seed2)
+	v := sample()
+	s.Schema, s.ID, s.Series, s.Seq, s.Prev, s.Collector = v.Schema, v.ID, v.Series, 1, "", v.Collector
+	s.StartedAt = v.StartedAt
+	s.FinishedAt = s.StartedAt.Add(time.Duration(seed1%1000) * time.Millisecond)
+	if s.Window != nil {
+		s.Window.End = s.Window.Start.Add(time.Hour)
+	}
+	s.Status, s.Errors = StatusComplete, nil
+	s.KeyID = ""
+	s.Controls = nil
+	for i := range s.Attachments {
+		s.Attachments[i].SHA256 = strings.Repeat("ab", 32)
+	}
+	for i := range s.Findings {
+		f := &s.Findings[i]
+		f.Check, f.Resource, f.Status = "c", "r"+f.Resource, Fail
+		f.Controls = []string{"soc2:CC6.1", "hipaa:164.312(a)(1)"}[:i%3%2+1]
+		f.Accepted, f.AcceptanceExpired = nil, nil
+		if i%2 == 0 {
+			f.Accepted = &Acceptance{ID: "a", Owner: "o", Reason: "r" + f.Reason, Until: "2027-01-01", Approver: "p", Approved: "2026-01-01"}
+		}
+	}
+	return s
+}
+
+// Whatever Encode writes is read in one pass, to the snapshot the
+// decoding path gives; ParseHead gives the same less what it leaves out.
+func TestReadAcceptsWhatEncodeWrites(t *testing.T) {
+	snaps := []*Snapshot{sample(), large()}
+	full := sample()
+	full.Schedule, full.Warnings, full.Agent.Hostname = "@hourly", []string{"w"}, "h"
+	full.Window = &Window{Start: full.StartedAt.Add(-time.Hour), End: full.StartedAt}
+	full.Scope.Regions, full.Scope.Endpoint = []string{"eu-west-1"}, "https://x"
+	full.Status, full.Errors = StatusPartial, []RunError{{Where: "w", Operation: "op", Message: "m\n\x01"}}
+	full.Calls = []Call{{Service: "s", Operation: "o", Region: "r", RequestID: "id", Time: full.StartedAt, HTTPStatus: 200, Attempt: 1, Error: "e"}, {Time: full.StartedAt}}
+	full.Attachments = []Attachment{{Name: "n", MediaType: "text/csv", SHA256: strings.Repeat("a", 64), Size: 3}}
+	full.Records[0].Attributes["nested"] = map[string]any{"\U0001F600": []any{nil, true, false, -0.5, 5e-324, "\u2028\"\\"}, "\ue000": map[string]any{}, "l": []any{}}
+	full.Findings[0].Observed = map[string]any{"k": "v", "n": math.MaxFloat64}
+	full.Findings[0].AcceptanceExpired = &ExpiredAcceptance{ID: "a", Owner: "o", Until: "2026-01-01"}
+	snaps = append(snaps, full)
+	fixed := len(snaps)
+	for i := range uint64(500) {
+		snaps = append(snaps, validSnapshot(i, i+1))
+	}
+	read1 := 0
+	for i, s := range snaps {
+		b, err := Encode(s)
+		if i >= fixed && err != nil {
+			continue // a random NaN or infinity: not JSON
+		}
+		require.NoError(t, err, i)
+		read1++
+		got, ok := read(b, true)
+		require.True(t, ok, "snapshot %d is not read in one pass:\n%s", i, b)
+		want, err := parseDecoding(b)
+		require.NoError(t, err)
+		require.True(t, reflect.DeepEqual(want, got), "snapshot %d differs:\n%#v\n%#v", i, want, got)
+		head, err := ParseHead(b)
+		require.NoError(t, err)
+		dropped(want)
+		require.True(t, reflect.DeepEqual(want, head), "snapshot %d: ParseHead differs", i)
+	}
+	require.Greater(t, read1, 250, "too few random snapshots encode to be a test")
+	t.Logf("%d snapshots read in one pass", read1)
+}
+
+func dropped(s *Snapshot) { s.Records, s.Calls, s.Findings = nil, nil, nil }
+
+// Bytes in any other form are not read in one pass: they go the decoding
+// way, whose verdicts (and error texts) TestParseRejects holds.
+func TestReadRefusesOtherForms(t *testing.T) {
+	good, err := Encode(sample())
+	require.NoError(t, err)
+	_, ok := read(good, true)
+	require.True(t, ok)
+	edits := map[string][2]string{
+		"space":              {`{"agent"`, `{ "agent"`},
+		"escaped slash":      {`"aws.iam"`, `"aws.iam\/"`},
+		"upper-case escape":  {`"root has no MFA"`, `"root has no MFA\u001F"`},
+		"needless escape":    {`"root has no MFA"`, `"root has no MF\u0041"`},
+		"short escape long":  {`"root has no MFA"`, `"root has no MFA\u000a"`},
+		"number form":        {`"n":1e+21`, `"n":1E+21`},
+		"number form 2":      {`"z":1`, `"z":1.0`},
+		"negative zero":      {`"z":1`, `"z":-0`},
+		"member order":       {`"a":"<b>&","n":1e+21`, `"n":1e+21,"a":"<b>&"`},
+		"repeated member":    {`"a":"<b>&"`, `"a":"<b>&","a":"<b>&"`},
+		"time precision":     {`"2026-11-24T09:00:00.123Z"`, `"2026-11-24T09:00:00.1234Z"`},
+		"time zone":          {`"2026-11-24T09:00:00.123Z"`, `"2026-11-24T10:00:00.123+01:00"`},
+		"controls unsorted":  {`["soc2:CC6.1","soc2:CC6.6"],"reason"`, `["soc2:CC6.6","soc2:CC6.1"],"reason"`},
+		"null list":          {`"errors":[]`, `"errors":null`},
+		"empty schedule":     {`"schema"`, `"schedule":"","schema"`},
+		"trailing space":     {`"status":"complete"}`, `"status":"complete"} `},
+		"seq as float":       {`"seq":1`, `"seq":1.0`},
+		"invalid UTF-8":      {`"root has no MFA"`, "\"root has no MFA\xff\""},
+		"unknown member":     {`{"agent"`, `{"aaa":1,"agent"`},
+		"missing member":     {`"key_id":"",`, ``},
+		"top control absent": {`"controls":["soc2:CC6.1","soc2:CC6.6"],"errors"`, `"controls":["soc2:CC6.1"],"errors"`},
+	}
+	for name, e := range edits {
+		t.Run(name, func(t *testing.T) {
+			bad := strings.Replace(string(good), e[0], e[1], 1)
+			require.NotEqual(t, string(good), bad, "the edit must apply")
+			_, ok := read([]byte(bad), true)
+			require.False(t, ok)
+			_, errDecoding := parseDecoding([]byte(bad))
+			require.Error(t, errDecoding)
+			_, err := Parse([]byte(bad))
+			require.Equal(t, errDecoding, err)
+		})
+	}
+}
+
+// FuzzReadAgreesWithParse holds the one-pass reader to the decoding path:
+// whatever it accepts, that path accepts too, with the same snapshot.
+func FuzzReadAgreesWithParse(f *testing.F) {
+	for _, s := range []*Snapshot{sample(), large(), validSnapshot(1, 2), validSnapshot(3, 4)} {
+		b, err := Encode(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	for _, b := range corpusSeeds(f) {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, ok := read(b, true)
+		head, headOK := read(b, false)
+		if ok != headOK {
+			t.Fatalf("read with values %v, without %v", ok, headOK)
+		}
+		if !ok {
+			return
+		}
+		want, err := parseDecoding(b)
+		if err != nil {
+			t.Fatalf("read in one pass, but the decoding path refuses it: %v", err)
+		}
+		if !reflect.DeepEqual(want, got) {
+			t.Fatalf("snapshots differ:\n%#v\n%#v", want, got)
+		}
+		dropped(want)
+		if !reflect.DeepEqual(want, head) {
+			t.Fatalf("heads differ:\n%#v\n%#v", want, head)
+		}
+	})
+}
