@@ -7,6 +7,7 @@
 package fs
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -202,11 +203,16 @@ func readOpened(f *os.File, st iofs.FileInfo, max int64) ([]byte, error) {
 	if st.Size() > max {
 		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", store.ErrTooLarge, st.Size(), max)
 	}
-	// It may still grow while it is read.
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
+	// One buffer sized from the file, with room for ReadFrom to see the
+	// end without growing it: io.ReadAll would double its way up, copying
+	// and leaving twice a snapshot's size to collect. The file may still
+	// grow while it is read; the limit holds whatever it does.
+	var buf bytes.Buffer
+	buf.Grow(int(st.Size()) + bytes.MinRead)
+	if _, err := buf.ReadFrom(io.LimitReader(f, max+1)); err != nil {
 		return nil, err
 	}
+	b := buf.Bytes()
 	if int64(len(b)) > max {
 		return nil, fmt.Errorf("%w: grew past the limit of %d bytes while read", store.ErrTooLarge, max)
 	}

@@ -3,6 +3,7 @@ package fs_test
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -75,4 +76,30 @@ func TestListThroughALinkedRoot(t *testing.T) {
 	b, err := linked.Get(t.Context(), "a/b")
 	require.NoError(t, err)
 	require.Equal(t, "x", string(b))
+}
+
+// TestGetAllocatesTheObjectOnce counts the bytes Get allocates: one buffer
+// the size of the object (and a little), not the doubling copies of a
+// buffer grown while reading, which cost a verify of a large store more in
+// garbage than in reading.
+func TestGetAllocatesTheObjectOnce(t *testing.T) {
+	s, err := fsstore.Open(t.TempDir())
+	require.NoError(t, err)
+	const size = 1 << 20
+	body := make([]byte, size)
+	for i := range body {
+		body[i] = byte('a' + i%26)
+	}
+	require.NoError(t, s.Put(t.Context(), "snapshots/big.json", body))
+	const reads = 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range reads {
+		got, err := s.Get(t.Context(), "snapshots/big.json")
+		require.NoError(t, err)
+		require.Len(t, got, size)
+	}
+	runtime.ReadMemStats(&after)
+	perRead := float64(after.TotalAlloc-before.TotalAlloc) / reads
+	require.Less(t, perRead, 1.1*size, "bytes allocated per Get of a %d-byte object", size)
 }
