@@ -2,6 +2,7 @@ package okta
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/exhibit-dev/exhibit/pkg/collector"
 )
+
+var pacingUsers = flag.Int("pacing-users", 3000, "BenchmarkPacing: users in the org besides the demo's")
 
 // BenchmarkPacing runs okta.access over an org of a few thousand users
 // against the simulator with a per-bucket limit (100 calls per bucket per
@@ -20,8 +23,11 @@ import (
 // busiest bucket divided by its rate. Run with
 //
 //	go test ./collectors/okta/ -run '^$' -bench BenchmarkPacing -benchtime 1x
+//
+// and -args -pacing-users 10000 for the org of issue 17.
 func BenchmarkPacing(b *testing.B) {
-	const users, limit, latency = 3000, 100, 30 * time.Millisecond
+	users := *pacingUsers
+	const limit, latency = 100, 30 * time.Millisecond
 	for _, pacing := range []bool{false, true} {
 		b.Run(fmt.Sprintf("users=%d/pacing=%t", users, pacing), func(b *testing.B) {
 			var calls, tooMany, paced, errs int
