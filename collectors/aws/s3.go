@@ -89,7 +89,8 @@ func (c *s3Collector) Collect(ctx context.Context, req collector.Request) (*coll
 		res.Records = append(res.Records, accountBlockRecord(root, accountPAB))
 	}
 
-	var list bucketAPI = c.s.s3Client(cfg, cfg.Region)
+	clients := &regionClients{s: c.s, cfg: cfg}
+	var list bucketAPI = clients.get(cfg.Region)
 	var buckets []s3types.Bucket
 	// Any parameter makes S3 name each bucket's region in the answer.
 	p := s3.NewListBucketsPaginator(list, &s3.ListBucketsInput{MaxBuckets: aws.Int32(1000)})
@@ -113,7 +114,7 @@ func (c *s3Collector) Collect(ctx context.Context, req collector.Request) (*coll
 	states := make([]*bucketState, len(buckets))
 	var mu sync.Mutex
 	forEach(ctx, c.s.concurrency(), indexes(len(buckets)), func(ctx context.Context, i int) {
-		st := c.readBucket(ctx, cfg, list, part, buckets[i])
+		st := c.readBucket(ctx, clients, list, part, buckets[i])
 		mu.Lock()
 		defer mu.Unlock()
 		states[i] = st
@@ -180,7 +181,33 @@ func unreadBucket(part string, b s3types.Bucket, op string, err error) *bucketSt
 	return st
 }
 
-func (c *s3Collector) readBucket(ctx context.Context, cfg aws.Config, list bucketAPI, part string, b s3types.Bucket) *bucketState {
+// regionClients builds one S3 client per region for an account's run and
+// hands the same one to every bucket there: building a client costs more
+// than a call (its middleware, endpoint resolver and caches), and a client
+// is safe for concurrent use.
+type regionClients struct {
+	s   *session
+	cfg aws.Config
+
+	mu      sync.Mutex
+	clients map[string]*s3.Client
+}
+
+func (r *regionClients) get(region string) *s3.Client {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c, ok := r.clients[region]; ok {
+		return c
+	}
+	if r.clients == nil {
+		r.clients = map[string]*s3.Client{}
+	}
+	c := r.s.s3Client(r.cfg, region)
+	r.clients[region] = c
+	return c
+}
+
+func (c *s3Collector) readBucket(ctx context.Context, clients *regionClients, list bucketAPI, part string, b s3types.Bucket) *bucketState {
 	name := aws.ToString(b.Name)
 	st := &bucketState{name: name, arn: fmt.Sprintf("arn:%s:s3:::%s", part, name), created: ts(aws.ToTime(b.CreationDate))}
 	st.region = aws.ToString(b.BucketRegion)
@@ -195,7 +222,7 @@ func (c *s3Collector) readBucket(ctx context.Context, cfg aws.Config, list bucke
 		st.outOfScope = true
 		return st
 	}
-	var api bucketAPI = c.s.s3Client(cfg, st.region)
+	var api bucketAPI = clients.get(st.region)
 	in := aws.String(name)
 	var err error
 	st.enc, err = api.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: in})
