@@ -25,6 +25,9 @@ import (
 // store and the simulator's buckets full; the store is verified after it
 // (`exhibit verify`, exit 0), outside the measured time.
 //
+// "all" runs the three, as collect does; the others run one (--only), to
+// tell which of them sets the peak.
+//
 // It reports the child's peak RSS (getrusage's max RSS of the child, the
 // largest over the runs), its wall and CPU time, and the calls the
 // simulator answered and refused for their rate.
@@ -62,20 +65,32 @@ func BenchmarkScaleProcess(b *testing.B) {
 		return cmd.ProcessState, out.String(), err
 	}
 
+	for _, only := range []string{"", "aws.iam", "aws.s3", "aws.cloudtrail"} {
+		name, args := "all", []string{"collect", "-c", "exhibit.yaml"}
+		if only != "" {
+			name, args = only, append(args, "--only", only)
+		}
+		b.Run(name, func(b *testing.B) { scaleProcess(b, sim, cfg.String(), run, args) })
+	}
+}
+
+// scaleProcess is one sub-benchmark of BenchmarkScaleProcess: the child
+// run with args.
+func scaleProcess(b *testing.B, sim *awssim.Sim, cfg string, run func(dir string, args ...string) (*os.ProcessState, string, error), args []string) {
 	var wall, cpu time.Duration
 	var calls, throttled int
 	var peakKiB int64
 	for b.Loop() {
 		b.StopTimer()
 		dir := b.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, "exhibit.yaml"), []byte(cfg.String()), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, "exhibit.yaml"), []byte(cfg), 0o644); err != nil {
 			b.Fatal(err)
 		}
 		sim.Reset()
 		b.StartTimer()
 
 		start := time.Now()
-		st, out, err := run(dir, "collect", "-c", "exhibit.yaml")
+		st, out, err := run(dir, args...)
 		wall += time.Since(start)
 		if err != nil {
 			b.Fatalf("collect: %v\n%s", err, out)

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/exhibit-dev/exhibit/pkg/collector"
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
@@ -225,7 +226,14 @@ func (c *s3Collector) readBucket(ctx context.Context, clients *regionClients, li
 	var api bucketAPI = clients.get(st.region)
 	in := aws.String(name)
 	var err error
+	// The outputs kept in st lose their ResultMetadata, which holds the
+	// whole HTTP exchange (request, response, headers): kept for every
+	// bucket of every account until the run ends, those were most of
+	// the collector's heap.
 	st.enc, err = api.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: in})
+	if err == nil {
+		st.enc.ResultMetadata = middleware.Metadata{}
+	}
 	st.encErr = absent(err, "ServerSideEncryptionConfigurationNotFoundError")
 	pol, err := api.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: in})
 	if st.policyErr = absent(err, "NoSuchBucketPolicy"); err == nil {
@@ -235,8 +243,12 @@ func (c *s3Collector) readBucket(ctx context.Context, clients *regionClients, li
 	if st.pabErr = absent(err, "NoSuchPublicAccessBlockConfiguration"); err == nil {
 		st.pab = pab.PublicAccessBlockConfiguration
 	}
-	st.versioning, st.versioningErr = api.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: in})
-	st.logging, st.loggingErr = api.GetBucketLogging(ctx, &s3.GetBucketLoggingInput{Bucket: in})
+	if st.versioning, st.versioningErr = api.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: in}); st.versioningErr == nil {
+		st.versioning.ResultMetadata = middleware.Metadata{}
+	}
+	if st.logging, st.loggingErr = api.GetBucketLogging(ctx, &s3.GetBucketLoggingInput{Bucket: in}); st.loggingErr == nil {
+		st.logging.ResultMetadata = middleware.Metadata{}
+	}
 	if !mayHaveObjectLock(st) {
 		// Object Lock requires versioning, which it keeps from being
 		// suspended: a bucket whose versioning is off or suspended has no
