@@ -23,17 +23,25 @@ var defaultRates = map[string]float64{
 	"CloudTrail": 5,
 }
 
-// pacer keeps one lane per account and service for the session's
-// lifetime: the SDK's adaptive retryer, which learns from that service's
-// throttling in that account alone, behind a token bucket at the
-// service's rate. One account's throttling never slows another's, and a
-// run starts with what the last one learned.
+// pacer keeps one lane per account and service for its lifetime: the
+// SDK's adaptive retryer, which learns from that service's throttling in
+// that account alone, behind a token bucket at the service's rate. One
+// account's throttling never slows another's, and a run starts with what
+// the last one learned.
 type pacer struct {
 	tune tuning
 
 	mu    sync.Mutex
 	lanes map[laneKey]*lane
 }
+
+// processLanes are the lanes every AWS collector the factories build
+// shares (defaultTuning names them): AWS's limits are per account and
+// service, whichever collector spends them, so aws.cloudtrail and
+// aws.logging running at once share one CloudTrail budget per account.
+// The zero tuning paces as production does: defaultRates, adaptive mode,
+// the SDK's backoff.
+var processLanes = newPacer(tuning{})
 
 type laneKey struct{ account, service string }
 

@@ -18,7 +18,8 @@ func serviceCtx(t *testing.T, service string) context.Context {
 }
 
 // TestRetryerIsAdaptive: production clients use the SDK's adaptive mode,
-// one per account and service, kept for the session's lifetime.
+// one per account and service, kept for the pacer's lifetime (for the
+// factories' collectors, the process's).
 func TestRetryerIsAdaptive(t *testing.T) {
 	p := newPacer(defaultTuning())
 	r, ok := p.retryer("111122223333").(*accountRetryer)

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/exhibit-dev/exhibit/pkg/collector"
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
@@ -89,7 +90,8 @@ func (c *s3Collector) Collect(ctx context.Context, req collector.Request) (*coll
 		res.Records = append(res.Records, accountBlockRecord(root, accountPAB))
 	}
 
-	var list bucketAPI = c.s.s3Client(cfg, cfg.Region)
+	clients := &regionClients{s: c.s, cfg: cfg}
+	var list bucketAPI = clients.get(cfg.Region)
 	var buckets []s3types.Bucket
 	// Any parameter makes S3 name each bucket's region in the answer.
 	p := s3.NewListBucketsPaginator(list, &s3.ListBucketsInput{MaxBuckets: aws.Int32(1000)})
@@ -113,7 +115,7 @@ func (c *s3Collector) Collect(ctx context.Context, req collector.Request) (*coll
 	states := make([]*bucketState, len(buckets))
 	var mu sync.Mutex
 	forEach(ctx, c.s.concurrency(), indexes(len(buckets)), func(ctx context.Context, i int) {
-		st := c.readBucket(ctx, cfg, list, part, buckets[i])
+		st := c.readBucket(ctx, clients, list, part, buckets[i])
 		mu.Lock()
 		defer mu.Unlock()
 		states[i] = st
@@ -180,7 +182,33 @@ func unreadBucket(part string, b s3types.Bucket, op string, err error) *bucketSt
 	return st
 }
 
-func (c *s3Collector) readBucket(ctx context.Context, cfg aws.Config, list bucketAPI, part string, b s3types.Bucket) *bucketState {
+// regionClients builds one S3 client per region for an account's run and
+// hands the same one to every bucket there: building a client costs more
+// than a call (its middleware, endpoint resolver and caches), and a client
+// is safe for concurrent use.
+type regionClients struct {
+	s   *session
+	cfg aws.Config
+
+	mu      sync.Mutex
+	clients map[string]*s3.Client
+}
+
+func (r *regionClients) get(region string) *s3.Client {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c, ok := r.clients[region]; ok {
+		return c
+	}
+	if r.clients == nil {
+		r.clients = map[string]*s3.Client{}
+	}
+	c := r.s.s3Client(r.cfg, region)
+	r.clients[region] = c
+	return c
+}
+
+func (c *s3Collector) readBucket(ctx context.Context, clients *regionClients, list bucketAPI, part string, b s3types.Bucket) *bucketState {
 	name := aws.ToString(b.Name)
 	st := &bucketState{name: name, arn: fmt.Sprintf("arn:%s:s3:::%s", part, name), created: ts(aws.ToTime(b.CreationDate))}
 	st.region = aws.ToString(b.BucketRegion)
@@ -195,10 +223,17 @@ func (c *s3Collector) readBucket(ctx context.Context, cfg aws.Config, list bucke
 		st.outOfScope = true
 		return st
 	}
-	var api bucketAPI = c.s.s3Client(cfg, st.region)
+	var api bucketAPI = clients.get(st.region)
 	in := aws.String(name)
 	var err error
+	// The outputs kept in st lose their ResultMetadata, which holds the
+	// whole HTTP exchange (request, response, headers): kept for every
+	// bucket of every account until the run ends, those were most of
+	// the collector's heap.
 	st.enc, err = api.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: in})
+	if err == nil {
+		st.enc.ResultMetadata = middleware.Metadata{}
+	}
 	st.encErr = absent(err, "ServerSideEncryptionConfigurationNotFoundError")
 	pol, err := api.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: in})
 	if st.policyErr = absent(err, "NoSuchBucketPolicy"); err == nil {
@@ -208,8 +243,12 @@ func (c *s3Collector) readBucket(ctx context.Context, cfg aws.Config, list bucke
 	if st.pabErr = absent(err, "NoSuchPublicAccessBlockConfiguration"); err == nil {
 		st.pab = pab.PublicAccessBlockConfiguration
 	}
-	st.versioning, st.versioningErr = api.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: in})
-	st.logging, st.loggingErr = api.GetBucketLogging(ctx, &s3.GetBucketLoggingInput{Bucket: in})
+	if st.versioning, st.versioningErr = api.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: in}); st.versioningErr == nil {
+		st.versioning.ResultMetadata = middleware.Metadata{}
+	}
+	if st.logging, st.loggingErr = api.GetBucketLogging(ctx, &s3.GetBucketLoggingInput{Bucket: in}); st.loggingErr == nil {
+		st.logging.ResultMetadata = middleware.Metadata{}
+	}
 	if !mayHaveObjectLock(st) {
 		// Object Lock requires versioning, which it keeps from being
 		// suspended: a bucket whose versioning is off or suspended has no

@@ -128,6 +128,81 @@ func TestScaleLimitsPaced(t *testing.T) {
 	require.Greater(t, len(sim.Requests()), 2*limit, "the run made enough calls to be refused had it not been paced")
 }
 
+// TestScaleLanesShared: AWS's limit is per account and service, so two
+// collectors reading CloudTrail in the same accounts at the same moment
+// (aws.cloudtrail and aws.logging) must share one budget. With each its
+// own lanes at the limit, they overrun it between them and are refused;
+// with the process's lanes shared, as the factories build them, the same
+// two runs are never refused. Counts only, no times.
+func TestScaleLanesShared(t *testing.T) {
+	isolateEnv(t)
+	// At 2 calls a second the pacer lets one call through at once and the
+	// simulator's bucket holds two: aws.cloudtrail, held to the rate by
+	// its own lane, leaves aws.logging one call of the bucket, and
+	// aws.logging asks CloudTrail twice (once per region) per account.
+	const limit = 2
+	sim := awssim.NewScale(simNow, awssim.Scale{Accounts: 2, Users: 2, Buckets: 2, Trails: 2})
+	sim.Limits = map[string]float64{"cloudtrail": limit}
+	sim.Latency, sim.Jitter = 0, 0
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	fast := retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
+	base := tuning{backoff: fast, rates: map[string]float64{"CloudTrail": limit}, pollInterval: time.Millisecond, pollAttempts: 10}
+
+	both := func(trail, logging tuning) []scaleOutcome {
+		sim.Reset() // every bucket full, as after a quiet hour
+		outs := make([]scaleOutcome, 2)
+		var wg sync.WaitGroup
+		for i, c := range []struct {
+			typ  string
+			nf   newFunc
+			tune tuning
+		}{{"aws.cloudtrail", trailNew, trail}, {"aws.logging", loggingNew, logging}} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				outs[i] = scaleRun(t, sim, srv.URL, c.typ, c.nf, c.tune, 2, collector.NewHTTPClient(nil))
+			}()
+		}
+		wg.Wait()
+		return outs
+	}
+	ctCalls := func() int {
+		n := 0
+		for _, r := range sim.Requests() {
+			if r.Service == "cloudtrail" {
+				n++
+			}
+		}
+		return n
+	}
+
+	apart := both(base, base)
+	refused := simThrottled(sim)
+	require.Positive(t, refused, "each collector at the limit on its own overruns it between them")
+	require.Equal(t, map[string]int{"CloudTrail": refused}, collector.Throttled(append(apart[0].calls, apart[1].calls...)))
+
+	shared := base
+	shared.lanes = newPacer(base)
+	outs := both(shared, shared)
+	for _, out := range outs {
+		require.Empty(t, out.incomplete)
+		require.Equal(t, map[evidence.Status]int{evidence.StatusComplete: 2}, out.statuses)
+		require.Empty(t, collector.Throttled(out.calls))
+	}
+	require.Zero(t, simThrottled(sim), "sharing the account's lane, neither collector was refused")
+	require.Greater(t, ctCalls(), 4*limit, "the runs made enough CloudTrail calls to be refused")
+	t.Logf("lanes apart: %d CloudTrail answers refused; shared: %d calls, none refused", refused, ctCalls())
+
+	// The factories' collectors share the process's lanes.
+	a, err := newCloudTrail(collector.Settings{Sources: collector.Sources{AWS: sim.Source(srv.URL)}, HTTPClient: collector.NewHTTPClient(nil)}, defaultTuning())
+	require.NoError(t, err)
+	b, err := newLogging(collector.Settings{Sources: collector.Sources{AWS: sim.Source(srv.URL)}, HTTPClient: collector.NewHTTPClient(nil)}, defaultTuning())
+	require.NoError(t, err)
+	require.Same(t, processLanes, a.s.pace)
+	require.Same(t, processLanes, b.s.pace)
+}
+
 // BenchmarkScale runs aws.iam, aws.s3 and aws.cloudtrail over issue 17's
 // estate (awssim.IssueScale: 20 accounts, 2,000 users, 5,000 buckets, 40
 // trails, two regions each) in scale mode (IAM 10/s, S3 100/s, CloudTrail
@@ -137,11 +212,12 @@ func TestScaleLimitsPaced(t *testing.T) {
 // (8); and aws.s3 over 4 of those accounts (250 buckets each, as many as
 // in the full estate), where the simulator and the SDK need a fifth of
 // the CPU. "paced" is the production tuning; "unpaced" keeps the adaptive
-// retryers but drops the token buckets. Both use a clone of Go's default
-// transport, as the agent does, which keeps 2 idle connections per host;
-// "paced,idle=256" (aws.s3 over the full estate) keeps 256, so that 160
-// calls in flight to the simulator's one host do not each open a
-// connection.
+// retryers but drops the token buckets. Both use the agent's transport
+// (cmd/exhibit's baseTransport: a clone of Go's default keeping 256 idle
+// connections per host and in all); "paced,idle=2" (aws.s3 over the full
+// estate) keeps Go's default 2 per host and 100 in all, as the agent did
+// before, so that most of the 160 calls in flight to the simulator's one
+// host open a connection.
 //
 // It reports per run: calls (every attempt), calls per resource, the
 // throttled answers, snapshots not complete, the floor (for each account
@@ -163,7 +239,7 @@ func BenchmarkScale(b *testing.B) {
 		count    func(*awssim.Account) int
 	}{
 		{"aws.iam", pacedUnpaced, iamNew, awssim.IssueScale, "user", func(a *awssim.Account) int { return len(a.Users) }},
-		{"aws.s3", append(pacedUnpaced, "paced,idle=256"), s3New, awssim.IssueScale, "bucket", func(a *awssim.Account) int { return len(a.Buckets) }},
+		{"aws.s3", append(pacedUnpaced, "paced,idle=2"), s3New, awssim.IssueScale, "bucket", func(a *awssim.Account) int { return len(a.Buckets) }},
 		{"aws.cloudtrail", pacedUnpaced, trailNew, awssim.IssueScale, "trail", func(a *awssim.Account) int { return len(a.Trails) }},
 		{"aws.s3,accounts=4", pacedUnpaced, s3New, four, "bucket", func(a *awssim.Account) int { return len(a.Buckets) }},
 	}
@@ -174,12 +250,13 @@ func BenchmarkScale(b *testing.B) {
 				srv := httptest.NewServer(sim)
 				defer srv.Close()
 				tune := defaultTuning()
+				tune.lanes = nil // lanes of its own, as a new process has
 				if mode == "unpaced" {
 					tune.rates = map[string]float64{}
 				}
 				tr := http.DefaultTransport.(*http.Transport).Clone()
-				if mode == "paced,idle=256" {
-					tr.MaxIdleConnsPerHost = 256
+				if mode != "paced,idle=2" {
+					tr.MaxIdleConnsPerHost, tr.MaxIdleConns = 256, 256
 				}
 				client := collector.NewHTTPClient(tr)
 				typ, _, _ := strings.Cut(c.name, ",")

@@ -32,13 +32,16 @@ type tuning struct {
 	// make tests slow.
 	noRateLimit bool
 	// rates, when set, replaces defaultRates.
-	rates        map[string]float64
+	rates map[string]float64
+	// lanes, when set, is the pacer the session uses instead of one of
+	// its own; defaultTuning's is the process's (processLanes).
+	lanes        *pacer
 	pollInterval time.Duration
 	pollAttempts int
 }
 
 func defaultTuning() tuning {
-	return tuning{pollInterval: 2 * time.Second, pollAttempts: 30}
+	return tuning{pollInterval: 2 * time.Second, pollAttempts: 30, lanes: processLanes}
 }
 
 // session is what every AWS collector shares: the base SDK configuration
@@ -70,7 +73,11 @@ func newSession(s collector.Settings, tune tuning) (*session, error) {
 	if err := s.Sources.AWS.Validate(); err != nil {
 		return nil, fmt.Errorf("sources.aws: %w", err)
 	}
-	return &session{id: s.ID, src: s.Sources.AWS, settings: s, tune: tune, pace: newPacer(tune)}, nil
+	pace := tune.lanes
+	if pace == nil {
+		pace = newPacer(tune)
+	}
+	return &session{id: s.ID, src: s.Sources.AWS, settings: s, tune: tune, pace: pace}, nil
 }
 
 // config loads the default chain: environment, shared files, web identity,
