@@ -42,7 +42,7 @@ type Spool struct {
 // spooling time the snapshot is already chained and signed (Bytes and
 // Signature set); otherwise it is chained and signed on upload.
 type spoolEntry struct {
-	Snapshot  *evidence.Snapshot `json:"snapshot"`
+	Snapshot  *evidence.Snapshot `json:"snapshot,omitempty"`
 	Bytes     []byte             `json:"bytes,omitempty"`
 	Signature []byte             `json:"signature,omitempty"`
 	// Token is the TSA's time-stamp token over Bytes, when it gave one.
@@ -57,6 +57,38 @@ type spoolEntry struct {
 	// Bytes changed since it was written there.
 	name  string
 	dirty bool
+}
+
+// encodeEntry is an entry as the spool keeps it. Once chained and signed,
+// its snapshot is exactly its Bytes, so only the Bytes are kept: writing
+// the snapshot a second time through encoding/json doubled what each write
+// cost in memory and CPU.
+func encodeEntry(e *spoolEntry) ([]byte, error) {
+	w := *e
+	if w.Bytes != nil {
+		w.Snapshot = nil
+	}
+	return json.Marshal(&w)
+}
+
+// decodeEntry reads an entry the spool keeps; the snapshot of one kept as
+// its Bytes alone is parsed from them (an entry written before keeps both).
+func decodeEntry(b []byte) (*spoolEntry, error) {
+	var e spoolEntry
+	if err := json.Unmarshal(b, &e); err != nil {
+		return nil, err
+	}
+	if e.Snapshot == nil {
+		if e.Bytes == nil {
+			return nil, errors.New("it holds neither a snapshot nor its bytes")
+		}
+		snap, err := evidence.Parse(e.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("its snapshot bytes: %w", err)
+		}
+		e.Snapshot = snap
+	}
+	return &e, nil
 }
 
 // ErrSpoolInUse is returned by OpenSpool when another process holds the
@@ -160,7 +192,7 @@ func (s *Spool) seriesList() []string {
 // add writes a new entry atomically; its name sorts after every earlier
 // one. An inflight entry is a write in progress, not yet waiting.
 func (s *Spool) add(series string, e *spoolEntry, inflight bool) error {
-	b, err := json.Marshal(e)
+	b, err := encodeEntry(e)
 	if err != nil {
 		return fmt.Errorf("spool: encode: %w", err)
 	}
@@ -189,7 +221,7 @@ func (s *Spool) add(series string, e *spoolEntry, inflight bool) error {
 // again after another writer took its place), atomically: the entry is
 // always the one or the other.
 func (s *Spool) rewrite(series string, e *spoolEntry) error {
-	b, err := json.Marshal(e)
+	b, err := encodeEntry(e)
 	if err != nil {
 		return fmt.Errorf("spool: encode: %w", err)
 	}
@@ -253,12 +285,12 @@ func (s *Spool) first(series string) (string, *spoolEntry, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("spool: %w", err)
 	}
-	var e spoolEntry
-	if err := json.Unmarshal(b, &e); err != nil {
+	e, err := decodeEntry(b)
+	if err != nil {
 		return "", nil, fmt.Errorf("spool: entry %s/%s unreadable: %w", series, names[0], err)
 	}
 	e.name = names[0]
-	return names[0], &e, nil
+	return names[0], e, nil
 }
 
 // last returns the newest entry of a series, or nil.
@@ -276,11 +308,11 @@ func (s *Spool) last(series string) (*spoolEntry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
-	var e spoolEntry
-	if err := json.Unmarshal(b, &e); err != nil {
+	e, err := decodeEntry(b)
+	if err != nil {
 		return nil, fmt.Errorf("spool: newest entry of %s unreadable: %w", series, err)
 	}
-	return &e, nil
+	return e, nil
 }
 
 // done removes an entry whose snapshot the store holds whole.

@@ -2,7 +2,9 @@ package agent_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -182,4 +184,65 @@ func TestRunSlotRecordedOnce(t *testing.T) {
 	require.False(t, w5[0].Duplicate)
 	require.Equal(t, evidence.StatusComplete, w5[0].Status)
 	requireVerified(t, env.Store)
+}
+
+// TestSpoolKeepsAChainedSnapshotOnce: a spooled snapshot already chained and
+// signed is kept as its canonical bytes alone, not also as a second
+// encoding of the snapshot; an entry written the old way, with both, still
+// uploads.
+func TestSpoolKeepsAChainedSnapshotOnce(t *testing.T) {
+	env := agenttest.NewEnv(t, t0)
+	st := &outage{Store: env.Store}
+	spoolDir := filepath.Join(env.Dir, "spool")
+	a, sp := newSpooled(t, env, st, spoolDir)
+	job := agenttest.Job("t", "@hourly", &agenttest.Collector{Accounts: []string{"acme"}, Fn: agenttest.Passing})
+	_, err := a.Run(t.Context(), job)
+	require.NoError(t, err)
+	st.down.Store(true)
+	for range 2 {
+		env.Clock.Advance(time.Hour)
+		w, err := a.Run(t.Context(), job)
+		require.NoError(t, err)
+		require.True(t, w[0].Spooled)
+	}
+	var files []string
+	err = filepath.WalkDir(spoolDir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && filepath.Ext(p) == ".json" {
+			files = append(files, p)
+		}
+		return err
+	})
+	require.NoError(t, err)
+	require.Len(t, files, 2)
+	for _, f := range files {
+		var entry map[string]json.RawMessage
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		require.NoError(t, json.Unmarshal(b, &entry))
+		require.Contains(t, entry, "bytes", f)
+		require.NotContains(t, entry, "snapshot", "%s: the snapshot is its bytes; it is not kept twice", f)
+	}
+	// The first entry as an earlier version wrote it: the snapshot beside its bytes.
+	old := files[0]
+	b, err := os.ReadFile(old)
+	require.NoError(t, err)
+	var entry map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(b, &entry))
+	var raw []byte
+	require.NoError(t, json.Unmarshal(entry["bytes"], &raw))
+	snap, err := evidence.Parse(raw)
+	require.NoError(t, err)
+	entry["snapshot"], err = json.Marshal(snap)
+	require.NoError(t, err)
+	b, err = json.Marshal(entry)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(old, b, 0o600))
+
+	st.down.Store(false)
+	require.NoError(t, sp.Close())
+	a, _ = newSpooled(t, env, st, spoolDir)
+	n, err := a.FlushSpool(t.Context())
+	require.NoError(t, err)
+	require.Zero(t, n, "nothing left in the spool")
+	require.Equal(t, 3, requireVerified(t, env.Store).Snapshots)
 }
