@@ -1,0 +1,173 @@
+package github
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/exhibit-dev/exhibit/collectors/github/ghsim"
+	"github.com/exhibit-dev/exhibit/pkg/collector"
+	"github.com/exhibit-dev/exhibit/pkg/evidence"
+)
+
+// usePacer makes p the process's pacer for the simulator's source for the
+// rest of the test, as if the process had made it with these limits.
+func usePacer(tb testing.TB, src *collector.GitHubSource, p *pacer) {
+	tb.Helper()
+	key := pacerKey(src, src.BaseURL)
+	pacers.Lock()
+	pacers.m[key] = p
+	pacers.Unlock()
+	tb.Cleanup(func() {
+		pacers.Lock()
+		delete(pacers.m, key)
+		pacers.Unlock()
+	})
+}
+
+// TestSimScaleLimits: in scale mode the simulator answers each token's
+// requests with its resource's primary-limit headers, refuses a request
+// over a window's points with 403, Retry-After and the secondary-limit
+// message while the other resource still has room, and refuses once the
+// hour's requests are spent with Remaining 0. Each refusal is counted.
+func TestSimScaleLimits(t *testing.T) {
+	sim := ghsim.NewScale(now, 1, 1)
+	sim.Limits = &ghsim.Limits{RESTPoints: 2, GraphQLPoints: 5, Window: time.Hour, Primary: 3}
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	send := func(method, path, body string) (*http.Response, string) {
+		req, err := http.NewRequestWithContext(t.Context(), method, srv.URL+path, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+ghsim.Token)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.NoError(t, resp.Body.Close())
+		return resp, string(b)
+	}
+	for i := 1; i <= 2; i++ {
+		resp, _ := send(http.MethodGet, "/api/v3/orgs/acme/repos", "")
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Equal(t, "3", resp.Header.Get("X-RateLimit-Limit"))
+		require.Equal(t, "core", resp.Header.Get("X-RateLimit-Resource"))
+		require.Equal(t, itoa(i), resp.Header.Get("X-RateLimit-Used"))
+		require.Equal(t, itoa(3-i), resp.Header.Get("X-RateLimit-Remaining"))
+		require.NotEmpty(t, resp.Header.Get("X-RateLimit-Reset"))
+	}
+	resp, body := send(http.MethodGet, "/api/v3/orgs/acme/repos", "")
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	require.Contains(t, body, "You have exceeded a secondary rate limit")
+	require.NotEmpty(t, resp.Header.Get("Retry-After"))
+	require.Equal(t, ghsim.Refusals{Secondary: 1}, sim.Refused())
+
+	// GraphQL is its own resource, with its own counts.
+	q := `{"query":"query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) { name } }","variables":{"owner":"acme","name":"svc-000"}}`
+	for i := 1; i <= 3; i++ {
+		resp, _ := send(http.MethodPost, "/api/graphql", q)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Equal(t, "graphql", resp.Header.Get("X-RateLimit-Resource"))
+		require.Equal(t, itoa(3-i), resp.Header.Get("X-RateLimit-Remaining"))
+	}
+	resp, body = send(http.MethodPost, "/api/graphql", q)
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	require.Equal(t, "0", resp.Header.Get("X-RateLimit-Remaining"))
+	require.Contains(t, body, "API rate limit exceeded")
+	require.Equal(t, ghsim.Refusals{Secondary: 1, Primary: 1}, sim.Refused())
+	requests, points := sim.Admitted("graphql")
+	require.Equal(t, 3, requests)
+	require.Equal(t, 3, points)
+}
+
+func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+// rateRecords are a result's records of rate-limit waits and pacing.
+func rateRecords(res *collector.Result) (waits int, buckets []evidence.Record) {
+	for _, r := range res.Records {
+		switch r.Type {
+		case "rate_limit_wait":
+			waits++
+		case "rate_limit_bucket":
+			buckets = append(buckets, r)
+		}
+	}
+	return waits, buckets
+}
+
+// withoutRateRecords are a result's records but the rate-limit ones.
+func withoutRateRecords(res *collector.Result) []evidence.Record {
+	var out []evidence.Record
+	for _, r := range res.Records {
+		if r.Type != "rate_limit_wait" && r.Type != "rate_limit_bucket" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// TestScaleLimitsPaced: against secondary limits scaled down to a few
+// points per 300 ms, github.pull_requests unpaced is refused (and waits
+// each refusal out, recording it); paced to the same limits, the same
+// collection is never refused, records that its requests were held back,
+// and observes the same. Counts only, no times.
+func TestScaleLimitsPaced(t *testing.T) {
+	limits := map[string]secondaryLimit{"core": {4, 300 * time.Millisecond}, "graphql": {6, 300 * time.Millisecond}}
+	run := func(p *pacer) (*collector.Result, *ghsim.Sim) {
+		h := scaleHarness(t, 2, 150)
+		h.sim.Limits = &ghsim.Limits{RESTPoints: 4, GraphQLPoints: 6, Window: 300 * time.Millisecond, Primary: 5000}
+		usePacer(t, h.sim.Source(h.srv.URL), p)
+		res, err := h.collect(t, pullRequestsFactory(), thresholds(1), collector.Request{})
+		require.NoError(t, err)
+		return res, h.sim
+	}
+	unpaced, sim := run(newPacer(nil))
+	refused := sim.Refused().Total()
+	require.Positive(t, refused, "unpaced, the collector overruns 4 REST and 6 GraphQL points per 300 ms")
+	waits, buckets := rateRecords(unpaced)
+	require.Equal(t, refused, waits, "each refusal is waited out and recorded")
+	require.Empty(t, buckets)
+
+	paced, sim := run(newPacer(limits))
+	require.Zero(t, sim.Refused().Total(), "paced, no request was refused")
+	waits, buckets = rateRecords(paced)
+	require.Zero(t, waits)
+	require.NotEmpty(t, buckets, "the run records that the pacer held requests back")
+	for _, b := range buckets {
+		require.Equal(t, "github", b.Attributes["provider"])
+		require.Positive(t, b.Attributes["paced_calls"], b.ID)
+		require.Equal(t, limits[b.ID].points, b.Attributes["limit"], b.ID)
+	}
+	core, _ := sim.Admitted("core")
+	gql, _ := sim.Admitted("graphql")
+	require.Greater(t, core+gql, 4+6, "the run made more requests than one window allows")
+	require.Equal(t, withoutRateRecords(unpaced), withoutRateRecords(paced))
+	require.Equal(t, unpaced.Findings, paced.Findings)
+}
+
+// TestPacerSharedPerCredential: every GitHub collector of the process
+// sending with one token to one host holds its requests in one pacer,
+// at GitHub's documented limits; another token has its own.
+func TestPacerSharedPerCredential(t *testing.T) {
+	h := scaleHarness(t, 1, 1)
+	s := h.settings(thresholds(1))
+	a, err := newClients(s)
+	require.NoError(t, err)
+	b, err := newClients(s)
+	require.NoError(t, err)
+	pace := func(c *clients) *pacer { return c.rest.Client().Transport.(*etagTransport).base.(*tokenTransport).base.(*rateLimitTransport).pace }
+	require.Same(t, pace(a), pace(b))
+	require.Equal(t, documentedLimits, pace(a).limits)
+	other := *s.Sources.GitHub
+	other.Token = "another-token"
+	s.Sources.GitHub = &other
+	c, err := newClients(s)
+	require.NoError(t, err)
+	require.NotSame(t, pace(a), pace(c))
+	require.NotContains(t, pacerKey(&other, other.BaseURL), "another-token", "the key does not hold the secret")
+}
