@@ -160,7 +160,9 @@ func TestPacerSharedPerCredential(t *testing.T) {
 	require.NoError(t, err)
 	b, err := newClients(s)
 	require.NoError(t, err)
-	pace := func(c *clients) *pacer { return c.rest.Client().Transport.(*etagTransport).base.(*tokenTransport).base.(*rateLimitTransport).pace }
+	pace := func(c *clients) *pacer {
+		return c.rest.Client().Transport.(*etagTransport).base.(*tokenTransport).base.(*rateLimitTransport).pace
+	}
 	require.Same(t, pace(a), pace(b))
 	require.Equal(t, documentedLimits, pace(a).limits)
 	other := *s.Sources.GitHub
