@@ -178,6 +178,7 @@ func TestPacerSharedPerCredential(t *testing.T) {
 type scaleCounts struct {
 	restRequests, restPoints, gqlRequests, gqlPoints, notModified int
 	refused                                                       ghsim.Refusals
+	paced                                                         int // requests the pacer held back, from the run's records
 }
 
 func countsOf(sim *ghsim.Sim) scaleCounts {
@@ -193,7 +194,7 @@ func (c scaleCounts) minus(o scaleCounts) scaleCounts {
 	return scaleCounts{c.restRequests - o.restRequests, c.restPoints - o.restPoints, c.gqlRequests - o.gqlRequests,
 		c.gqlPoints - o.gqlPoints, c.notModified - o.notModified, ghsim.Refusals{
 			Secondary: c.refused.Secondary - o.refused.Secondary, Concurrent: c.refused.Concurrent - o.refused.Concurrent,
-			Primary: c.refused.Primary - o.refused.Primary}}
+			Primary: c.refused.Primary - o.refused.Primary}, c.paced - o.paced}
 }
 
 // counted are the requests that count against the primary limit: all
@@ -273,7 +274,12 @@ func BenchmarkScalePullRequests(b *testing.B) {
 						if res == nil {
 							b.Fatal("no result")
 						}
-						return countsOf(sim).minus(before), wall
+						out := countsOf(sim).minus(before)
+						_, buckets := rateRecords(res)
+						for _, r := range buckets {
+							out.paced += r.Attributes["paced_calls"].(int)
+						}
+						return out, wall
 					}
 					f, fw := run(collector.Request{Now: now})
 					h, hw := run(collector.Request{Since: now, Now: now.Add(time.Hour)})
@@ -291,6 +297,7 @@ func BenchmarkScalePullRequests(b *testing.B) {
 					b.ReportMetric(float64(c.gqlRequests)/n, prefix+"graphql")
 					b.ReportMetric(float64(c.counted())/n, prefix+"counted")
 					b.ReportMetric(float64(c.refused.Total())/n, prefix+"refused")
+					b.ReportMetric(float64(c.paced)/n, prefix+"paced")
 					b.ReportMetric(floor.Seconds()/n, prefix+"floor-s")
 					b.ReportMetric(wall.Seconds()/floor.Seconds(), prefix+"wall/floor")
 				}
