@@ -31,81 +31,110 @@ var documentedLimits = map[string]secondaryLimit{
 	"graphql": {points: 2000, window: time.Minute},
 }
 
-// paceMargin lengthens the pacer's window over the server's by this
-// fraction: requests reach the server later than they leave, by varying
-// amounts, so a request sent just as the oldest one leaves our window may
-// find it still inside the server's.
-const paceMargin = 20 // window/20, 5%
-
 // pacer holds one credential's requests to one host within the secondary
-// limits: in any window, at most the limit's points per resource, counted
-// as each request (and each retry) is sent. One pacer serves every GitHub
-// collector of the process using that credential on that host (see
-// sharedPacer), so no collector's concurrency, nor several collectors
-// together, can overrun the limit.
+// limits: in any window, at most the limit's points per resource. A
+// request (each retry too) counts from when it is sent until a window
+// after its answer came back: the server counted it somewhere in between,
+// so however long it took to get there, the pacer never lets more go than
+// the server's window allows. One pacer serves every GitHub collector of
+// the process using that credential on that host (see sharedPacer), so no
+// collector's concurrency, nor several collectors together, can overrun
+// the limit.
 type pacer struct {
 	limits map[string]secondaryLimit // nil: requests are not held back
 
-	mu   sync.Mutex
-	sent map[string][]sentPoints // per resource, oldest first
+	mu      sync.Mutex
+	sent    map[string][]*sentPoints // per resource
+	changed chan struct{}            // closed and replaced when an answer comes back
 }
 
 type sentPoints struct {
-	at     time.Time
+	back   time.Time // when its answer came back; zero while in flight
 	points int
 }
 
 func newPacer(limits map[string]secondaryLimit) *pacer {
-	return &pacer{limits: limits, sent: map[string][]sentPoints{}}
+	return &pacer{limits: limits, sent: map[string][]*sentPoints{}, changed: make(chan struct{})}
 }
 
 // acquire waits until a request of points to resource may be sent within
-// its limit, and counts it. It returns the limit and how long it waited.
-func (p *pacer) acquire(ctx context.Context, resource string, points int) (secondaryLimit, time.Duration, error) {
+// its limit, and counts it. It returns the limit, how long it waited, and
+// done, to be called once the request's answer (or failure) came back.
+func (p *pacer) acquire(ctx context.Context, resource string, points int) (lim secondaryLimit, waited time.Duration, done func(), err error) {
 	lim, ok := p.limits[resource]
 	if !ok || lim.points <= 0 || lim.window <= 0 {
-		return lim, 0, nil
+		return lim, 0, func() {}, nil
 	}
-	window := lim.window + lim.window/paceMargin
 	start := time.Now()
 	held := false
 	for {
 		p.mu.Lock()
 		now := time.Now()
 		list := p.sent[resource]
-		i := 0
-		for i < len(list) && now.Sub(list[i].at) >= window {
-			i++
-		}
-		list = list[i:]
-		used := 0
-		for _, s := range list {
-			used += s.points
-		}
-		if used+points <= lim.points || len(list) == 0 {
-			p.sent[resource] = append(list, sentPoints{now, points})
-			p.mu.Unlock()
-			if !held {
-				return lim, 0, nil
+		keep, used := list[:0], 0
+		var answered []*sentPoints // still counted, oldest answer first
+		for _, e := range list {
+			if e.back.IsZero() || now.Sub(e.back) < lim.window {
+				keep = append(keep, e)
+				used += e.points
+				if !e.back.IsZero() {
+					answered = append(answered, e)
+				}
 			}
-			return lim, now.Sub(start), nil
 		}
-		// Until enough of the window's points have aged out.
+		if used+points <= lim.points || len(keep) == 0 {
+			e := &sentPoints{points: points}
+			p.sent[resource] = append(keep, e)
+			p.mu.Unlock()
+			if held {
+				waited = now.Sub(start)
+			}
+			return lim, waited, func() { p.answered(e) }, nil
+		}
+		p.sent[resource] = keep
+		// Until enough answered requests have aged out; if those in flight
+		// alone fill the window, until an answer comes back.
 		var wait time.Duration
-		for _, s := range list {
-			used -= s.points
-			wait = s.at.Add(window).Sub(now)
-			if used+points <= lim.points {
+		sort.Slice(answered, func(i, j int) bool { return answered[i].back.Before(answered[j].back) })
+		over := used + points - lim.points
+		for _, e := range answered {
+			over -= e.points
+			if over <= 0 {
+				wait = max(e.back.Add(lim.window).Sub(now), time.Millisecond)
 				break
 			}
 		}
-		p.sent[resource] = list
+		changed := p.changed
 		p.mu.Unlock()
 		held = true
-		if err := sleep(ctx, wait); err != nil {
-			return lim, time.Since(start), fmt.Errorf("waiting for GitHub's secondary rate limit: %w", err)
+		var timer *time.Timer
+		var expired <-chan time.Time
+		if wait > 0 {
+			timer = time.NewTimer(wait)
+			expired = timer.C
+		}
+		select {
+		case <-expired:
+		case <-changed:
+		case <-ctx.Done():
+			err = fmt.Errorf("waiting for GitHub's secondary rate limit: %w", ctx.Err())
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if err != nil {
+			return lim, time.Since(start), nil, err
 		}
 	}
+}
+
+// answered marks e's answer come back, from when its window runs.
+func (p *pacer) answered(e *sentPoints) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e.back = time.Now()
+	close(p.changed)
+	p.changed = make(chan struct{})
 }
 
 // requestCost is the resource a request counts against and its points.

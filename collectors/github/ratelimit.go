@@ -110,15 +110,18 @@ func (t *rateLimitTransport) RoundTrip(req *http.Request) (*http.Response, error
 				r.Body = body
 			}
 		}
+		answered := func() {}
 		if t.pace != nil {
 			resource, points := requestCost(r)
-			lim, waited, err := t.pace.acquire(ctx, resource, points)
+			lim, waited, done, err := t.pace.acquire(ctx, resource, points)
 			if err != nil {
 				return nil, err
 			}
 			log.paced(resource, lim, waited)
+			answered = done
 		}
 		resp, err := t.base.RoundTrip(r)
+		answered()
 		if err != nil {
 			return nil, err
 		}
