@@ -1,10 +1,10 @@
 package github
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -57,8 +57,8 @@ func TestSimScaleLimits(t *testing.T) {
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		require.Equal(t, "3", resp.Header.Get("X-RateLimit-Limit"))
 		require.Equal(t, "core", resp.Header.Get("X-RateLimit-Resource"))
-		require.Equal(t, itoa(i), resp.Header.Get("X-RateLimit-Used"))
-		require.Equal(t, itoa(3-i), resp.Header.Get("X-RateLimit-Remaining"))
+		require.Equal(t, strconv.Itoa(i), resp.Header.Get("X-RateLimit-Used"))
+		require.Equal(t, strconv.Itoa(3-i), resp.Header.Get("X-RateLimit-Remaining"))
 		require.NotEmpty(t, resp.Header.Get("X-RateLimit-Reset"))
 	}
 	resp, body := send(http.MethodGet, "/api/v3/orgs/acme/repos", "")
@@ -73,7 +73,7 @@ func TestSimScaleLimits(t *testing.T) {
 		resp, _ := send(http.MethodPost, "/api/graphql", q)
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		require.Equal(t, "graphql", resp.Header.Get("X-RateLimit-Resource"))
-		require.Equal(t, itoa(3-i), resp.Header.Get("X-RateLimit-Remaining"))
+		require.Equal(t, strconv.Itoa(3-i), resp.Header.Get("X-RateLimit-Remaining"))
 	}
 	resp, body = send(http.MethodPost, "/api/graphql", q)
 	require.Equal(t, http.StatusForbidden, resp.StatusCode)
@@ -84,8 +84,6 @@ func TestSimScaleLimits(t *testing.T) {
 	require.Equal(t, 3, requests)
 	require.Equal(t, 3, points)
 }
-
-func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 
 // rateRecords are a result's records of rate-limit waits and pacing.
 func rateRecords(res *collector.Result) (waits int, buckets []evidence.Record) {
