@@ -1,6 +1,7 @@
 package github
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -310,4 +311,36 @@ func BenchmarkScalePullRequests(b *testing.B) {
 func add(a, b scaleCounts) scaleCounts {
 	z := scaleCounts{}
 	return a.minus(z.minus(b))
+}
+
+// TestPacerCountsUntilAnswered: a request holds its place in the window
+// while in flight, whatever the window, and from its answer on for a
+// window; a wait that cannot end before the context does is an error.
+func TestPacerCountsUntilAnswered(t *testing.T) {
+	p := newPacer(map[string]secondaryLimit{"core": {2, 200 * time.Millisecond}})
+	_, w1, done1, err := p.acquire(t.Context(), "core", 1)
+	require.NoError(t, err)
+	_, w2, done2, err := p.acquire(t.Context(), "core", 1)
+	require.NoError(t, err)
+	require.Zero(t, w1+w2, "two points fit the window")
+	defer done2()
+
+	// Both in flight: a third cannot go, however long the window is past.
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	_, _, _, err = p.acquire(ctx, "core", 1)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.ErrorContains(t, err, "secondary rate limit")
+
+	// Once one is answered, the third goes when that answer ages out.
+	done1()
+	_, w3, done3, err := p.acquire(t.Context(), "core", 1)
+	require.NoError(t, err)
+	require.Positive(t, w3, "held back until the answered request left the window")
+	done3()
+
+	// Another resource has its own points; one without a limit is not held.
+	_, w4, _, err := p.acquire(t.Context(), "graphql", 1)
+	require.NoError(t, err)
+	require.Zero(t, w4)
 }
