@@ -52,7 +52,7 @@ func newClients(s collector.Settings) (*clients, error) {
 	if s.HTTPClient != nil && s.HTTPClient.Transport != nil {
 		transport = s.HTTPClient.Transport
 	}
-	transport = &rateLimitTransport{base: transport}
+	transport = &rateLimitTransport{base: transport, pace: sharedPacer(pacerKey(src, base))}
 	switch {
 	case src.Token != "":
 		transport = &tokenTransport{base: transport, token: src.Token}

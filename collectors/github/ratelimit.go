@@ -31,8 +31,9 @@ var secondaryDefaultWait = time.Minute
 // waitLog collects the rate-limit waits of one run; it travels in the
 // context so one transport can serve concurrent runs.
 type waitLog struct {
-	mu    sync.Mutex
-	waits []evidence.Record
+	mu     sync.Mutex
+	waits  []evidence.Record
+	pacing map[string]*paceStats // per resource
 }
 
 type waitLogKey struct{}
@@ -69,15 +70,19 @@ func (w *waitLog) count() int {
 	return len(w.waits)
 }
 
+// records are the run's waits and, per resource the pacer held back, a
+// rate_limit_bucket record.
 func (w *waitLog) records() []evidence.Record {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return append([]evidence.Record(nil), w.waits...)
+	return append(append([]evidence.Record(nil), w.waits...), w.bucketRecords()...)
 }
 
 type rateLimitTransport struct {
 	base http.RoundTripper
 	now  func() time.Time
+	// pace, when set, holds each attempt to the secondary limits.
+	pace *pacer
 }
 
 func (t *rateLimitTransport) clock() time.Time {
@@ -105,7 +110,18 @@ func (t *rateLimitTransport) RoundTrip(req *http.Request) (*http.Response, error
 				r.Body = body
 			}
 		}
+		answered := func() {}
+		if t.pace != nil {
+			resource, points := requestCost(r)
+			lim, waited, done, err := t.pace.acquire(ctx, resource, points)
+			if err != nil {
+				return nil, err
+			}
+			log.paced(resource, lim, waited)
+			answered = done
+		}
 		resp, err := t.base.RoundTrip(r)
+		answered()
 		if err != nil {
 			return nil, err
 		}

@@ -40,8 +40,16 @@ type Sim struct {
 	// TokenScopes are the classic token's scopes, sent in X-OAuth-Scopes
 	// on every answer to the token as GitHub does; nil is DefaultScopes.
 	TokenScopes []string
+	// Limits, when set, is scale mode: each token's requests are held to
+	// them (see Limits) and refusals are counted (Refused).
+	Limits *Limits
+	// Latency ± Jitter is how long each answer takes: half before the
+	// limits are checked, half after.
+	Latency, Jitter time.Duration
 
 	mu       sync.Mutex
+	tokens   map[string]*tokenLimits
+	refused  Refusals
 	throttle []throttle
 	requests int
 	fail     map[string]int
@@ -142,6 +150,7 @@ func (s *Sim) Requests() int {
 }
 
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.delay()
 	s.mu.Lock()
 	s.requests++
 	n := s.requests
@@ -193,6 +202,19 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.Set("X-OAuth-Scopes", strings.Join(scopes, ", "))
 	}
+	var adm *admission
+	if s.Limits != nil {
+		var refusal func()
+		adm, refusal = s.admit(w, r, auth)
+		s.delay()
+		if refusal != nil {
+			refusal()
+			return
+		}
+		defer adm.done()
+	} else {
+		s.delay()
+	}
 	if th != nil {
 		if th.retryAfter != "" {
 			h.Set("Retry-After", th.retryAfter)
@@ -203,7 +225,9 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/api/graphql" && r.Method == http.MethodPost:
 		s.count("graphql")
-		h.Set("X-RateLimit-Resource", "graphql")
+		if adm == nil {
+			h.Set("X-RateLimit-Resource", "graphql")
+		}
 		s.graphql(w, r)
 	case strings.HasPrefix(r.URL.Path, "/api/v3/") && r.Method == http.MethodGet && s.failure(r.URL.Path) != 0:
 		s.count("rest")
@@ -220,8 +244,12 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// Not modified: GitHub does not count it, so the rate-limit
 			// headers say what they said before this request.
 			s.count("rest:304")
-			h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, 5000-used+1)))
-			h.Set("X-RateLimit-Used", strconv.Itoa(used-1))
+			if adm != nil {
+				adm.notModified(h)
+			} else {
+				h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, 5000-used+1)))
+				h.Set("X-RateLimit-Used", strconv.Itoa(used-1))
+			}
 			h.Del("Content-Type")
 			h.Set("ETag", cw.etag())
 			w.WriteHeader(http.StatusNotModified)
