@@ -207,8 +207,7 @@ func readOpened(f *os.File, st iofs.FileInfo, max int64) ([]byte, error) {
 	// end without growing it: io.ReadAll would double its way up, copying
 	// and leaving twice a snapshot's size to collect. The file may still
 	// grow while it is read; the limit holds whatever it does.
-	var buf bytes.Buffer
-	buf.Grow(int(st.Size()) + bytes.MinRead)
+	buf := bytes.NewBuffer(make([]byte, 0, int(st.Size())+bytes.MinRead))
 	if _, err := buf.ReadFrom(io.LimitReader(f, max+1)); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package fs_test
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -91,15 +92,17 @@ func TestGetAllocatesTheObjectOnce(t *testing.T) {
 		body[i] = byte('a' + i%26)
 	}
 	require.NoError(t, s.Put(t.Context(), "snapshots/big.json", body))
-	const reads = 20
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for range reads {
+	// Each Get is measured alone and the least is kept: the counter is
+	// the process's, and whatever else runs meanwhile only adds to it.
+	least := uint64(math.MaxUint64)
+	for range 20 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
 		got, err := s.Get(t.Context(), "snapshots/big.json")
+		runtime.ReadMemStats(&after)
 		require.NoError(t, err)
 		require.Len(t, got, size)
+		least = min(least, after.TotalAlloc-before.TotalAlloc)
 	}
-	runtime.ReadMemStats(&after)
-	perRead := float64(after.TotalAlloc-before.TotalAlloc) / reads
-	require.Less(t, perRead, 1.1*size, "bytes allocated per Get of a %d-byte object", size)
+	require.Less(t, float64(least), 1.1*size, "bytes allocated by a Get of a %d-byte object", size)
 }
