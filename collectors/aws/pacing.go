@@ -12,11 +12,13 @@ import (
 
 // defaultRates are the calls per second each account may make to a
 // service before the pacer holds its calls back, by SDK service id. AWS
-// sends no rate headers, so the pacer cannot learn a limit before being
-// refused; these are the sustained rates the project's scale estate takes
-// as each service's limit per account (issue 17: IAM 10/s, S3 100/s,
-// CloudTrail 5/s). A service not listed is not held back; for every
-// service the adaptive mode still slows down once it is throttled.
+// sends no rate headers and publishes no such figure for these reads, so
+// the pacer cannot learn a limit before being refused; these are
+// conservative caps the project chose (the rates its scale estate
+// simulates: IAM 10/s, S3 100/s, CloudTrail 5/s), and
+// sources.aws.rate_limits replaces any of them, 0 for none. A service not
+// listed is not held back; for every service the adaptive mode still slows
+// down once it is throttled.
 var defaultRates = map[string]float64{
 	"IAM":        10,
 	"S3":         100,
@@ -57,18 +59,22 @@ func newPacer(tune tuning) *pacer {
 // retryer is what the clients of one account share ("" for the agent's own
 // credentials before the account is known): each call goes to its
 // service's lane, which the SDK names in the call's context.
-func (p *pacer) retryer(account string) aws.Retryer {
-	return &accountRetryer{RetryerV2: p.newRetryer(), p: p, account: account}
+// configured are the source's rate_limits, which replace defaultRates
+// service by service.
+func (p *pacer) retryer(account string, configured map[string]float64) aws.Retryer {
+	return &accountRetryer{RetryerV2: p.newRetryer(), p: p, account: account, configured: configured}
 }
 
-func (p *pacer) lane(account, service string) *lane {
+// lane returns the account's lane for service, made at its rate the first
+// time (the process has one configuration, so one rate per service).
+func (p *pacer) lane(account, service string, configured map[string]float64) *lane {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	k := laneKey{account, service}
 	l, ok := p.lanes[k]
 	if !ok {
 		l = &lane{retry: p.newRetryer()}
-		if rate := p.rate(service); rate > 0 {
+		if rate := p.rate(service, configured); rate > 0 {
 			l.bucket = newTokenBucket(rate)
 		}
 		p.lanes[k] = l
@@ -76,12 +82,15 @@ func (p *pacer) lane(account, service string) *lane {
 	return l
 }
 
-func (p *pacer) rate(service string) float64 {
+func (p *pacer) rate(service string, configured map[string]float64) float64 {
 	if p.tune.noRateLimit {
 		return 0
 	}
 	if p.tune.rates != nil {
 		return p.tune.rates[service]
+	}
+	if r, ok := configured[service]; ok {
+		return r
 	}
 	return defaultRates[service]
 }
@@ -106,14 +115,15 @@ func (p *pacer) newRetryer() aws.RetryerV2 {
 // is, answers the calls that hold no state (retryable, delay, attempts).
 type accountRetryer struct {
 	aws.RetryerV2
-	p       *pacer
-	account string
+	p          *pacer
+	account    string
+	configured map[string]float64
 }
 
 // GetAttemptToken waits for the service's rate, then for its adaptive
 // rate, before each attempt (first or retry).
 func (r *accountRetryer) GetAttemptToken(ctx context.Context) (func(error) error, error) {
-	l := r.p.lane(r.account, awsmiddleware.GetServiceID(ctx))
+	l := r.p.lane(r.account, awsmiddleware.GetServiceID(ctx), r.configured)
 	if l.bucket != nil {
 		if err := l.bucket.wait(ctx); err != nil {
 			return nil, err
@@ -124,7 +134,7 @@ func (r *accountRetryer) GetAttemptToken(ctx context.Context) (func(error) error
 
 // GetRetryToken takes a retry's cost from the service's own retry quota.
 func (r *accountRetryer) GetRetryToken(ctx context.Context, opErr error) (func(error) error, error) {
-	return r.p.lane(r.account, awsmiddleware.GetServiceID(ctx)).retry.GetRetryToken(ctx, opErr)
+	return r.p.lane(r.account, awsmiddleware.GetServiceID(ctx), r.configured).retry.GetRetryToken(ctx, opErr)
 }
 
 // tokenBucket allows rate calls a second, with a burst of half a second's

@@ -90,7 +90,7 @@ func (s *session) config(ctx context.Context) (aws.Config, error) {
 	if s.loaded {
 		return s.base, nil
 	}
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer { return s.pace.retryer("") }))
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer { return s.pace.retryer("", s.src.RateLimits) }))
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load aws configuration: %w", err)
 	}
@@ -165,7 +165,7 @@ func (s *session) accountConfig(ctx context.Context, t target) (aws.Config, erro
 		return aws.Config{}, err
 	}
 	cfg := base.Copy()
-	cfg.Retryer = func() aws.Retryer { return s.pace.retryer(t.id) }
+	cfg.Retryer = func() aws.Retryer { return s.pace.retryer(t.id, s.src.RateLimits) }
 	if t.roleARN != "" {
 		stsc := sts.NewFromConfig(base, s.stsOptions)
 		prov := stscreds.NewAssumeRoleProvider(stsc, t.roleARN, func(o *stscreds.AssumeRoleOptions) {

@@ -3,8 +3,11 @@ package collector
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -60,7 +63,15 @@ type AWSSource struct {
 	// fails a security group for opening to the internet (0.0.0.0/0 or
 	// ::/0); empty means DefaultExposedPorts.
 	ExposedPorts []int `yaml:"exposed_ports"`
+	// RateLimits caps each account's calls to a service, in calls a second,
+	// by the SDK's service id (IAM, S3, CloudTrail, EC2…), replacing the
+	// built-in cap for that service; 0 leaves it unpaced (the SDK's
+	// adaptive retries still slow it once throttled).
+	RateLimits map[string]float64 `yaml:"rate_limits"`
 }
+
+// MaxRateLimit is the largest rate_limits value accepted, in calls a second.
+const MaxRateLimit = 10000
 
 // DefaultExposedPorts are the ports no security group may open to the
 // internet unless sources.aws.exposed_ports says otherwise: SSH, RDP,
@@ -237,6 +248,15 @@ func (a *AWSSource) Validate() error {
 	}
 	if a.Concurrency < 0 {
 		errs = append(errs, fmt.Errorf("concurrency: must not be negative, got %d", a.Concurrency))
+	}
+	for _, svc := range slices.Sorted(maps.Keys(a.RateLimits)) {
+		r := a.RateLimits[svc]
+		switch {
+		case strings.TrimSpace(svc) == "":
+			errs = append(errs, errors.New("rate_limits: a service id is empty"))
+		case math.IsNaN(r) || r < 0 || r > MaxRateLimit:
+			errs = append(errs, fmt.Errorf("rate_limits: %s: want 0 (unpaced) to %d calls a second, got %v", svc, MaxRateLimit, r))
+		}
 	}
 	ports := map[int]bool{}
 	for i, p := range a.ExposedPorts {

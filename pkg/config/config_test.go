@@ -105,6 +105,8 @@ func TestBadConfigs(t *testing.T) {
 		{"empty phi tag key", strings.Replace(good, "    regions: [us-east-1]\n", "    regions: [us-east-1]\n    phi_tags: {\"\": phi}\n", 1), []string{`sources.aws.phi_tags: tag key "" must be 1 to 128 characters`}},
 		{"exposed port out of range", strings.Replace(good, "    regions: [us-east-1]\n", "    regions: [us-east-1]\n    exposed_ports: [22, 0, 70000, 22]\n", 1),
 			[]string{"sources.aws.exposed_ports[1]: 0 is not a port (1 to 65535)", "sources.aws.exposed_ports[2]: 70000 is not a port (1 to 65535)", "sources.aws.exposed_ports[3]: port 22 listed twice"}},
+		{"rate limits out of range", strings.Replace(good, "    regions: [us-east-1]\n", "    regions: [us-east-1]\n    rate_limits: {S3: -1, IAM: 20000, CloudTrail: .nan, EC2: 0}\n", 1),
+			[]string{"sources.aws.rate_limits: CloudTrail: want 0 (unpaced) to 10000 calls a second, got NaN", "sources.aws.rate_limits: IAM: want 0 (unpaced) to 10000 calls a second, got 20000", "sources.aws.rate_limits: S3: want 0 (unpaced) to 10000 calls a second, got -1"}},
 		{"unknown custom check", strings.Replace(good, "[aws.iam.root_mfa]", "[okta.nope]", 1), []string{`controls.custom[0].checks[0]: unknown check "okta.nope"`}},
 		{"scope concurrency out of range", strings.Replace(strings.Replace(good, "timeout: 2m", "timeout: 2m\n    scope_concurrency: 65", 1), `"0 */6 * * *"`, "\"0 */6 * * *\"\n    scope_concurrency: -1", 1),
 			[]string{"collectors[0].scope_concurrency: must be between 1 and 64, got -1", "collectors[1].scope_concurrency: must be between 1 and 64, got 65"}},
