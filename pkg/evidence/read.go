@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"bytes"
+	"encoding/binary"
 	"slices"
 	"strconv"
 	"time"
@@ -164,6 +165,27 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
+// plainRun returns the index of the first byte from i on that is not
+// plain, or len(b): eight bytes at a time while none of them is special,
+// then byte by byte. The word test is exact: a byte is special if it is
+// the quote, the backslash, below 0x20 or above 0x7f.
+func plainRun(b []byte, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		quote, backslash := w^(ones*'"'), w^(ones*'\\')
+		// A byte below n sets its high bit in w - ones*n and not in w
+		// (for n <= 0x80); a zero byte of quote or backslash is a match.
+		if (w|(w-ones*0x20)|(quote-ones)&^quote|(backslash-ones)&^backslash)&highs != 0 {
+			break
+		}
+	}
+	for i < len(b) && plain[b[i]] {
+		i++
+	}
+	return i
+}
+
 // str reads a string as appendString writes it.
 func (r *reader) str() string {
 	s, _ := r.scan(true)
@@ -196,9 +218,7 @@ func (r *reader) scan(keep bool) (string, int) {
 	var esc []byte // the decoded string, once an escape is met
 	for r.i < len(r.b) {
 		run := r.i
-		for r.i < len(r.b) && plain[r.b[r.i]] {
-			r.i++
-		}
+		r.i = plainRun(r.b, r.i)
 		if esc != nil {
 			esc = append(esc, r.b[run:r.i]...)
 		}

@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"bytes"
 	"math"
 	"reflect"
 	"strings"
@@ -160,4 +161,25 @@ func FuzzReadAgreesWithParse(f *testing.F) {
 			t.Fatalf("heads differ:\n%#v\n%#v", want, head)
 		}
 	})
+}
+
+// TestPlainRunStopsAtEverySpecialByte puts each byte value at each offset
+// of a run of plain bytes: the word-at-a-time scan must stop exactly where
+// the byte-at-a-time one does.
+func TestPlainRunStopsAtEverySpecialByte(t *testing.T) {
+	for c := range 256 {
+		for at := range 20 {
+			b := bytes.Repeat([]byte("a"), 20)
+			b[at] = byte(c)
+			want := 0
+			for want < len(b) && plain[b[want]] {
+				want++
+			}
+			for from := 0; from <= at; from++ {
+				if got := plainRun(b, from); got != max(want, from) {
+					t.Fatalf("byte %#x at %d, from %d: stopped at %d, want %d", c, at, from, got, max(want, from))
+				}
+			}
+		}
+	}
 }
