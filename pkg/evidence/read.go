@@ -35,6 +35,10 @@ type reader struct {
 	// seen holds the strings that findings repeat (checks, results,
 	// reasons, controls), so that each is allocated once per snapshot.
 	seen map[string]string
+	// recent holds the last strings shared returned, looked at before
+	// seen: a finding mostly repeats the strings of the one before it.
+	recent [8]string
+	next   int
 	// controls is the list a finding's controls are read into when the
 	// finding is checked and let go.
 	controls []string
@@ -52,17 +56,24 @@ func (r *reader) shared() string {
 		return ""
 	}
 	view := r.b[start : start+n]
-	if s, ok := r.seen[string(view)]; ok {
-		return s
-	}
-	sub := reader{b: r.b, i: start - 1, ok: true}
-	s, _ := sub.scan(true)
-	if len(r.seen) < maxSeen {
-		if r.seen == nil {
-			r.seen = map[string]string{}
+	for _, s := range r.recent {
+		if len(s) == len(view) && s == string(view) {
+			return s
 		}
-		r.seen[string(view)] = s
 	}
+	s, ok := r.seen[string(view)]
+	if !ok {
+		sub := reader{b: r.b, i: start - 1, ok: true}
+		s, _ = sub.scan(true)
+		if len(r.seen) < maxSeen {
+			if r.seen == nil {
+				r.seen = map[string]string{}
+			}
+			r.seen[string(view)] = s
+		}
+	}
+	r.recent[r.next%len(r.recent)] = s
+	r.next++
 	return s
 }
 
