@@ -383,6 +383,9 @@ func (r *reader) int() int64 {
 	if !r.ok {
 		return 0
 	}
+	if n, ok := shortInt(tok); ok {
+		return n
+	}
 	n, err := strconv.ParseInt(string(tok), 10, 64)
 	if err != nil || !sameNumber(tok, float64(n)) {
 		r.fail()
@@ -398,6 +401,31 @@ func (r *reader) intField() int {
 		r.fail()
 	}
 	return int(n)
+}
+
+// shortInt reads an integer of at most 15 digits written as appendNumber
+// writes it (no sign but a minus, no leading zero, not -0): every such
+// integer is exact as a float64 and written back digit for digit, so it
+// needs no round trip through the float form.
+func shortInt(tok []byte) (int64, bool) {
+	digits := tok
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 15 || digits[0] == '0' && len(tok) > 1 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if len(digits) < len(tok) {
+		n = -n
+	}
+	return n, true
 }
 
 func sameNumber(tok []byte, f float64) bool {
@@ -485,6 +513,12 @@ func (r *reader) value(depth int) any {
 	}
 	tok := r.token()
 	if !r.ok {
+		return nil
+	}
+	if n, ok := shortInt(tok); ok {
+		if r.values {
+			return float64(n)
+		}
 		return nil
 	}
 	f, err := strconv.ParseFloat(string(tok), 64)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -180,6 +181,23 @@ func TestPlainRunStopsAtEverySpecialByte(t *testing.T) {
 					t.Fatalf("byte %#x at %d, from %d: stopped at %d, want %d", c, at, from, got, max(want, from))
 				}
 			}
+		}
+	}
+}
+
+// shortInt takes exactly the integers whose round trip through the float
+// form gives them back digit for digit, up to 15 digits.
+func TestShortIntAgreesWithTheFloatRoundTrip(t *testing.T) {
+	for _, tok := range []string{"0", "-0", "7", "-7", "10", "007", "-01", "123456789012345", "-123456789012345",
+		"1234567890123456", "1e3", "1.5", "1.0", "+1", "-", "--1", "9007199254740993", "100000000000000"} {
+		n, ok := shortInt([]byte(tok))
+		f, err := strconv.ParseFloat(tok, 64)
+		round := err == nil && sameNumber([]byte(tok), f)
+		if ok {
+			require.True(t, round, "%s: taken, but the float form does not give it back", tok)
+			require.Equal(t, f, float64(n), tok)
+		} else if len(strings.TrimPrefix(tok, "-")) <= 15 && !strings.ContainsAny(tok, "e.+") && round {
+			t.Errorf("%s: refused, but it is a short integer written as appendNumber writes it", tok)
 		}
 	}
 }
