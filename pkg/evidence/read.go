@@ -3,6 +3,7 @@ package evidence
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
 	"slices"
 	"strconv"
 	"time"
@@ -177,18 +178,20 @@ var plain = func() (t [256]bool) {
 }()
 
 // plainRun returns the index of the first byte from i on that is not
-// plain, or len(b): eight bytes at a time while none of them is special,
-// then byte by byte. The word test is exact: a byte is special if it is
-// the quote, the backslash, below 0x20 or above 0x7f.
+// plain, or len(b): eight bytes at a time, then byte by byte for the last
+// few. A byte is special if it is the quote, the backslash, below 0x20 or
+// above 0x7f; the word test flags each special byte, and may flag bytes
+// above a special one, never below it, so its lowest flag is the first
+// special byte.
 func plainRun(b []byte, i int) int {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	for ; i+8 <= len(b); i += 8 {
 		w := binary.LittleEndian.Uint64(b[i:])
 		quote, backslash := w^(ones*'"'), w^(ones*'\\')
-		// A byte below n sets its high bit in w - ones*n and not in w
-		// (for n <= 0x80); a zero byte of quote or backslash is a match.
-		if (w|(w-ones*0x20)|(quote-ones)&^quote|(backslash-ones)&^backslash)&highs != 0 {
-			break
+		// A byte below n sets its high bit in w - ones*n (for n <= 0x80);
+		// a zero byte of quote or backslash is a match.
+		if m := (w | (w - ones*0x20) | (quote-ones)&^quote | (backslash-ones)&^backslash) & highs; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
 		}
 	}
 	for i < len(b) && plain[b[i]] {

@@ -3,6 +3,7 @@ package evidence
 import (
 	"bytes"
 	"math"
+	"math/rand/v2"
 	"reflect"
 	"strconv"
 	"strings"
@@ -199,5 +200,28 @@ func TestShortIntAgreesWithTheFloatRoundTrip(t *testing.T) {
 		} else if len(strings.TrimPrefix(tok, "-")) <= 15 && !strings.ContainsAny(tok, "e.+") && round {
 			t.Errorf("%s: refused, but it is a short integer written as appendNumber writes it", tok)
 		}
+	}
+}
+
+// With several special bytes, and any mix of them, the word-at-a-time
+// scan still stops at the first.
+func TestPlainRunStopsAtTheFirstOfMany(t *testing.T) {
+	special := []byte{'"', '\\', 0, 0x1f, 0x80, 0xff, 0xa0, 0xe2}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		b := make([]byte, 1+rng.IntN(40))
+		for i := range b {
+			if rng.IntN(6) == 0 {
+				b[i] = special[rng.IntN(len(special))]
+			} else {
+				b[i] = byte(0x20 + rng.IntN(0x60))
+			}
+		}
+		from := rng.IntN(len(b))
+		want := from
+		for want < len(b) && plain[b[want]] {
+			want++
+		}
+		require.Equal(t, want, plainRun(b, from), "%q from %d", b, from)
 	}
 }
