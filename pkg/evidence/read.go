@@ -224,6 +224,17 @@ func (r *reader) nonEmptyText() string {
 // scan reads a string as appendString writes it, returning it when keep
 // and the length of its written form between the quotes.
 func (r *reader) scan(keep bool) (string, int) {
+	if r.ok && r.i < len(r.b) && r.b[r.i] == '"' {
+		// Most strings are plain bytes to the closing quote.
+		start := r.i + 1
+		if end := plainRun(r.b, start); end < len(r.b) && r.b[end] == '"' {
+			r.i = end + 1
+			if keep {
+				return string(r.b[start:end]), end - start
+			}
+			return "", end - start
+		}
+	}
 	r.lit(`"`)
 	if !r.ok {
 		return "", 0
