@@ -12,21 +12,27 @@ import (
 )
 
 // bulky is a collection of about 165 KB of evidence per snapshot: 250
-// resources, each with a record and a finding with observed values.
-func bulky(req collector.Request) (*collector.Result, error) {
-	res, _ := agenttest.Passing(req)
-	for i := range 250 {
-		id := fmt.Sprintf("arn:aws:s3:::%s-bucket-%04d", req.Scope.Account, i)
-		res.Records = append(res.Records, evidence.Record{Type: "bucket", ID: id, Region: "eu-west-1", Attributes: map[string]any{
-			"encryption": "aws:kms", "bucket_key": true, "versioning": "Enabled", "object_lock": i%3 == 0,
-			"public_access_block": map[string]any{"block_public_acls": true, "restrict_public_buckets": i%7 != 0},
-			"tags":                []any{"team:platform", fmt.Sprintf("cost-centre:%d", i%17)},
-		}})
-		res.Findings = append(res.Findings, evidence.Finding{Check: "test.check", Resource: id, Status: evidence.Pass,
-			Reason:   "default encryption is aws:kms with a bucket key",
-			Observed: map[string]any{"sse_algorithm": "aws:kms", "kms_key": fmt.Sprintf("arn:aws:kms:eu-west-1:111122223333:key/%08d-aaaa-bbbb-cccc-dddddddddddd", i)}})
+// buckets, each a record and a finding with observed values.
+func bulky(req collector.Request) (*collector.Result, error) { return buckets(250)(req) }
+
+// buckets is a collection of n buckets, each a record and a finding with
+// observed values: about 0.65 KB a bucket, and 1 KB besides.
+func buckets(n int) func(collector.Request) (*collector.Result, error) {
+	return func(req collector.Request) (*collector.Result, error) {
+		res, _ := agenttest.Passing(req)
+		for i := range n {
+			id := fmt.Sprintf("arn:aws:s3:::%s-bucket-%04d", req.Scope.Account, i)
+			res.Records = append(res.Records, evidence.Record{Type: "bucket", ID: id, Region: "eu-west-1", Attributes: map[string]any{
+				"encryption": "aws:kms", "bucket_key": true, "versioning": "Enabled", "object_lock": i%3 == 0,
+				"public_access_block": map[string]any{"block_public_acls": true, "restrict_public_buckets": i%7 != 0},
+				"tags":                []any{"team:platform", fmt.Sprintf("cost-centre:%d", i%17)},
+			}})
+			res.Findings = append(res.Findings, evidence.Finding{Check: "test.check", Resource: id, Status: evidence.Pass,
+				Reason:   "default encryption is aws:kms with a bucket key",
+				Observed: map[string]any{"sse_algorithm": "aws:kms", "kms_key": fmt.Sprintf("arn:aws:kms:eu-west-1:111122223333:key/%08d-aaaa-bbbb-cccc-dddddddddddd", i)}})
+		}
+		return res, nil
 	}
-	return res, nil
 }
 
 // bulkyStore is n hourly snapshots of bulky evidence, and their total size.

@@ -14,6 +14,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -110,6 +111,12 @@ type verifier struct {
 	signers    map[string]bool   // key ids named by a readable snapshot
 	unreadable int               // snapshots whose references are unknown
 	reviewRefs []reviewRef       // access-list snapshots that access reviews name
+
+	// attachments holds what reading each attachment found (a
+	// fetchedObject by key), read once however many snapshots name it:
+	// unchanged evidence names the same content-addressed object run
+	// after run.
+	attachments sync.Map
 }
 
 func (v *verifier) note(key, format string, args ...any) {
@@ -413,6 +420,18 @@ func (v *verifier) getDigest(ctx context.Context, key string) fetchedObject {
 	return fetchedObject{digest: evidence.Digest(b), size: int64(len(b))}
 }
 
+// getAttachment is getDigest of an attachment, read once per verify.
+func (v *verifier) getAttachment(ctx context.Context, key string) fetchedObject {
+	if o, ok := v.attachments.Load(key); ok {
+		return o.(fetchedObject)
+	}
+	o := v.getDigest(ctx, key)
+	if ctx.Err() == nil {
+		v.attachments.Store(key, o)
+	}
+	return o
+}
+
 func (v *verifier) fetch(ctx context.Context, name string, seq int64, haveSig, haveToken bool) fetched {
 	key := store.SnapshotKey(name, seq)
 	var f fetched
@@ -448,7 +467,7 @@ func (v *verifier) fetch(ctx context.Context, name string, seq int64, haveSig, h
 	}
 	if f.perr == nil {
 		for _, a := range f.snap.Attachments {
-			f.atts = append(f.atts, v.getDigest(ctx, store.AttachmentKey(a.SHA256)))
+			f.atts = append(f.atts, v.getAttachment(ctx, store.AttachmentKey(a.SHA256)))
 		}
 		day := dayNumber(f.snap.StartedAt)
 		if slices.Contains(v.inv.markers[name][seq], day) {

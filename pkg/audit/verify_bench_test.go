@@ -43,8 +43,9 @@ func BenchmarkVerifyRemoteStore(b *testing.B) {
 }
 
 var (
-	diskN   = flag.Int("disk-n", 200, "BenchmarkVerifyDiskSpeed: snapshots of ~165 KB in its store")
-	diskDir = flag.String("disk-dir", "", "BenchmarkVerifyDiskSpeed: a directory that keeps its store (DIR/evidence, signing key DIR/key.pem) for 'exhibit verify' to be timed on; built when empty, reused when it holds -disk-n snapshots; a temporary directory when unset")
+	diskN       = flag.Int("disk-n", 200, "BenchmarkVerifyDiskSpeed: snapshots in its store")
+	diskBuckets = flag.Int("disk-buckets", 250, "BenchmarkVerifyDiskSpeed: buckets in each snapshot of a store it builds (250: ~158 KB; 0: ~1 KB)")
+	diskDir     = flag.String("disk-dir", "", "BenchmarkVerifyDiskSpeed: a directory that keeps its store (DIR/evidence, signing key DIR/key.pem) for 'exhibit verify' to be timed on; built when empty, reused when it holds -disk-n snapshots; a temporary directory when unset")
 )
 
 // diskStore is the store of BenchmarkVerifyDiskSpeed: its root, and the
@@ -80,13 +81,14 @@ func diskStore(b *testing.B) (root string, snapshots []string) {
 		b.Fatal(err)
 	}
 	env := agenttest.NewEnvOn(b, &agenttest.Env{Dir: dir, Store: st, Signer: key}, t0)
-	c := &agenttest.Collector{Accounts: []string{"111122223333"}, Fn: bulky}
+	c := &agenttest.Collector{Accounts: []string{"111122223333"}, Fn: buckets(*diskBuckets)}
 	env.Fill(b, agenttest.Job("t", "@hourly", c), *diskN, time.Hour)
 	return root, list()
 }
 
 // BenchmarkVerifyDiskSpeed sets verify against its yardstick on the same
-// files: -disk-n hourly snapshots of ~165 KB in a file store. "verify" is
+// files: -disk-n hourly snapshots of -disk-buckets buckets (~165 KB) in a
+// file store. "verify" is
 // audit.Verify, every check; "yardstick" reads each snapshot and its
 // signature and checks the ECDSA signature over the SHA-256 of the bytes,
 // one file after another, and nothing else.

@@ -1,10 +1,12 @@
 package audit_test
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -217,4 +219,41 @@ func TestEmptyStoreOrPeriodIsAProblem(t *testing.T) {
 	rep, err := audit.Verify(t.Context(), env.Store, audit.VerifyOptions{From: t0.AddDate(1, 0, 0), To: t0.AddDate(1, 1, 0)})
 	require.NoError(t, err)
 	requireProblem(t, rep, store.EvidencePrefix, "no snapshot started in the period")
+}
+
+// gets counts the reads of each key.
+type gets struct {
+	store.Store
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (g *gets) Get(ctx context.Context, key string) ([]byte, error) {
+	g.mu.Lock()
+	g.n[key]++
+	g.mu.Unlock()
+	return g.Store.Get(ctx, key)
+}
+
+// An attachment named by every run of a series is read once, and still
+// judged for every snapshot that names it.
+func TestAnAttachmentIsReadOnce(t *testing.T) {
+	env := populated(t)
+	att := store.AttachmentKey(evidence.Digest([]byte("raw 111122223333")))
+	overwrite(t, path(env, att), []byte("raw 999"))
+	st := &gets{Store: env.Store, n: map[string]int{}}
+	rep, err := audit.Verify(t.Context(), st, audit.VerifyOptions{})
+	require.NoError(t, err)
+
+	require.Equal(t, 1, st.n[att])
+	altered := 0
+	for _, p := range rep.Problems {
+		if p.Key == att && strings.Contains(p.Message, "altered") {
+			altered++
+		}
+	}
+	require.Equal(t, 5, altered, "one problem for each of the five snapshots naming it: %v", rep.Problems)
+	for key, n := range st.n {
+		require.Equal(t, 1, n, "%s read %d times", key, n)
+	}
 }

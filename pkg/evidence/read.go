@@ -2,6 +2,8 @@ package evidence
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"slices"
 	"strconv"
 	"time"
@@ -34,6 +36,10 @@ type reader struct {
 	// seen holds the strings that findings repeat (checks, results,
 	// reasons, controls), so that each is allocated once per snapshot.
 	seen map[string]string
+	// recent holds the last strings shared returned, looked at before
+	// seen: a finding mostly repeats the strings of the one before it.
+	recent [8]string
+	next   int
 	// controls is the list a finding's controls are read into when the
 	// finding is checked and let go.
 	controls []string
@@ -51,17 +57,24 @@ func (r *reader) shared() string {
 		return ""
 	}
 	view := r.b[start : start+n]
-	if s, ok := r.seen[string(view)]; ok {
-		return s
-	}
-	sub := reader{b: r.b, i: start - 1, ok: true}
-	s, _ := sub.scan(true)
-	if len(r.seen) < maxSeen {
-		if r.seen == nil {
-			r.seen = map[string]string{}
+	for _, s := range r.recent {
+		if len(s) == len(view) && s == string(view) {
+			return s
 		}
-		r.seen[string(view)] = s
 	}
+	s, ok := r.seen[string(view)]
+	if !ok {
+		sub := reader{b: r.b, i: start - 1, ok: true}
+		s, _ = sub.scan(true)
+		if len(r.seen) < maxSeen {
+			if r.seen == nil {
+				r.seen = map[string]string{}
+			}
+			r.seen[string(view)] = s
+		}
+	}
+	r.recent[r.next%len(r.recent)] = s
+	r.next++
 	return s
 }
 
@@ -164,6 +177,29 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
+// plainRun returns the index of the first byte from i on that is not
+// plain, or len(b): eight bytes at a time, then byte by byte for the last
+// few. A byte is special if it is the quote, the backslash, below 0x20 or
+// above 0x7f; the word test flags each special byte, and may flag bytes
+// above a special one, never below it, so its lowest flag is the first
+// special byte.
+func plainRun(b []byte, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		quote, backslash := w^(ones*'"'), w^(ones*'\\')
+		// A byte below n sets its high bit in w - ones*n (for n <= 0x80);
+		// a zero byte of quote or backslash is a match.
+		if m := (w | (w - ones*0x20) | (quote-ones)&^quote | (backslash-ones)&^backslash) & highs; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for i < len(b) && plain[b[i]] {
+		i++
+	}
+	return i
+}
+
 // str reads a string as appendString writes it.
 func (r *reader) str() string {
 	s, _ := r.scan(true)
@@ -188,6 +224,17 @@ func (r *reader) nonEmptyText() string {
 // scan reads a string as appendString writes it, returning it when keep
 // and the length of its written form between the quotes.
 func (r *reader) scan(keep bool) (string, int) {
+	if r.ok && r.i < len(r.b) && r.b[r.i] == '"' {
+		// Most strings are plain bytes to the closing quote.
+		start := r.i + 1
+		if end := plainRun(r.b, start); end < len(r.b) && r.b[end] == '"' {
+			r.i = end + 1
+			if keep {
+				return string(r.b[start:end]), end - start
+			}
+			return "", end - start
+		}
+	}
 	r.lit(`"`)
 	if !r.ok {
 		return "", 0
@@ -196,9 +243,7 @@ func (r *reader) scan(keep bool) (string, int) {
 	var esc []byte // the decoded string, once an escape is met
 	for r.i < len(r.b) {
 		run := r.i
-		for r.i < len(r.b) && plain[r.b[r.i]] {
-			r.i++
-		}
+		r.i = plainRun(r.b, r.i)
 		if esc != nil {
 			esc = append(esc, r.b[run:r.i]...)
 		}
@@ -352,6 +397,9 @@ func (r *reader) int() int64 {
 	if !r.ok {
 		return 0
 	}
+	if n, ok := shortInt(tok); ok {
+		return n
+	}
 	n, err := strconv.ParseInt(string(tok), 10, 64)
 	if err != nil || !sameNumber(tok, float64(n)) {
 		r.fail()
@@ -367,6 +415,31 @@ func (r *reader) intField() int {
 		r.fail()
 	}
 	return int(n)
+}
+
+// shortInt reads an integer of at most 15 digits written as appendNumber
+// writes it (no sign but a minus, no leading zero, not -0): every such
+// integer is exact as a float64 and written back digit for digit, so it
+// needs no round trip through the float form.
+func shortInt(tok []byte) (int64, bool) {
+	digits := tok
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 15 || digits[0] == '0' && len(tok) > 1 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if len(digits) < len(tok) {
+		n = -n
+	}
+	return n, true
 }
 
 func sameNumber(tok []byte, f float64) bool {
@@ -454,6 +527,12 @@ func (r *reader) value(depth int) any {
 	}
 	tok := r.token()
 	if !r.ok {
+		return nil
+	}
+	if n, ok := shortInt(tok); ok {
+		if r.values {
+			return float64(n)
+		}
 		return nil
 	}
 	f, err := strconv.ParseFloat(string(tok), 64)

@@ -1,8 +1,11 @@
 package evidence
 
 import (
+	"bytes"
 	"math"
+	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -160,4 +163,65 @@ func FuzzReadAgreesWithParse(f *testing.F) {
 			t.Fatalf("heads differ:\n%#v\n%#v", want, head)
 		}
 	})
+}
+
+// TestPlainRunStopsAtEverySpecialByte puts each byte value at each offset
+// of a run of plain bytes: the word-at-a-time scan must stop exactly where
+// the byte-at-a-time one does.
+func TestPlainRunStopsAtEverySpecialByte(t *testing.T) {
+	for c := range 256 {
+		for at := range 20 {
+			b := bytes.Repeat([]byte("a"), 20)
+			b[at] = byte(c)
+			want := 0
+			for want < len(b) && plain[b[want]] {
+				want++
+			}
+			for from := 0; from <= at; from++ {
+				if got := plainRun(b, from); got != max(want, from) {
+					t.Fatalf("byte %#x at %d, from %d: stopped at %d, want %d", c, at, from, got, max(want, from))
+				}
+			}
+		}
+	}
+}
+
+// shortInt takes exactly the integers whose round trip through the float
+// form gives them back digit for digit, up to 15 digits.
+func TestShortIntAgreesWithTheFloatRoundTrip(t *testing.T) {
+	for _, tok := range []string{"0", "-0", "7", "-7", "10", "007", "-01", "123456789012345", "-123456789012345",
+		"1234567890123456", "1e3", "1.5", "1.0", "+1", "-", "--1", "9007199254740993", "100000000000000"} {
+		n, ok := shortInt([]byte(tok))
+		f, err := strconv.ParseFloat(tok, 64)
+		round := err == nil && sameNumber([]byte(tok), f)
+		if ok {
+			require.True(t, round, "%s: taken, but the float form does not give it back", tok)
+			require.Equal(t, f, float64(n), tok)
+		} else if len(strings.TrimPrefix(tok, "-")) <= 15 && !strings.ContainsAny(tok, "e.+") && round {
+			t.Errorf("%s: refused, but it is a short integer written as appendNumber writes it", tok)
+		}
+	}
+}
+
+// With several special bytes, and any mix of them, the word-at-a-time
+// scan still stops at the first.
+func TestPlainRunStopsAtTheFirstOfMany(t *testing.T) {
+	special := []byte{'"', '\\', 0, 0x1f, 0x80, 0xff, 0xa0, 0xe2}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		b := make([]byte, 1+rng.IntN(40))
+		for i := range b {
+			if rng.IntN(6) == 0 {
+				b[i] = special[rng.IntN(len(special))]
+			} else {
+				b[i] = byte(0x20 + rng.IntN(0x60))
+			}
+		}
+		from := rng.IntN(len(b))
+		want := from
+		for want < len(b) && plain[b[want]] {
+			want++
+		}
+		require.Equal(t, want, plainRun(b, from), "%q from %d", b, from)
+	}
 }

@@ -168,6 +168,9 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 // store.ErrNotRegular and store.ErrTooLarge. A FIFO is opened without
 // blocking, so a reader never hangs on one.
 func ReadRegular(dir, name string, max int64) ([]byte, error) {
+	if b, ok := readBeneath(dir, name, max); ok {
+		return b, nil
+	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, err
