@@ -50,9 +50,9 @@ type spoolEntry struct {
 	Attachments []collector.Attachment `json:"attachments,omitempty"`
 	OncePerSlot bool                   `json:"once_per_slot,omitempty"`
 	// SlotWindows counts an "@every" schedule's slots as the clock's
-	// windows, at whose starts the runner fires it. It is false only in an
-	// unsharded entry spooled by a version that fired "@every" from the
-	// process's start; such a slot began at its run.
+	// windows, at whose starts the runner fires it. It is false only in
+	// entries an earlier version spooled unsharded, when its runner fired
+	// "@every" from the process's start.
 	SlotWindows bool `json:"slot_windows,omitempty"`
 
 	// name is the entry's file name once it is in the spool; dirty means
