@@ -13,15 +13,19 @@ import (
 
 	"github.com/exhibit-dev/exhibit/pkg/agent"
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
+	"github.com/exhibit-dev/exhibit/pkg/schedule"
 	"github.com/exhibit-dev/exhibit/pkg/store"
 	"github.com/exhibit-dev/exhibit/pkg/store/minio"
 )
 
-// Three replicas of `exhibit run` divide six series on one bucket; the one
-// that has recorded the most runs as a primary is killed mid-period. Its standbys
-// take its series over with no operator action: every slot of every series
-// is recorded exactly once, no seq is written twice or skipped, and verify
-// finds one contiguous chain per series with no gap.
+// Three replicas of `exhibit run` divide six series on one bucket. While
+// all are up, every slot is recorded by its series' primary: "@every" fires
+// at the clock's windows on every replica, so no standby finds a slot
+// unrecorded at its deadline. Then the one that has recorded the most runs
+// as a primary is killed mid-period. Its standbys take its series over with
+// no operator action: every slot of every series is recorded exactly once,
+// no seq is written twice or skipped, and verify finds one contiguous chain
+// per series with no gap.
 func TestShardedReplicasSurviveAKilledReplica(t *testing.T) {
 	const (
 		replicas = 3
@@ -62,6 +66,13 @@ standby_delay: 1s
 	key := readFile(t, filepath.Join(keyDir, "key.pem"))
 	var daemons []*daemon
 	for i := range replicas {
+		if i > 0 {
+			// Replicas start at different instants, as pods do: more than
+			// standby_delay apart, so that firing every interval from each
+			// one's start would put a standby's deadline before its
+			// primary's run.
+			time.Sleep(every / 3)
+		}
 		dir := t.TempDir()
 		writeFile(t, filepath.Join(dir, "exhibit.yaml"), config)
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "key.pem"), key, 0o600))
@@ -93,29 +104,75 @@ standby_delay: 1s
 		}
 	}
 
-	// wrote lists the series whose snapshots a replica's log says it
-	// wrote, once per snapshot.
-	written := regexp.MustCompile(`"msg":"snapshot written".*?"key":"([^"]+)"`)
-	wrote := func(d *daemon) []string {
-		var out []string
-		for _, m := range written.FindAllStringSubmatch(d.logs.String(), -1) {
-			s, _, ok := store.ParseSnapshotKey(m[1])
+	// wrote lists the snapshots a replica's log says it wrote.
+	type written struct {
+		series string
+		seq    int64
+	}
+	writtenLog := regexp.MustCompile(`"msg":"snapshot written".*?"key":"([^"]+)"`)
+	wrote := func(d *daemon) []written {
+		var out []written
+		for _, m := range writtenLog.FindAllStringSubmatch(d.logs.String(), -1) {
+			s, seq, ok := store.ParseSnapshotKey(m[1])
 			require.True(t, ok, m[1])
-			out = append(out, s)
+			out = append(out, written{s, seq})
 		}
 		return out
 	}
 
 	start := time.Now().UTC()
-	waitUntil(t, 90*time.Second, "three slots of every series", atLeast(nil, 3), logs()...)
+	// A replica logs its schedules before it starts them; from the next
+	// window on, every replica fires every slot.
+	waitUntil(t, 90*time.Second, "every replica to schedule its collectors", func() bool {
+		for _, d := range daemons {
+			if !strings.Contains(d.logs.String(), `"msg":"scheduled"`) {
+				return false
+			}
+		}
+		return true
+	}, logs()...)
+	allUp := schedule.Window(every, time.Now()).Add(every)
+	startedIn := map[written]time.Time{}
+	waitUntil(t, 90*time.Second, "three slots of every series, two with every replica up", func() bool {
+		if !atLeast(nil, 3)() {
+			return false
+		}
+		for _, s := range series {
+			n := 0
+			for _, snap := range seriesSnapshots(t, reader, s) {
+				startedIn[written{s, snap.Seq}] = snap.StartedAt
+				if !snap.StartedAt.Before(allUp) {
+					n++
+				}
+			}
+			if n < 2 {
+				return false
+			}
+		}
+		return true
+	}, logs()...)
+	// With every replica up, each slot was recorded by its primary, and so
+	// no standby collected any.
+	recordedUp := 0
+	for i, d := range daemons {
+		for _, w := range wrote(d) {
+			at, ok := startedIn[w]
+			if !ok || at.Before(allUp) {
+				continue
+			}
+			p, _ := agent.Assign(w.series, replicas)
+			require.Equal(t, p, i, "%s seq %d (started %s) was written by replica %d, not by its primary", w.series, w.seq, at.Format(time.RFC3339Nano), i)
+			recordedUp++
+		}
+	}
+	require.GreaterOrEqual(t, recordedUp, 2*len(series))
+
 	// The victim is the replica that has recorded the most runs as a
-	// primary: the one whose death its standbys must make good. (With an
-	// "@every" schedule a primary that fires late in the window finds its
-	// standby first, so being primary is not enough.)
+	// primary: the one whose death its standbys must make good.
 	asPrimary := make([]int, replicas)
 	for i, d := range daemons {
-		for _, s := range wrote(d) {
-			if p, _ := agent.Assign(s, replicas); p == i {
+		for _, w := range wrote(d) {
+			if p, _ := agent.Assign(w.series, replicas); p == i {
 				asPrimary[i]++
 			}
 		}
@@ -155,7 +212,7 @@ standby_delay: 1s
 			}
 			// One snapshot per slot, and no slot without one: each starts in
 			// the window of the clock after its predecessor's.
-			prev, this := snaps[i-1].StartedAt.Truncate(every), snap.StartedAt.Truncate(every)
+			prev, this := schedule.Window(every, snaps[i-1].StartedAt), schedule.Window(every, snap.StartedAt)
 			require.Equal(t, prev.Add(every), this, "%s: seq %d started %s, seq %d started %s",
 				s, i, snaps[i-1].StartedAt.Format(time.RFC3339Nano), i+1, snap.StartedAt.Format(time.RFC3339Nano))
 		}
@@ -172,9 +229,9 @@ standby_delay: 1s
 
 	// Each replica wrote only series it is primary or standby for.
 	for i, d := range daemons {
-		for _, s := range wrote(d) {
-			p, sb := agent.Assign(s, replicas)
-			require.Contains(t, []int{p, sb}, i, "replica %d wrote %s, a series it has no part in", i, s)
+		for _, w := range wrote(d) {
+			p, sb := agent.Assign(w.series, replicas)
+			require.Contains(t, []int{p, sb}, i, "replica %d wrote %s, a series it has no part in", i, w.series)
 		}
 	}
 

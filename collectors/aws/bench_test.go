@@ -5,8 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/exhibit-dev/exhibit/collectors/aws/awssim"
 	"github.com/exhibit-dev/exhibit/pkg/collector"
+	"github.com/exhibit-dev/exhibit/pkg/evidence"
 )
 
 // BenchmarkIAM reports the IAM calls and time one account's IAM evidence
@@ -301,6 +304,41 @@ func BenchmarkIdentityCenter(b *testing.B) {
 			b.ReportMetric(calls/float64(n), "calls/user")
 			b.ReportMetric(calls/float64(len(ic.Assignments)), "calls/assignment")
 			b.ReportMetric(float64(sim.Count(prod, "sso", "ListAccountAssignments"))/runs, "ListAccountAssignments/op")
+		})
+	}
+}
+
+// BenchmarkTrailBuckets runs aws.cloudtrail over an account whose trails
+// each log to a bucket of their own, so that reading each bucket's
+// retention (three S3 calls) dominates.
+func BenchmarkTrailBuckets(b *testing.B) {
+	for _, n := range []int{50} {
+		b.Run(fmt.Sprintf("trails=%d", n), func(b *testing.B) {
+			sim := awssim.NewAt(simNow)
+			a := sim.Accounts[prod]
+			first, bucket := a.Trails[0], a.Trails[0].Bucket
+			var tmpl *awssim.Bucket
+			for _, bk := range a.Buckets {
+				if bk.Name == bucket {
+					tmpl = bk
+				}
+			}
+			require.NotNil(b, tmpl)
+			for i := range n - 1 {
+				tr, bk := first, *tmpl
+				tr.Name, tr.MultiRegion, tr.LogGroup = fmt.Sprintf("trail%03d", i), false, ""
+				bk.Name = fmt.Sprintf("trail-logs-%03d", i)
+				tr.Bucket = bk.Name
+				a.Trails = append(a.Trails, tr)
+				a.Buckets = append(a.Buckets, &bk)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				out := runCollector(b, sim, "aws.cloudtrail", trailNew, nil)
+				require.Equal(b, evidence.StatusComplete, out.results[0].Status, "%v", out.results[0].Errors)
+			}
+			b.ReportMetric(float64(sim.Count(prod, "s3", "GetBucketLocation"))/float64(b.N), "bucket-locations/op")
 		})
 	}
 }

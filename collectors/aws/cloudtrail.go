@@ -98,7 +98,7 @@ func (c *trailCollector) Collect(ctx context.Context, req collector.Request) (*c
 	sort.Strings(arns)
 	sort.Strings(failedRegions)
 	trails := make([]*trailState, len(arns))
-	var buckets bucketReads
+	buckets := bucketReads{clients: &regionClients{s: c.s, cfg: cfg}}
 	forEach(ctx, c.s.concurrency(), indexes(len(arns)), func(ctx context.Context, i int) {
 		tr := found[arns[i]]
 		home := aws.ToString(tr.HomeRegion)

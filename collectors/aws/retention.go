@@ -58,7 +58,7 @@ type retentionInput struct {
 func (c *trailCollector) readRetention(ctx context.Context, cfg aws.Config, tr cttypes.Trail, region string, buckets *bucketReads) retentionInput {
 	in := retentionInput{bucket: aws.ToString(tr.S3BucketName)}
 	if in.bucket != "" {
-		in = buckets.read(in.bucket, func(in *retentionInput) { c.readBucketRetention(ctx, cfg, in) })
+		in = buckets.read(in.bucket, func(in *retentionInput) { readBucketRetention(ctx, buckets.clients, cfg.Region, in) })
 	}
 	in.keyPrefix = "AWSLogs/"
 	if p := strings.Trim(aws.ToString(tr.S3KeyPrefix), "/"); p != "" {
@@ -72,8 +72,11 @@ func (c *trailCollector) readRetention(ctx context.Context, cfg aws.Config, tr c
 
 // bucketReads reads each trail bucket's retention once per run: trails
 // that share a bucket (an organization trail and the account's own, say)
-// share its answers, errors included.
+// share its answers, errors included. Its S3 clients, one per region, are
+// built once for the account's run, as aws.s3 builds them.
 type bucketReads struct {
+	clients *regionClients
+
 	mu      sync.Mutex
 	buckets map[string]*bucketRead
 }
@@ -103,8 +106,10 @@ func (r *bucketReads) read(bucket string, fill func(*retentionInput)) retentionI
 	return in
 }
 
-func (c *trailCollector) readBucketRetention(ctx context.Context, cfg aws.Config, in *retentionInput) {
-	loc, err := c.s.s3Client(cfg, cfg.Region).GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String(in.bucket)})
+// readBucketRetention asks region (the run's own) where the bucket is,
+// then the bucket's region for its lifecycle and Object Lock default.
+func readBucketRetention(ctx context.Context, clients *regionClients, region string, in *retentionInput) {
+	loc, err := clients.get(region).GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String(in.bucket)})
 	if err != nil {
 		err = fmt.Errorf("get bucket location %s: %w", in.bucket, err)
 		in.locationErr, in.rulesErr, in.lockErr = err, err, err
@@ -112,7 +117,7 @@ func (c *trailCollector) readBucketRetention(ctx context.Context, cfg aws.Config
 		return
 	}
 	in.bucketRegion = bucketRegion(string(loc.LocationConstraint))
-	api := retentionBucketAPI(c.s.s3Client(cfg, in.bucketRegion))
+	api := retentionBucketAPI(clients.get(in.bucketRegion))
 	lc, err := api.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: aws.String(in.bucket)})
 	switch {
 	case err == nil:

@@ -95,10 +95,9 @@ type head struct {
 }
 
 // sameSlot reports whether the latest snapshot is a complete record of the
-// schedule slot snap ran in: two runs share a slot when the schedule's next
-// fire time after each start is the same. With windows, an "@every"
-// schedule's slots are the clock's windows (see slotStart), as sharded
-// replicas count them.
+// schedule slot snap ran in. With windows, two runs share a slot when they
+// started in the same one (see slotStart: for "@every", the clock's window);
+// without, when the schedule's next fire time after each start is the same.
 func (h head) sameSlot(snap *evidence.Snapshot, windows bool) bool {
 	if h.seq == 0 || h.status != evidence.StatusComplete || snap.Schedule == "" || h.schedule != snap.Schedule {
 		return false

@@ -86,14 +86,13 @@ func weight(series string, replica int) uint64 {
 }
 
 // slotStart is the start of the schedule slot t falls in: the latest time at
-// or before t that s fires. An "@every d" schedule fires every d from when
-// its process started, so replicas started at different times do not fire
-// together; for them a slot is the d-long window of the clock (a multiple of
-// d since the zero time) that t falls in, which every replica agrees on.
+// or before t that s fires. For an "@every d" schedule that is the start of
+// the clock's d-long window t falls in (schedule.Window), where the runner
+// fires it on every replica.
 func slotStart(s cron.Schedule, t time.Time) time.Time {
 	t = t.UTC()
 	if every, ok := s.(cron.ConstantDelaySchedule); ok {
-		return t.Truncate(every.Delay)
+		return schedule.Window(every.Delay, t)
 	}
 	// Look back by doubling steps: once a step finds no firing, the one
 	// after it spans at most two intervals, so the walk forward is short.

@@ -14,6 +14,7 @@ import (
 	"github.com/exhibit-dev/exhibit/pkg/agent/agenttest"
 	"github.com/exhibit-dev/exhibit/pkg/collector"
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
+	"github.com/exhibit-dev/exhibit/pkg/schedule"
 	"github.com/exhibit-dev/exhibit/pkg/store"
 )
 
@@ -382,4 +383,35 @@ func TestStandbyRetriesASlotItsPrimaryFailed(t *testing.T) {
 	require.Len(t, w, 1)
 	require.Equal(t, evidence.StatusComplete, w[0].Status)
 	require.Equal(t, int64(2), w[0].Seq)
+}
+
+// An "@every" slot is the window the runner fires it at, counted from the
+// Unix epoch. Seven minutes do not divide a day, so those windows are not
+// the ones counted from the zero time: a standby past its deadline in the
+// window its (late) primary recorded finds the slot recorded and collects
+// nothing.
+func TestStandbyCountsEveryWindowsFromTheEpoch(t *testing.T) {
+	const every, delay = 7 * time.Minute, 30 * time.Second
+	w := schedule.Window(every, t0.Add(time.Hour))
+	recorded, standbyAt := w.Add(5*time.Minute), w.Add(6*time.Minute+50*time.Second)
+	require.NotEqual(t, recorded.Truncate(every), standbyAt.Truncate(every), "counted from the zero time, these are two windows")
+
+	series := evidence.SeriesName("t", "acme")
+	primary, standby := agent.Assign(series, 3)
+	envs := shardEnvs(t, 2, recorded)
+	calls := 0
+	c := &agenttest.Collector{Accounts: []string{"acme"}, Fn: func(req collector.Request) (*collector.Result, error) {
+		calls++
+		return agenttest.Passing(req)
+	}}
+	written, err := envs[0].Agent.Run(t.Context(), shardJob(c, "@every 7m", 3, primary, delay))
+	require.NoError(t, err)
+	require.Len(t, written, 1)
+
+	envs[1].Clock.Advance(standbyAt.Sub(recorded))
+	written, err = envs[1].Agent.Run(t.Context(), shardJob(c, "@every 7m", 3, standby, delay))
+	require.NoError(t, err)
+	require.Empty(t, written, "the slot is recorded")
+	require.Equal(t, 1, calls, "the standby did not collect")
+	requireChain(t, envs[0].Store, series, 1)
 }

@@ -49,8 +49,10 @@ type spoolEntry struct {
 	Token       []byte                 `json:"token,omitempty"`
 	Attachments []collector.Attachment `json:"attachments,omitempty"`
 	OncePerSlot bool                   `json:"once_per_slot,omitempty"`
-	// SlotWindows counts an "@every" schedule's slots as sharded replicas
-	// do (Job.Shard).
+	// SlotWindows counts an "@every" schedule's slots as the clock's
+	// windows, at whose starts the runner fires it. It is false only in
+	// entries an earlier version spooled unsharded, when its runner fired
+	// "@every" from the process's start.
 	SlotWindows bool `json:"slot_windows,omitempty"`
 
 	// name is the entry's file name once it is in the spool; dirty means

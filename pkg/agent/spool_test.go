@@ -186,6 +186,34 @@ func TestRunSlotRecordedOnce(t *testing.T) {
 	requireVerified(t, env.Store)
 }
 
+// Unsharded writers on one store fire "@every" at the same window's start
+// too, a few hundred milliseconds apart at most: one records the window.
+// (Counting the slot from each run's start, the runs either side of a
+// second would seem two slots.)
+func TestEveryWindowRecordedOnceUnsharded(t *testing.T) {
+	env := agenttest.NewEnv(t, t0.Add(10*time.Minute+900*time.Millisecond))
+	c := &agenttest.Collector{Accounts: []string{"acme"}, Fn: agenttest.Passing}
+	job := agenttest.Job("t", "@every 10m", c)
+	job.OncePerSlot = true
+	replica, err := agent.New(t.Context(), agent.Options{Store: env.Store, Signer: env.Signer, Now: env.Clock.Now})
+	require.NoError(t, err)
+
+	w1, err := env.Agent.Run(t.Context(), job)
+	require.NoError(t, err)
+	env.Clock.Advance(200 * time.Millisecond)
+	w2, err := replica.Run(t.Context(), job)
+	require.NoError(t, err)
+	require.False(t, w1[0].Duplicate)
+	require.True(t, w2[0].Duplicate, "one window, recorded once")
+
+	env.Clock.Advance(10 * time.Minute)
+	w3, err := replica.Run(t.Context(), job)
+	require.NoError(t, err)
+	require.False(t, w3[0].Duplicate)
+	require.Equal(t, int64(2), w3[0].Seq)
+	requireVerified(t, env.Store)
+}
+
 // TestSpoolKeepsAChainedSnapshotOnce: a spooled snapshot already chained and
 // signed is kept as its canonical bytes alone, not also as a second
 // encoding of the snapshot; an entry written the old way, with both, still

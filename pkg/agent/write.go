@@ -57,7 +57,7 @@ func (a *Agent) writeLocked(ctx context.Context, job Job, scope evidence.Scope, 
 	ctx = context.WithoutCancel(ctx)
 	err := a.recover(ctx, series)
 	snap, atts := a.build(job, scope, series, o)
-	e := &spoolEntry{Snapshot: snap, Attachments: atts, OncePerSlot: job.OncePerSlot, SlotWindows: job.Shard.sharded()}
+	e := &spoolEntry{Snapshot: snap, Attachments: atts, OncePerSlot: job.OncePerSlot, SlotWindows: true}
 	var w Written
 	if err == nil {
 		w, err = a.upload(ctx, series, e)

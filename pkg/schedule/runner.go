@@ -12,8 +12,9 @@ import (
 
 // Job is one scheduled task.
 type Job struct {
-	Name   string
-	Spec   string
+	Name string
+	Spec string
+	// Jitter is the most a run waits, at random, after its schedule fires.
 	Jitter time.Duration
 	// Run does the work. Its context is cancelled only when a shutdown's
 	// grace period runs out; the job applies its own timeout.
@@ -54,7 +55,8 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer cancelRuns()
 	c := cron.New(cron.WithParser(parser), cron.WithLocation(time.UTC), cron.WithLogger(cronLogger{r.log}))
 	for _, j := range r.jobs {
-		sched, _ := Parse(j.Spec)
+		parsed, _ := Parse(j.Spec)
+		sched := firing(parsed)
 		c.Schedule(sched, r.wrap(runCtx, j))
 		r.log.Info("scheduled", zap.String("job", j.Name), zap.String("schedule", j.Spec), zap.Time("next", sched.Next(time.Now())))
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // waitFor fails the test if cond does not hold within a generous limit; the
@@ -109,4 +111,46 @@ func TestExpectedStopsWhenTheLibraryFindsNoRun(t *testing.T) {
 	got, err := Expected("0 0 29 2 *", from, from.AddDate(12, 0, 0))
 	require.NoError(t, err)
 	require.Empty(t, got)
+}
+
+// The real runner schedules an "@every" job for the start of the clock's
+// next window, whenever it started, and a cron job as the library does; the
+// first run comes no earlier than that.
+func TestRunnerFiresEveryAtTheClocksWindows(t *testing.T) {
+	const every = 2 * time.Second
+	core, logs := observer.New(zapcore.InfoLevel)
+	var firstRun atomic.Pointer[time.Time]
+	jobs := []Job{
+		{Name: "every", Spec: "@every 2s", Run: func(context.Context) {
+			now := time.Now()
+			firstRun.CompareAndSwap(nil, &now)
+		}},
+		{Name: "hourly", Spec: "@hourly", Run: func(context.Context) {}},
+	}
+	r, err := NewRunner(jobs, time.Minute, zap.New(core), Hooks{})
+	require.NoError(t, err)
+	// Start an odd number of seconds and a quarter into a window: firing
+	// every 2s from the start, which the cron library rounds down to the
+	// second, would land on odd seconds.
+	time.Sleep(Window(every, time.Now()).Add(every + 1250*time.Millisecond).Sub(time.Now()))
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	started := time.Now()
+	go func() { done <- r.Run(ctx) }()
+	waitFor(t, "the first run", func() bool { return firstRun.Load() != nil })
+	cancel()
+	require.NoError(t, <-done)
+
+	next := map[string]time.Time{}
+	for _, e := range logs.FilterMessage("scheduled").All() {
+		next[e.ContextMap()["job"].(string)] = e.ContextMap()["next"].(time.Time)
+	}
+	require.Len(t, next, 2)
+	require.Zero(t, next["every"].Sub(time.Unix(0, 0))%every, "a window's start: %s", next["every"])
+	require.True(t, next["every"].After(started))
+	require.False(t, next["every"].After(started.Add(every)), "the next window, not one after it")
+	require.False(t, firstRun.Load().Before(next["every"]))
+	require.Equal(t, next["hourly"], next["hourly"].Truncate(time.Hour), "cron expressions are unchanged")
+	require.True(t, next["hourly"].After(started))
+	require.False(t, next["hourly"].After(started.Add(time.Hour)))
 }

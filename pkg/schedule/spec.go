@@ -1,6 +1,9 @@
 // Package schedule runs collectors on cron schedules: standard five-field
 // expressions and descriptors (@daily, @every 5m), never two runs of one job
-// at once, each run under its own timeout, with optional jitter.
+// at once, each run under its own timeout, with optional jitter. An
+// "@every d" schedule fires at the start of each of the clock's d-long
+// windows (multiples of d since the Unix epoch), not every d from when the
+// process started, so replicas and restarts keep to the same slots.
 package schedule
 
 import (
@@ -51,6 +54,53 @@ func Parse(spec string) (cron.Schedule, error) {
 		return nil, fmt.Errorf("invalid cron expression %q: it never fires (no run within %s)", spec, horizon)
 	}
 	return s, nil
+}
+
+// Window is the start of the clock's d-long window that t falls in: the
+// latest multiple of d since the Unix epoch at or before t, in UTC. These are
+// the slots of an "@every d" schedule, at whose starts the runner fires it,
+// so every process that runs one agrees on them whenever it started. A d of
+// zero or less has no windows: t is returned as it is.
+func Window(d time.Duration, t time.Time) time.Time {
+	t = t.UTC()
+	switch {
+	case d <= 0:
+		return t
+	case d%time.Second == 0:
+		// Whole seconds, as Parse requires, count from Unix seconds, which
+		// do not overflow for any time of a practical year.
+		sec, n := t.Unix(), int64(d/time.Second)
+		return time.Unix(sec-mod(sec, n), 0).UTC()
+	}
+	ns, n := t.UnixNano(), int64(d)
+	return time.Unix(0, ns-mod(ns, n)).UTC()
+}
+
+// mod is a modulo n that is never negative, for times before 1970.
+func mod(a, n int64) int64 {
+	m := a % n
+	if m < 0 {
+		m += n
+	}
+	return m
+}
+
+// windows is how the runner fires an "@every" schedule: at the start of
+// each of the clock's windows of its interval (see Window), rather than every
+// interval from when the process started as the cron library's own
+// schedule does.
+type windows struct{ every time.Duration }
+
+// Next is the start of the window after the one t falls in: always after t.
+func (w windows) Next(t time.Time) time.Time { return Window(w.every, t).Add(w.every) }
+
+// firing is the schedule the runner follows for s: the clock's windows for
+// an "@every" schedule, s itself for a cron expression or another descriptor.
+func firing(s cron.Schedule) cron.Schedule {
+	if c, ok := s.(cron.ConstantDelaySchedule); ok {
+		return windows{every: c.Delay}
+	}
+	return s
 }
 
 // intervalRuns is how many upcoming runs Interval compares; enough to see
