@@ -160,7 +160,28 @@ func repoBranches(repo repository, protected []string) []string {
 
 // collectRepo reads one repository. probe, when not nil, says which reads
 // would answer nothing (see probeRepositories); those are not made.
+//
+// The protection reads (REST) need nothing the listings (GraphQL) answer,
+// so they run beside them: a repository waiting for one resource's budget
+// still spends the other's, and the run does not end on a queue of
+// protection reads left behind the last listings.
 func (p *pullRequests) collectRepo(ctx context.Context, repo repository, w window, branches []string, probe *repoProbe, out *repoResult) {
+	var prot repoResult
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.collectProtection(ctx, repo, branches, probe, &prot)
+	}()
+	p.collectChanges(ctx, repo, w, branches, probe, out)
+	<-done
+	out.records = append(out.records, prot.records...)
+	out.findings = append(out.findings, prot.findings...)
+	out.errs = append(out.errs, prot.errs...)
+}
+
+// collectChanges reads the pull requests merged into each branch and the
+// commits on the default branch, and judges them.
+func (p *pullRequests) collectChanges(ctx context.Context, repo repository, w window, branches []string, probe *repoProbe, out *repoResult) {
 	required := p.settings.Thresholds.RequiredApprovals
 	if required < 1 {
 		required = 1
@@ -209,9 +230,11 @@ func (p *pullRequests) collectRepo(ctx context.Context, repo repository, w windo
 	} else {
 		out.findings = append(out.findings, directPushFindings(repo, commits, mergeCommits)...)
 	}
+}
 
-	// Protection of the default branch and of each configured protected
-	// branch the repository has.
+// collectProtection reads and judges the protection of the default branch
+// and of each configured protected branch the repository has.
+func (p *pullRequests) collectProtection(ctx context.Context, repo repository, branches []string, probe *repoProbe, out *repoResult) {
 	rulesets, rerr := p.clients.branchRulesets(ctx, repo)
 	if rerr != nil {
 		out.fail(repo.fullName(), rerr.op, rerr.err)

@@ -251,8 +251,13 @@ func BenchmarkScalePullRequests(b *testing.B) {
 						p = newPacer(map[string]secondaryLimit{"core": {lim.RESTPoints, lim.Window}, "graphql": {lim.GraphQLPoints, lim.Window}})
 					}
 					usePacer(b, src, p)
+					// The agent's transport keeps 256 idle connections a host
+					// (cmd/exhibit), not Go's default 2: with 2, most of the
+					// run's requests dialed a new connection.
+					tr := http.DefaultTransport.(*http.Transport).Clone()
+					tr.MaxIdleConnsPerHost, tr.MaxIdleConns = 256, 256
 					c, err := pullRequestsFactory().New(collector.Settings{ID: "bench", Sources: collector.Sources{GitHub: src},
-						Thresholds: thresholds(1), HTTPClient: collector.NewHTTPClient(nil)})
+						Thresholds: thresholds(1), HTTPClient: collector.NewHTTPClient(tr)})
 					if err != nil {
 						b.Fatal(err)
 					}
