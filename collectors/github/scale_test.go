@@ -36,7 +36,8 @@ func usePacer(tb testing.TB, src *collector.GitHubSource, p *pacer) {
 // requests with its resource's primary-limit headers, refuses a request
 // over a window's points with 403, Retry-After and the secondary-limit
 // message while the other resource still has room, and refuses once the
-// hour's requests are spent with Remaining 0. Each refusal is counted.
+// hour's requests are spent with Remaining 0: a GraphQL query with 200
+// and an error of type RATE_LIMITED. Each refusal is counted.
 func TestSimScaleLimits(t *testing.T) {
 	sim := ghsim.NewScale(now, 1, 1)
 	sim.Limits = &ghsim.Limits{RESTPoints: 2, GraphQLPoints: 5, Window: time.Hour, Primary: 3}
@@ -76,10 +77,11 @@ func TestSimScaleLimits(t *testing.T) {
 		require.Equal(t, "graphql", resp.Header.Get("X-RateLimit-Resource"))
 		require.Equal(t, strconv.Itoa(3-i), resp.Header.Get("X-RateLimit-Remaining"))
 	}
+	// Over the primary limit, GraphQL answers 200 with RATE_LIMITED.
 	resp, body = send(http.MethodPost, "/api/graphql", q)
-	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, "0", resp.Header.Get("X-RateLimit-Remaining"))
-	require.Contains(t, body, "API rate limit exceeded")
+	require.JSONEq(t, `{"errors":[{"type":"RATE_LIMITED","message":"API rate limit exceeded for user ID 1."}]}`, body)
 	require.Equal(t, ghsim.Refusals{Secondary: 1, Primary: 1}, sim.Refused())
 	requests, points := sim.Admitted("graphql")
 	require.Equal(t, 3, requests)
