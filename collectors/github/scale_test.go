@@ -228,8 +228,8 @@ func (c scaleCounts) floor(l ghsim.Limits) time.Duration {
 // Each run reports its wall time, the requests the simulator let through
 // (REST, GraphQL, and those that count against the primary limit), the
 // refusals, snapshots not complete, the floor (points let through over
-// each resource's rate, the larger) and wall ÷ floor. Nothing is asserted
-// on time.
+// each resource's rate, the larger) and wall ÷ floor; the first run also
+// where its time went (sendTimes). Nothing is asserted on time.
 //
 //	go test ./collectors/github/ -run '^$' -bench BenchmarkScalePullRequests -benchtime 1x -count 3
 func BenchmarkScalePullRequests(b *testing.B) {
