@@ -146,9 +146,10 @@ func redactURLError(err error, req *http.Request) string {
 
 // ThrottledPrefix begins the Error of a call whose answer was the
 // provider refusing it for its rate limit: an AWS throttling error code,
-// an HTTP 429, or GitHub's 403 for an exhausted or secondary limit. The
-// SDKs retry such answers, so the call's evidence is not lost; the mark
-// tells how often pacing fell short.
+// an HTTP 429, GitHub's 403 for an exhausted or secondary limit, or
+// GitHub GraphQL's 200 with an error of type RATE_LIMITED. The SDKs and
+// collectors retry such answers, so the call's evidence is not lost; the
+// mark tells how often pacing fell short.
 const ThrottledPrefix = "throttled: "
 
 // IsThrottled reports whether c was refused for a rate limit.
@@ -173,10 +174,13 @@ const peekLimit = 4 << 10
 // code or status that says so.
 func throttled(req *http.Request, resp *http.Response) (string, bool) {
 	status := resp.StatusCode
+	aws := awsmiddleware.GetServiceID(req.Context()) != ""
+	if !aws && status == http.StatusOK && req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/graphql") {
+		return graphqlRateLimited(peek(resp))
+	}
 	if status < 400 {
 		return "", false
 	}
-	aws := awsmiddleware.GetServiceID(req.Context()) != ""
 	if !aws && status != http.StatusTooManyRequests && status != http.StatusForbidden {
 		return "", false
 	}
@@ -199,6 +203,30 @@ func throttled(req *http.Request, resp *http.Response) (string, bool) {
 	if resp.Header.Get("X-Ratelimit-Remaining") == "0" || resp.Header.Get("Retry-After") != "" ||
 		bytes.Contains(bytes.ToLower(body), []byte("rate limit")) {
 		return "HTTP 403 rate limit", true
+	}
+	return "", false
+}
+
+// graphqlRateLimited reports whether a GraphQL answer is GitHub's refusal
+// for its rate limit: HTTP 200 with an error of type RATE_LIMITED (and no
+// data). Such an answer is small; one longer than the peek holds data and
+// is not a refusal.
+func graphqlRateLimited(body []byte) (string, bool) {
+	if len(body) >= peekLimit || !bytes.Contains(body, []byte("RATE_LIMITED")) {
+		return "", false
+	}
+	var v struct {
+		Errors []struct {
+			Type string `json:"type"`
+		} `json:"errors"`
+	}
+	if json.Unmarshal(body, &v) != nil {
+		return "", false
+	}
+	for _, e := range v.Errors {
+		if e.Type == "RATE_LIMITED" {
+			return "RATE_LIMITED", true
+		}
 	}
 	return "", false
 }

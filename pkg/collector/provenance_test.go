@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -168,6 +169,50 @@ func TestRecordsThrottledHTTPAnswers(t *testing.T) {
 			resp.Body.Close()
 			require.Equal(t, tc.body, string(body), "the body reaches its reader whole")
 			require.Equal(t, tc.want, rec.Calls()[0].Error)
+		})
+	}
+}
+
+// GitHub answers a GraphQL query over its limit with HTTP 200 and an error
+// of type RATE_LIMITED: that answer is marked, and no other 200 is, even
+// one whose data holds the words.
+func TestRecordsThrottledGraphQLAnswers(t *testing.T) {
+	long := `{"data":{"repository":{"pullRequests":{"nodes":[` + strings.Repeat(`{"title":"RATE_LIMITED"},`, 400) + `{}]}}}}`
+	cases := []struct {
+		name, path, body, want string
+	}{
+		{"rate limited", "/graphql", `{"errors":[{"type":"RATE_LIMITED","message":"API rate limit exceeded for user ID 1."}]}`, "throttled: RATE_LIMITED"},
+		{"rate limited, enterprise server", "/api/graphql", `{"data":null,"errors":[{"type":"RATE_LIMITED","message":"API rate limit exceeded"}]}`, "throttled: RATE_LIMITED"},
+		{"another error", "/graphql", `{"errors":[{"type":"NOT_FOUND","message":"RATE_LIMITED is not a repository"}]}`, ""},
+		{"data", "/graphql", `{"data":{"repository":{"name":"RATE_LIMITED"}}}`, ""},
+		{"long data", "/graphql", long, ""},
+		{"not graphql", "/api/v3/repos", `{"errors":[{"type":"RATE_LIMITED"}]}`, ""},
+		{"not json", "/graphql", `RATE_LIMITED`, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.Write([]byte(tc.body))
+			}))
+			defer srv.Close()
+			rec := collector.NewRecorder()
+			ctx := collector.WithOperation(collector.WithRecorder(t.Context(), rec), "github", "graphql.pull_requests")
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+tc.path, strings.NewReader(`{"query":"{}"}`))
+			require.NoError(t, err)
+			resp, err := collector.NewHTTPClient(nil).Do(req)
+			require.NoError(t, err)
+			body, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, tc.body, string(body), "the body reaches its reader whole")
+			calls := rec.Calls()
+			require.Len(t, calls, 1)
+			require.Equal(t, tc.want, calls[0].Error)
+			require.Equal(t, http.StatusOK, calls[0].HTTPStatus)
+			if tc.want != "" {
+				require.Equal(t, map[string]int{"github": 1}, collector.Throttled(calls))
+			}
 		})
 	}
 }

@@ -10,23 +10,28 @@ import (
 // Limits are GitHub's rate limits for one token, enforced in scale mode
 // (Sim.Limits). Each token has, per resource ("core" for REST, "graphql"):
 //
-//   - a primary limit of Primary requests per hour, in a window that starts
-//     with the token's first request and resets an hour later; a 304 does
-//     not count. Every answer carries X-RateLimit-Limit, -Remaining, -Used,
-//     -Reset and -Resource; once Remaining is 0 a request is answered 403
-//     with Remaining 0 until the reset;
+//   - a primary limit of Primary requests per hour (PrimaryWindow, when
+//     set), in a window that starts with the token's first request and
+//     resets that long after; a 304 does not count. Every answer carries
+//     X-RateLimit-Limit, -Remaining, -Used, -Reset and -Resource; once
+//     Remaining is 0, until the reset, a REST request is answered 403 and a
+//     GraphQL query 200 with an error of type RATE_LIMITED and no data,
+//     both with Remaining 0;
 //   - a secondary limit of points in any Window: REST GETs cost 1 point and
 //     other methods 5, a GraphQL query 1. A request over it is answered 403
-//     with Retry-After and "You have exceeded a secondary rate limit";
+//     (SecondaryStatus, when set: GitHub answers 403 or 429) with
+//     Retry-After and "You have exceeded a secondary rate limit";
 //
 // and at most Concurrent requests in flight, answered the same way past it.
-// A zero field is no limit.
+// A zero field is no limit (or GitHub's default).
 type Limits struct {
-	RESTPoints    int
-	GraphQLPoints int
-	Window        time.Duration
-	Concurrent    int
-	Primary       int
+	RESTPoints      int
+	GraphQLPoints   int
+	Window          time.Duration
+	Concurrent      int
+	Primary         int
+	PrimaryWindow   time.Duration
+	SecondaryStatus int
 }
 
 // DocumentedLimits are GitHub's documented limits for a token: 900 REST
@@ -139,7 +144,7 @@ func (s *Sim) admit(w http.ResponseWriter, r *http.Request, auth string) (adm *a
 		rl = &resourceLimits{}
 		tl.res[res] = rl
 	}
-	if rl.hourStart.IsZero() || !now.Before(rl.hourStart.Add(time.Hour)) {
+	if rl.hourStart.IsZero() || !now.Before(rl.hourStart.Add(lim.primaryWindow())) {
 		rl.hourStart, rl.used = now, 0
 	}
 	primary := lim.Primary
@@ -164,9 +169,20 @@ func (s *Sim) admit(w http.ResponseWriter, r *http.Request, auth string) (adm *a
 	}
 	secondary := func(retryAfter time.Duration) (*admission, func()) {
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int((retryAfter+time.Second-1)/time.Second))))
-		return refuse(http.StatusForbidden, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.")
+		status := http.StatusForbidden
+		if lim.SecondaryStatus != 0 {
+			status = lim.SecondaryStatus
+		}
+		return refuse(status, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.")
 	}
 	switch {
+	case lim.Primary > 0 && rl.used >= lim.Primary && res == "graphql":
+		s.refused.Primary++
+		s.setRateHeaders(w.Header(), rl, res, primary)
+		return nil, func() {
+			writeJSON(w, http.StatusOK, map[string]any{"errors": []map[string]any{{
+				"type": "RATE_LIMITED", "message": "API rate limit exceeded for user ID 1."}}})
+		}
 	case lim.Primary > 0 && rl.used >= lim.Primary:
 		s.refused.Primary++
 		return refuse(http.StatusForbidden, "API rate limit exceeded for user. (But here's the good news: Authenticated requests get a higher rate limit.)")
@@ -197,11 +213,19 @@ func (s *Sim) admit(w http.ResponseWriter, r *http.Request, auth string) (adm *a
 	return &admission{s: s, tl: tl, rl: rl, res: res}, nil
 }
 
+// primaryWindow is how long after its start the primary limit resets.
+func (l Limits) primaryWindow() time.Duration {
+	if l.PrimaryWindow > 0 {
+		return l.PrimaryWindow
+	}
+	return time.Hour
+}
+
 func (s *Sim) setRateHeaders(h http.Header, rl *resourceLimits, res string, primary int) {
 	h.Set("X-RateLimit-Limit", strconv.Itoa(primary))
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, primary-rl.used)))
 	h.Set("X-RateLimit-Used", strconv.Itoa(rl.used))
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(rl.hourStart.Add(time.Hour).Unix(), 10))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(rl.hourStart.Add(s.Limits.primaryWindow()).Unix(), 10))
 	h.Set("X-RateLimit-Resource", res)
 }
 
