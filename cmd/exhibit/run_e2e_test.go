@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -210,4 +211,47 @@ func listKeys(t *testing.T, st *fsstore.Store, prefix string) []string {
 	var keys []string
 	require.NoError(t, st.List(t.Context(), prefix, "", func(k string) error { keys = append(keys, k); return nil }))
 	return keys
+}
+
+// memory_limit is the daemon's soft memory limit, as its Go runtime
+// reports it on /metrics; unset, the runtime's own (none here).
+func TestRunAppliesMemoryLimit(t *testing.T) {
+	for _, tc := range []struct{ line, want string }{
+		{"memory_limit: 200MiB\n", "go_gc_gomemlimit_bytes 2.097152e+08\n"},
+		{"", "go_gc_gomemlimit_bytes 9.223372036854776e+18\n"},
+	} {
+		dir := t.TempDir()
+		writeFile(t, filepath.Join(dir, "exhibit.yaml"), "store: file://./evidence\nsigning_key: file://./key.pem\nlisten: 127.0.0.1:0\n"+tc.line+
+			"sources:\n  github:\n    base_url: http://127.0.0.1:1/api/v3/\n    token: ${EXHIBIT_GH_TOKEN}\n    orgs: [acme]\n"+
+			"collectors:\n  - type: github.access\n    schedule: \"@yearly\"\n")
+		cmd := exec.Command(binary, "run", "-c", "exhibit.yaml")
+		cmd.Dir = dir
+		env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "GOMEMLIMIT=") })
+		cmd.Env = append(env, "EXHIBIT_GH_TOKEN=not-used")
+		var logs syncBuffer
+		cmd.Stdout, cmd.Stderr = &logs, &logs
+		require.NoError(t, cmd.Start())
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+
+		var metrics string
+		deadline := time.Now().Add(30 * time.Second)
+		for metrics == "" {
+			require.True(t, time.Now().Before(deadline), "no metrics in time\n%s", logs.String())
+			time.Sleep(50 * time.Millisecond)
+			addr := daemonListen(logs.String())
+			if addr == "" {
+				continue
+			}
+			resp, err := http.Get("http://" + addr + "/metrics")
+			require.NoError(t, err)
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.NoError(t, err)
+			metrics = string(b)
+		}
+		require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+		require.NoError(t, <-exited, logs.String())
+		require.Contains(t, metrics, tc.want, "memory_limit %q", tc.line)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -60,6 +61,10 @@ func loadConfig(path string) (*config.Config, *collector.Registry, *controls.Cat
 	cat, err := cfg.Catalog()
 	if err != nil {
 		return nil, nil, nil, configErr(err)
+	}
+	if n := cfg.MemoryLimitBytes(); n > 0 {
+		// In place of GOMEMLIMIT, for the rest of the process.
+		debug.SetMemoryLimit(n)
 	}
 	return cfg, reg, cat, nil
 }

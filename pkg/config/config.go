@@ -7,6 +7,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -62,6 +63,57 @@ type Config struct {
 	// for the primary's snapshot before collecting the slot itself; zero
 	// for a quarter of each collector's interval, at most 15 minutes.
 	StandbyDelay time.Duration `yaml:"standby_delay"`
+	// MemoryLimit is a soft limit on the memory of an exhibit process that
+	// reads this file, written as GOMEMLIMIT is ("200MiB"): near it the
+	// garbage collector runs sooner instead of letting the heap grow to
+	// twice what is live. It is no hard cap: live data past it is kept,
+	// and collected more often. Empty leaves the Go runtime's own setting
+	// (GOMEMLIMIT, else no limit).
+	MemoryLimit string `yaml:"memory_limit"`
+}
+
+// MinMemoryLimit is the smallest memory_limit accepted: less than what a
+// run of one collector keeps live would make the garbage collector run
+// without pause.
+const MinMemoryLimit = 64 << 20
+
+// memoryUnits are the suffixes GOMEMLIMIT accepts, and what they multiply.
+var memoryUnits = []struct {
+	suffix string
+	factor int64
+}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}}
+
+// ParseMemoryLimit reads a size as GOMEMLIMIT is written: a whole number
+// followed by B, KiB, MiB, GiB or TiB.
+func ParseMemoryLimit(s string) (int64, error) {
+	for _, u := range memoryUnits {
+		num, ok := strings.CutSuffix(s, u.suffix)
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(num, 10, 64)
+		if err != nil || n < 0 || strings.HasPrefix(num, "+") {
+			break
+		}
+		if n > math.MaxInt64/u.factor {
+			return 0, fmt.Errorf("%q is too large", s)
+		}
+		return n * u.factor, nil
+	}
+	return 0, fmt.Errorf("want a whole number of B, KiB, MiB, GiB or TiB, such as 200MiB; got %q", s)
+}
+
+// MemoryLimitBytes is memory_limit in bytes, 0 when it is not set (or not
+// valid: Validate says why).
+func (c *Config) MemoryLimitBytes() int64 {
+	if c.MemoryLimit == "" {
+		return 0
+	}
+	n, err := ParseMemoryLimit(c.MemoryLimit)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // MaxReplicas is the most replicas a configuration may name.
@@ -383,6 +435,13 @@ func (c *Config) Validate(reg *collector.Registry) error {
 	}
 	if c.StandbyDelay < 0 {
 		add("standby_delay", fmt.Errorf("must not be negative, got %s", c.StandbyDelay))
+	}
+	if c.MemoryLimit != "" {
+		if n, err := ParseMemoryLimit(c.MemoryLimit); err != nil {
+			add("memory_limit", err)
+		} else if n < MinMemoryLimit {
+			add("memory_limit", fmt.Errorf("%s is below the smallest accepted, 64MiB", c.MemoryLimit))
+		}
 	}
 	switch n := len(c.Collectors); {
 	case n == 0:
