@@ -281,6 +281,8 @@ func wire(ctx context.Context, cfg *config.Config, reg *collector.Registry, cat 
 		Spool:         spool,
 		Warnings:      warnings,
 		Timestamper:   tsa,
+		// The daemon, the one caller with metrics, prints no snapshot.
+		DropSnapshots: metrics != nil,
 	})
 	if err != nil {
 		// Publishing the key is the first write: a store that exists but

@@ -52,7 +52,11 @@ type Options struct {
 	// Evidence, when set, is handed to every run (Request.Evidence): steps
 	// that join stored snapshots (identity.reconcile) read through it.
 	Evidence collector.EvidenceReader
-	Now      func() time.Time
+	// DropSnapshots leaves Written.Snapshot nil: a long-running process
+	// that reads only the summary lets each snapshot go once it is
+	// stored, rather than when the last of its job's scopes is.
+	DropSnapshots bool
+	Now           func() time.Time
 }
 
 // Agent writes evidence. It is safe for concurrent use by several jobs.
@@ -472,6 +476,9 @@ func (a *Agent) collectScope(ctx, shutdown context.Context, job Job, scope evide
 		log.Warn("collection incomplete", zap.String("series", series), zap.Error(o.err))
 	}
 	w, err = a.writeLocked(ctx, job, scope, series, o)
+	if a.opts.DropSnapshots {
+		w.Snapshot = nil
+	}
 	return w, true, err
 }
 
@@ -499,7 +506,11 @@ func (a *Agent) write(ctx context.Context, job Job, scope evidence.Scope, o *out
 	lock := a.seriesLock(series)
 	lock.Lock()
 	defer lock.Unlock()
-	return a.writeLocked(ctx, job, scope, series, o)
+	w, err := a.writeLocked(ctx, job, scope, series, o)
+	if a.opts.DropSnapshots {
+		w.Snapshot = nil
+	}
+	return w, err
 }
 
 func (a *Agent) seriesLock(series string) *sync.Mutex {

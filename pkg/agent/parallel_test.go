@@ -253,3 +253,24 @@ func TestParallelScopesThroughAnOutage(t *testing.T) {
 	rep := requireVerified(t, env.Store)
 	require.Equal(t, 32, rep.Snapshots)
 }
+
+// With DropSnapshots, Run returns each scope's summary but not its
+// snapshot, which stays in the store whole.
+func TestDropSnapshotsKeepsOnlyTheSummary(t *testing.T) {
+	env := agenttest.NewEnvWith(t, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), func(o *agent.Options) { o.DropSnapshots = true })
+	c := &agenttest.Collector{Accounts: []string{"111122223333", "444455556666"}, Fn: agenttest.Passing}
+	written, err := env.Agent.Run(t.Context(), agenttest.Job("t", "@hourly", c))
+	require.NoError(t, err)
+	require.Len(t, written, 2)
+	for _, w := range written {
+		require.Nil(t, w.Snapshot, w.Series)
+		require.Equal(t, evidence.StatusComplete, w.Status)
+		require.NotEmpty(t, w.Summary)
+		raw, err := env.Store.Get(t.Context(), w.Key)
+		require.NoError(t, err)
+		snap, err := evidence.Parse(raw)
+		require.NoError(t, err)
+		require.Equal(t, w.Seq, snap.Seq)
+		require.NotEmpty(t, snap.Findings)
+	}
+}
