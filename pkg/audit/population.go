@@ -23,6 +23,15 @@ type Member struct {
 	Key      string
 	SHA256   string
 	Snapshot *evidence.Snapshot
+	size     int64 // of the stored bytes, for the read-ahead's budget
+}
+
+// memberSize weighs a member for readAhead.
+func memberSize(m *Member) int64 {
+	if m == nil {
+		return 0
+	}
+	return m.size
 }
 
 // Period is a half-open span of time [From, To), in UTC.
@@ -166,7 +175,8 @@ func (r *PeriodReader) Each(ctx context.Context, order Order, fn func(Member) er
 		m   *Member
 		err error
 	}
-	next, stop := readAhead(ctx, len(keys), readAheadDepth, func(ctx context.Context, i int) loaded {
+	weigh := func(l loaded) int64 { return memberSize(l.m) }
+	next, stop := readAhead(ctx, len(keys), readAheadDepth, weigh, readAheadBytes, func(ctx context.Context, i int) loaded {
 		m, err := r.load(ctx, r.st, keys[i])
 		return loaded{m, err}
 	})
@@ -203,17 +213,21 @@ func (r *PeriodReader) startOrder(ctx context.Context) (keys []string, digests m
 	type start struct {
 		key, sha256 string
 		at          time.Time
+		size        int64
 	}
 	type loaded struct {
 		s   start
 		err error
 	}
-	next, stop := readAhead(ctx, len(r.keys), readAheadDepth, func(ctx context.Context, i int) loaded {
+	// Weighed by the stored bytes, which each call holds while it decodes
+	// the header.
+	weigh := func(l loaded) int64 { return l.s.size }
+	next, stop := readAhead(ctx, len(r.keys), readAheadDepth, weigh, readAheadBytes, func(ctx context.Context, i int) loaded {
 		m, err := loadHeader(ctx, r.st, r.keys[i])
 		if err != nil {
 			return loaded{err: err}
 		}
-		return loaded{s: start{key: m.Key, sha256: m.SHA256, at: m.Snapshot.StartedAt}}
+		return loaded{s: start{key: m.Key, sha256: m.SHA256, at: m.Snapshot.StartedAt, size: m.size}}
 	})
 	defer stop()
 	var starts []start
@@ -280,7 +294,7 @@ func loadMember(ctx context.Context, st store.Store, k string) (*Member, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &Member{Key: k, SHA256: evidence.Digest(b), Snapshot: snap}, nil
+	return &Member{Key: k, SHA256: evidence.Digest(b), Snapshot: snap, size: int64(len(b))}, nil
 }
 
 // readMember reads the stored bytes of a member listed in the date index.

@@ -504,7 +504,8 @@ func (v *verifier) series(ctx context.Context, name string, objs *seriesObjects)
 		}
 	}
 	present := slices.Sorted(maps.Keys(objs.snapshots))
-	next, stop := readAhead(ctx, len(present), readAheadDepth, func(ctx context.Context, i int) fetched {
+	weigh := func(f fetched) int64 { return int64(len(f.b)) }
+	next, stop := readAhead(ctx, len(present), readAheadDepth, weigh, readAheadBytes, func(ctx context.Context, i int) fetched {
 		return v.fetch(ctx, name, present[i], objs.sigs[present[i]], objs.tokens[present[i]])
 	})
 	defer stop()
