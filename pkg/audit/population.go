@@ -23,15 +23,6 @@ type Member struct {
 	Key      string
 	SHA256   string
 	Snapshot *evidence.Snapshot
-	size     int64 // of the stored bytes, for the read-ahead's budget
-}
-
-// memberSize weighs a member for readAhead.
-func memberSize(m *Member) int64 {
-	if m == nil {
-		return 0
-	}
-	return m.size
 }
 
 // Period is a half-open span of time [From, To), in UTC.
@@ -175,8 +166,7 @@ func (r *PeriodReader) Each(ctx context.Context, order Order, fn func(Member) er
 		m   *Member
 		err error
 	}
-	weigh := func(l loaded) int64 { return memberSize(l.m) }
-	next, stop := readAhead(ctx, len(keys), readAheadDepth, weigh, readAheadBytes, func(ctx context.Context, i int) loaded {
+	next, stop := readAhead(ctx, len(keys), readAheadDepth, readAheadBytes, func(ctx context.Context, i int) loaded {
 		m, err := r.load(ctx, r.st, keys[i])
 		return loaded{m, err}
 	})
@@ -213,21 +203,17 @@ func (r *PeriodReader) startOrder(ctx context.Context) (keys []string, digests m
 	type start struct {
 		key, sha256 string
 		at          time.Time
-		size        int64
 	}
 	type loaded struct {
 		s   start
 		err error
 	}
-	// Weighed by the stored bytes, which each call holds while it decodes
-	// the header.
-	weigh := func(l loaded) int64 { return l.s.size }
-	next, stop := readAhead(ctx, len(r.keys), readAheadDepth, weigh, readAheadBytes, func(ctx context.Context, i int) loaded {
+	next, stop := readAhead(ctx, len(r.keys), readAheadDepth, readAheadBytes, func(ctx context.Context, i int) loaded {
 		m, err := loadHeader(ctx, r.st, r.keys[i])
 		if err != nil {
 			return loaded{err: err}
 		}
-		return loaded{s: start{key: m.Key, sha256: m.SHA256, at: m.Snapshot.StartedAt, size: m.size}}
+		return loaded{s: start{key: m.Key, sha256: m.SHA256, at: m.Snapshot.StartedAt}}
 	})
 	defer stop()
 	var starts []start
@@ -294,10 +280,11 @@ func loadMember(ctx context.Context, st store.Store, k string) (*Member, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &Member{Key: k, SHA256: evidence.Digest(b), Snapshot: snap, size: int64(len(b))}, nil
+	return &Member{Key: k, SHA256: evidence.Digest(b), Snapshot: snap}, nil
 }
 
 // readMember reads the stored bytes of a member listed in the date index.
+// Read ahead, it then waits for its turn to be parsed (see readAhead).
 func readMember(ctx context.Context, st store.Store, k string) ([]byte, error) {
 	b, err := st.Get(ctx, k)
 	if errors.Is(err, store.ErrNotExist) {
@@ -305,6 +292,9 @@ func readMember(ctx context.Context, st store.Store, k string) ([]byte, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %s (run exhibit verify)", Escape(k), readError(err))
+	}
+	if err := admit(ctx, len(b)); err != nil {
+		return nil, err
 	}
 	return b, nil
 }

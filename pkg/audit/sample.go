@@ -211,7 +211,7 @@ func loadHeader(ctx context.Context, st store.Store, k string) (*Member, error) 
 	return &Member{Key: k, SHA256: evidence.Digest(b), Snapshot: &evidence.Snapshot{
 		Series: h.Series, Schedule: h.Schedule, StartedAt: h.StartedAt, Status: h.Status,
 		Controls: h.Controls, KeyID: h.KeyID, Attachments: h.Attachments,
-	}, size: int64(len(b))}, nil
+	}}, nil
 }
 
 // wholeMember re-reads a drawn member and parses it whole: what LoadPeriod
