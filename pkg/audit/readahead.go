@@ -29,8 +29,9 @@ const readAheadBytes = 16 << 20
 // size 0 when it returns, so that the next may go. And no call starts
 // while the bytes read and not yet taken, with each read under way counted
 // at the size of the last snapshot read, would exceed budget (unless
-// nothing is read or being read): along a series of large snapshots,
-// those read and waiting their turn count too.
+// nothing is read or being read; and one at a time until a first size is
+// known): along a series of large snapshots, those read and waiting their
+// turn count too.
 func readAhead[T any](ctx context.Context, n, depth int, budget int64, fn func(context.Context, int) T) (next func(int) (T, error), stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	// Result i goes to ring[i%depth]: the producer starts i only once
@@ -43,7 +44,7 @@ func readAhead[T any](ctx context.Context, n, depth int, budget int64, fn func(c
 	for i := range ring {
 		ring[i] = make(chan result, 1)
 	}
-	g := &gate{budget: budget}
+	g := &gate{budget: budget, last: -1}
 	g.cond = sync.NewCond(&g.mu)
 	stopWaking := context.AfterFunc(ctx, func() {
 		g.mu.Lock()
@@ -93,7 +94,7 @@ type gate struct {
 	used    int64 // admitted and not yet taken
 	waiting int64 // read and not yet admitted
 	reading int64 // calls started that have not told their size
-	last    int64 // the size the last call told
+	last    int64 // the size the last call told; -1 before any has
 	turn    int   // the next call to admit
 }
 
@@ -102,7 +103,7 @@ type gate struct {
 func (g *gate) start(ctx context.Context) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for g.used+g.waiting+g.reading > 0 && g.used+g.waiting+(g.reading+1)*g.last > g.budget {
+	for g.used+g.waiting+g.reading > 0 && (g.last < 0 || g.used+g.waiting+(g.reading+1)*g.last > g.budget) {
 		if ctx.Err() != nil {
 			return false
 		}

@@ -74,10 +74,21 @@ func TestReadAhead(t *testing.T) {
 			{size: 10, most: 30, least: 20},    // 3 × 10 ≤ 35: still reads ahead
 			{size: 100, most: 100, least: 100}, // larger than the budget: alone
 		} {
-			var most atomic.Int64
+			var most, reads atomic.Int64
 			next, stop := readAhead(t.Context(), 60, 8, 35, func(ctx context.Context, i int) int {
-				require.NoError(t, admit(ctx, int(c.size)))
 				g := ctx.Value(ticketKey{}).(*ticket).g
+				// Calls reading, and holding what they read, as this one
+				// starts: within the budget too.
+				g.mu.Lock()
+				holding := g.reading + (g.used+g.waiting)/c.size
+				g.mu.Unlock()
+				for {
+					m := reads.Load()
+					if holding <= m || reads.CompareAndSwap(m, holding) {
+						break
+					}
+				}
+				require.NoError(t, admit(ctx, int(c.size)))
 				g.mu.Lock()
 				used := g.used
 				g.mu.Unlock()
@@ -98,6 +109,7 @@ func TestReadAhead(t *testing.T) {
 			stop()
 			require.LessOrEqual(t, most.Load(), c.most, "size %d", c.size)
 			require.GreaterOrEqual(t, most.Load(), c.least, "size %d", c.size)
+			require.LessOrEqual(t, reads.Load(), max(1, 35/c.size), "size %d: calls reading or holding bytes", c.size)
 		}
 	})
 	t.Run("a call that does not admit lets the next go", func(t *testing.T) {
