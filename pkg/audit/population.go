@@ -166,7 +166,7 @@ func (r *PeriodReader) Each(ctx context.Context, order Order, fn func(Member) er
 		m   *Member
 		err error
 	}
-	next, stop := readAhead(ctx, len(keys), readAheadDepth, func(ctx context.Context, i int) loaded {
+	next, stop := readAhead(ctx, len(keys), readAheadDepth, readAheadBytes, func(ctx context.Context, i int) loaded {
 		m, err := r.load(ctx, r.st, keys[i])
 		return loaded{m, err}
 	})
@@ -208,7 +208,7 @@ func (r *PeriodReader) startOrder(ctx context.Context) (keys []string, digests m
 		s   start
 		err error
 	}
-	next, stop := readAhead(ctx, len(r.keys), readAheadDepth, func(ctx context.Context, i int) loaded {
+	next, stop := readAhead(ctx, len(r.keys), readAheadDepth, readAheadBytes, func(ctx context.Context, i int) loaded {
 		m, err := loadHeader(ctx, r.st, r.keys[i])
 		if err != nil {
 			return loaded{err: err}
@@ -284,6 +284,7 @@ func loadMember(ctx context.Context, st store.Store, k string) (*Member, error) 
 }
 
 // readMember reads the stored bytes of a member listed in the date index.
+// Read ahead, it then waits for its turn to be parsed (see readAhead).
 func readMember(ctx context.Context, st store.Store, k string) ([]byte, error) {
 	b, err := st.Get(ctx, k)
 	if errors.Is(err, store.ErrNotExist) {
@@ -291,6 +292,9 @@ func readMember(ctx context.Context, st store.Store, k string) ([]byte, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %s (run exhibit verify)", Escape(k), readError(err))
+	}
+	if err := admit(ctx, len(b)); err != nil {
+		return nil, err
 	}
 	return b, nil
 }

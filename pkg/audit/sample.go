@@ -15,6 +15,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
 
@@ -133,7 +134,17 @@ func DrawSample(ctx context.Context, st store.Store, opts SampleOptions) (*Sampl
 	// Drawing needs of each member only its header (series, status,
 	// schedule, start, controls) and its digest; only the members drawn
 	// are parsed whole.
-	members, err := loadPeriod(ctx, st, opts.Period, loadHeader)
+	// Every member's header is kept until the draw: a year of the whole
+	// estate is some 120,000. Their series, schedule, key id and list of
+	// controls repeat along a series, and are kept once.
+	var in interner
+	members, err := loadPeriod(ctx, st, opts.Period, func(ctx context.Context, st store.Store, k string) (*Member, error) {
+		m, err := loadHeader(ctx, st, k)
+		if err == nil {
+			in.header(m.Snapshot)
+		}
+		return m, err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -178,6 +189,37 @@ func DrawSample(ctx context.Context, st store.Store, opts SampleOptions) (*Sampl
 		return nil, errors.Join(errs...)
 	}
 	return s, nil
+}
+
+// interner keeps one copy of each string and list of controls the
+// headers of a period repeat. Safe for concurrent use (the loads run
+// ahead in parallel).
+type interner struct {
+	mu       sync.Mutex
+	strings  map[string]string
+	controls map[string][]string
+}
+
+// header replaces s's repeated fields by their kept copies.
+func (in *interner) header(s *evidence.Snapshot) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.strings == nil {
+		in.strings, in.controls = map[string]string{}, map[string][]string{}
+	}
+	for _, p := range []*string{&s.Series, &s.Schedule, &s.KeyID} {
+		if kept, ok := in.strings[*p]; ok {
+			*p = kept
+		} else {
+			in.strings[*p] = *p
+		}
+	}
+	key := strings.Join(s.Controls, "\n")
+	if kept, ok := in.controls[key]; ok && slices.Equal(kept, s.Controls) {
+		s.Controls = kept
+	} else if !ok {
+		in.controls[key] = s.Controls
+	}
 }
 
 // header is the part of a snapshot that drawing a sample reads, and the

@@ -438,6 +438,10 @@ func (v *verifier) fetch(ctx context.Context, name string, seq int64, haveSig, h
 	if f.b, f.err = v.st.Get(ctx, key); f.err != nil {
 		return f
 	}
+	// Read ahead, it waits for its turn to be hashed and parsed.
+	if f.err = admit(ctx, len(f.b)); f.err != nil {
+		return f
+	}
 	sum := sha256.Sum256(f.b)
 	f.digest = hex.EncodeToString(sum[:])
 	// Verify keeps no records, calls or findings (ParseHead checks them
@@ -523,7 +527,7 @@ func (v *verifier) series(ctx context.Context, name string, objs *seriesObjects)
 		}
 	}
 	present := slices.Sorted(maps.Keys(objs.snapshots))
-	next, stop := readAhead(ctx, len(present), readAheadDepth, func(ctx context.Context, i int) fetched {
+	next, stop := readAhead(ctx, len(present), readAheadDepth, readAheadBytes, func(ctx context.Context, i int) fetched {
 		return v.fetch(ctx, name, present[i], objs.sigs[present[i]], objs.tokens[present[i]])
 	})
 	defer stop()
