@@ -108,7 +108,7 @@ func BenchmarkReadersYearOfTheEstate(b *testing.B) {
 				var stderr strings.Builder
 				cmd.Stdout, cmd.Stderr = &stdout, &stderr
 				if err := cmd.Run(); err != nil {
-					b.Fatalf("%s: %v\n%s\n%s", c.name, err, stdout.tail, tail(stderr.String()))
+					b.Fatalf("%s: %v\n%s\n%s", c.name, err, stdout.tail, lastLines(stderr.String()))
 				}
 				raw, err := os.ReadFile(usage)
 				if err != nil {
@@ -167,7 +167,7 @@ func envDays(name string, def int) (int, error) {
 }
 
 // tail is the last few lines of s, for a failure message.
-func tail(s string) string {
+func lastLines(s string) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-5):], "\n")
 }
