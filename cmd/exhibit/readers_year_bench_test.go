@@ -166,7 +166,7 @@ func envDays(name string, def int) (int, error) {
 	return n, nil
 }
 
-// tail is the last few lines of s, for a failure message.
+// lastLines is the last few lines of s, for a failure message.
 func lastLines(s string) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-5):], "\n")
