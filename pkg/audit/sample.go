@@ -133,12 +133,13 @@ func DrawSample(ctx context.Context, st store.Store, opts SampleOptions) (*Sampl
 	}
 	// Drawing needs of each member only its header (series, status,
 	// schedule, start, controls) and its digest; only the members drawn
-	// are parsed whole.
-	// Every member's header is kept until the draw: a year of the whole
-	// estate is some 120,000. Their series, schedule, key id and list of
-	// controls repeat along a series, and are kept once.
+	// are parsed whole. Only the headers the population may hold are kept
+	// until the draw: those that carry the control, and failed runs, which
+	// carry no findings and belong to it if their series does. A year of
+	// the whole estate is some 120,000 members; their series, schedule, key
+	// id and list of controls repeat along a series, and are kept once.
 	var in interner
-	members, err := loadPeriod(ctx, st, opts.Period, func(ctx context.Context, st store.Store, k string) (*Member, error) {
+	r, err := openPeriod(ctx, st, opts.Period, func(ctx context.Context, st store.Store, k string) (*Member, error) {
 		m, err := loadHeader(ctx, st, k)
 		if err == nil {
 			in.header(m.Snapshot)
@@ -148,15 +149,23 @@ func DrawSample(ctx context.Context, st store.Store, opts SampleOptions) (*Sampl
 	if err != nil {
 		return nil, err
 	}
+	var kept []Member
 	series := map[string]bool{}
-	for _, m := range members {
-		if hasControl(m.Snapshot, opts.Control) {
+	if err := r.Each(ctx, ByKey, func(m Member) error {
+		switch {
+		case hasControl(m.Snapshot, opts.Control):
 			series[m.Snapshot.Series] = true
+			kept = append(kept, m)
+		case m.Snapshot.Status == evidence.StatusFailed:
+			kept = append(kept, m)
 		}
+		return nil
+	}); err != nil {
+		return nil, err
 	}
 	var pop []Member
-	for _, m := range members {
-		if hasControl(m.Snapshot, opts.Control) || series[m.Snapshot.Series] && m.Snapshot.Status == evidence.StatusFailed {
+	for _, m := range kept {
+		if hasControl(m.Snapshot, opts.Control) || series[m.Snapshot.Series] {
 			pop = append(pop, m)
 		}
 	}
