@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -110,6 +111,15 @@ func checkInstall(t *testing.T, docs []map[string]any, replicas int) {
 	require.Equal(t, false, sc["allowPrivilegeEscalation"])
 	require.Equal(t, true, dig(t, spec, "securityContext")["runAsNonRoot"])
 	require.Greater(t, spec["terminationGracePeriodSeconds"].(int), int(cfg.Shutdown.Grace.Seconds()))
+	if limit, ok := dig(t, c, "resources", "limits")["memory"].(string); ok {
+		// The garbage collector keeps the heap under memory_limit rather
+		// than let it double when every @daily collector fires at once;
+		// the container's limit must leave room above it for the
+		// executable's pages and the runtime's own.
+		soft := cfg.MemoryLimitBytes()
+		require.NotZero(t, soft, "the container's memory is limited to %s: memory_limit must be set below it", limit)
+		require.LessOrEqual(t, soft+96<<20, quantity(t, limit), "memory_limit %s leaves less than 96 MiB below the container's %s", cfg.MemoryLimit, limit)
+	}
 
 	mounts := map[string]string{}
 	for _, m := range c["volumeMounts"].([]any) {
@@ -173,4 +183,18 @@ func dig(t *testing.T, m map[string]any, path ...string) map[string]any {
 		m = next
 	}
 	return m
+}
+
+// quantity reads a Kubernetes memory quantity with a binary suffix.
+func quantity(t *testing.T, q string) int64 {
+	t.Helper()
+	for suffix, unit := range map[string]int64{"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30} {
+		if n, ok := strings.CutSuffix(q, suffix); ok {
+			v, err := strconv.ParseInt(n, 10, 64)
+			require.NoError(t, err, q)
+			return v * unit
+		}
+	}
+	t.Fatalf("memory quantity %q: want a whole number of Ki, Mi or Gi", q)
+	return 0
 }
