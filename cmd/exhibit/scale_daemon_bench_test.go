@@ -55,9 +55,10 @@ const reconcileAfter = 3 * time.Minute
 // and every snapshot in it must be complete, and none may be missing a
 // collector (outside the measured time).
 //
-// It reports the child's peak RSS (its VmHWM before it is stopped, the largest over
-// the runs), the wall time from the moment the schedule fired to the last
-// source collector's first snapshot, the child's CPU time, the calls the
+// It reports the child's peak RSS (its VmHWM before it is stopped, the
+// largest over the runs) and the largest anonymous and file-backed parts
+// of its resident set, the wall time from the moment the schedule fired
+// to the last source collector's first snapshot, the child's CPU time, the calls the
 // simulators answered and those they refused for their rate, and the
 // snapshots stored. Nothing is asserted on time or memory. ns/op is not
 // a figure: the timer is stopped while waiting for the schedule to fire.
