@@ -36,8 +36,9 @@ type reader struct {
 	// seen holds the strings that findings repeat (checks, results,
 	// reasons, controls), so that each is allocated once per snapshot.
 	seen map[string]string
-	// recent holds the last strings shared returned, looked at before
-	// seen: a finding mostly repeats the strings of the one before it.
+	// recent holds the last strings shared returned that were written
+	// without escapes, looked at before seen: a finding mostly repeats the
+	// strings of the one before it.
 	recent [8]string
 	next   int
 	// controls is the list a finding's controls are read into when the
@@ -73,8 +74,14 @@ func (r *reader) shared() string {
 			r.seen[string(view)] = s
 		}
 	}
-	r.recent[r.next%len(r.recent)] = s
-	r.next++
+	if len(s) == n {
+		// Written without escapes: its view is itself, which is what the
+		// loop above compares. A string with escapes is not kept there: the
+		// view of another could be its decoded form ("a\\nb" decodes to
+		// what "a\nb" is written as).
+		r.recent[r.next%len(r.recent)] = s
+		r.next++
+	}
 	return s
 }
 

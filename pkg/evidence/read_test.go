@@ -2,9 +2,11 @@ package evidence
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -223,5 +225,31 @@ func TestPlainRunStopsAtTheFirstOfMany(t *testing.T) {
 			want++
 		}
 		require.Equal(t, want, plainRun(b, from), "%q from %d", b, from)
+	}
+}
+
+// A finding's strings are shared by their written form: one written with
+// escapes can be written, byte for byte, as another reads (the reason
+// "a\\nb" is written as the reason "a\nb" reads), and each must still read
+// as itself, in either order.
+func TestSharedStringsReadAsWritten(t *testing.T) {
+	for _, reasons := range [][]string{{"a\nb", `a\nb`}, {`a\nb`, "a\nb"}, {`x\"y`, `x"y`, `x\"y`}} {
+		s := sample()
+		base := s.Findings[0]
+		s.Findings = nil
+		for i, r := range reasons {
+			f := base
+			f.Resource = fmt.Sprintf("thing-%d", i)
+			f.Controls = slices.Clone(base.Controls) // Encode sorts them in place
+			f.Reason = r
+			s.Findings = append(s.Findings, f)
+		}
+		raw, err := Encode(s)
+		require.NoError(t, err)
+		got, err := Parse(raw)
+		require.NoError(t, err)
+		for i, r := range reasons {
+			require.Equal(t, r, got.Findings[i].Reason, "finding %d of %q", i, reasons)
+		}
 	}
 }
