@@ -16,7 +16,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"text/template"
 	"time"
 
 	"github.com/exhibit-dev/exhibit/pkg/evidence"
@@ -474,11 +473,7 @@ func WritePackage(ctx context.Context, st store.Store, s *Sample, w io.Writer) (
 	if files["verification.json"], err = jsonIndent(ver); err != nil {
 		return nil, err
 	}
-	readme, err := sampleREADME(params, ver)
-	if err != nil {
-		return nil, err
-	}
-	files["README.md"] = readme
+	files["README.md"] = sampleREADME(params, ver)
 
 	if err := writeZip(w, files); err != nil {
 		return nil, err
@@ -583,13 +578,19 @@ func sortedSet[V any](m map[string]V) []string {
 	return out
 }
 
-var readmeTemplate = template.Must(template.New("README.md").Parse(`# Evidence sample: {{.P.Control}}
+// sampleREADME is the archive's README.md: what each file is, the sample
+// size and why, how to verify each snapshot with openssl or cosign, and how
+// to redraw the sample. Its values are the sample's own; Markdown is not
+// escaped, as a reader reads it as text.
+func sampleREADME(p sampleParams, v *SampleVerification) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `# Evidence sample: %s
 
-{{.P.ControlTitle}}
+%s
 
-Drawn from the snapshots that carry {{.P.Control}} and started in
-[{{.P.From}}, {{.P.To}}): a population of {{.P.PopulationSize}}, of which
-{{.P.Size}} were selected with seed "{{.P.Seed}}".
+Drawn from the snapshots that carry %s and started in
+[%s, %s): a population of %d, of which
+%d were selected with seed "%s".
 
 | file | what it is |
 |---|---|
@@ -601,39 +602,52 @@ Drawn from the snapshots that carry {{.P.Control}} and started in
 | verification.json | each selected snapshot re-hashed and its signature checked when the sample was drawn |
 | sample.json | the parameters: control, period, seed, size, method, population size and digest |
 
-Result when drawn: {{if .V.OK}}every selected snapshot verified.{{else}}AT LEAST ONE SELECTED SNAPSHOT DID NOT VERIFY; see verification.json.{{end}}
-
+`, p.Control, p.ControlTitle, p.Control, p.From, p.To, p.PopulationSize, p.Size, p.Seed)
+	if v.OK {
+		b.WriteString("Result when drawn: every selected snapshot verified.\n")
+	} else {
+		b.WriteString("Result when drawn: AT LEAST ONE SELECTED SNAPSHOT DID NOT VERIFY; see verification.json.\n")
+	}
+	fmt.Fprintf(&b, `
 ## Sample size
 
-{{.P.Size}} ({{.P.SizeRule}}). Without --size the size follows how often
+%d (%s). Without --size the size follows how often
 the control runs, from the schedules its snapshots record; the default is the
 low end of each customary range:
 
 | the control runs | range | default |
 |---|---|---|
-{{range .F}}| {{.Name}} | {{.Range}} | {{.Size}} |
-{{end}}
+`, p.Size, p.SizeRule)
+	for _, f := range Frequencies {
+		fmt.Fprintf(&b, "| %s | %s | %d |\n", f.Name, f.Range, f.Size)
+	}
+	b.WriteString(`
 ## Verify each snapshot with openssl
 
 From the directory this archive was extracted into; each pair of commands
 prints "Verified OK".
 
 <!-- verify -->
-` + "```sh" + `
-{{range .S}}base64 -d {{.Key}}.sig > sig.der
-openssl dgst -sha256 -verify keys/{{.KeyID}}.pem -signature sig.der {{.Key}}
-{{end}}` + "```" + `
+` + "```" + `sh
+`)
+	for _, s := range v.Snapshots {
+		fmt.Fprintf(&b, "base64 -d %s.sig > sig.der\nopenssl dgst -sha256 -verify keys/%s.pem -signature sig.der %s\n", s.Key, s.KeyID, s.Key)
+	}
+	b.WriteString(`` + "```" + `
 <!-- /verify -->
 
 Or with cosign (2.x), for each snapshot:
 
-` + "```sh" + `
-{{range .S}}cosign verify-blob --key keys/{{.KeyID}}.pem --signature {{.Key}}.sig --insecure-ignore-tlog=true {{.Key}}
-{{end}}` + "```" + `
+` + "```" + `sh
+`)
+	for _, s := range v.Snapshots {
+		fmt.Fprintf(&b, "cosign verify-blob --key keys/%s.pem --signature %s.sig --insecure-ignore-tlog=true %s\n", s.KeyID, s.Key, s.Key)
+	}
+	fmt.Fprintf(&b, ``+"```"+`
 
-Also check that each key file is the one named: ` + "`openssl pkey -pubin -in keys/ID.pem -outform DER | sha256sum`" + `
-prints ID. The digests in population.csv are ` + "`sha256sum`" + ` of the snapshot files;
-the population's digest in sample.json is ` + "`sha256sum population.csv`" + `.
+Also check that each key file is the one named: `+"`"+`openssl pkey -pubin -in keys/ID.pem -outform DER | sha256sum`+"`"+`
+prints ID. The digests in population.csv are `+"`"+`sha256sum`+"`"+` of the snapshot files;
+the population's digest in sample.json is `+"`"+`sha256sum population.csv`+"`"+`.
 
 ## Redraw the sample
 
@@ -641,18 +655,14 @@ The draw depends only on the population (sorted by key), the seed and the
 size, so the same command over the same store gives the same selection and a
 byte-identical archive:
 
-` + "```sh" + `
-{{.P.Command}}
-` + "```" + `
+`+"```"+`sh
+%s
+`+"```"+`
 
-Method: {{.P.Method}}.
+Method: %s.
 
 To check the population is complete (no scheduled run missing in the
-period), run ` + "`exhibit verify --store URL --from {{.P.From}} --to {{.P.To}}`" + `.
-`))
-
-func sampleREADME(p sampleParams, v *SampleVerification) ([]byte, error) {
-	var buf bytes.Buffer
-	err := readmeTemplate.Execute(&buf, map[string]any{"P": p, "V": v, "S": v.Snapshots, "F": Frequencies})
-	return buf.Bytes(), err
+period), run `+"`"+`exhibit verify --store URL --from %s --to %s`+"`"+`.
+`, p.Command, p.Method, p.From, p.To)
+	return b.Bytes()
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
 	"io"
 	"os"
 	"path/filepath"
@@ -226,7 +225,7 @@ func (m *Manifest) Write(dir string) error {
 		}
 		files[p.CSV] = b.Bytes()
 		var h bytes.Buffer
-		if err := page.Execute(&h, p); err != nil {
+		if err := writePage(&h, p); err != nil {
 			return fmt.Errorf("%s: %w", p.HTML, err)
 		}
 		files[p.HTML] = h.Bytes()
@@ -269,32 +268,3 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
-
-// page is the human view of one package. html/template escapes every
-// value read from the store.
-var page = template.Must(template.New("review").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Access review: {{.System}}</title>
-<style>
-body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
-th{background:#f3f3f3}.joiner,.granted{background:#eef8ee}.leaver{background:#fbeeee}code{font-size:12px}
-</style></head><body>
-<h1>Access review: {{.System}}</h1>
-<p>Provider {{.Provider}}, account {{.Account}}. Access list <code>{{.Snapshot.Key}}</code>
-(seq {{.Snapshot.Seq}}, sha256 <code>{{.Snapshot.SHA256}}</code>), collected {{.Snapshot.StartedAt.Format "2006-01-02 15:04 MST"}}.</p>
-{{if ne .Status "complete"}}<p><b>This access list is {{.Status}}: its collection read only part of the access; see the snapshot's errors.</b></p>{{end}}
-<p>Compared with: {{.Basis}}{{with .Baseline}}, access list <code>{{.Key}}</code> (sha256 <code>{{.SHA256}}</code>){{end}}.</p>
-<h2>Changes</h2>
-<p>{{len .Changes.Joiners}} joiner(s), {{len .Changes.Movers}} mover(s), {{len .Changes.Leavers}} leaver(s).</p>
-{{if .Changes.Joiners}}<h3>Joiners</h3><table><tr><th>type</th><th>principal</th><th>granted</th></tr>
-{{range .Changes.Joiners}}<tr class="joiner"><td>{{.Type}}</td><td>{{.Name}}</td><td>{{range .Granted}}{{.}}<br>{{end}}</td></tr>{{end}}</table>{{end}}
-{{if .Changes.Movers}}<h3>Movers</h3><table><tr><th>type</th><th>principal</th><th>granted</th><th>removed</th></tr>
-{{range .Changes.Movers}}<tr><td>{{.Type}}</td><td>{{.Name}}</td><td>{{range .Granted}}{{.}}<br>{{end}}</td><td>{{range .Removed}}{{.}}<br>{{end}}</td></tr>{{end}}</table>{{end}}
-{{if .Changes.Leavers}}<h3>Leavers</h3><table><tr><th>type</th><th>principal</th><th>had</th></tr>
-{{range .Changes.Leavers}}<tr class="leaver"><td>{{.Type}}</td><td>{{.Name}}</td><td>{{range .Removed}}{{.}}<br>{{end}}</td></tr>{{end}}</table>{{end}}
-<h2>Who has what access ({{.Grants}} grants)</h2>
-<p>Decide each row in {{.CSV}}: <b>keep</b> or <b>revoke</b>, with notes, then run <code>exhibit review record</code>.</p>
-<table><tr><th>row</th><th>type</th><th>principal</th><th>grant</th><th>detail</th><th>change</th></tr>
-{{range .Rows}}<tr class="{{.Change}}"><td><code>{{.ID}}</code></td><td>{{.PrincipalType}}</td><td>{{.Principal}}</td><td>{{.Grant}}</td><td>{{.Detail}}</td><td>{{.Change}}</td></tr>
-{{end}}</table></body></html>
-`))
