@@ -397,7 +397,7 @@ func WriteReport(ctx context.Context, w io.Writer, members Members, opts ReportO
 		}
 		data.Summary = append(data.Summary, sum)
 	}
-	return oracleWrite(w, &data)
+	return writeReportHTML(w, &data)
 }
 
 func statusRank(s string) int {

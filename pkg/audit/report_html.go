@@ -11,10 +11,11 @@ import (
 // writeReportHTML writes the report page, top to bottom as it reads:
 // header, summary, legend, one section per control, the criteria without
 // evidence, footer. Markup goes out as written and every value through
-// Text or Int, so a name from the store is never markup. The page is
-// written as html/template wrote it from the template this replaced, byte
-// for byte; without templates, the linker no longer has to keep every
-// method a template might look up by name. A failed write is returned.
+// Text or Int, so a name from the store is never markup. It is the page
+// html/template wrote before, byte for byte (the blank lines at the end
+// included), written without a template so that the linker need not keep
+// every method a template could look up by name. The first failed write
+// is returned.
 func writeReportHTML(w io.Writer, d *reportData) error {
 	p := htmlout.New(w)
 	p.Raw("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n" +
