@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -301,4 +302,88 @@ func TestSamplePackageSurvivesPlantedObjects(t *testing.T) {
 	require.Equal(t, []string{k + ": the snapshot is unreadable now: not a regular file (a FIFO, device, directory or symbolic link); not read"}, bad)
 	require.Len(t, ver.Snapshots, 10, "the other snapshots are still checked")
 	require.NotZero(t, buf.Len())
+}
+
+// A report built from a store whose every name carries markup, quotes, a
+// plus, a NUL and invalid UTF-8: none of it reaches the page as it is,
+// each value is there escaped, and every part of the page that prints one
+// (changes, failing findings, accepted risks, collections, gaps, series)
+// is written.
+func TestReportEscapesHostileValues(t *testing.T) {
+	const evil = "<b>\"'&+\x00\xff"
+	const escaped = "&lt;b&gt;&#34;&#39;&amp;&#43;\ufffd\xff"
+	v := func(field string) string { return field + evil }
+	from := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	series := "aws.iam/" + v("scope")
+	ctl := []string{"soc2:CC6.1", v("soc2:ref")}
+	finding := func(check string, status evidence.Result) evidence.Finding {
+		return evidence.Finding{Check: v(check), Resource: v(check + "-resource"), Status: status, Controls: ctl, Reason: v(check + "-reason")}
+	}
+	var members []audit.Member
+	for i := range 30 {
+		if i == 5 {
+			continue // a gap
+		}
+		at := from.Add(time.Duration(i) * time.Hour)
+		appeared := finding("appeared", evidence.Pass)
+		if i >= 3 {
+			appeared.Status = evidence.Fail
+		}
+		if i == 29 {
+			appeared.Accepted = &evidence.Acceptance{ID: v("ar-id"), Owner: v("ar-owner"), Reason: v("ar-reason"),
+				Until: v("ar-until"), Approver: v("ar-approver"), Approved: v("ar-approved")}
+			appeared.AcceptanceExpired = &evidence.ExpiredAcceptance{ID: v("exp-id"), Owner: v("exp-owner"), Until: v("exp-until")}
+		}
+		resolved := finding("resolved", evidence.Fail)
+		if i >= 10 {
+			resolved.Status = evidence.Pass
+		}
+		flipped := finding("flipped", evidence.Pass)
+		if i%4 == 1 {
+			flipped.Status = evidence.Fail
+		}
+		s := &evidence.Snapshot{
+			Series: series, Seq: int64(i + 1), Schedule: "@hourly", StartedAt: at, FinishedAt: at.Add(time.Minute),
+			Status:   evidence.StatusComplete,
+			Findings: []evidence.Finding{appeared, resolved, flipped, finding("undecided", evidence.Error)},
+		}
+		switch i {
+		case 7:
+			s.Status = evidence.StatusPartial
+			for range 5 {
+				s.Errors = append(s.Errors, evidence.RunError{Where: v("where"), Operation: v("operation"), Message: v("message")})
+			}
+		case 8:
+			s.Status = evidence.StatusFailed
+			s.Errors = []evidence.RunError{{Where: v("where"), Message: v("message")}}
+		}
+		members = append(members, audit.Member{Key: fmt.Sprintf("evidence/%s/%012d.json", series, i+1), SHA256: v("sha256"), Snapshot: s})
+	}
+	var out bytes.Buffer
+	require.NoError(t, audit.WriteReport(t.Context(), &out, audit.Slice(members), audit.ReportOptions{
+		Period: audit.Period{From: from, To: from.AddDate(0, 0, 3)}, Store: v("store"), Organization: v("org"),
+		Generated: from.Add(30 * time.Hour),
+	}))
+	html := out.String()
+
+	for _, raw := range []string{"<b>", "\"'", "'&", "&+", "\x00"} {
+		require.Zero(t, strings.Count(html, raw), "%q in the page", raw)
+	}
+	for _, field := range []string{"org", "store", "scope", "soc2:ref", "appeared", "appeared-resource", "appeared-reason",
+		"resolved", "flipped", "undecided-reason", "ar-id", "ar-owner", "ar-reason", "ar-until", "ar-approver", "ar-approved",
+		"exp-id", "exp-owner", "exp-until", "where", "operation", "message", "sha256"} {
+		require.True(t, strings.Contains(html, field+escaped), "%q not in the page", field+escaped)
+	}
+	require.Contains(t, html, "<title>org"+escaped+": controls from 2 March 2026 to 4 March 2026</title>")
+	require.Contains(t, html, `<dd><code class="store">store`+escaped+`</code></dd>`)
+	require.Contains(t, html, `data-control="soc2:ref`+escaped+`"`)
+	require.Contains(t, html, `aria-label="soc2:ref`+escaped+` day by day, 2026-03-02 to 2026-03-04"`)
+	require.Contains(t, html, `<tr><td><code>aws.iam/scope`+escaped+`</code></td><td class="mono">2026-03-02T05:00:00Z</td><td>@hourly</td></tr>`)
+	require.Contains(t, html, `<tr data-change="appeared">`)
+	require.Contains(t, html, `<tr data-change="resolved">`)
+	require.Contains(t, html, `<tr data-change="flipped">`)
+	require.Contains(t, html, `<code>aws.iam/scope`+escaped+` #30</code>`)
+	require.Contains(t, html, `<div><code>where`+escaped+`</code> operation`+escaped+`: message`+escaped+`</div>`)
+	require.Contains(t, html, `<div class="meta">and 2 more</div>`)
+	require.Contains(t, html, "; days after it are shown as future, not as missing evidence")
 }

@@ -3,10 +3,8 @@ package audit
 import (
 	"cmp"
 	"context"
-	_ "embed"
 	"errors"
 	"fmt"
-	"html/template"
 	"io"
 	"slices"
 	"strings"
@@ -144,7 +142,7 @@ type reportGap struct {
 
 type reportControl struct {
 	Ref, Title, Requirement string
-	Anchor                  string
+	anchor                  int // the control's number in the order first seen; its anchor is "c" and the number
 	Verdict                 string
 	VerdictText             string
 	Latest                  string
@@ -228,7 +226,7 @@ func WriteReport(ctx context.Context, w io.Writer, members Members, opts ReportO
 	get := func(ref string) *reportControl {
 		c := byRef[ref]
 		if c == nil {
-			c = &reportControl{Ref: ref, Title: "(not in the catalog)", Anchor: fmt.Sprintf("c%d", len(byRef)), Counts: map[string]int{},
+			c = &reportControl{Ref: ref, Title: "(not in the catalog)", anchor: len(byRef), Counts: map[string]int{},
 				DayCounts: map[string]int{}, failingBy: map[[3]string]*reportFinding{}, seriesBy: map[string]*reportSeries{}}
 			if cr, ok := cat.Criterion(ref); ok {
 				c.Title, c.Requirement = cr.Title, cr.Requirement
@@ -399,7 +397,7 @@ func WriteReport(ctx context.Context, w io.Writer, members Members, opts ReportO
 		}
 		data.Summary = append(data.Summary, sum)
 	}
-	return reportTemplate.Execute(w, data)
+	return writeReportHTML(w, &data)
 }
 
 func statusRank(s string) int {
@@ -569,8 +567,3 @@ func (c *reportControl) series(s *evidence.Snapshot, at reportSighting) {
 	}
 	rs.Last = at
 }
-
-//go:embed report.html.tmpl
-var reportHTML string
-
-var reportTemplate = template.Must(template.New("report").Parse(reportHTML))

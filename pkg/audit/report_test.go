@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -53,6 +54,43 @@ func TestReportGroupsRepeatedFailures(t *testing.T) {
 	require.Contains(t, html, `<span class="mono">2026-03-01T00:00:00Z</span><code>evidence/aws.iam/111122223333/000000000001.json</code>`)
 	require.Contains(t, html, `<span class="mono">2026-03-30T23:00:00Z</span><code>evidence/aws.iam/111122223333/000000000720.json</code>`)
 	require.NotContains(t, html, "key is 2401 hours old", "only the latest reason is shown")
+}
+
+// failAfter accepts n bytes, then fails every write, counting those
+// attempted after the first failure.
+type failAfter struct {
+	n      int
+	failed bool
+	after  int
+}
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	if f.failed {
+		f.after++
+	}
+	if len(p) > f.n {
+		w := f.n
+		f.n, f.failed = 0, true
+		return w, errors.New("disk full")
+	}
+	f.n -= len(p)
+	return len(p), nil
+}
+
+// A page that cannot be written whole is an error, whether the first
+// write fails or one in the middle of the page.
+func TestReportReturnsAFailedWrite(t *testing.T) {
+	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	opts := audit.ReportOptions{Period: audit.Period{From: from, To: from.AddDate(0, 0, 30)}}
+	var whole bytes.Buffer
+	require.NoError(t, audit.WriteReport(t.Context(), &whole, audit.Slice(hourly(from, 24*30)), opts))
+	for _, n := range []int{0, whole.Len() / 2, whole.Len() - 1} {
+		f := &failAfter{n: n}
+		err := audit.WriteReport(t.Context(), f, audit.Slice(hourly(from, 24*30)), opts)
+		require.EqualError(t, err, "disk full", "failing after %d of %d bytes", n, whole.Len())
+		require.True(t, f.failed)
+		require.Zero(t, f.after, "nothing is written after the failed write")
+	}
 }
 
 // BenchmarkReportYearOfHourlyRuns reports the size of the HTML report for a
