@@ -100,9 +100,13 @@ func cmdRun(ctx context.Context, args []string, s streams) error {
 			},
 		})
 	}
+	var heap heapWatch
 	runner, err := schedule.NewRunner(jobs, cfg.Shutdown.Grace, log, schedule.Hooks{
 		Skipped: func(job string) { runs.WithLabelValues(job, "skipped_overlap").Inc() },
-		Done:    func(job string, took time.Duration) { duration.WithLabelValues(job).Observe(took.Seconds()) },
+		Done: func(job string, took time.Duration) {
+			duration.WithLabelValues(job).Observe(took.Seconds())
+			heap.check(log, job)
+		},
 	})
 	if err != nil {
 		return configErr(err)
