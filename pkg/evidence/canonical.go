@@ -43,14 +43,27 @@ func Encode(s *Snapshot) ([]byte, error) {
 	return encode(s, 0)
 }
 
-// encode is Encode with room for size bytes made at once.
+// encode is Encode with room for size bytes made at once. With size 0, a
+// snapshot of many findings, records and calls is sized first; a small
+// one is grown as it is written, which costs less than the second pass.
 func encode(s *Snapshot, size int) ([]byte, error) {
 	s.normalize()
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
+	if size == 0 && len(s.Findings)+len(s.Records)+len(s.Calls) > sizeFirstAbove {
+		n, err := encodedSize(s)
+		if err != nil {
+			return nil, err
+		}
+		size = n
+	}
 	return appendSnapshot(make([]byte, 0, max(size, 4096)), s)
 }
+
+// sizeFirstAbove is how many findings, records and calls in all make a
+// snapshot large enough to size first.
+const sizeFirstAbove = 256
 
 // Parse decodes stored snapshot bytes. It refuses bytes that are not in
 // canonical form or carry fields the contract does not define, so that what

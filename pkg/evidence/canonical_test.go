@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -242,4 +243,24 @@ func FuzzValidControlRef(f *testing.F) {
 			t.Fatalf("%q: pattern says %v", ref, controlRef.MatchString(ref))
 		}
 	})
+}
+
+// TestLargeSnapshotsAreMadeAtTheirSize: the bytes of a snapshot of many
+// findings are made once, at their final length (a grown slice's capacity
+// is past it), and are the same bytes as when grown.
+func TestLargeSnapshotsAreMadeAtTheirSize(t *testing.T) {
+	s := sample()
+	s.Findings = nil
+	for i := range 5000 {
+		s.Findings = append(s.Findings, Finding{Check: "github.pr.approved", Resource: fmt.Sprintf("acme/api#%d", i), Status: Pass,
+			Controls: []string{"soc2:CC8.1"}, Reason: "approved by \"ana\" <ana@example.com>\n",
+			Observed: map[string]any{"approvers": []any{"ana", "bo"}, "required": 1, "self_approved": false, "note": "é\u2028\x01"}})
+	}
+	b, err := Encode(s)
+	require.NoError(t, err)
+	require.Equal(t, len(b), cap(b), "made at its size")
+	require.Greater(t, len(b), 1<<20)
+	grown, err := appendSnapshot(nil, s)
+	require.NoError(t, err)
+	require.Equal(t, grown, b)
 }

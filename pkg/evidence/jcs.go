@@ -28,11 +28,37 @@ func appendSnapshot(b []byte, s *Snapshot) ([]byte, error) {
 	return e.b, e.err
 }
 
+// encodedSize is the length of the canonical form of s, found by writing
+// it through a small buffer that is counted and emptied between the
+// elements of its lists: a large snapshot is then made at its final size
+// at once, rather than grown to it, which held the last two sizes at
+// once (the bytes of 20,000 pull requests are 27 MB).
+func encodedSize(s *Snapshot) (int, error) {
+	e := encoder{b: make([]byte, 0, 2*spillAt), counting: true}
+	e.snapshot(s)
+	return e.n + len(e.b), e.err
+}
+
+// spillAt is how much a counting encoder holds before it counts and
+// empties its buffer.
+const spillAt = 32 << 10
+
 // encoder appends canonical JSON to b; the first error sticks and the
-// caller discards b.
+// caller discards b. A counting encoder only counts what it writes (n).
 type encoder struct {
-	b   []byte
-	err error
+	b        []byte
+	err      error
+	counting bool
+	n        int
+}
+
+// spill counts and empties the buffer of a counting encoder that holds
+// spillAt or more.
+func (e *encoder) spill() {
+	if e.counting && len(e.b) >= spillAt {
+		e.n += len(e.b)
+		e.b = e.b[:0]
+	}
 }
 
 func (e *encoder) fail(err error) {
@@ -291,6 +317,7 @@ func (e *encoder) list(n int, isNil bool, elem func(i int)) {
 			e.b = append(e.b, ',')
 		}
 		elem(i)
+		e.spill()
 	}
 	e.b = append(e.b, ']')
 }
